@@ -1,0 +1,9 @@
+export { PgAuditWriter, readAuditLog, type AuditRecord, type AuditWriterOptions } from "./audit.js";
+export { SqlState, isRetryableTransactionError, sqlState, violatedConstraint } from "./errors.js";
+export { loadMigrations, migrate, type Migration, type MigrateOptions } from "./migrate.js";
+export { FABRIC_CHANGES_QUEUE, OutboxRelay, appendOutbox, type OutboxEvent, type OutboxRelayOptions, type PublishedEvent } from "./outbox.js";
+export { assertIdentifier, createPool, type Pool, type PoolClient, type PoolOptions, type Queryable } from "./pool.js";
+export { withTransaction, type IsolationLevel, type TransactionOptions } from "./tx.js";
+
+/** Migrations every service schema gets: the outbox and the audit log. */
+export const baseMigrationsDir = new URL("../migrations/", import.meta.url);

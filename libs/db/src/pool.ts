@@ -1,0 +1,42 @@
+import pg from "pg";
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** Anything that runs a query: a pool or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, "query"> | Pick<pg.PoolClient, "query">;
+
+const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Throws unless `name` is a plain lowercase SQL identifier (schemas are interpolated into SQL). */
+export function assertIdentifier(name: string, what = "identifier"): string {
+  if (!identifier.test(name)) throw new Error(`${what} ${JSON.stringify(name)} must match ${identifier}`);
+  return name;
+}
+
+export interface PoolOptions {
+  url: string;
+  /** Schema the service owns; every connection resolves unqualified names there first. */
+  schema: string;
+  max?: number;
+  applicationName?: string;
+  /** Server-side statement timeout in milliseconds (0 disables). */
+  statementTimeoutMs?: number;
+}
+
+/** A pg pool whose connections use the service's schema as search_path. */
+export function createPool(options: PoolOptions): pg.Pool {
+  const schema = assertIdentifier(options.schema, "schema");
+  const settings = [`-c search_path=${schema},public`];
+  if (options.statementTimeoutMs) settings.push(`-c statement_timeout=${Math.trunc(options.statementTimeoutMs)}`);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? `bulkhead-${schema}`,
+    options: settings.join(" "),
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection emits on the pool; without a listener Node would crash.
+  pool.on("error", () => {});
+  return pool;
+}

@@ -1,0 +1,48 @@
+// Calling Bulkhead services: a bearer-token interceptor and a token source for service principals.
+import type { DescService } from "@bufbuild/protobuf";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { signToken, type TokenSettings } from "./auth.js";
+
+export type Protocol = "connect" | "grpc" | "grpc-web";
+
+/** Adds `authorization: Bearer <token>` to every call. */
+export function bearerAuth(token: string | (() => Promise<string>)): Interceptor {
+  return (next) => async (req) => {
+    req.header.set("authorization", `Bearer ${typeof token === "string" ? token : await token()}`);
+    return next(req);
+  };
+}
+
+/** Tokens for a service principal, re-signed shortly before they expire. */
+export function serviceTokenSource(tokens: TokenSettings, service: string): () => Promise<string> {
+  let current: { token: string; renewAt: number } | undefined;
+  return async () => {
+    if (!current || Date.now() >= current.renewAt) {
+      current = { token: await signToken(tokens, { kind: "service", subject: service, expiresIn: "1h" }), renewAt: Date.now() + 50 * 60_000 };
+    }
+    return current.token;
+  };
+}
+
+export interface ClientOptions {
+  baseUrl: string;
+  token?: string | (() => Promise<string>);
+  protocol?: Protocol;
+  /** HTTP version for Connect and gRPC-Web (gRPC always uses HTTP/2). */
+  httpVersion?: "1.1" | "2";
+  timeoutMs?: number;
+}
+
+/** A typed client for one service over the chosen protocol. */
+export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
+  const interceptors = options.token ? [bearerAuth(options.token)] : [];
+  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000 };
+  const transport =
+    options.protocol === "grpc"
+      ? createGrpcTransport(common)
+      : options.protocol === "grpc-web"
+        ? createGrpcWebTransport({ ...common, httpVersion: options.httpVersion ?? "1.1" })
+        : createConnectTransport({ ...common, httpVersion: options.httpVersion ?? "2" });
+  return createClient(service, transport);
+}

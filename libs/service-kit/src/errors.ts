@@ -1,0 +1,149 @@
+// Typed domain errors thrown by domain logic, and their translation to Connect errors.
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { FieldPathElementSchema, FieldPathSchema, ViolationSchema, ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
+import { ResourceInfoSchema } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
+
+/** A detail message attached to the Connect error sent to the client. */
+export interface ErrorDetail {
+  desc: DescMessage;
+  value: MessageShape<DescMessage>;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: Code;
+  readonly details: ErrorDetail[] = [];
+
+  withDetail<Desc extends DescMessage>(desc: Desc, value: MessageShape<Desc>): this {
+    this.details.push({ desc, value });
+    return this;
+  }
+}
+
+/** The caller sent something wrong in `field` (a dotted path, e.g. `networks.0.network`). */
+export class InvalidArgumentError extends DomainError {
+  readonly code = Code.InvalidArgument;
+  constructor(
+    readonly field: string,
+    reason: string,
+    readonly ruleId = "domain",
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = "InvalidArgumentError";
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = Code.NotFound;
+  constructor(
+    readonly resourceType: string,
+    readonly resourceName: string,
+    message = `${resourceType} ${JSON.stringify(resourceName)} not found`,
+  ) {
+    super(message);
+    this.name = "NotFoundError";
+  }
+}
+
+export class AlreadyExistsError extends DomainError {
+  readonly code = Code.AlreadyExists;
+  constructor(
+    readonly resourceType: string,
+    readonly resourceName: string,
+    message = `${resourceType} ${JSON.stringify(resourceName)} already exists`,
+  ) {
+    super(message);
+    this.name = "AlreadyExistsError";
+  }
+}
+
+/** The request is well-formed but the system is not in a state that allows it. */
+export class FailedPreconditionError extends DomainError {
+  readonly code = Code.FailedPrecondition;
+  constructor(message: string, readonly resource?: { type: string; name: string }) {
+    super(message);
+    this.name = "FailedPreconditionError";
+  }
+}
+
+export class ResourceExhaustedError extends DomainError {
+  readonly code = Code.ResourceExhausted;
+  constructor(message: string) {
+    super(message);
+    this.name = "ResourceExhaustedError";
+  }
+}
+
+export class PermissionDeniedError extends DomainError {
+  readonly code = Code.PermissionDenied;
+  constructor(message: string) {
+    super(message);
+    this.name = "PermissionDeniedError";
+  }
+}
+
+/** A concurrent change won; the caller may retry. */
+export class AbortedError extends DomainError {
+  readonly code = Code.Aborted;
+  constructor(message: string) {
+    super(message);
+    this.name = "AbortedError";
+  }
+}
+
+/** A dependency (another service, Valkey) is not reachable; the caller may retry. */
+export class UnavailableError extends DomainError {
+  readonly code = Code.Unavailable;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "UnavailableError";
+  }
+}
+
+/** A buf.validate.Violations detail for one field, the same shape protovalidate sends. */
+export function fieldViolation(field: string, message: string, ruleId: string) {
+  return create(ViolationsSchema, {
+    violations: [
+      create(ViolationSchema, {
+        field: create(FieldPathSchema, { elements: field.split(".").map((fieldName) => create(FieldPathElementSchema, { fieldName })) }),
+        ruleId,
+        message,
+      }),
+    ],
+  });
+}
+
+function pgErrorCode(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null || !("severity" in error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
+ * Translates anything thrown by a handler into the Connect error the client sees. Returns
+ * `internal: true` for errors that are not the caller's doing and must be logged with their cause.
+ */
+export function toConnectError(error: unknown): { error: ConnectError; internal: boolean } {
+  if (error instanceof ConnectError) return { error, internal: error.code === Code.Internal || error.code === Code.Unknown };
+  if (error instanceof DomainError) {
+    const details: ErrorDetail[] = [...error.details];
+    if (error instanceof InvalidArgumentError) {
+      details.unshift({ desc: ViolationsSchema, value: fieldViolation(error.field, error.message.slice(error.field.length + 2), error.ruleId) });
+    } else if (error instanceof NotFoundError || error instanceof AlreadyExistsError) {
+      details.unshift({ desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType: error.resourceType, resourceName: error.resourceName, description: error.message }) });
+    } else if (error instanceof FailedPreconditionError && error.resource) {
+      details.unshift({ desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType: error.resource.type, resourceName: error.resource.name, description: error.message }) });
+    }
+    return { error: new ConnectError(error.message, error.code, undefined, details, error), internal: false };
+  }
+  const state = pgErrorCode(error);
+  if (state === "40001" || state === "40P01") return { error: new ConnectError("concurrent update, retry the request", Code.Aborted, undefined, undefined, error), internal: false };
+  if (state === "57014") return { error: new ConnectError("the database took too long", Code.DeadlineExceeded, undefined, undefined, error), internal: true };
+  if (state?.startsWith("08") || state === "57P01" || state === "53300") {
+    return { error: new ConnectError("the database is not available", Code.Unavailable, undefined, undefined, error), internal: true };
+  }
+  if (error instanceof Error && /ECONNREFUSED|ECONNRESET|Connection terminated/.test(error.message)) {
+    return { error: new ConnectError("a dependency is not available", Code.Unavailable, undefined, undefined, error), internal: true };
+  }
+  return { error: new ConnectError("internal error", Code.Internal, undefined, undefined, error), internal: true };
+}

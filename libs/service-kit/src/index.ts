@@ -1,0 +1,21 @@
+export { auditTarget, isAudited, type AuditRecord, type AuditSink } from "./audit.js";
+export { authorize, kPrincipal, principalName, signToken, verifyToken, TokenError, type Decision, type Principal, type PrincipalKind, type ProjectRoleName, type PlatformRoleName, type TokenClaims, type TokenSettings } from "./auth.js";
+export { bearerAuth, createServiceClient, serviceTokenSource, type ClientOptions, type Protocol } from "./clients.js";
+export { ConfigError, describeConfig, readConfig, vars, type Config, type ConfigSpec, type Var } from "./config.js";
+export {
+  AbortedError,
+  AlreadyExistsError,
+  DomainError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  UnavailableError,
+  fieldViolation,
+  toConnectError,
+} from "./errors.js";
+export { HealthState, ServingStatus } from "./health.js";
+export { codeName, kLogger, kRequestId } from "./interceptors.js";
+export { createLogger, type Logger } from "./observability.js";
+export { kitConfigSpec, main, schemaOf, serviceConfigSpec, startService, type RunningService, type ServiceContext, type ServiceDefinition } from "./service.js";

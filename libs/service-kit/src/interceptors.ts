@@ -1,0 +1,163 @@
+// The interceptor chain, outermost first: logging → errors → authentication → authorization →
+// validation → audit.
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import { createValidateInterceptor } from "@connectrpc/validate";
+import type { Validator } from "@bufbuild/protovalidate";
+import { auditTarget, isAudited, type AuditSink } from "./audit.js";
+import { authorize, kPrincipal, principalName, TokenError, verifyToken, type TokenSettings } from "./auth.js";
+import { toConnectError } from "./errors.js";
+import type { Logger, RpcMetrics } from "./observability.js";
+
+export const kRequestId = createContextKey<string>("", { description: "request id" });
+export const kLogger = createContextKey<Logger | undefined>(undefined, { description: "request logger" });
+
+/** `invalid_argument` for Code.InvalidArgument, `ok` for success. */
+export function codeName(code: Code | undefined): string {
+  if (code === undefined) return "ok";
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+const isOpen = (typeName: string) => typeName.startsWith("grpc.");
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface InterceptorDeps {
+  service: string;
+  logger: Logger;
+  metrics: RpcMetrics;
+  tokens: TokenSettings;
+  audit: AuditSink;
+  validator: Validator;
+}
+
+function loggingInterceptor({ logger, metrics }: InterceptorDeps): Interceptor {
+  return (next) => async (req) => {
+    const supplied = req.header.get("x-request-id");
+    const requestId = supplied && requestIdPattern.test(supplied) ? supplied : randomUUID();
+    const log = logger.child({ request_id: requestId, rpc: `${req.service.typeName}/${req.method.name}` });
+    req.contextValues.set(kRequestId, requestId);
+    req.contextValues.set(kLogger, log);
+    const started = performance.now();
+    let code: Code | undefined;
+    try {
+      const res = await next(req);
+      res.header.set("x-request-id", requestId);
+      return res;
+    } catch (error) {
+      const connectError = ConnectError.from(error);
+      connectError.metadata.set("x-request-id", requestId);
+      code = connectError.code;
+      throw connectError;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      metrics.requests.inc({ service: req.service.typeName, method: req.method.name, code: codeName(code) });
+      metrics.duration.observe({ service: req.service.typeName, method: req.method.name }, seconds);
+      const entry = { code: codeName(code), duration_ms: Math.round(seconds * 1e4) / 10, principal: principalName(req.contextValues.get(kPrincipal)), protocol: req.requestMethod };
+      if (code === undefined) (isOpen(req.service.typeName) || !isAudited(req.method) ? log.debug(entry, "rpc") : log.info(entry, "rpc"));
+      else if (code === Code.Internal || code === Code.Unknown || code === Code.Unavailable || code === Code.DataLoss) log.error(entry, "rpc failed");
+      else log.info(entry, "rpc refused");
+    }
+  };
+}
+
+async function* mapStreamErrors<T>(stream: AsyncIterable<T>, onError: (error: unknown) => ConnectError): AsyncIterable<T> {
+  try {
+    yield* stream;
+  } catch (error) {
+    throw onError(error);
+  }
+}
+
+function errorInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    const translate = (error: unknown) => {
+      const { error: connectError, internal } = toConnectError(error);
+      if (internal) req.contextValues.get(kLogger)?.error({ err: error }, "handler failed");
+      return connectError;
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) return res;
+      return { ...res, message: mapStreamErrors(res.message, translate) } as StreamResponse;
+    } catch (error) {
+      throw translate(error);
+    }
+  };
+}
+
+function authenticationInterceptor({ tokens, audit }: InterceptorDeps): Interceptor {
+  return (next) => async (req) => {
+    if (isOpen(req.service.typeName)) return next(req);
+    const header = req.header.get("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const deny = (message: string): never => {
+      audit.record({ at: new Date(), principal: "anonymous", method: `${req.service.typeName}/${req.method.name}`, target: "", requestId: req.contextValues.get(kRequestId), outcome: "unauthenticated", message });
+      throw new ConnectError(message, Code.Unauthenticated);
+    };
+    if (!match) return deny("missing bearer token in the authorization header");
+    try {
+      req.contextValues.set(kPrincipal, await verifyToken(tokens, match[1]!));
+    } catch (error) {
+      if (error instanceof TokenError) return deny(error.message);
+      throw error;
+    }
+    return next(req);
+  };
+}
+
+function authorizationInterceptor({ audit }: InterceptorDeps): Interceptor {
+  return (next) => async (req) => {
+    if (isOpen(req.service.typeName)) return next(req);
+    const principal = req.contextValues.get(kPrincipal)!;
+    const decision = authorize(req.method, principal, req.stream ? undefined : req.message);
+    if (!decision.allowed) {
+      audit.record({
+        at: new Date(),
+        principal: principalName(principal),
+        method: `${req.service.typeName}/${req.method.name}`,
+        target: req.stream ? "" : auditTarget(req.method, req.message),
+        requestId: req.contextValues.get(kRequestId),
+        outcome: "permission_denied",
+        message: decision.reason,
+      });
+      throw new ConnectError(`permission denied: ${decision.reason}`, Code.PermissionDenied);
+    }
+    return next(req);
+  };
+}
+
+function auditInterceptor({ audit }: InterceptorDeps): Interceptor {
+  return (next) => async (req) => {
+    if (isOpen(req.service.typeName) || req.stream || !isAudited(req.method)) return next(req);
+    const record = (outcome: string, message?: string) =>
+      audit.record({
+        at: new Date(),
+        principal: principalName(req.contextValues.get(kPrincipal)),
+        method: `${req.service.typeName}/${req.method.name}`,
+        target: auditTarget(req.method, req.message),
+        requestId: req.contextValues.get(kRequestId),
+        outcome,
+        message,
+      });
+    try {
+      const res = (await next(req)) as UnaryResponse;
+      record("ok");
+      return res;
+    } catch (error) {
+      const { error: connectError } = toConnectError(error);
+      record(codeName(connectError.code), connectError.rawMessage);
+      throw error;
+    }
+  };
+}
+
+export function createInterceptors(deps: InterceptorDeps): Interceptor[] {
+  return [
+    loggingInterceptor(deps),
+    errorInterceptor(),
+    authenticationInterceptor(deps),
+    authorizationInterceptor(deps),
+    createValidateInterceptor({ validator: deps.validator }),
+    auditInterceptor(deps),
+  ];
+}

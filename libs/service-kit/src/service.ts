@@ -1,0 +1,229 @@
+// Runs one Bulkhead service: config → database (migrations, outbox relay, audit) → Connect
+// server with health and reflection → graceful shutdown.
+import type { DescService } from "@bufbuild/protobuf";
+import { createValidator } from "@bufbuild/protovalidate";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
+import { createApiRegistry, loadDescriptorSet } from "@bulkhead/api";
+import { Health } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
+import { ServerReflection as ReflectionV1 } from "@bulkhead/api/gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ReflectionV1alpha } from "@bulkhead/api/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { OutboxRelay, PgAuditWriter, appendOutbox, baseMigrationsDir, createPool, loadMigrations, migrate, type OutboxEvent, type Pool, type Queryable } from "@bulkhead/db";
+import type { AuditSink } from "./audit.js";
+import { signToken, type TokenClaims, type TokenSettings } from "./auth.js";
+import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./config.js";
+import { HealthState, ServingStatus, healthService } from "./health.js";
+import { createInterceptors } from "./interceptors.js";
+import { listen } from "./listener.js";
+import { createLogger, createMetrics, type Logger } from "./observability.js";
+import { DescriptorIndex, reflectionServiceV1, reflectionServiceV1alpha } from "./reflection.js";
+
+/** Variables every service reads; services add their own BULKHEAD_<SERVICE>_* variables. */
+export function kitConfigSpec(defaultPort: number) {
+  return {
+    PORT: vars.int("TCP port the service listens on for every protocol (0 picks a free port)", { default: defaultPort, min: 0, max: 65535 }),
+    BULKHEAD_LISTEN_HOST: vars.string("Address to listen on; 0.0.0.0 to accept remote connections", { default: "127.0.0.1" }),
+    DATABASE_URL: vars.url("Postgres connection URL; the service keeps its tables in its own schema", { protocols: ["postgres", "postgresql"], secret: true }),
+    VALKEY_URL: vars.url("Valkey/Redis URL for the fabric-changes queue", { default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"], secret: true }),
+    BULKHEAD_JWT_SECRET: vars.string("HMAC-SHA256 key (at least 32 characters) that bearer tokens are signed with", { secret: true, minLength: 32 }),
+    BULKHEAD_JWT_ISSUER: vars.string("Required `iss` claim of bearer tokens", { default: "bulkhead" }),
+    BULKHEAD_JWT_AUDIENCE: vars.string("Required `aud` claim of bearer tokens", { default: "bulkhead" }),
+    BULKHEAD_TLS_CERT_FILE: vars.optionalFile("PEM certificate; with BULKHEAD_TLS_KEY_FILE the port serves TLS only (HTTP/2 and HTTP/1.1 via ALPN)"),
+    BULKHEAD_TLS_KEY_FILE: vars.optionalFile("PEM private key for BULKHEAD_TLS_CERT_FILE"),
+    BULKHEAD_LOG_LEVEL: vars.oneOf("Log level of the JSON logs", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, { default: "info" }),
+    BULKHEAD_SHUTDOWN_GRACE_MS: vars.int("On SIGTERM, how long in-flight calls may run before they are cancelled", { default: 10_000, min: 0, max: 600_000 }),
+    BULKHEAD_MAX_MESSAGE_BYTES: vars.int("Largest request or response message accepted", { default: 4 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024 }),
+    BULKHEAD_MAX_TIMEOUT_MS: vars.int("Largest deadline a client may ask for", { default: 60_000, min: 100, max: 3_600_000 }),
+    BULKHEAD_DB_POOL_SIZE: vars.int("Postgres connections per process", { default: 10, min: 1, max: 500 }),
+    BULKHEAD_DB_STATEMENT_TIMEOUT_MS: vars.int("Server-side timeout of a single SQL statement (0 disables)", { default: 30_000, min: 0, max: 3_600_000 }),
+    BULKHEAD_QUEUE_PREFIX: vars.string("Key prefix of the BullMQ queues in Valkey", { default: "bulkhead" }),
+    BULKHEAD_OUTBOX_POLL_MS: vars.int("Outbox relay safety-net poll interval (NOTIFY wakes it immediately)", { default: 1000, min: 50, max: 600_000 }),
+  };
+}
+
+type KitSpec = ReturnType<typeof kitConfigSpec>;
+
+export interface ServiceContext<S extends ConfigSpec> {
+  config: Config<KitSpec> & Config<S>;
+  logger: Logger;
+  tokens: TokenSettings;
+  /** The service's pool; its connections resolve names in the service's schema. */
+  pool: Pool;
+  /** Appends an event to the service's outbox in the caller's transaction. */
+  outbox(client: Queryable, event: OutboxEvent): Promise<void>;
+  /** Signs a token for calling other services (or, in tests, for any principal). */
+  signToken(claims: TokenClaims): Promise<string>;
+  /** Runs at shutdown, after the server stopped and before the pool closes (last added first). */
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+export interface ServiceDefinition<S extends ConfigSpec = Record<never, never>> {
+  /** Short name: package `@bulkhead/<name>`, Postgres schema `<name>` (with - as _). */
+  name: string;
+  defaultPort: number;
+  /** Directory of the service's NNN_name.sql migrations. */
+  migrations: URL;
+  config?: S;
+  /** Builds the domain and registers the service's RPC handlers. */
+  setup(context: ServiceContext<S>): Promise<(router: ConnectRouter) => void>;
+}
+
+export interface RunningService {
+  name: string;
+  port: number;
+  url: string;
+  health: HealthState;
+  pool: Pool;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+export function schemaOf(name: string): string {
+  return name.replace(/-/g, "_");
+}
+
+/** The complete configuration spec of a service, kit variables first. */
+export function serviceConfigSpec(definition: ServiceDefinition<ConfigSpec>): ConfigSpec {
+  return { ...kitConfigSpec(definition.defaultPort), ...definition.config };
+}
+
+/** Starts a service and resolves once it is SERVING. */
+export async function startService<S extends ConfigSpec>(definition: ServiceDefinition<S>, env: Record<string, string | undefined> = process.env): Promise<RunningService> {
+  const config = readConfig(serviceConfigSpec(definition as ServiceDefinition<ConfigSpec>), env) as Config<KitSpec> & Config<S>;
+  if (!config.BULKHEAD_TLS_CERT_FILE !== !config.BULKHEAD_TLS_KEY_FILE) throw new ConfigError(["BULKHEAD_TLS_CERT_FILE and BULKHEAD_TLS_KEY_FILE must be set together"]);
+  const logger = createLogger(definition.name, config.BULKHEAD_LOG_LEVEL);
+  const schema = schemaOf(definition.name);
+  const tokens: TokenSettings = { secret: config.BULKHEAD_JWT_SECRET, issuer: config.BULKHEAD_JWT_ISSUER, audience: config.BULKHEAD_JWT_AUDIENCE };
+  const closers: (() => Promise<void> | void)[] = [];
+
+  const pool = createPool({ url: config.DATABASE_URL, schema, max: config.BULKHEAD_DB_POOL_SIZE, statementTimeoutMs: config.BULKHEAD_DB_STATEMENT_TIMEOUT_MS });
+  const redis = new Redis(config.VALKEY_URL, { maxRetriesPerRequest: null, enableOfflineQueue: false, lazyConnect: true });
+  redis.on("error", (error) => logger.debug({ err: error }, "valkey connection error"));
+  let relay: OutboxRelay | undefined;
+  let audit: PgAuditWriter | undefined;
+  try {
+    const applied = [
+      ...(await migrate(pool, { schema, component: "bulkhead-db", migrations: loadMigrations(baseMigrationsDir) })),
+      ...(await migrate(pool, { schema, component: definition.name, migrations: loadMigrations(definition.migrations) })),
+    ];
+    if (applied.length > 0) logger.info({ applied }, "migrations applied");
+    audit = new PgAuditWriter(pool, { onError: (error, lost) => logger.error({ err: error, lost }, "audit records could not be written") });
+    await redis.connect().catch((error) => logger.warn({ err: error }, "valkey not reachable yet; the outbox relay keeps retrying"));
+    relay = new OutboxRelay({
+      pool,
+      schema,
+      connection: redis,
+      queuePrefix: config.BULKHEAD_QUEUE_PREFIX,
+      pollMs: config.BULKHEAD_OUTBOX_POLL_MS,
+      onError: (error) => logger.warn({ err: error }, "outbox relay could not publish; retrying"),
+    });
+    await relay.start();
+
+    const context: ServiceContext<S> = {
+      config,
+      logger,
+      tokens,
+      pool,
+      outbox: (client, event) => appendOutbox(client, schema, event),
+      signToken: (claims) => signToken(tokens, claims),
+      onClose: (fn) => closers.push(fn),
+    };
+    const registerRoutes = await definition.setup(context);
+
+    const auditSink: AuditSink = audit;
+    const health = new HealthState();
+    const shutdown = new AbortController();
+    const validator = createValidator({ registry: createApiRegistry() });
+    const metrics = createMetrics(definition.name);
+    const index = new DescriptorIndex(loadDescriptorSet());
+    const served: string[] = [];
+    const handler = connectNodeAdapter({
+      routes(router) {
+        registerRoutes(router);
+        served.push(...new Set(router.handlers.map((h) => h.service.typeName)));
+        health.addServices(served);
+        const all = [...served, Health.typeName, ReflectionV1.typeName, ReflectionV1alpha.typeName];
+        router.service(Health, healthService(health));
+        router.service(ReflectionV1, reflectionServiceV1(index, all));
+        router.service(ReflectionV1alpha, reflectionServiceV1alpha(index, all));
+      },
+      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator }),
+      readMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
+      writeMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
+      maxTimeoutMs: config.BULKHEAD_MAX_TIMEOUT_MS,
+      shutdownSignal: shutdown.signal,
+      fallback(req, res) {
+        if (req.method === "GET" && req.url === "/metrics") {
+          void metrics.registry.metrics().then((text) => {
+            res.writeHead(200, { "content-type": metrics.registry.contentType });
+            res.end(text);
+          });
+        } else if (req.method === "GET" && req.url === "/healthz") {
+          const serving = health.get("") === ServingStatus.SERVING;
+          res.writeHead(serving ? 200 : 503, { "content-type": "text/plain" });
+          res.end(serving ? "SERVING\n" : "NOT_SERVING\n");
+        } else {
+          res.writeHead(404, { "content-type": "text/plain" });
+          res.end("not found\n");
+        }
+      },
+    });
+    const tls = config.BULKHEAD_TLS_CERT_FILE ? { certFile: config.BULKHEAD_TLS_CERT_FILE, keyFile: config.BULKHEAD_TLS_KEY_FILE! } : undefined;
+    const listener = await listen({ host: config.BULKHEAD_LISTEN_HOST, port: config.PORT, handler, tls });
+    health.setAll(ServingStatus.SERVING);
+    const url = `${tls ? "https" : "http"}://${config.BULKHEAD_LISTEN_HOST === "0.0.0.0" ? "127.0.0.1" : config.BULKHEAD_LISTEN_HOST}:${listener.port}`;
+    logger.info({ url, services: served, tls: Boolean(tls) }, "serving");
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        health.setAll(ServingStatus.NOT_SERVING);
+        const cancel = setTimeout(() => shutdown.abort(), config.BULKHEAD_SHUTDOWN_GRACE_MS);
+        await listener.close(config.BULKHEAD_SHUTDOWN_GRACE_MS + 1000);
+        clearTimeout(cancel);
+        await release();
+        logger.info("stopped");
+      })());
+    return { name: definition.name, port: listener.port, url, health, pool, logger, stop };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+
+  async function release(): Promise<void> {
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch((error) => logger.error({ err: error }, "shutdown hook failed"));
+    await relay?.stop().catch((error) => logger.error({ err: error }, "outbox relay did not stop cleanly"));
+    await audit?.close();
+    redis.disconnect();
+    await pool.end();
+  }
+}
+
+/**
+ * Process entry point: starts the service with the environment, stops it on SIGTERM/SIGINT,
+ * and exits non-zero with a readable message when it cannot start.
+ */
+export function main<S extends ConfigSpec>(definition: ServiceDefinition<S>): void {
+  startService(definition).then(
+    (service) => {
+      const onSignal = () => {
+        service.stop().then(
+          () => process.exit(0),
+          (error) => {
+            service.logger.error({ err: error }, "shutdown failed");
+            process.exit(1);
+          },
+        );
+      };
+      process.once("SIGTERM", onSignal);
+      process.once("SIGINT", onSignal);
+    },
+    (error) => {
+      process.stderr.write(`${definition.name}: cannot start: ${error instanceof ConfigError ? error.message : (error as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+export type { DescService };

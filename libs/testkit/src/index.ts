@@ -1,0 +1,109 @@
+// Starts a Bulkhead service in-process on port 0 against real Postgres and Valkey, with its own
+// database and queue prefix, and hands out tokens and clients for every kind of principal.
+import { randomBytes } from "node:crypto";
+import type { DescService } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import { Redis } from "ioredis";
+import { createTestDatabase, testValkeyUrl, type TestDatabase } from "@bulkhead/db/testing";
+import {
+  createServiceClient,
+  signToken,
+  startService,
+  type ConfigSpec,
+  type ProjectRoleName,
+  type Protocol,
+  type RunningService,
+  type ServiceDefinition,
+  type TokenClaims,
+  type TokenSettings,
+} from "@bulkhead/service-kit";
+
+export interface TestService {
+  service: RunningService;
+  url: string;
+  db: TestDatabase;
+  /** The environment the service was started with (restart() reuses it). */
+  env: Record<string, string>;
+  queuePrefix: string;
+  tokens: TokenSettings;
+  token(claims: TokenClaims): Promise<string>;
+  adminToken(): Promise<string>;
+  viewerToken(): Promise<string>;
+  projectToken(project: string, role: ProjectRoleName, subject?: string): Promise<string>;
+  serviceToken(name?: string): Promise<string>;
+  agentToken(device: string): Promise<string>;
+  client<T extends DescService>(service: T, token?: string, protocol?: Protocol): Client<T>;
+  /** Stops the service process-internally and starts it again on the same database. */
+  restart(): Promise<void>;
+  /** Stops the service, drops its database and deletes its queue keys. */
+  stop(): Promise<void>;
+}
+
+export interface TestServiceOptions {
+  env?: Record<string, string>;
+}
+
+export async function startTestService<S extends ConfigSpec>(definition: ServiceDefinition<S>, options: TestServiceOptions = {}): Promise<TestService> {
+  const db = await createTestDatabase(definition.name);
+  const queuePrefix = `bhtest-${randomBytes(4).toString("hex")}`;
+  const tokens: TokenSettings = { secret: randomBytes(32).toString("base64url"), issuer: "bulkhead", audience: "bulkhead" };
+  const env: Record<string, string> = {
+    PORT: "0",
+    DATABASE_URL: db.url,
+    VALKEY_URL: testValkeyUrl(),
+    BULKHEAD_JWT_SECRET: tokens.secret,
+    BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_TEST_LOG_LEVEL ?? "silent",
+    BULKHEAD_QUEUE_PREFIX: queuePrefix,
+    BULKHEAD_SHUTDOWN_GRACE_MS: "2000",
+    ...options.env,
+  };
+  let service: RunningService;
+  try {
+    service = await startService(definition, env);
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  const token = (claims: TokenClaims) => signToken(tokens, claims);
+  const handle: TestService = {
+    service,
+    url: service.url,
+    db,
+    env,
+    queuePrefix,
+    tokens,
+    token,
+    adminToken: () => token({ kind: "user", subject: "admin", roles: ["admin"] }),
+    viewerToken: () => token({ kind: "user", subject: "viewer", roles: ["viewer"] }),
+    projectToken: (project, role, subject = `${role}-of-${project}`) => token({ kind: "user", subject, projects: { [project]: role } }),
+    serviceToken: (name = "tests") => token({ kind: "service", subject: name }),
+    agentToken: (device) => token({ kind: "agent", subject: device, device }),
+    client: (desc, bearer, protocol = "connect") => createServiceClient(desc, { baseUrl: handle.url, token: bearer, protocol }),
+    async restart() {
+      await handle.service.stop();
+      handle.service = await startService(definition, { ...env, PORT: String(new URL(handle.url).port) });
+    },
+    async stop() {
+      await handle.service.stop();
+      await db.drop();
+      await deleteKeys(testValkeyUrl(), `${queuePrefix}:*`);
+    },
+  };
+  return handle;
+}
+
+/** Deletes every Valkey key matching `pattern`. */
+export async function deleteKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
