@@ -23,17 +23,21 @@ export class ConfigError extends Error {
 
 class ParseError extends Error {}
 
+/** Adds `default` only when the caller gave one: a Var without the key is required. */
+function defaulted<T>(v: Var<T>, options: { default?: T }): Var<T> {
+  return "default" in options ? { ...v, default: options.default } : v;
+}
+
 export const vars = {
   string(description: string, options: { default?: string; secret?: boolean; minLength?: number } = {}): Var<string> {
-    return {
+    return defaulted({
       description,
-      default: options.default,
       secret: options.secret,
       parse(raw) {
         if (options.minLength && raw.length < options.minLength) throw new ParseError(`must be at least ${options.minLength} characters`);
         return raw;
       },
-    };
+    }, options);
   },
   optionalString(description: string): Var<string | undefined> {
     return { description, default: undefined, parse: (raw) => raw };
@@ -41,31 +45,28 @@ export const vars = {
   int(description: string, options: { default?: number; min?: number; max?: number } = {}): Var<number> {
     const min = options.min ?? Number.MIN_SAFE_INTEGER;
     const max = options.max ?? Number.MAX_SAFE_INTEGER;
-    return {
+    return defaulted({
       description,
-      default: options.default,
       parse(raw) {
         const value = Number(raw);
         if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) throw new ParseError(`must be an integer between ${min} and ${max}`);
         return value;
       },
-    };
+    }, options);
   },
   bool(description: string, options: { default?: boolean } = {}): Var<boolean> {
-    return {
+    return defaulted({
       description,
-      default: options.default,
       parse(raw) {
         if (/^(1|true|yes|on)$/i.test(raw)) return true;
         if (/^(0|false|no|off)$/i.test(raw)) return false;
         throw new ParseError("must be true or false");
       },
-    };
+    }, options);
   },
   url(description: string, options: { default?: string; protocols: string[]; secret?: boolean }): Var<string> {
-    return {
+    return defaulted({
       description,
-      default: options.default,
       secret: options.secret,
       parse(raw) {
         let url: URL;
@@ -77,17 +78,16 @@ export const vars = {
         if (!options.protocols.includes(url.protocol.replace(/:$/, ""))) throw new ParseError(`must be a ${options.protocols.join(" or ")} URL`);
         return raw;
       },
-    };
+    }, options);
   },
   oneOf<T extends string>(description: string, values: readonly T[], options: { default?: T } = {}): Var<T> {
-    return {
+    return defaulted({
       description,
-      default: options.default,
       parse(raw) {
         if (!values.includes(raw as T)) throw new ParseError(`must be one of ${values.join(", ")}`);
         return raw as T;
       },
-    };
+    }, options);
   },
   /** A path to a readable file; the value is the path. */
   optionalFile(description: string): Var<string | undefined> {
