@@ -1,5 +1,6 @@
 // Runs one Bulkhead service: config → database (migrations, outbox relay, audit) → Connect
 // server with health and reflection → graceful shutdown.
+import { setMaxListeners } from "node:events";
 import type { DescService } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -134,6 +135,8 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
     const auditSink: AuditSink = audit;
     const health = new HealthState();
     const shutdown = new AbortController();
+    // Every in-flight call listens on this one signal.
+    setMaxListeners(0, shutdown.signal);
     const validator = createValidator({ registry: createApiRegistry() });
     const metrics = createMetrics(definition.name);
     const index = new DescriptorIndex(loadDescriptorSet());

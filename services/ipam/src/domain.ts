@@ -1,0 +1,126 @@
+// IPAM's domain: defaults, paging, usage, and the detail attached to exhaustion errors. The
+// allocation rules themselves are enforced by the store's SQL functions.
+import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@bulkhead/service-kit";
+import { PrefixUsageSchema } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
+import { usageMessage } from "./mappers.js";
+import { computeUsage, sumByFamily, type FamilyTotals, type Usage } from "./usage.js";
+import type { IpamStore, IpRow, NamespaceRow, PrefixRow } from "./store.js";
+
+export const ROOT = "root";
+const DEFAULT_PAGE_SIZE = 100;
+
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+}
+
+function encodeToken(after: string): string {
+  return Buffer.from(JSON.stringify({ after })).toString("base64url");
+}
+
+function decodeToken(token: string): string | undefined {
+  if (!token) return undefined;
+  try {
+    const { after } = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { after?: unknown };
+    if (typeof after === "string" && after.length <= 64) return after;
+  } catch {
+    // fall through
+  }
+  throw new InvalidArgumentError("page_token", "is not a token returned by a previous call");
+}
+
+export class Ipam {
+  constructor(private readonly store: IpamStore) {}
+
+  createNamespace(namespace: string): Promise<NamespaceRow> {
+    return this.store.createNamespace(namespace);
+  }
+
+  listNamespaces(): Promise<NamespaceRow[]> {
+    return this.store.listNamespaces();
+  }
+
+  deleteNamespace(namespace: string): Promise<void> {
+    return this.store.deleteNamespace(namespace);
+  }
+
+  createPrefix(namespace: string, cidr: string): Promise<PrefixRow> {
+    return this.store.createPrefix(namespace || ROOT, cidr);
+  }
+
+  async getPrefix(namespace: string, cidr: string): Promise<PrefixRow> {
+    const prefix = await this.store.getPrefix(namespace || ROOT, cidr);
+    if (!prefix) throw await this.notFound(namespace || ROOT, cidr);
+    return prefix;
+  }
+
+  async listPrefixes(namespace: string, filter: { parentCidr?: string; topLevelOnly: boolean; family?: 4 | 6 }, pageSize: number, pageToken: string): Promise<Page<PrefixRow>> {
+    const ns = namespace || ROOT;
+    if (!(await this.store.namespaceExists(ns))) throw new NotFoundError("bulkhead.ipam.v1.Namespace", ns);
+    const limit = pageSize || DEFAULT_PAGE_SIZE;
+    const rows = await this.store.listPrefixes(ns, { ...filter, after: decodeToken(pageToken), limit: limit + 1 });
+    return this.page(rows, limit, (r) => r.cidr);
+  }
+
+  deletePrefix(namespace: string, cidr: string): Promise<PrefixRow> {
+    return this.store.deletePrefix(namespace || ROOT, cidr);
+  }
+
+  async acquireChildPrefix(namespace: string, parentCidr: string, target: { length?: number; cidr?: string }, requestId: string): Promise<PrefixRow> {
+    const ns = namespace || ROOT;
+    return this.withUsageOnExhaustion(ns, parentCidr, () => this.store.acquireChildPrefix(ns, parentCidr, target, requestId || undefined));
+  }
+
+  releaseChildPrefix(namespace: string, cidr: string): Promise<PrefixRow> {
+    return this.store.releaseChildPrefix(namespace || ROOT, cidr);
+  }
+
+  async acquireIp(namespace: string, prefixCidr: string, ip: string, requestId: string): Promise<IpRow> {
+    const ns = namespace || ROOT;
+    return this.withUsageOnExhaustion(ns, prefixCidr, () => this.store.acquireIp(ns, prefixCidr, ip || undefined, requestId || undefined));
+  }
+
+  releaseIp(namespace: string, ip: string, prefixCidr: string): Promise<IpRow> {
+    return this.store.releaseIp(namespace || ROOT, ip, prefixCidr || undefined);
+  }
+
+  async listIps(namespace: string, prefixCidr: string, pageSize: number, pageToken: string): Promise<Page<IpRow>> {
+    const ns = namespace || ROOT;
+    await this.getPrefix(ns, prefixCidr);
+    const limit = pageSize || DEFAULT_PAGE_SIZE;
+    const rows = await this.store.listIps(ns, prefixCidr, decodeToken(pageToken), limit + 1);
+    return this.page(rows, limit, (r) => r.ip);
+  }
+
+  async usage(namespace: string, cidrs: readonly string[]): Promise<{ prefixes: Usage[]; families: FamilyTotals[] }> {
+    const ns = namespace || ROOT;
+    const facts = await this.store.usageFacts(ns, cidrs);
+    const prefixes: Usage[] = [];
+    for (const cidr of cidrs) {
+      const fact = facts.get(cidr);
+      if (!fact) throw await this.notFound(ns, cidr);
+      prefixes.push(computeUsage(fact));
+    }
+    return { prefixes, families: sumByFamily(prefixes) };
+  }
+
+  private page<T>(rows: T[], limit: number, key: (row: T) => string): Page<T> {
+    const items = rows.slice(0, limit);
+    return { items, nextPageToken: rows.length > limit ? encodeToken(key(items[items.length - 1]!)) : "" };
+  }
+
+  private async notFound(namespace: string, cidr: string): Promise<NotFoundError> {
+    if (!(await this.store.namespaceExists(namespace))) return new NotFoundError("bulkhead.ipam.v1.Namespace", namespace);
+    return new NotFoundError("bulkhead.ipam.v1.Prefix", cidr, `prefix ${cidr} not found in namespace ${namespace}`);
+  }
+
+  /** Runs an acquisition; on exhaustion attaches the prefix's usage, saying what is still free. */
+  private async withUsageOnExhaustion<T>(namespace: string, cidr: string, acquire: () => Promise<T>): Promise<T> {
+    try {
+      return await acquire();
+    } catch (error) {
+      if (error instanceof ResourceExhaustedError) error.withDetail(PrefixUsageSchema, usageMessage((await this.usage(namespace, [cidr])).prefixes[0]!));
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,4 @@
+import { main } from "@bulkhead/service-kit";
+import { ipamService } from "./service.js";
+
+main(ipamService);
