@@ -65,8 +65,35 @@ export class TokenError extends Error {}
 const platformRoleNames = new Set<string>(["admin", "viewer"]);
 const projectRoleNames = new Set<string>(["owner", "editor", "viewer"]);
 
+/**
+ * Remembers verified tokens for up to a minute (never past their expiry), so a client sending the
+ * same token on every call pays for one signature check, not one per call.
+ */
+export class TokenVerifier {
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+
+  constructor(
+    private readonly settings: TokenSettings,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async verify(token: string): Promise<Principal> {
+    const now = Date.now();
+    const hit = this.verified.get(token);
+    if (hit && hit.until > now) return hit.principal;
+    const { principal, expiresAt } = await verifyTokenClaims(this.settings, token);
+    if (this.verified.size >= this.maxEntries) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { principal, until: Math.min(expiresAt, now + 60_000) });
+    return principal;
+  }
+}
+
 /** Verifies a bearer token and returns its principal; throws TokenError with a safe message. */
 export async function verifyToken(settings: TokenSettings, token: string): Promise<Principal> {
+  return (await verifyTokenClaims(settings, token)).principal;
+}
+
+async function verifyTokenClaims(settings: TokenSettings, token: string): Promise<{ principal: Principal; expiresAt: number }> {
   let payload;
   try {
     ({ payload } = await jwtVerify(token, key(settings.secret), {
@@ -92,7 +119,7 @@ export async function verifyToken(settings: TokenSettings, token: string): Promi
   }
   const device = typeof payload.device === "string" ? payload.device : undefined;
   if (kind === "agent" && !device) throw new TokenError("agent token names no device");
-  return { kind, subject: payload.sub!, platformRoles: new Set(roles), projects, device };
+  return { principal: { kind, subject: payload.sub!, platformRoles: new Set(roles), projects, device }, expiresAt: payload.exp! * 1000 };
 }
 
 const platformRoleOf: Record<PlatformRoleName, PlatformRole> = { admin: PlatformRole.ADMIN, viewer: PlatformRole.VIEWER };

@@ -32,12 +32,14 @@ export interface ClientOptions {
   /** HTTP version for Connect and gRPC-Web (gRPC always uses HTTP/2). */
   httpVersion?: "1.1" | "2";
   timeoutMs?: number;
+  /** PEM certificates to trust for an https baseUrl, in addition to the system's. */
+  ca?: string | Buffer;
 }
 
 /** A typed client for one service over the chosen protocol. */
 export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
   const interceptors = options.token ? [bearerAuth(options.token)] : [];
-  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000 };
+  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: options.ca ? { ca: options.ca } : undefined };
   const transport =
     options.protocol === "grpc"
       ? createGrpcTransport(common)

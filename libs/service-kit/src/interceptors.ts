@@ -5,7 +5,7 @@ import { Code, ConnectError, createContextKey, type Interceptor, type StreamResp
 import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Validator } from "@bufbuild/protovalidate";
 import { auditTarget, isAudited, type AuditSink } from "./audit.js";
-import { authorize, kPrincipal, principalName, TokenError, verifyToken, type TokenSettings } from "./auth.js";
+import { authorize, kPrincipal, principalName, TokenError, TokenVerifier, type TokenSettings } from "./auth.js";
 import { toConnectError } from "./errors.js";
 import type { Logger, RpcMetrics } from "./observability.js";
 
@@ -86,6 +86,7 @@ function errorInterceptor(): Interceptor {
 }
 
 function authenticationInterceptor({ tokens, audit }: InterceptorDeps): Interceptor {
+  const verifier = new TokenVerifier(tokens);
   return (next) => async (req) => {
     if (isOpen(req.service.typeName)) return next(req);
     const header = req.header.get("authorization") ?? "";
@@ -96,7 +97,7 @@ function authenticationInterceptor({ tokens, audit }: InterceptorDeps): Intercep
     };
     if (!match) return deny("missing bearer token in the authorization header");
     try {
-      req.contextValues.set(kPrincipal, await verifyToken(tokens, match[1]!));
+      req.contextValues.set(kPrincipal, await verifier.verify(match[1]!));
     } catch (error) {
       if (error instanceof TokenError) return deny(error.message);
       throw error;

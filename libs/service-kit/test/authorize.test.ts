@@ -5,7 +5,7 @@ import { IpamService, AcquireIPRequestSchema } from "@bulkhead/api/gen/bulkhead/
 import { NetworkService, AllocateNetworkRequestSchema, GetNetworkRequestSchema } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { SwitchService, SwitchHeartbeatRequestSchema } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { PartitionService, ListPartitionsRequestSchema } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
-import { authorize, signToken, verifyToken, type Principal } from "../src/auth.js";
+import { authorize, signToken, TokenVerifier, verifyToken, type Principal } from "../src/auth.js";
 
 const user = (projects: Record<string, "owner" | "editor" | "viewer">, roles: ("admin" | "viewer")[] = []): Principal => ({
   kind: "user",
@@ -85,6 +85,21 @@ test("tokens round-trip; wrong secret, issuer, audience and expiry are refused",
     assert.unreachable("agent token without device accepted");
   } catch (error) {
     assert.match((error as Error).message, "no device");
+  }
+});
+
+test("the verifier remembers good tokens and still refuses bad ones", async () => {
+  const settings = { secret: "s".repeat(32), issuer: "bulkhead", audience: "bulkhead" };
+  const verifier = new TokenVerifier(settings);
+  const token = await signToken(settings, { kind: "service", subject: "network" });
+  const first = await verifier.verify(token);
+  assert.is(await verifier.verify(token), first);
+  const forged = token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA");
+  try {
+    await verifier.verify(forged);
+    assert.unreachable("a forged token was accepted");
+  } catch (error) {
+    assert.is((error as Error).message, "token is not valid");
   }
 });
 

@@ -55,12 +55,13 @@ function translate(error: unknown): never {
       throw new FailedPreconditionError(message, { type: resourceTypes[kind] ?? kind, name });
     case "BH429":
       throw new ResourceExhaustedError(message);
+    case SqlState.foreignKeyViolation:
+      throw new NotFoundError(resourceTypes.prefix!, "", "the prefix was deleted while the call ran");
   }
   throw error;
 }
 
 const prefixColumns = `p.id, p.namespace, p.cidr::text AS cidr, parent.cidr::text AS parent_cidr, p.use, p.request_id, p.created_at`;
-const ipColumns = `i.namespace, host(i.ip) AS ip, p.cidr::text AS prefix_cidr, i.request_id, i.created_at`;
 
 export class IpamStore {
   constructor(private readonly pool: Pool) {}
@@ -149,17 +150,26 @@ export class IpamStore {
   }
 
   async acquireIp(namespace: string, prefixCidr: string, ip: string | undefined, requestId: string | undefined): Promise<IpRow> {
-    return this.callIpFunction("ipam_acquire_ip", "SELECT * FROM acquire_ip($1, $2, $3, $4)", [namespace, prefixCidr, ip ?? null, requestId ?? null], prefixCidr);
+    return this.callIpFunction(
+      "ipam_acquire_ip",
+      "SELECT i.namespace, host(i.ip) AS ip, $2::cidr::text AS prefix_cidr, i.request_id, i.created_at FROM acquire_ip($1, $2, $3, $4) i",
+      [namespace, prefixCidr, ip ?? null, requestId ?? null],
+    );
   }
 
   async releaseIp(namespace: string, ip: string, prefixCidr: string | undefined): Promise<IpRow> {
-    return this.callIpFunction("ipam_release_ip", "SELECT * FROM release_ip($1, $2, $3)", [namespace, ip, prefixCidr ?? null], prefixCidr);
+    return this.callIpFunction(
+      "ipam_release_ip",
+      "SELECT i.namespace, host(i.ip) AS ip, (SELECT p.cidr::text FROM prefixes p WHERE p.id = i.prefix_id) AS prefix_cidr, i.request_id, i.created_at FROM release_ip($1, $2, $3) i",
+      [namespace, ip, prefixCidr ?? null],
+    );
   }
 
+  /** Addresses of a pool prefix in address order: a range scan of the primary key. */
   async listIps(namespace: string, prefixCidr: string, after: string | undefined, limit: number): Promise<IpRow[]> {
     const { rows } = await this.pool.query<IpRow>(
-      `SELECT ${ipColumns} FROM ips i JOIN prefixes p ON p.id = i.prefix_id
-       WHERE p.namespace = $1 AND p.cidr = $2 AND ($3::inet IS NULL OR i.ip > $3) ORDER BY i.ip LIMIT $4`,
+      `SELECT i.namespace, host(i.ip) AS ip, $2::cidr::text AS prefix_cidr, i.request_id, i.created_at FROM ips i
+       WHERE i.namespace = $1 AND i.ip <<= $2::cidr AND ($3::inet IS NULL OR i.ip > $3) ORDER BY i.ip LIMIT $4`,
       [namespace, prefixCidr, after ?? null, limit],
     );
     return rows;
@@ -180,7 +190,7 @@ export class IpamStore {
       largest_free_block: string | null;
     }>(
       `SELECT ${prefixColumns},
-         (SELECT coalesce(sum(used), 0) FROM ip_blocks WHERE prefix_id = p.id) AS acquired_ips,
+         (SELECT coalesce(sum(b.used), 0) FROM ip_blocks b WHERE b.prefix_id = p.id) AS acquired_ips,
          (SELECT count(*) FROM prefixes c WHERE c.parent_id = p.id) AS children,
          (SELECT jsonb_object_agg(len, n) FROM (SELECT masklen(block) AS len, count(*) AS n FROM free_blocks WHERE parent_id = p.id GROUP BY 1) f) AS free_blocks,
          (SELECT f.block::text FROM free_blocks f WHERE f.parent_id = p.id ORDER BY masklen(f.block), f.block LIMIT 1) AS largest_free_block
@@ -218,18 +228,14 @@ export class IpamStore {
     }
   }
 
-  private async callIpFunction(name: string, sql: string, values: unknown[], prefixCidr: string | undefined, retried = false): Promise<IpRow> {
+  private async callIpFunction(name: string, text: string, values: unknown[], retried = false): Promise<IpRow> {
     try {
-      const { rows } = await this.pool.query<IpRow & { prefix_id: string }>({
-        name,
-        text: `WITH i AS (${sql}) SELECT ${ipColumns} FROM i JOIN prefixes p ON p.id = i.prefix_id`,
-        values,
-      });
+      const { rows } = await this.pool.query<IpRow>({ name, text, values });
       return rows[0]!;
     } catch (error) {
       // Two calls with the same request_id raced; the repeat returns the winner's address.
       if (!retried && sqlState(error) === SqlState.uniqueViolation && violatedConstraint(error) === "ips_request_id") {
-        return this.callIpFunction(name, sql, values, prefixCidr, true);
+        return this.callIpFunction(name, text, values, true);
       }
       translate(error);
     }

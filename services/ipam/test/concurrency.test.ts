@@ -73,6 +73,24 @@ test("allocations in different prefixes proceed in parallel", async ({ clients }
   assert.is(new Set(results.map((r) => r.ip!.ip)).size, 64);
 });
 
+test("deleting a prefix while clients acquire from it never orphans an address", async ({ svc, clients }) => {
+  for (let round = 0; round < 5; round++) {
+    const cidr = `10.60.${round}.0/24`;
+    await clients[0]!.createPrefix({ cidr });
+    const acquiring = Promise.allSettled(clients.slice(0, 32).map((c) => c.acquireIP({ prefixCidr: cidr })));
+    await new Promise((r) => setTimeout(r, round * 3));
+    const deleted = await clients[63]!.deletePrefix({ cidr }).then(() => true, (error) => {
+      assert.is(error.code, Code.FailedPrecondition, String(error));
+      return false;
+    });
+    const outcomes = await acquiring;
+    for (const o of outcomes) if (o.status === "rejected") assert.is(o.reason.code, Code.NotFound, String(o.reason));
+    if (deleted) assert.ok(outcomes.every((o) => o.status === "rejected"), "a deleted prefix handed out nothing");
+  }
+  const { rows } = await svc.service.pool.query("SELECT count(*)::int AS n FROM ips WHERE prefix_id NOT IN (SELECT id FROM prefixes)");
+  assert.is(rows[0].n, 0);
+});
+
 test("the same request_id sent concurrently yields one allocation", async ({ svc, clients }) => {
   await clients[0]!.createPrefix({ cidr: "10.50.0.0/24" });
   const results = await Promise.all(clients.slice(0, 16).map((c) => c.acquireIP({ prefixCidr: "10.50.0.0/24", requestId: "same-request" })));

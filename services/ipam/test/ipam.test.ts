@@ -53,6 +53,19 @@ test("prefixes never overlap within a namespace; the error names the overlap", a
   assert.is((await ipam.getPrefix({ namespace: "other", cidr: "172.20.0.0/16" })).prefix?.namespace, "other");
 });
 
+test("namespaces isolate addresses: the same address lives in two namespaces independently", async ({ ipam }) => {
+  await ipam.createNamespace({ namespace: "project-a" });
+  await ipam.createNamespace({ namespace: "project-b" });
+  for (const namespace of ["project-a", "project-b"]) await ipam.createPrefix({ namespace, cidr: "10.250.0.0/24" });
+  const a = await ipam.acquireIP({ namespace: "project-a", prefixCidr: "10.250.0.0/24", ip: "10.250.0.10" });
+  const b = await ipam.acquireIP({ namespace: "project-b", prefixCidr: "10.250.0.0/24", ip: "10.250.0.10" });
+  assert.equal([a.ip?.namespace, b.ip?.namespace], ["project-a", "project-b"]);
+  await ipam.releaseIP({ namespace: "project-a", ip: "10.250.0.10" });
+  assert.is((await failure(ipam.acquireIP({ namespace: "project-b", prefixCidr: "10.250.0.0/24", ip: "10.250.0.10" }))).code, Code.AlreadyExists);
+  assert.is((await ipam.listIPs({ namespace: "project-a", prefixCidr: "10.250.0.0/24" })).ips.length, 0);
+  assert.is((await ipam.listIPs({ namespace: "project-b", prefixCidr: "10.250.0.0/24" })).ips.length, 1);
+});
+
 test("bad input is invalid_argument naming the field, and nothing is written", async ({ svc, ipam }) => {
   await ipam.createPrefix({ cidr: "192.168.10.0/24" });
   const [prefixes, ips] = [await count(svc, "prefixes"), await count(svc, "ips")];

@@ -1,0 +1,133 @@
+// npm start: the whole Bulkhead control plane in one process, with embedded defaults.
+//   Postgres: DATABASE_URL, else an embedded PGlite served on a local port (data in .bulkhead/pgdata)
+//   Valkey:   VALKEY_URL, else a valkey-server or redis-server child process (data in .bulkhead/valkey)
+//   --reset   start from an empty data directory
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { ConfigError, signToken, startService, type RunningService } from "@bulkhead/service-kit";
+import { services } from "./services.js";
+
+const args = process.argv.slice(2);
+const reset = args.includes("--reset");
+const dataDir = resolve(process.env.BULKHEAD_DATA_DIR ?? ".bulkhead");
+const basePort = Number(process.env.BULKHEAD_BASE_PORT ?? 7001);
+const say = (line = "") => process.stdout.write(`${line}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function secret(): string {
+  const file = join(dataDir, "jwt-secret");
+  if (!existsSync(file)) writeFileSync(file, randomBytes(48).toString("base64url"), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
+}
+
+async function embeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
+  const db = await PGlite.create(join(dataDir, "pgdata"), { extensions: { btree_gist } });
+  const port = await freePort();
+  const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 64 });
+  await server.start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+async function localValkey(): Promise<{ url: string; stop(): Promise<void> }> {
+  const binary = ["valkey-server", "redis-server"].find((b) => spawnSync("sh", ["-c", `command -v ${b}`]).status === 0);
+  if (!binary) {
+    say("Bulkhead needs Valkey or Redis for its change queue, and neither valkey-server nor redis-server is installed.");
+    say("Install one, e.g. on Debian/Ubuntu:  sudo apt-get install redis-server   (or: valkey-server)");
+    say("or point Bulkhead at a running one:   VALKEY_URL=redis://host:6379 npm start");
+    process.exit(1);
+  }
+  const port = await freePort();
+  const dir = join(dataDir, "valkey");
+  mkdirSync(dir, { recursive: true });
+  const child: ChildProcess = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction"], { stdio: "ignore" });
+  await new Promise((r) => setTimeout(r, 300));
+  if (child.exitCode !== null) throw new Error(`${binary} exited at start (code ${child.exitCode})`);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  if (reset) rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const jwtSecret = secret();
+  const postgres = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL, stop: async () => {} } : await embeddedPostgres();
+  const valkey = process.env.VALKEY_URL ? { url: process.env.VALKEY_URL, stop: async () => {} } : await localValkey();
+
+  const running: RunningService[] = [];
+  const stop = async () => {
+    for (const service of running.reverse()) await service.stop().catch(() => {});
+    await valkey.stop();
+    await postgres.stop();
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(0)));
+  process.once("SIGTERM", () => void stop().then(() => process.exit(0)));
+
+  try {
+    for (const [i, definition] of services.entries()) {
+      running.push(
+        await startService(definition, {
+          ...process.env,
+          PORT: String(basePort + i),
+          DATABASE_URL: postgres.url,
+          VALKEY_URL: valkey.url,
+          BULKHEAD_JWT_SECRET: jwtSecret,
+          BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
+          // One process shares one PGlite: keep each service's pool small.
+          BULKHEAD_DB_POOL_SIZE: process.env.BULKHEAD_DB_POOL_SIZE ?? (process.env.DATABASE_URL ? "10" : "4"),
+        }),
+      );
+    }
+  } catch (error) {
+    say(error instanceof ConfigError ? error.message : String((error as Error).stack));
+    await stop();
+    process.exit(1);
+  }
+
+  const token = await signToken({ secret: jwtSecret, issuer: "bulkhead", audience: "bulkhead" }, { kind: "user", subject: "admin", roles: ["admin"], expiresIn: "30d" });
+  writeFileSync(join(dataDir, "admin-token"), token, { mode: 0o600 });
+  const ipam = running.find((s) => s.name === "ipam")!;
+  say("Bulkhead is running.");
+  say();
+  for (const service of running) say(`  ${service.name.padEnd(16)} ${service.url}   (Connect, gRPC, gRPC-Web; /metrics, /healthz)`);
+  say(`  ${"postgres".padEnd(16)} ${process.env.DATABASE_URL ? "DATABASE_URL" : `embedded PGlite, data in ${join(dataDir, "pgdata")}`}`);
+  say(`  ${"valkey".padEnd(16)} ${valkey.url}`);
+  say();
+  say(`Admin token (30 days, also in ${join(dataDir, "admin-token")}):`);
+  say(`  export TOKEN=$(cat ${join(dataDir, "admin-token")})`);
+  say();
+  say("Try it:");
+  say(`  buf curl --http2-prior-knowledge --list-methods ${ipam.url}`);
+  say(`  buf curl --http2-prior-knowledge -H "Authorization: Bearer $TOKEN" -d '{"cidr":"10.0.0.0/16"}' ${ipam.url}/bulkhead.ipam.v1.IpamService/CreatePrefix`);
+  say(`  buf curl --http2-prior-knowledge -H "Authorization: Bearer $TOKEN" -d '{"prefixCidr":"10.0.0.0/16"}' ${ipam.url}/bulkhead.ipam.v1.IpamService/AcquireIP`);
+  say(`  curl -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d '{"cidrs":["10.0.0.0/16"]}' ${ipam.url}/bulkhead.ipam.v1.IpamService/GetPrefixUsage`);
+  say();
+  say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
+}
+
+await main();
