@@ -85,7 +85,7 @@ const notBreaking = () =>
   });
 
 function suiteDirs(): string[] {
-  return ["libs", "services"]
+  return ["libs", "services", "deploy"]
     .flatMap((group) => (existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => join(root, group, name)) : []))
     .filter((dir) => existsSync(join(dir, "test")))
     .filter((dir) => filters.length === 0 || filters.some((f) => dir.split("/").pop()!.includes(f)))

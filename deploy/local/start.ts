@@ -6,11 +6,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { ConfigError, signToken, startService, type RunningService } from "@bulkhead/service-kit";
+import { ConfigError, schemaOf, signToken, startService, type RunningService } from "@bulkhead/service-kit";
 import { services } from "./services.js";
 
 const args = process.argv.slice(2);
@@ -35,8 +35,16 @@ function secret(): string {
   return readFileSync(file, "utf8").trim();
 }
 
-async function embeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
-  const db = await PGlite.create(join(dataDir, "pgdata"), { extensions: { btree_gist } });
+/**
+ * An embedded Postgres for one service. PGlite serves every socket connection from a single
+ * backend session, so each service gets its own instance (its tables share names with other
+ * services' tables) and the session's search_path is set once, here.
+ */
+async function embeddedPostgres(service: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = join(dataDir, "pgdata", service);
+  mkdirSync(dirname(dir), { recursive: true });
+  const db = await PGlite.create(dir, { extensions: { btree_gist } });
+  await db.exec(`SET search_path TO ${schemaOf(service)}, public`);
   const port = await freePort();
   const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 64 });
   await server.start();
@@ -76,14 +84,16 @@ async function main(): Promise<void> {
   if (reset) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const jwtSecret = secret();
-  const postgres = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL, stop: async () => {} } : await embeddedPostgres();
+  const external = process.env.DATABASE_URL;
+  const databases = new Map<string, { url: string; stop(): Promise<void> }>();
+  for (const definition of services) databases.set(definition.name, external ? { url: external, stop: async () => {} } : await embeddedPostgres(definition.name));
   const valkey = process.env.VALKEY_URL ? { url: process.env.VALKEY_URL, stop: async () => {} } : await localValkey();
 
   const running: RunningService[] = [];
   const stop = async () => {
     for (const service of running.reverse()) await service.stop().catch(() => {});
     await valkey.stop();
-    await postgres.stop();
+    for (const database of databases.values()) await database.stop();
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(0)));
   process.once("SIGTERM", () => void stop().then(() => process.exit(0)));
@@ -94,7 +104,7 @@ async function main(): Promise<void> {
         await startService(definition, {
           ...process.env,
           PORT: String(basePort + i),
-          DATABASE_URL: postgres.url,
+          DATABASE_URL: databases.get(definition.name)!.url,
           VALKEY_URL: valkey.url,
           BULKHEAD_JWT_SECRET: jwtSecret,
           BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
@@ -115,7 +125,7 @@ async function main(): Promise<void> {
   say("Bulkhead is running.");
   say();
   for (const service of running) say(`  ${service.name.padEnd(16)} ${service.url}   (Connect, gRPC, gRPC-Web; /metrics, /healthz)`);
-  say(`  ${"postgres".padEnd(16)} ${process.env.DATABASE_URL ? "DATABASE_URL" : `embedded PGlite, data in ${join(dataDir, "pgdata")}`}`);
+  say(`  ${"postgres".padEnd(16)} ${external ? "DATABASE_URL" : `embedded PGlite per service, data in ${join(dataDir, "pgdata")}`}`);
   say(`  ${"valkey".padEnd(16)} ${valkey.url}`);
   say();
   say(`Admin token (30 days, also in ${join(dataDir, "admin-token")}):`);
