@@ -13,7 +13,7 @@ const test = suite<{ dir: string }>("launcher", {} as never);
 const basePort = 17001 + Math.floor(Math.random() * 500);
 
 async function launch(dir: string, args: string[] = []): Promise<{ child: ChildProcess; output: () => string }> {
-  const env = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(basePort) };
+  const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(basePort) };
   delete env.DATABASE_URL;
   delete env.VALKEY_URL;
   const child = spawn(process.execPath, ["--import", "tsx", new URL("../start.ts", import.meta.url).pathname, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import { createServiceClient } from "@bulkhead/service-kit";
 import { startTestService, type TestService } from "@bulkhead/testkit";
@@ -38,7 +38,8 @@ test("cleartext and untrusted clients are refused", async ({ svc, admin }) => {
   const untrusted = await createServiceClient(PartitionService, { baseUrl: svc.url, token: admin })
     .getPartition({ id: "tls-1" })
     .then(() => undefined, (error) => ConnectError.from(error));
-  assert.is(untrusted?.code, Code.Unavailable);
+  assert.ok(untrusted, "a client that does not trust the certificate fails");
+  assert.match(untrusted!.message, /certificate/i);
   const cleartext = await createServiceClient(PartitionService, { baseUrl: svc.url.replace("https:", "http:"), token: admin, protocol: "grpc", timeoutMs: 2000 })
     .getPartition({ id: "tls-1" })
     .then(() => undefined, (error) => ConnectError.from(error));
