@@ -15,6 +15,7 @@ export {
   fieldViolation,
   toConnectError,
 } from "./errors.js";
+export { failpoint } from "./failpoints.js";
 export { HealthState, ServingStatus } from "./health.js";
 export { codeName, kLogger, kRequestId } from "./interceptors.js";
 export { createLogger, type Logger } from "./observability.js";

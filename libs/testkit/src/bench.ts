@@ -46,8 +46,9 @@ export async function sustained(concurrency: number, durationMs: number, windowM
 }
 
 /**
- * Runs `runs` times: `prepare()` untimed, then `operations` calls of `op` spread over
- * `concurrency` workers, timed, then `restore()` untimed. Returns the median rate over runs.
+ * Runs `operations` calls of `op` spread over `concurrency` workers, timed, then `restore()`
+ * untimed, `runs` times after one discarded warm-up run (fresh pool connections and JIT pay their
+ * one-time costs there). Returns the median rate over the runs.
  */
 export async function repeatedRuns<T>(options: {
   runs: number;
@@ -58,7 +59,7 @@ export async function repeatedRuns<T>(options: {
 }): Promise<Throughput> {
   const rates: number[] = [];
   const latenciesMs: number[] = [];
-  for (let run = 0; run < options.runs; run++) {
+  for (let run = -1; run < options.runs; run++) {
     const results: T[] = [];
     let remaining = options.operations;
     const t0 = performance.now();
@@ -68,11 +69,11 @@ export async function repeatedRuns<T>(options: {
           remaining--;
           const s = performance.now();
           results.push(await options.op(worker));
-          latenciesMs.push(performance.now() - s);
+          if (run >= 0) latenciesMs.push(performance.now() - s);
         }
       }),
     );
-    rates.push((options.operations * 1000) / (performance.now() - t0));
+    if (run >= 0) rates.push((options.operations * 1000) / (performance.now() - t0));
     await options.restore(results);
   }
   return { perSecond: median(rates), latenciesMs, operations: options.runs * options.operations };

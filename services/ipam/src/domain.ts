@@ -54,7 +54,7 @@ export class Ipam {
     return prefix;
   }
 
-  async listPrefixes(namespace: string, filter: { parentCidr?: string; topLevelOnly: boolean; family?: 4 | 6 }, pageSize: number, pageToken: string): Promise<Page<PrefixRow>> {
+  async listPrefixes(namespace: string, filter: { parentCidr?: string; topLevelOnly: boolean; family?: 4 | 6; requestId?: string }, pageSize: number, pageToken: string): Promise<Page<PrefixRow>> {
     const ns = namespace || ROOT;
     if (!(await this.store.namespaceExists(ns))) throw new NotFoundError("bulkhead.ipam.v1.Namespace", ns);
     const limit = pageSize || DEFAULT_PAGE_SIZE;
@@ -84,11 +84,11 @@ export class Ipam {
     return this.store.releaseIp(namespace || ROOT, ip, prefixCidr || undefined);
   }
 
-  async listIps(namespace: string, prefixCidr: string, pageSize: number, pageToken: string): Promise<Page<IpRow>> {
+  async listIps(namespace: string, prefixCidr: string, requestId: string, pageSize: number, pageToken: string): Promise<Page<IpRow>> {
     const ns = namespace || ROOT;
     await this.getPrefix(ns, prefixCidr);
     const limit = pageSize || DEFAULT_PAGE_SIZE;
-    const rows = await this.store.listIps(ns, prefixCidr, decodeToken(pageToken), limit + 1);
+    const rows = await this.store.listIps(ns, prefixCidr, { requestId: requestId || undefined, after: decodeToken(pageToken), limit: limit + 1 });
     return this.page(rows, limit, (r) => r.ip);
   }
 

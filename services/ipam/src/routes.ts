@@ -26,7 +26,7 @@ export function ipamRoutes(ipam: Ipam) {
       },
       async listPrefixes(req) {
         const family = req.family === AddressFamily.IPV4 ? 4 : req.family === AddressFamily.IPV6 ? 6 : undefined;
-        const page = await ipam.listPrefixes(req.namespace, { parentCidr: req.parentCidr || undefined, topLevelOnly: req.topLevelOnly, family }, req.pageSize, req.pageToken);
+        const page = await ipam.listPrefixes(req.namespace, { parentCidr: req.parentCidr || undefined, topLevelOnly: req.topLevelOnly, family, requestId: req.requestId || undefined }, req.pageSize, req.pageToken);
         return { prefixes: page.items.map(prefixMessage), nextPageToken: page.nextPageToken };
       },
       async deletePrefix(req) {
@@ -50,7 +50,7 @@ export function ipamRoutes(ipam: Ipam) {
         return { ip: ipMessage(await ipam.releaseIp(req.namespace, req.ip, req.prefixCidr)) };
       },
       async listIPs(req) {
-        const page = await ipam.listIps(req.namespace, req.prefixCidr, req.pageSize, req.pageToken);
+        const page = await ipam.listIps(req.namespace, req.prefixCidr, req.requestId, req.pageSize, req.pageToken);
         return { ips: page.items.map(ipMessage), nextPageToken: page.nextPageToken };
       },
     });

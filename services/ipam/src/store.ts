@@ -123,7 +123,7 @@ export class IpamStore {
   }
 
   /** Prefixes ordered by address, after `after` (exclusive). */
-  async listPrefixes(namespace: string, filter: { parentCidr?: string; topLevelOnly: boolean; family?: 4 | 6; after?: string; limit: number }): Promise<PrefixRow[]> {
+  async listPrefixes(namespace: string, filter: { parentCidr?: string; topLevelOnly: boolean; family?: 4 | 6; requestId?: string; after?: string; limit: number }): Promise<PrefixRow[]> {
     const { rows } = await this.pool.query<PrefixRow>(
       `SELECT ${prefixColumns} FROM prefixes p LEFT JOIN prefixes parent ON parent.id = p.parent_id
        WHERE p.namespace = $1
@@ -131,8 +131,9 @@ export class IpamStore {
          AND (NOT $3 OR p.parent_id IS NULL)
          AND ($4::int IS NULL OR family(p.cidr) = $4)
          AND ($5::cidr IS NULL OR p.cidr > $5)
+         AND ($7::text IS NULL OR p.request_id = $7)
        ORDER BY p.cidr LIMIT $6`,
-      [namespace, filter.parentCidr ?? null, filter.topLevelOnly, filter.family ?? null, filter.after ?? null, filter.limit],
+      [namespace, filter.parentCidr ?? null, filter.topLevelOnly, filter.family ?? null, filter.after ?? null, filter.limit, filter.requestId ?? null],
     );
     return rows;
   }
@@ -166,11 +167,12 @@ export class IpamStore {
   }
 
   /** Addresses of a pool prefix in address order: a range scan of the primary key. */
-  async listIps(namespace: string, prefixCidr: string, after: string | undefined, limit: number): Promise<IpRow[]> {
+  async listIps(namespace: string, prefixCidr: string, filter: { requestId?: string; after?: string; limit: number }): Promise<IpRow[]> {
     const { rows } = await this.pool.query<IpRow>(
       `SELECT i.namespace, host(i.ip) AS ip, $2::cidr::text AS prefix_cidr, i.request_id, i.created_at FROM ips i
-       WHERE i.namespace = $1 AND i.ip <<= $2::cidr AND ($3::inet IS NULL OR i.ip > $3) ORDER BY i.ip LIMIT $4`,
-      [namespace, prefixCidr, after ?? null, limit],
+       WHERE i.namespace = $1 AND i.ip <<= $2::cidr AND ($3::inet IS NULL OR i.ip > $3) AND ($5::text IS NULL OR i.request_id = $5)
+       ORDER BY i.ip LIMIT $4`,
+      [namespace, prefixCidr, filter.after ?? null, filter.limit, filter.requestId ?? null],
     );
     return rows;
   }

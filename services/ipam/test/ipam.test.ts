@@ -198,6 +198,8 @@ test("a repeated request_id returns the same allocation; reusing it for somethin
   const c2 = await ipam.acquireChildPrefix({ parentCidr: "198.18.0.0/16", child: { case: "length", value: 24 }, requestId: "net-7" });
   assert.is(c2.prefix?.cidr, c1.prefix?.cidr);
   assert.is((await ipam.listPrefixes({ parentCidr: "198.18.0.0/16" })).prefixes.length, 1);
+  assert.equal((await ipam.listPrefixes({ requestId: "net-7" })).prefixes.map((p) => p.cidr), [c1.prefix!.cidr], "found by its request_id");
+  assert.equal((await ipam.listIPs({ prefixCidr: "198.51.100.0/24", requestId: "alloc-42" })).ips.map((i) => i.ip), [a.ip!.ip]);
 });
 
 test("listing pages through prefixes in address order with filters", async ({ ipam }) => {
