@@ -34,11 +34,13 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** PEM certificates to trust for an https baseUrl, in addition to the system's. */
   ca?: string | Buffer;
+  /** Interceptors run after the bearer token is added (outermost first). */
+  interceptors?: Interceptor[];
 }
 
 /** A typed client for one service over the chosen protocol. */
 export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
-  const interceptors = options.token ? [bearerAuth(options.token)] : [];
+  const interceptors = [...(options.token ? [bearerAuth(options.token)] : []), ...(options.interceptors ?? [])];
   const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: options.ca ? { ca: options.ca } : undefined };
   const transport =
     options.protocol === "grpc"

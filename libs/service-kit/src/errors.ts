@@ -1,5 +1,6 @@
 // Typed domain errors thrown by domain logic, and their translation to Connect errors.
-import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { createApiRegistry } from "@bulkhead/api";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { FieldPathElementSchema, FieldPathSchema, ViolationSchema, ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { ResourceInfoSchema } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
@@ -113,6 +114,29 @@ export function fieldViolation(field: string, message: string, ruleId: string) {
   });
 }
 
+const registry = createApiRegistry();
+
+/**
+ * An error received from another service carries that service's response headers as metadata
+ * (sending them on would corrupt our own response) and its details as raw bytes (a server can only
+ * send details it has a schema for). Such an error is rebuilt: same code and message, known detail
+ * types decoded again, unknown ones and the foreign headers dropped.
+ */
+function forwardable(error: ConnectError): ConnectError {
+  const received = error.metadata.has("content-type") || error.details.some((d) => !("desc" in d));
+  if (!received) return error;
+  const details: ErrorDetail[] = [];
+  for (const d of error.details) {
+    if ("desc" in d) {
+      details.push(d as ErrorDetail);
+      continue;
+    }
+    const desc = registry.getMessage(d.type);
+    if (desc) details.push({ desc, value: fromBinary(desc, d.value) });
+  }
+  return new ConnectError(error.rawMessage, error.code, undefined, details, error.cause);
+}
+
 function pgErrorCode(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null || !("severity" in error)) return undefined;
   const code = (error as { code?: unknown }).code;
@@ -124,7 +148,7 @@ function pgErrorCode(error: unknown): string | undefined {
  * `internal: true` for errors that are not the caller's doing and must be logged with their cause.
  */
 export function toConnectError(error: unknown): { error: ConnectError; internal: boolean } {
-  if (error instanceof ConnectError) return { error, internal: error.code === Code.Internal || error.code === Code.Unknown };
+  if (error instanceof ConnectError) return { error: forwardable(error), internal: error.code === Code.Internal || error.code === Code.Unknown };
   if (error instanceof DomainError) {
     const details: ErrorDetail[] = [...error.details];
     if (error instanceof InvalidArgumentError) {

@@ -17,6 +17,7 @@ export {
 } from "./errors.js";
 export { failpoint } from "./failpoints.js";
 export { HealthState, ServingStatus } from "./health.js";
+export { decodePageToken, encodePageToken, page, type Page } from "./paging.js";
 export { codeName, kLogger, kRequestId } from "./interceptors.js";
 export { createLogger, type Logger } from "./observability.js";
 export { kitConfigSpec, main, schemaOf, serviceConfigSpec, startService, type RunningService, type ServiceContext, type ServiceDefinition } from "./service.js";

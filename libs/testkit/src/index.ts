@@ -1,6 +1,9 @@
 // Starts a Bulkhead service in-process on port 0 against real Postgres and Valkey, with its own
 // database and queue prefix, and hands out tokens and clients for every kind of principal.
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { Health, HealthCheckResponse_ServingStatus } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { Redis } from "ioredis";
@@ -41,12 +44,14 @@ export interface TestService {
 
 export interface TestServiceOptions {
   env?: Record<string, string>;
+  /** JWT secret; services that call each other in a test must share one. */
+  secret?: string;
 }
 
 export async function startTestService<S extends ConfigSpec>(definition: ServiceDefinition<S>, options: TestServiceOptions = {}): Promise<TestService> {
   const db = await createTestDatabase(definition.name);
   const queuePrefix = `bhtest-${randomBytes(4).toString("hex")}`;
-  const tokens: TokenSettings = { secret: randomBytes(32).toString("base64url"), issuer: "bulkhead", audience: "bulkhead" };
+  const tokens: TokenSettings = { secret: options.secret ?? randomSecret(), issuer: "bulkhead", audience: "bulkhead" };
   const env: Record<string, string> = {
     PORT: "0",
     DATABASE_URL: db.url,
@@ -90,6 +95,51 @@ export async function startTestService<S extends ConfigSpec>(definition: Service
     },
   };
   return handle;
+}
+
+export const randomSecret = () => randomBytes(32).toString("base64url");
+
+/** A free TCP port on 127.0.0.1 (for a service started in its own process). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServiceProcess {
+  url: string;
+  child: ChildProcess;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a service's main module in a process of its own (as deployed) and waits until its health
+ * is SERVING. `env` must hold the service's configuration; PORT is chosen here.
+ */
+export async function startServiceProcess(main: URL, env: Record<string, string>): Promise<ServiceProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ["--import", "tsx", main.pathname], { env: { ...process.env, BULKHEAD_LOG_LEVEL: "warn", ...env, PORT: String(port) }, stdio: ["ignore", "inherit", "inherit"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const health = createServiceClient(Health, { baseUrl: url, protocol: "grpc", timeoutMs: 1000 });
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${main.pathname} exited while starting`);
+    try {
+      if ((await health.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING) {
+        return { url, child, stop: async () => (child.exitCode === null && child.signalCode === null ? (child.kill("SIGTERM"), exited) : exited) };
+      }
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${main.pathname} did not become SERVING`);
 }
 
 /** Deletes every Valkey key matching `pattern`. */

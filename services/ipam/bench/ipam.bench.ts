@@ -5,16 +5,14 @@
 //     clients and at 0 %, 50 % and 99 % fill of a /16, through two paths:
 //       "service": the IPAM domain and store exactly as the RPC handlers call them, over a pg pool;
 //       "rpc":     gRPC calls to IPAM running as its own process, authenticated, validated, audited.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import pg from "pg";
-import { Health, HealthCheckResponse_ServingStatus } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
+import { Health } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { createPool } from "@bulkhead/db";
 import { createTestDatabase, testValkeyUrl } from "@bulkhead/db/testing";
 import { createServiceClient, signToken } from "@bulkhead/service-kit";
-import { deleteKeys } from "@bulkhead/testkit";
+import { deleteKeys, randomSecret, startServiceProcess } from "@bulkhead/testkit";
 import { median, percentile, repeatedRuns, sustained, table, type Throughput } from "@bulkhead/testkit/bench";
 import { Ipam } from "../src/domain.js";
 import { IpamStore } from "../src/store.js";
@@ -31,31 +29,6 @@ const GO_IPAM_POSTGRES_PAIR_OPS = 331;
 const round = (n: number) => Math.round(n * 100) / 100;
 const progress = (message: string) => process.stderr.write(`  ipam bench: ${message}\n`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startIpamProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", new URL("../src/main.ts", import.meta.url).pathname], { env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"] });
-  const health = createServiceClient(Health, { baseUrl: `http://127.0.0.1:${env.PORT}`, protocol: "grpc" });
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await health.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING) return child;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error("ipam did not start");
-}
-
 /** What a path can do: acquire/release IPs and /30 children. */
 interface Path {
   acquireIp(cidr: string): Promise<string>;
@@ -66,22 +39,19 @@ interface Path {
 
 export default async function run() {
   const db = await createTestDatabase("ipam_bench");
-  const port = await freePort();
-  const secret = randomBytes(32).toString("base64url");
+  const secret = randomSecret();
   const queuePrefix = `bhbench-${randomBytes(4).toString("hex")}`;
   progress("starting the ipam process");
-  const service = await startIpamProcess({
-    PORT: String(port),
+  const service = await startServiceProcess(new URL("../src/main.ts", import.meta.url), {
     DATABASE_URL: db.url,
     VALKEY_URL: testValkeyUrl(),
     BULKHEAD_JWT_SECRET: secret,
-    BULKHEAD_LOG_LEVEL: "warn",
     BULKHEAD_DB_POOL_SIZE: "32",
     BULKHEAD_QUEUE_PREFIX: queuePrefix,
   });
   const token = await signToken({ secret, issuer: "bulkhead", audience: "bulkhead" }, { kind: "service", subject: "bench", expiresIn: "2h" });
-  const client = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${port}`, protocol: "grpc", token });
-  const health = createServiceClient(Health, { baseUrl: `http://127.0.0.1:${port}`, protocol: "grpc" });
+  const client = createServiceClient(IpamService, { baseUrl: service.url, protocol: "grpc", token });
+  const health = createServiceClient(Health, { baseUrl: service.url, protocol: "grpc" });
   const pool = createPool({ url: db.url, schema: "ipam", max: 32 });
   const ipam = new Ipam(new IpamStore(pool));
   const paths: Record<"service" | "rpc", Path> = {
@@ -246,8 +216,7 @@ export default async function run() {
       ].join("\n"),
     );
   } finally {
-    service.kill("SIGTERM");
-    await new Promise((resolve) => service.once("exit", resolve));
+    await service.stop();
     await pool.end();
     await db.drop();
     await deleteKeys(testValkeyUrl(), `${queuePrefix}:*`);

@@ -1,6 +1,6 @@
 // IPAM's domain: defaults, paging, usage, and the detail attached to exhaustion errors. The
 // allocation rules themselves are enforced by the store's SQL functions.
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@bulkhead/service-kit";
+import { NotFoundError, ResourceExhaustedError, decodePageToken as decodeToken, page, type Page } from "@bulkhead/service-kit";
 import { PrefixUsageSchema } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { usageMessage } from "./mappers.js";
 import { computeUsage, sumByFamily, type FamilyTotals, type Usage } from "./usage.js";
@@ -8,26 +8,6 @@ import type { IpamStore, IpRow, NamespaceRow, PrefixRow } from "./store.js";
 
 export const ROOT = "root";
 const DEFAULT_PAGE_SIZE = 100;
-
-export interface Page<T> {
-  items: T[];
-  nextPageToken: string;
-}
-
-function encodeToken(after: string): string {
-  return Buffer.from(JSON.stringify({ after })).toString("base64url");
-}
-
-function decodeToken(token: string): string | undefined {
-  if (!token) return undefined;
-  try {
-    const { after } = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { after?: unknown };
-    if (typeof after === "string" && after.length <= 64) return after;
-  } catch {
-    // fall through
-  }
-  throw new InvalidArgumentError("page_token", "is not a token returned by a previous call");
-}
 
 export class Ipam {
   constructor(private readonly store: IpamStore) {}
@@ -59,7 +39,7 @@ export class Ipam {
     if (!(await this.store.namespaceExists(ns))) throw new NotFoundError("bulkhead.ipam.v1.Namespace", ns);
     const limit = pageSize || DEFAULT_PAGE_SIZE;
     const rows = await this.store.listPrefixes(ns, { ...filter, after: decodeToken(pageToken), limit: limit + 1 });
-    return this.page(rows, limit, (r) => r.cidr);
+    return page(rows, limit, (r) => r.cidr);
   }
 
   deletePrefix(namespace: string, cidr: string): Promise<PrefixRow> {
@@ -89,7 +69,7 @@ export class Ipam {
     await this.getPrefix(ns, prefixCidr);
     const limit = pageSize || DEFAULT_PAGE_SIZE;
     const rows = await this.store.listIps(ns, prefixCidr, { requestId: requestId || undefined, after: decodeToken(pageToken), limit: limit + 1 });
-    return this.page(rows, limit, (r) => r.ip);
+    return page(rows, limit, (r) => r.ip);
   }
 
   async usage(namespace: string, cidrs: readonly string[]): Promise<{ prefixes: Usage[]; families: FamilyTotals[] }> {
@@ -102,11 +82,6 @@ export class Ipam {
       prefixes.push(computeUsage(fact));
     }
     return { prefixes, families: sumByFamily(prefixes) };
-  }
-
-  private page<T>(rows: T[], limit: number, key: (row: T) => string): Page<T> {
-    const items = rows.slice(0, limit);
-    return { items, nextPageToken: rows.length > limit ? encodeToken(key(items[items.length - 1]!)) : "" };
   }
 
   private async notFound(namespace: string, cidr: string): Promise<NotFoundError> {

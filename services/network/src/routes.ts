@@ -1,0 +1,133 @@
+// Thin handlers: protobuf in, domain call with the caller's scope, protobuf out.
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+
+import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
+import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
+import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
+import type { Directory } from "./directory.js";
+import type { Ips } from "./ips.js";
+import { ipMessage, networkMessage, partitionMessage, projectMessage, tenantMessage, usageMessage } from "./mappers.js";
+import type { Networks } from "./networks.js";
+import { decodePageToken, kPrincipal, page } from "@bulkhead/service-kit";
+import { scopeOf } from "./scope.js";
+import type { NetworkType } from "./store/networks.js";
+
+const scope = (ctx: HandlerContext, project: string) => scopeOf(ctx.values.get(kPrincipal), project);
+
+export function networkRoutes(directory: Directory, networks: Networks, ips: Ips) {
+  return (router: ConnectRouter) => {
+    router.service(PartitionService, {
+      async createPartition(req) {
+        return { partition: partitionMessage(await directory.createPartition(req)) };
+      },
+      async getPartition(req) {
+        return { partition: partitionMessage(await directory.getPartition(req.id)) };
+      },
+      async listPartitions() {
+        return { partitions: (await directory.listPartitions()).map(partitionMessage) };
+      },
+      async updatePartition(req) {
+        return { partition: partitionMessage(await directory.updatePartition(req)) };
+      },
+      async deletePartition(req) {
+        return { partition: partitionMessage(await directory.deletePartition(req.id)) };
+      },
+    });
+    router.service(TenantService, {
+      async createTenant(req) {
+        return { tenant: tenantMessage(await directory.createTenant(req)) };
+      },
+      async getTenant(req) {
+        return { tenant: tenantMessage(await directory.getTenant(req.id)) };
+      },
+      async listTenants() {
+        return { tenants: (await directory.listTenants()).map(tenantMessage) };
+      },
+      async updateTenant(req) {
+        return { tenant: tenantMessage(await directory.updateTenant(req)) };
+      },
+      async deleteTenant(req) {
+        return { tenant: tenantMessage(await directory.deleteTenant(req.id)) };
+      },
+    });
+    router.service(ProjectService, {
+      async createProject(req) {
+        return { project: projectMessage(await directory.createProject(req)) };
+      },
+      async getProject(req) {
+        return { project: projectMessage(await directory.getProject(req.project)) };
+      },
+      async listProjects(req, ctx) {
+        const principal = ctx.values.get(kPrincipal)!;
+        const member = principal.kind === "user" && principal.platformRoles.size === 0;
+        const projects = await directory.listProjects({ tenant: req.tenant || undefined, labels: req.labels }, member ? [...principal.projects.keys()] : undefined);
+        return { projects: projects.map(projectMessage) };
+      },
+      async updateProject(req) {
+        return { project: projectMessage(await directory.updateProject(req)) };
+      },
+      async deleteProject(req) {
+        return { project: projectMessage(await directory.deleteProject(req.project)) };
+      },
+    });
+    router.service(NetworkService, {
+      async createNetwork(req) {
+        return { network: networkMessage(await networks.create(req)) };
+      },
+      async allocateNetwork(req, ctx) {
+        return { network: networkMessage(await networks.allocate(scope(ctx, req.project), req)) };
+      },
+      async getNetwork(req, ctx) {
+        return { network: networkMessage(await networks.get(scope(ctx, req.project), req.id)) };
+      },
+      async listNetworks(req, ctx) {
+        const filter = {
+          partition: req.partition || undefined,
+          type: (req.type as number as NetworkType) || undefined,
+          vrf: req.vrf || undefined,
+          prefix: req.prefix || undefined,
+          parentNetwork: req.parentNetwork || undefined,
+          labels: req.labels,
+        };
+        const size = req.pageSize || 100;
+        const rows = await networks.list(scope(ctx, req.project), filter, size + 1, decodePageToken(req.pageToken));
+        const result = page(rows, size, (n) => n.id);
+        return { networks: result.items.map(networkMessage), nextPageToken: result.nextPageToken };
+      },
+      async updateNetwork(req, ctx) {
+        return { network: networkMessage(await networks.update(scope(ctx, req.project), req)) };
+      },
+      async deleteNetwork(req, ctx) {
+        return { network: networkMessage(await networks.delete(scope(ctx, req.project), req.id)) };
+      },
+      async getNetworkUsage(req, ctx) {
+        return { usage: (await networks.usage(scope(ctx, req.project), req.id)).map(usageMessage) };
+      },
+      async getVrfPool() {
+        return await networks.vrfPool();
+      },
+    });
+    router.service(IPService, {
+      async allocateIP(req, ctx) {
+        return { ip: ipMessage(await ips.allocate(scope(ctx, req.project), req)) };
+      },
+      async getIP(req, ctx) {
+        return { ip: ipMessage(await ips.get(scope(ctx, req.project), req.uuid)) };
+      },
+      async listIPs(req, ctx) {
+        const filter = { network: req.network || undefined, machine: req.machine || undefined, type: req.type ? (req.type as 1 | 2) : undefined, ip: req.ip || undefined };
+        const size = req.pageSize || 100;
+        const rows = await ips.list(scope(ctx, req.project), filter, size + 1, decodePageToken(req.pageToken));
+        const result = page(rows, size, (ip) => ip.uuid);
+        return { ips: result.items.map(ipMessage), nextPageToken: result.nextPageToken };
+      },
+      async updateIP(req, ctx) {
+        return { ip: ipMessage(await ips.update(scope(ctx, req.project), req)) };
+      },
+      async releaseIP(req, ctx) {
+        return { ip: ipMessage(await ips.release(scope(ctx, req.project), req.uuid)) };
+      },
+    });
+  };
+}

@@ -1,0 +1,48 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
+import { createServiceClient, serviceTokenSource, vars, type ServiceDefinition } from "@bulkhead/service-kit";
+import { Directory } from "./directory.js";
+import { IpamPort } from "./ipam.js";
+import { Ips } from "./ips.js";
+import { Networks } from "./networks.js";
+import { networkRoutes } from "./routes.js";
+import { Sweeper } from "./sagas.js";
+import { DirectoryStore } from "./store/directory.js";
+import { NetworkStore } from "./store/networks.js";
+
+const config = {
+  BULKHEAD_IPAM_URL: vars.url("Base URL of the IPAM service", { protocols: ["http", "https"] }),
+  BULKHEAD_VRF_MIN: vars.int("Smallest VRF id (= L3 VNI) the pool hands out; fixed once a VRF is in use", { default: 1, min: 1, max: 16777215 }),
+  BULKHEAD_VRF_MAX: vars.int("Largest VRF id the pool hands out; fixed once a VRF is in use", { default: 131072, min: 1, max: 16777215 }),
+  BULKHEAD_SAGA_TIMEOUT_MS: vars.int("After how long an unfinished allocation or free is compensated or completed by the sweeper", { default: 30_000, min: 50, max: 3_600_000 }),
+};
+
+export interface NetworkServiceOptions {
+  /** Extra interceptors on the IPAM client (tests inject failures here). */
+  ipamInterceptors?: Interceptor[];
+}
+
+export function createNetworkService(options: NetworkServiceOptions = {}): ServiceDefinition<typeof config> {
+  return {
+    name: "network",
+    defaultPort: 7002,
+    migrations: new URL("../migrations/", import.meta.url),
+    config,
+    async setup({ config: c, pool, outbox, tokens, logger, onClose }) {
+      if (c.BULKHEAD_VRF_MIN > c.BULKHEAD_VRF_MAX) throw new Error("BULKHEAD_VRF_MIN must not be larger than BULKHEAD_VRF_MAX");
+      const ipamClient = createServiceClient(IpamService, { baseUrl: c.BULKHEAD_IPAM_URL, token: serviceTokenSource(tokens, "network"), protocol: "grpc", interceptors: options.ipamInterceptors });
+      const ipam = new IpamPort(ipamClient);
+      const directoryStore = new DirectoryStore(pool, outbox);
+      const networkStore = new NetworkStore(pool, outbox, { min: c.BULKHEAD_VRF_MIN, max: c.BULKHEAD_VRF_MAX });
+      await networkStore.fixVrfRange();
+      const networks = new Networks(networkStore, directoryStore, ipam, logger);
+      const ips = new Ips(networkStore, directoryStore, ipam, logger);
+      const sweeper = new Sweeper(networkStore, networks, ips, c.BULKHEAD_SAGA_TIMEOUT_MS, logger);
+      sweeper.start();
+      onClose(() => sweeper.stop());
+      return networkRoutes(new Directory(directoryStore), networks, ips);
+    },
+  };
+}
+
+export const networkService = createNetworkService();
