@@ -1,5 +1,6 @@
 // Every service the launcher runs, in start order (ports BULKHEAD_BASE_PORT, +1, …).
 import type { ServiceDefinition } from "@bulkhead/service-kit";
 import { ipamService } from "@bulkhead/ipam";
+import { networkService } from "@bulkhead/network";
 
-export const services: ServiceDefinition[] = [ipamService];
+export const services = [ipamService, networkService] as ServiceDefinition[];

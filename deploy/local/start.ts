@@ -90,6 +90,8 @@ async function main(): Promise<void> {
   const valkey = process.env.VALKEY_URL ? { url: process.env.VALKEY_URL, stop: async () => {} } : await localValkey();
 
   const running: RunningService[] = [];
+  // Each service finds the ones started before it as BULKHEAD_<NAME>_URL (e.g. BULKHEAD_IPAM_URL).
+  const urls: Record<string, string> = {};
   const stop = async () => {
     for (const service of running.reverse()) await service.stop().catch(() => {});
     await valkey.stop();
@@ -100,18 +102,21 @@ async function main(): Promise<void> {
 
   try {
     for (const [i, definition] of services.entries()) {
-      running.push(
-        await startService(definition, {
+      const service = await startService(definition, {
           ...process.env,
+          ...urls,
           PORT: String(basePort + i),
           DATABASE_URL: databases.get(definition.name)!.url,
           VALKEY_URL: valkey.url,
           BULKHEAD_JWT_SECRET: jwtSecret,
           BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
           // One process shares one PGlite: keep each service's pool small.
-          BULKHEAD_DB_POOL_SIZE: process.env.BULKHEAD_DB_POOL_SIZE ?? (process.env.DATABASE_URL ? "10" : "4"),
-        }),
-      );
+          BULKHEAD_DB_POOL_SIZE: process.env.BULKHEAD_DB_POOL_SIZE ?? (external ? "10" : "4"),
+          // PGlite serves all connections from one session: no per-connection prepared statements.
+          ...(external ? {} : { BULKHEAD_DB_NAMED_STATEMENTS: "false" }),
+      });
+      running.push(service);
+      urls[`BULKHEAD_${definition.name.toUpperCase().replace(/-/g, "_")}_URL`] = service.url;
     }
   } catch (error) {
     say(error instanceof ConfigError ? error.message : String((error as Error).stack));
@@ -131,11 +136,16 @@ async function main(): Promise<void> {
   say(`Admin token (30 days, also in ${join(dataDir, "admin-token")}):`);
   say(`  export TOKEN=$(cat ${join(dataDir, "admin-token")})`);
   say();
-  say("Try it:");
-  say(`  buf curl --http2-prior-knowledge --list-methods ${ipam.url}`);
-  say(`  buf curl --http2-prior-knowledge -H "Authorization: Bearer $TOKEN" -d '{"cidr":"10.0.0.0/16"}' ${ipam.url}/bulkhead.ipam.v1.IpamService/CreatePrefix`);
-  say(`  buf curl --http2-prior-knowledge -H "Authorization: Bearer $TOKEN" -d '{"prefixCidr":"10.0.0.0/16"}' ${ipam.url}/bulkhead.ipam.v1.IpamService/AcquireIP`);
-  say(`  curl -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d '{"cidrs":["10.0.0.0/16"]}' ${ipam.url}/bulkhead.ipam.v1.IpamService/GetPrefixUsage`);
+  const network = running.find((s) => s.name === "network")!;
+  const call = (url: string, method: string, body: string) => `  buf curl --http2-prior-knowledge -H "Authorization: Bearer $TOKEN" -d '${body}' ${url}/${method}`;
+  say("Try it (buf is in node_modules/.bin; every call also works as plain curl with Content-Type: application/json):");
+  say(`  buf curl --http2-prior-knowledge --list-methods ${network.url}`);
+  say(call(network.url, "bulkhead.network.v1.PartitionService/CreatePartition", '{"id":"fra1","name":"Frankfurt 1"}'));
+  say(call(network.url, "bulkhead.network.v1.TenantService/CreateTenant", '{"id":"acme","name":"ACME"}'));
+  say(`  PROJECT=$(${call(network.url, "bulkhead.network.v1.ProjectService/CreateProject", '{"tenant":"acme","name":"web"}').trim()} | node -pe 'JSON.parse(require("fs").readFileSync(0)).project.id')`);
+  say(call(network.url, "bulkhead.network.v1.NetworkService/CreateNetwork", '{"id":"fra1-super","name":"tenant super","type":"NETWORK_TYPE_SUPER","partition":"fra1","prefixes":["10.0.0.0/16","2001:db8::/48"],"defaultChildPrefixLength":{"ipv4":22,"ipv6":64}}'));
+  say(call(network.url, "bulkhead.network.v1.NetworkService/AllocateNetwork", '{"project":"\'$PROJECT\'","partition":"fra1","name":"web"}'));
+  say(call(ipam.url, "bulkhead.ipam.v1.IpamService/GetPrefixUsage", '{"cidrs":["10.0.0.0/16"]}'));
   say();
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
 }

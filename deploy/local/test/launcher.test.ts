@@ -1,6 +1,7 @@
 // npm start's path: the launcher in a process of its own with embedded PGlite and a local
 // Valkey, driven like a user would; restart keeps the data, SIGINT stops everything.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import * as assert from "uvu/assert";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { createServiceClient } from "@bulkhead/service-kit";
 
+const run = promisify(execFile);
 const test = suite<{ dir: string }>("launcher", {} as never);
 const basePort = 17001 + Math.floor(Math.random() * 500);
 
@@ -37,11 +39,16 @@ test.before((ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), "bh-launch-"));
 });
 
-test("starts with embedded defaults, prints endpoints and a working admin token, keeps data across restarts", async ({ dir }) => {
+test("starts with embedded defaults, prints endpoints and a walkthrough that works as printed, keeps data across restarts", async ({ dir }) => {
   const first = await launch(dir);
   assert.match(first.output(), `http://127.0.0.1:${basePort}`);
-  assert.match(first.output(), "buf curl");
   const token = readFileSync(join(dir, "admin-token"), "utf8");
+  // Run the printed walkthrough exactly as a user would paste it.
+  const walkthrough = first.output().split("\n").filter((line) => /^\s+(buf curl|PROJECT=)/.test(line) && !line.includes("--list-methods"));
+  assert.ok(walkthrough.length >= 6, "the walkthrough is printed");
+  const bin = new URL("../../../node_modules/.bin", import.meta.url).pathname;
+  const { stdout } = await run("bash", ["-e", "-c", walkthrough.join("\n")], { env: { ...process.env, TOKEN: token, PATH: `${bin}:${process.env.PATH}` } });
+  assert.match(stdout, '"acquiredPrefixes": "1"', "the walkthrough allocated a network out of the super network");
   const ipam = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token, protocol: "grpc" });
   await ipam.createPrefix({ cidr: "10.77.0.0/16" });
   assert.is((await ipam.acquireIP({ prefixCidr: "10.77.0.0/16" })).ip?.ip, "10.77.0.1");
@@ -50,6 +57,7 @@ test("starts with embedded defaults, prints endpoints and a working admin token,
   const second = await launch(dir);
   const again = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token: readFileSync(join(dir, "admin-token"), "utf8"), protocol: "grpc" });
   assert.is((await again.acquireIP({ prefixCidr: "10.77.0.0/16" })).ip?.ip, "10.77.0.2", "the first address survived the restart");
+  assert.is((await again.getPrefixUsage({ cidrs: ["10.0.0.0/16"] })).prefixes[0]?.acquiredPrefixes, 1n, "so did the walkthrough's network");
   assert.is(await stop(second.child), 0);
 
   const reset = await launch(dir, ["--reset"]);

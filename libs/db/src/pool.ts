@@ -21,6 +21,12 @@ export interface PoolOptions {
   applicationName?: string;
   /** Server-side statement timeout in milliseconds (0 disables). */
   statementTimeoutMs?: number;
+  /**
+   * Named (server-side prepared) statements; on by default. Off for servers whose connections
+   * share one session, such as PGlite behind pglite-socket, where every connection would prepare
+   * the same name again.
+   */
+  namedStatements?: boolean;
 }
 
 /** A pg pool whose connections use the service's schema as search_path. */
@@ -38,5 +44,13 @@ export function createPool(options: PoolOptions): pg.Pool {
   });
   // An idle client losing its connection emits on the pool; without a listener Node would crash.
   pool.on("error", () => {});
+  if (options.namedStatements === false) pool.on("connect", unnameStatements);
   return pool;
+}
+
+/** Makes a client run every named statement as an unnamed one. */
+function unnameStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (config: unknown, ...rest: unknown[]) =>
+    query(typeof config === "object" && config !== null && "name" in config ? { ...(config as object), name: undefined } : config, ...rest);
 }

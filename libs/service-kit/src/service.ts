@@ -38,6 +38,7 @@ export function kitConfigSpec(defaultPort: number) {
     BULKHEAD_MAX_TIMEOUT_MS: vars.int("Largest deadline a client may ask for", { default: 60_000, min: 100, max: 3_600_000 }),
     BULKHEAD_DB_POOL_SIZE: vars.int("Postgres connections per process", { default: 10, min: 1, max: 500 }),
     BULKHEAD_DB_STATEMENT_TIMEOUT_MS: vars.int("Server-side timeout of a single SQL statement (0 disables)", { default: 30_000, min: 0, max: 3_600_000 }),
+    BULKHEAD_DB_NAMED_STATEMENTS: vars.bool("Use server-side prepared statements; false for Postgres servers whose connections share one session (PGlite)", { default: true }),
     BULKHEAD_QUEUE_PREFIX: vars.string("Key prefix of the BullMQ queues in Valkey", { default: "bulkhead" }),
     BULKHEAD_OUTBOX_POLL_MS: vars.int("Outbox relay safety-net poll interval (NOTIFY wakes it immediately)", { default: 1000, min: 50, max: 600_000 }),
   };
@@ -98,7 +99,13 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
   const tokens: TokenSettings = { secret: config.BULKHEAD_JWT_SECRET, issuer: config.BULKHEAD_JWT_ISSUER, audience: config.BULKHEAD_JWT_AUDIENCE };
   const closers: (() => Promise<void> | void)[] = [];
 
-  const pool = createPool({ url: config.DATABASE_URL, schema, max: config.BULKHEAD_DB_POOL_SIZE, statementTimeoutMs: config.BULKHEAD_DB_STATEMENT_TIMEOUT_MS });
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    schema,
+    max: config.BULKHEAD_DB_POOL_SIZE,
+    statementTimeoutMs: config.BULKHEAD_DB_STATEMENT_TIMEOUT_MS,
+    namedStatements: config.BULKHEAD_DB_NAMED_STATEMENTS,
+  });
   const redis = new Redis(config.VALKEY_URL, { maxRetriesPerRequest: null, enableOfflineQueue: false, lazyConnect: true });
   redis.on("error", (error) => logger.debug({ err: error }, "valkey connection error"));
   let relay: OutboxRelay | undefined;

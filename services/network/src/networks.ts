@@ -208,19 +208,19 @@ export class Networks {
         await this.ipam.createNamespace(row.namespace);
         for (const cidr of parent.prefixes) await this.ipam.createPrefix(row.namespace, cidr, true);
       }
-      const prefixes: string[] = [];
-      for (const family of [4, 6] as const) {
-        const length = family === 4 ? row.requested_length_v4 : row.requested_length_v6;
-        if (length == null) continue;
-        let child: string | undefined;
-        // A super network with several prefixes of a family moves on when one is full.
-        for (const cidr of parent.prefixes.filter((c) => familyOf(c) === family)) {
-          child = await this.ipam.acquireChildPrefix(row.namespace, cidr, length, childRequestId(row.id, family));
-          if (child) break;
-        }
-        if (!child) throw new ResourceExhaustedError(`super network ${parent.id} has no free IPv${family} /${length} left`);
-        prefixes.push(child);
-      }
+      // The families are independent: their prefixes are cut in parallel.
+      const wanted = ([4, 6] as const).filter((family) => (family === 4 ? row.requested_length_v4 : row.requested_length_v6) != null);
+      const prefixes = await Promise.all(
+        wanted.map(async (family) => {
+          const length = (family === 4 ? row.requested_length_v4 : row.requested_length_v6)!;
+          // A super network with several prefixes of a family moves on when one is full.
+          for (const cidr of parent.prefixes.filter((c) => familyOf(c) === family)) {
+            const child = await this.ipam.acquireChildPrefix(row.namespace, cidr, length, childRequestId(row.id, family));
+            if (child) return child;
+          }
+          throw new ResourceExhaustedError(`super network ${parent.id} has no free IPv${family} /${length} left`);
+        }),
+      );
       failpoint("network.allocate.after-prefixes");
       const ready = await this.store.markReady(row.id, prefixes, "network.allocated");
       if (!ready) throw new FailedPreconditionError(`network ${row.id} was abandoned while it was allocated; try again with a new request_id`);
