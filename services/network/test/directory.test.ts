@@ -1,0 +1,66 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { Code } from "@connectrpc/connect";
+import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
+import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
+import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
+import { failure, startWorld, type World } from "./harness.js";
+
+const test = suite<{ w: World }>("partitions, tenants, projects", {} as never);
+test.before(async (ctx) => {
+  ctx.w = await startWorld();
+});
+test.after(async (ctx) => ctx.w?.stop());
+
+const field = (e: Awaited<ReturnType<typeof failure>>) => e.findDetails(ViolationsSchema)[0]?.violations[0]?.field?.elements.map((x) => x.fieldName).join(".");
+
+test("partitions: everyone reads, admins write; server lists are validated; in use means not deletable", async ({ w }) => {
+  const admin = w.network.client(PartitionService, w.admin);
+  const member = w.network.client(PartitionService, await w.network.projectToken(w.projectA, "viewer"));
+  assert.is((await member.getPartition({ id: "fra1" })).partition?.dnsServers[0], "1.1.1.1");
+  assert.is((await failure(member.createPartition({ id: "x1", name: "x" }))).code, Code.PermissionDenied);
+  const updated = (await admin.updatePartition({ id: "fra1", ntpServers: { addresses: ["ntp.example.org", "10.0.0.1"] }, mgmtServiceAddresses: { addresses: ["mgmt.example.org:443"] } })).partition!;
+  assert.equal([updated.ntpServers, updated.mgmtServiceAddresses, updated.dnsServers], [["ntp.example.org", "10.0.0.1"], ["mgmt.example.org:443"], ["1.1.1.1"]]);
+  assert.is(field(await failure(admin.updatePartition({ id: "fra1", dnsServers: { addresses: ["not-an-ip"] } }))), "dns_servers.addresses");
+  assert.is(field(await failure(admin.updatePartition({ id: "fra1", mgmtServiceAddresses: { addresses: ["no-port"] } }))), "mgmt_service_addresses.addresses");
+  assert.is((await failure(admin.deletePartition({ id: "fra1" }))).code, Code.FailedPrecondition, "its networks keep it");
+  assert.is((await failure(admin.createPartition({ id: "fra1", name: "again" }))).code, Code.AlreadyExists);
+  await admin.createPartition({ id: "empty", name: "empty" });
+  await admin.deletePartition({ id: "empty" });
+  assert.is((await failure(admin.getPartition({ id: "empty" }))).code, Code.NotFound);
+});
+
+test("projects: names unique per tenant, request_id idempotent, members list only theirs, owners rename", async ({ w }) => {
+  const admin = w.network.client(ProjectService, w.admin);
+  assert.is((await failure(admin.createProject({ tenant: "acme", name: "a" }))).code, Code.AlreadyExists);
+  await w.network.client(TenantService, w.admin).createTenant({ id: "other", name: "Other" });
+  const same = (await admin.createProject({ tenant: "other", name: "a" })).project!;
+  assert.is(same.tenant, "other", "the same name under another tenant is fine");
+  const first = (await admin.createProject({ tenant: "other", name: "ci", requestId: "p-1" })).project!;
+  assert.is((await admin.createProject({ tenant: "other", name: "ci", requestId: "p-1" })).project?.id, first.id);
+  assert.is((await failure(admin.createProject({ tenant: "nobody", name: "x" }))).code, Code.NotFound);
+
+  const memberOfA = w.network.client(ProjectService, await w.network.projectToken(w.projectA, "viewer"));
+  assert.equal((await memberOfA.listProjects({})).projects.map((p) => p.id), [w.projectA]);
+  assert.is((await failure(memberOfA.getProject({ project: w.projectB }))).code, Code.PermissionDenied);
+  assert.is((await failure(memberOfA.updateProject({ project: w.projectA, name: "renamed" }))).code, Code.PermissionDenied, "viewers do not rename");
+  const owner = w.network.client(ProjectService, await w.network.projectToken(w.projectA, "owner"));
+  const renamed = (await owner.updateProject({ project: w.projectA, labels: { set: { "auto-peer": "true" }, remove: [] } })).project!;
+  assert.equal(renamed.labels, { "auto-peer": "true" });
+  assert.equal((await admin.listProjects({ labels: { "auto-peer": "true" } })).projects.map((p) => p.id), [w.projectA]);
+  await w.editorA.networks.allocateNetwork({ project: w.projectA, partition: "fra1", name: "keeps the project" });
+  assert.is((await failure(admin.deleteProject({ project: w.projectA }))).code, Code.FailedPrecondition, "its networks keep it");
+  assert.is((await failure(admin.getProject({ project: "not-a-uuid" }))).code, Code.NotFound);
+  const events = (await w.network.service.pool.query("SELECT topic, payload FROM outbox WHERE key = $1 ORDER BY id", [`project/${w.projectA}`])).rows;
+  assert.equal(events.map((e) => e.topic), ["project.created", "project.updated"]);
+  assert.equal(events[1].payload.labels, { "auto-peer": "true" });
+});
+
+test("tenants: admins only; a tenant with projects stays", async ({ w }) => {
+  const admin = w.network.client(TenantService, w.admin);
+  assert.is((await failure(admin.deleteTenant({ id: "acme" }))).code, Code.FailedPrecondition);
+  assert.is((await failure(w.network.client(TenantService, await w.network.projectToken(w.projectA, "owner")).listTenants({}))).code, Code.PermissionDenied);
+  assert.is((await admin.updateTenant({ id: "acme", description: "the company" })).tenant?.description, "the company");
+});
+
+test.run();
