@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { Health, HealthCheckResponse_ServingStatus } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
 import type { DescService } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
+import { ConnectError, type Client } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { createTestDatabase, testValkeyUrl, type TestDatabase } from "@bulkhead/db/testing";
 import {
@@ -98,6 +98,16 @@ export async function startTestService<S extends ConfigSpec>(definition: Service
 }
 
 export const randomSecret = () => randomBytes(32).toString("base64url");
+
+/** The ConnectError a call fails with; throws if the call succeeds. */
+export async function failure(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("expected the call to fail");
+}
 
 /** A free TCP port on 127.0.0.1 (for a service started in its own process). */
 export async function freePort(): Promise<number> {

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
@@ -11,20 +11,11 @@ import { ResourceInfoSchema } from "@bulkhead/api/gen/bulkhead/common/v1/common_
 import { Health, HealthCheckResponse_ServingStatus } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
 import { FABRIC_CHANGES_QUEUE, readAuditLog } from "@bulkhead/db";
 import { testValkeyUrl } from "@bulkhead/db/testing";
-import { startTestService, type TestService } from "@bulkhead/testkit";
+import { failure, startTestService, type TestService } from "@bulkhead/testkit";
 import { fixtureService } from "./fixture/service.js";
 
 const run = promisify(execFile);
 const buf = new URL("../../../node_modules/.bin/buf", import.meta.url).pathname;
-
-async function rejects(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 const test = suite<{ svc: TestService; admin: string }>("service kit", {} as never);
 
@@ -42,7 +33,7 @@ test("health reports SERVING for the server and each served service, without a t
   const health = svc.client(Health, undefined, "grpc");
   assert.is((await health.check({ service: "" })).status, HealthCheckResponse_ServingStatus.SERVING);
   assert.is((await health.check({ service: "bulkhead.network.v1.PartitionService" })).status, HealthCheckResponse_ServingStatus.SERVING);
-  const unknown = await rejects(health.check({ service: "no.such.Service" }));
+  const unknown = await failure(health.check({ service: "no.such.Service" }));
   assert.is(unknown.code, Code.NotFound);
 });
 
@@ -55,15 +46,15 @@ test("buf curl lists the methods through server reflection and calls without --s
 });
 
 test("a call without a token is unauthenticated", async ({ svc }) => {
-  const error = await rejects(svc.client(PartitionService).getPartition({ id: "fra-1" }));
+  const error = await failure(svc.client(PartitionService).getPartition({ id: "fra-1" }));
   assert.is(error.code, Code.Unauthenticated);
-  const forged = await rejects(svc.client(PartitionService, "not.a.jwt").getPartition({ id: "fra-1" }));
+  const forged = await failure(svc.client(PartitionService, "not.a.jwt").getPartition({ id: "fra-1" }));
   assert.is(forged.code, Code.Unauthenticated);
 });
 
 test("a token lacking the role is permission_denied, and the denial is audited", async ({ svc }) => {
   const viewer = await svc.projectToken("p1", "viewer");
-  const error = await rejects(svc.client(PartitionService, viewer).createPartition({ id: "fra-2", name: "x" }));
+  const error = await failure(svc.client(PartitionService, viewer).createPartition({ id: "fra-2", name: "x" }));
   assert.is(error.code, Code.PermissionDenied);
   await svc.service.stop().catch(() => {});
   await svc.restart();
@@ -78,7 +69,7 @@ test("a token lacking the role is permission_denied, and the denial is audited",
 });
 
 test("a malformed request is invalid_argument with a buf.validate.Violations detail naming the field", async ({ svc, admin }) => {
-  const error = await rejects(svc.client(PartitionService, admin).getPartition({ id: "Not An Id" }));
+  const error = await failure(svc.client(PartitionService, admin).getPartition({ id: "Not An Id" }));
   assert.is(error.code, Code.InvalidArgument);
   const [violations] = error.findDetails(ViolationsSchema);
   assert.is(violations?.violations[0]?.field?.elements[0]?.fieldName, "id");
@@ -87,29 +78,29 @@ test("a malformed request is invalid_argument with a buf.validate.Violations det
 
 test("validation runs after authorization: nothing about the request leaks to an unauthorized caller", async ({ svc }) => {
   const viewer = await svc.projectToken("p1", "viewer");
-  const error = await rejects(svc.client(PartitionService, viewer).createPartition({ id: "Not An Id", name: "" }));
+  const error = await failure(svc.client(PartitionService, viewer).createPartition({ id: "Not An Id", name: "" }));
   assert.is(error.code, Code.PermissionDenied);
 });
 
 test("a domain NotFound is not_found with a ResourceInfo detail", async ({ svc, admin }) => {
-  const error = await rejects(svc.client(PartitionService, admin).getPartition({ id: "nowhere" }));
+  const error = await failure(svc.client(PartitionService, admin).getPartition({ id: "nowhere" }));
   assert.is(error.code, Code.NotFound);
   assert.is(error.findDetails(ResourceInfoSchema)[0]?.resourceName, "nowhere");
 });
 
 test("a duplicate is already_exists", async ({ svc, admin }) => {
-  const error = await rejects(svc.client(PartitionService, admin).createPartition({ id: "fra-1", name: "again" }));
+  const error = await failure(svc.client(PartitionService, admin).createPartition({ id: "fra-1", name: "again" }));
   assert.is(error.code, Code.AlreadyExists);
 });
 
 test("an unexpected throw is internal and its message does not leak", async ({ svc, admin }) => {
-  const error = await rejects(svc.client(PartitionService, admin).listPartitions({}));
+  const error = await failure(svc.client(PartitionService, admin).listPartitions({}));
   assert.is(error.code, Code.Internal);
   assert.not.match(error.message, "secret");
 });
 
 test("an unimplemented method answers unimplemented", async ({ svc, admin }) => {
-  const error = await rejects(svc.client(PartitionService, admin).deletePartition({ id: "fra-1" }));
+  const error = await failure(svc.client(PartitionService, admin).deletePartition({ id: "fra-1" }));
   assert.is(error.code, Code.Unimplemented);
 });
 
@@ -152,7 +143,7 @@ test("stopping drains: health turns NOT_SERVING and the port closes", async ({ s
   const stopping = svc.service.stop();
   assert.is(health.get(""), HealthCheckResponse_ServingStatus.NOT_SERVING);
   await stopping;
-  const error = await rejects(svc.client(Health, undefined, "grpc").check({ service: "" }));
+  const error = await failure(svc.client(Health, undefined, "grpc").check({ service: "" }));
   assert.is(error.code, Code.Unavailable);
   await svc.restart();
 });

@@ -178,14 +178,7 @@ export class IpamStore {
   }
 
   async usageFacts(namespace: string, cidrs: readonly string[]): Promise<Map<string, UsageFacts>> {
-    const { rows } = await this.pool.query<{
-      id: string;
-      namespace: string;
-      cidr: string;
-      parent_cidr: string | null;
-      use: 0 | 1 | 2;
-      request_id: string | null;
-      created_at: Date;
+    const { rows } = await this.pool.query<PrefixRow & {
       acquired_ips: string;
       children: string;
       free_blocks: Record<string, string> | null;

@@ -3,9 +3,8 @@ import * as assert from "uvu/assert";
 import { Code, type Client } from "@connectrpc/connect";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { parsePrefix, overlaps } from "@bulkhead/netaddr";
-import { startTestService, type TestService } from "@bulkhead/testkit";
+import { failure, startTestService, type TestService } from "@bulkhead/testkit";
 import { ipamService } from "../src/service.js";
-import { failure } from "./helpers.js";
 
 const test = suite<{ svc: TestService; clients: Client<typeof IpamService>[] }>("ipam concurrency", {} as never);
 

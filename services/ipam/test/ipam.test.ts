@@ -4,9 +4,8 @@ import { Code, type Client } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { ResourceInfoSchema } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { IpamService, PrefixUsageSchema, PrefixUse } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
-import { startTestService, type TestService } from "@bulkhead/testkit";
+import { failure, startTestService, type TestService } from "@bulkhead/testkit";
 import { ipamService } from "../src/service.js";
-import { failure } from "./helpers.js";
 
 const test = suite<{ svc: TestService; ipam: Client<typeof IpamService> }>("ipam", {} as never);
 

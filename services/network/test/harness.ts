@@ -1,7 +1,7 @@
 // Starts IPAM and the network service against real Postgres and Valkey, sharing a JWT secret, and
 // seeds a partition with a super network, an underlay and an internet network, a tenant and two
 // projects.
-import { ConnectError, type Client, type Interceptor } from "@connectrpc/connect";
+import type { Client, Interceptor } from "@connectrpc/connect";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService, NetworkType, NatType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
@@ -83,14 +83,7 @@ export async function startWorld(options: { env?: Record<string, string>; ipamIn
   };
 }
 
-export async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
+export { failure } from "@bulkhead/testkit";
 
 export async function count(svc: TestService, sql: string): Promise<number> {
   return Number((await svc.service.pool.query(sql)).rows[0].count);
