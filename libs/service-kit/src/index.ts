@@ -18,6 +18,8 @@ export {
 export { failpoint } from "./failpoints.js";
 export { HealthState, ServingStatus } from "./health.js";
 export { decodePageToken, encodePageToken, page, type Page } from "./paging.js";
+export { compensate, SagaSweeper } from "./sagas.js";
+export { scopeOf, type Scope } from "./scope.js";
 export { codeName, kLogger, kRequestId } from "./interceptors.js";
 export { createLogger, type Logger } from "./observability.js";
 export { kitConfigSpec, main, schemaOf, serviceConfigSpec, startService, type RunningService, type ServiceContext, type ServiceDefinition } from "./service.js";

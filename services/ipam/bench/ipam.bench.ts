@@ -120,6 +120,18 @@ export default async function run() {
     const restoreChildren = (cidrs: string[]) => pool.query("SELECT count(release_child_prefix('root', c::cidr)) FROM unnest($1::text[]) AS c", [cidrs]).then(() => {});
 
     const results = new Map<string, Throughput>();
+    // The allocator alone: acquire_ip() called straight over pg, without the service's code.
+    for (const fill of FILLS) {
+      progress(`sql: 8 clients, ${fill} % fill`);
+      const ips = ipPools.get(fill)!;
+      results.set(`sql_ip_alloc_8c_${fill}pct`, await repeatedRuns({
+        runs: RUNS,
+        operations: IP_OPS_PER_RUN,
+        concurrency: 8,
+        op: async () => (await pool.query({ name: "bench_acquire_ip", text: "SELECT host(ip) AS ip FROM acquire_ip('root', $1, NULL, NULL)", values: [ips] })).rows[0].ip as string,
+        restore: restoreIps,
+      }));
+    }
     for (const [pathName, path] of Object.entries(paths)) {
       if (pathName === "rpc") await measureCeilings();
       for (const fill of FILLS) {
@@ -152,6 +164,7 @@ export default async function run() {
     figures.fill_ratio = round(get("service", "ip_alloc", 8, 99).perSecond / alloc8.perSecond);
     figures.pair_ops_per_s_8c = Math.round(get("service", "ip_pair", 8, 0).perSecond);
     figures.p99_ms_8c = round(percentile(alloc8.latenciesMs, 99));
+    figures.sql_alloc_ratio_8c = round(get("sql", "ip_alloc", 8, 0).perSecond / pgCeiling.get(8)!);
     const rpc8 = get("rpc", "ip_alloc", 8, 0);
     figures.rpc_alloc_per_s_8c = Math.round(rpc8.perSecond);
     figures.rpc_alloc_ratio_8c = round(rpc8.perSecond / rpcCeiling.get(8)!);
@@ -177,6 +190,7 @@ export default async function run() {
         ["99 %-fill ÷ 0 %-fill allocations/s (`fill_ratio`)", figures.fill_ratio, "≥ 0.5"],
         ["acquire+release pairs/s (`pair_ops_per_s_8c`)", figures.pair_ops_per_s_8c, ""],
         ["p99 acquire latency ms (`p99_ms_8c`)", figures.p99_ms_8c, "reported"],
+        ["the SQL allocator alone ÷ ceiling (`sql_alloc_ratio_8c`)", figures.sql_alloc_ratio_8c, ""],
         ["IP allocations/s over gRPC (`rpc_alloc_per_s_8c`)", figures.rpc_alloc_per_s_8c, ""],
         ["RPC ceiling: no-op Health/Check calls/s (`rpc_ceiling_per_s_8c`)", figures.rpc_ceiling_per_s_8c, ""],
         ["gRPC allocations ÷ RPC ceiling (`rpc_alloc_ratio_8c`)", figures.rpc_alloc_ratio_8c, ""],
@@ -195,6 +209,8 @@ export default async function run() {
       table(header, rows("service", "child_alloc", pgCeiling)),
       "### Child prefix acquire+release pairs, sustained",
       table(header, rows("service", "child_pair", pgCeiling)),
+      "### The SQL allocator alone (`acquire_ip()` over pg), 8 clients",
+      table(["fill", "ops/s (median)", "÷ ceiling"], FILLS.map((fill) => [`${fill} %`, Math.round(get("sql", "ip_alloc", 8, fill).perSecond), round(get("sql", "ip_alloc", 8, fill).perSecond / pgCeiling.get(8)!)])),
       "## Over gRPC to the IPAM process; ÷ RPC ceiling",
       `### IP allocations, ${IP_OPS_PER_RUN} per run, median of ${RUNS} runs`,
       table(header, rows("rpc", "ip_alloc", rpcCeiling)),

@@ -9,13 +9,13 @@
 import { randomUUID } from "node:crypto";
 import type { Family } from "@bulkhead/netaddr";
 import { parsePrefix } from "@bulkhead/netaddr";
-import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, failpoint, type Logger } from "@bulkhead/service-kit";
+import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, compensate, failpoint, type Logger } from "@bulkhead/service-kit";
 import type { AllocateNetworkRequest, CreateNetworkRequest, UpdateNetworkRequest } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { defaultRoute, familiesOf, familyOf, requireFamilies } from "./addresses.js";
 import type { FamilyUsage, IpamPort } from "./ipam.js";
-import { compensate } from "./sagas.js";
-import type { Scope } from "./scope.js";
+
+import type { Scope } from "@bulkhead/service-kit";
 import { patchLabels } from "./store/common.js";
 import type { DirectoryStore } from "./store/directory.js";
 import { NetworkType, RequestIdTaken, type NetworkFilter, type NetworkRow, type NetworkStore, type NewNetwork } from "./store/networks.js";

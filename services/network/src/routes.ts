@@ -9,8 +9,8 @@ import type { Directory } from "./directory.js";
 import type { Ips } from "./ips.js";
 import { ipMessage, networkMessage, partitionMessage, projectMessage, tenantMessage, usageMessage } from "./mappers.js";
 import type { Networks } from "./networks.js";
-import { decodePageToken, kPrincipal, page } from "@bulkhead/service-kit";
-import { scopeOf } from "./scope.js";
+import { decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
+
 import type { NetworkType } from "./store/networks.js";
 
 const scope = (ctx: HandlerContext, project: string) => scopeOf(ctx.values.get(kPrincipal), project);

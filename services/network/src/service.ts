@@ -1,12 +1,12 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
-import { createServiceClient, serviceTokenSource, vars, type ServiceDefinition } from "@bulkhead/service-kit";
+import { SagaSweeper, createServiceClient, serviceTokenSource, vars, type ServiceDefinition } from "@bulkhead/service-kit";
 import { Directory } from "./directory.js";
 import { IpamPort } from "./ipam.js";
 import { Ips } from "./ips.js";
 import { Networks } from "./networks.js";
 import { networkRoutes } from "./routes.js";
-import { Sweeper } from "./sagas.js";
+import { sweepNetworkSagas } from "./sagas.js";
 import { DirectoryStore } from "./store/directory.js";
 import { NetworkStore } from "./store/networks.js";
 
@@ -37,7 +37,7 @@ export function createNetworkService(options: NetworkServiceOptions = {}): Servi
       await networkStore.fixVrfRange();
       const networks = new Networks(networkStore, directoryStore, ipam, logger);
       const ips = new Ips(networkStore, directoryStore, ipam, logger);
-      const sweeper = new Sweeper(networkStore, networks, ips, c.BULKHEAD_SAGA_TIMEOUT_MS, logger);
+      const sweeper = new SagaSweeper(c.BULKHEAD_SAGA_TIMEOUT_MS, logger, sweepNetworkSagas(networkStore, networks, ips, logger));
       sweeper.start();
       onClose(() => sweeper.stop());
       return networkRoutes(new Directory(directoryStore), networks, ips);

@@ -1,5 +1,5 @@
-// Who a call acts for, as far as the network service's rules are concerned.
-import type { Principal } from "@bulkhead/service-kit";
+// Who a call acts for, for the rules of project-scoped services.
+import type { Principal } from "./auth.js";
 
 export interface Scope {
   /** The project named in the request; for project members always set (authorization ensures it). */

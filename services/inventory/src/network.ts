@@ -1,0 +1,82 @@
+// The calls the inventory makes to the network service, as a service principal. Compensating
+// calls are idempotent: releasing what is already gone succeeds.
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
+import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
+import { NetworkType, type Network, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+
+export { NetworkType, type Network };
+
+export interface NetworkIp {
+  uuid: string;
+  ip: string;
+  network: string;
+  project: string;
+  machine: string;
+  type: number;
+}
+
+export class NetworkPort {
+  constructor(
+    private readonly networks: Client<typeof NetworkService>,
+    private readonly ips: Client<typeof IPService>,
+  ) {}
+
+  /** The network, or undefined if there is none with that id. */
+  async network(id: string): Promise<Network | undefined> {
+    try {
+      return (await this.networks.getNetwork({ id })).network;
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  async underlayOf(partition: string): Promise<Network | undefined> {
+    return (await this.networks.listNetworks({ partition, type: NetworkType.UNDERLAY, pageSize: 1 })).networks[0];
+  }
+
+  /** Binds an address of `network` to `machine`, one per call; idempotent by `requestId`. */
+  async allocateIp(project: string, network: string, family: 4 | 6, machine: string, requestId: string): Promise<NetworkIp> {
+    const { ip } = await this.ips.allocateIP({ project, network, machine, requestId, addressFamily: family === 4 ? AddressFamily.IPV4 : AddressFamily.IPV6 });
+    return toIp(ip!);
+  }
+
+  async ip(uuid: string): Promise<NetworkIp | undefined> {
+    try {
+      return toIp((await this.ips.getIP({ uuid })).ip!);
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every address matching the filter (all pages). */
+  async listIps(filter: { machine?: string; project?: string }): Promise<NetworkIp[]> {
+    const all: NetworkIp[] = [];
+    let pageToken = "";
+    do {
+      const page = await this.ips.listIPs({ machine: filter.machine ?? "", project: filter.project ?? "", pageSize: 1000, pageToken });
+      all.push(...page.ips.map(toIp));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return all;
+  }
+
+  async releaseIp(uuid: string): Promise<void> {
+    try {
+      await this.ips.releaseIP({ uuid });
+    } catch (error) {
+      if (!(error instanceof ConnectError && error.code === Code.NotFound)) throw error;
+    }
+  }
+}
+
+const toIp = (ip: { uuid: string; ip: string; network: string; project: string; machine: string; type: number }): NetworkIp => ({
+  uuid: ip.uuid,
+  ip: ip.ip,
+  network: ip.network,
+  project: ip.project,
+  machine: ip.machine,
+  type: ip.type,
+});

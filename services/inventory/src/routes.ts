@@ -1,0 +1,113 @@
+// Thin handlers: protobuf in, domain call with the caller's scope, protobuf out.
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { InvalidArgumentError, NotFoundError, decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
+import { ImageService, MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { Lookup } from "./lookup.js";
+import { Role, type Machines } from "./machines.js";
+import { connectionMessage, imageMessage, machineMessage, portViewMessage, switchMessage, vrfMessage } from "./mappers.js";
+import type { NetworkPort } from "./network.js";
+import type { MachineStore } from "./store/machines.js";
+import type { Switches } from "./switches.js";
+import { machineNetworks, switchView } from "./views.js";
+
+const scope = (ctx: HandlerContext, project: string) => scopeOf(ctx.values.get(kPrincipal), project);
+
+export function inventoryRoutes(switches: Switches, machines: Machines, store: MachineStore, network: NetworkPort) {
+  const withNetworks = async (row: Awaited<ReturnType<MachineStore["get"]>> & object, lookup = new Lookup(network)) => machineMessage(row, await machineNetworks(row, lookup));
+  return (router: ConnectRouter) => {
+    router.service(SwitchService, {
+      async registerSwitch(req) {
+        return { switch: switchMessage(await switches.register(req)) };
+      },
+      async switchHeartbeat(req) {
+        await switches.heartbeat(req);
+        return {};
+      },
+      async getSwitch(req) {
+        return { switch: switchMessage(await switches.get(req.id)) };
+      },
+      async listSwitches(req) {
+        return { switches: (await switches.list({ partition: req.partition || undefined, rack: req.rack || undefined, role: req.role || undefined })).map(switchMessage) };
+      },
+      async deleteSwitch(req) {
+        return { switch: switchMessage(await switches.delete(req.id)) };
+      },
+      async setPortAdminState(req) {
+        return { switch: switchMessage(await switches.setAdminState(req.id, req.port, req.adminState as 1 | 2)) };
+      },
+      async listConnectedMachines(req) {
+        const rows = await switches.connections({ partition: req.partition || undefined, switch: req.switch || undefined, machine: req.machine || undefined });
+        return { connections: rows.map(connectionMessage) };
+      },
+      async getSwitchView(req) {
+        const sw = await switches.get(req.device);
+        const connections = new Map((await switches.connections({ switch: sw.id })).map((c) => [c.port, c.machine]));
+        const view = await switchView(sw, connections, store, new Lookup(network));
+        return { switch: switchMessage(sw), ports: view.ports.map(portViewMessage), vrfs: view.vrfs.map(vrfMessage) };
+      },
+    });
+    router.service(MachineService, {
+      async registerMachine(req) {
+        return { machine: machineMessage(await machines.register(req.device, req.nics, req.bmc)) };
+      },
+      async getMachine(req, ctx) {
+        return { machine: await withNetworks(await machines.get(scope(ctx, req.project), req.id)) };
+      },
+      async listMachines(req, ctx) {
+        const size = req.pageSize || 100;
+        const filter = { partition: req.partition || undefined, rack: req.rack || undefined, state: req.state || undefined, role: req.role || undefined };
+        const result = page(await machines.list(scope(ctx, req.project), filter, decodePageToken(req.pageToken), size + 1), size, (m) => m.id);
+        const lookup = new Lookup(network);
+        return { machines: await Promise.all(result.items.map((m) => withNetworks(m, lookup))), nextPageToken: result.nextPageToken };
+      },
+      async allocateMachine(req, ctx) {
+        return { machine: await withNetworks(await machines.allocate(scope(ctx, req.project), req, Role.Machine)) };
+      },
+      async allocateFirewall(req, ctx) {
+        return { machine: await withNetworks(await machines.allocate(scope(ctx, req.project), req, Role.Firewall)) };
+      },
+      async reportInstallation(req) {
+        return { machine: await withNetworks(await machines.reportInstallation(req.device, req.succeeded, req.message)) };
+      },
+      async freeMachine(req, ctx) {
+        return { machine: machineMessage(await machines.free(scope(ctx, req.project), req.id)) };
+      },
+      async deleteMachine(req) {
+        return { machine: machineMessage(await machines.delete(req.id)) };
+      },
+      async setBmcCredentials(req) {
+        return { machine: machineMessage(await machines.setBmc(req.id, req.credentials!)) };
+      },
+      async getMachineView(req) {
+        const row = await store.get(req.device);
+        if (!row) throw new NotFoundError("bulkhead.inventory.v1.Machine", req.device);
+        const networks = await machineNetworks(row, new Lookup(network));
+        const underlayIps = networks.filter((n) => n.role === 4).flatMap((n) => n.ips);
+        return {
+          machine: machineMessage(row, networks),
+          uplinks: row.connections.map((c) => ({ nic: c.nic, switch: c.switch, port: c.port })),
+          underlayIps,
+        };
+      },
+    });
+    router.service(ImageService, {
+      async createImage(req) {
+        const { algorithm, digest } = req.checksum!;
+        if ((algorithm === "sha256") !== (digest.length === 64)) throw new InvalidArgumentError("checksum.digest", `a ${algorithm} digest has ${algorithm === "sha256" ? 64 : 128} hex digits`);
+        return { image: imageMessage(await store.createImage({ name: req.name, description: req.description, url: req.url, checksum_algorithm: algorithm as "sha256" | "sha512", checksum_digest: digest })) };
+      },
+      async getImage(req) {
+        const image = await store.getImage(req.name);
+        if (!image) throw new NotFoundError("bulkhead.inventory.v1.Image", req.name);
+        return { image: imageMessage(image) };
+      },
+      async listImages() {
+        return { images: (await store.listImages()).map(imageMessage) };
+      },
+      async deleteImage(req) {
+        return { image: imageMessage(await store.deleteImage(req.name)) };
+      },
+    });
+  };
+}

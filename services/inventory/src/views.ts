@@ -1,0 +1,113 @@
+// What a switch's or machine's renderer needs, computed from the inventory and live network data.
+import { PortRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { firewallPortPrefixes, machinePortPrefixes } from "./filters.js";
+import type { Lookup } from "./lookup.js";
+import { NetworkType, type Network, type NetworkIp } from "./network.js";
+import { primaryOf, roleOf, type NetworkRole } from "./roles.js";
+import { MachineState, type MachineRow, type MachineStore } from "./store/machines.js";
+import type { SwitchRow } from "./store/switches.js";
+
+export { PortRole };
+
+export interface PortView {
+  name: string;
+  role: PortRole;
+  adminState: 1 | 2;
+  mtu: number;
+  machine: string;
+  project: string;
+  network: string;
+  vrf: number;
+  allowedPrefixes: string[];
+  firewallVnis: number[];
+}
+
+export interface VrfView {
+  vrf: number;
+  network: string;
+  project: string;
+  prefixes: string[];
+}
+
+export interface MachineNetworkView {
+  network: Network;
+  role: NetworkRole;
+  ips: string[];
+}
+
+/** The networks of an allocated machine with their role and the machine's addresses in each. */
+export async function machineNetworks(machine: MachineRow, lookup: Lookup): Promise<MachineNetworkView[]> {
+  const allocation = machine.allocation;
+  if (!allocation) return [];
+  const networks = (await Promise.all(allocation.networks.map((n) => lookup.network(n.network)))).filter((n): n is Network => n !== undefined);
+  const primary = primaryOf(networks, allocation.project);
+  const ips = await lookup.machineIps(allocation.project, machine.id);
+  return networks.map((network) => ({ network, role: roleOf(network, allocation.project, primary?.id), ips: ips.filter((ip) => ip.network === network.id).map((ip) => ip.ip) }));
+}
+
+/** Addresses of the project a machine may announce besides its network: not underlay, not firewalls'. */
+async function announceableAddresses(project: string, lookup: Lookup, firewalls: ReadonlySet<string>): Promise<string[]> {
+  const addresses: string[] = [];
+  for (const ip of await lookup.ips(project)) {
+    if (firewalls.has(ip.machine) || (await lookup.isUnderlay(ip.network))) continue;
+    addresses.push(ip.ip);
+  }
+  return addresses;
+}
+
+/**
+ * The switch as its renderer sees it. A port cabled to an installed machine is bound to the
+ * machine's primary private network (its VRF) with the allow-list of that machine; a port of an
+ * installed firewall is in the default VRF, filtered to the firewall's underlay addresses and the
+ * VNIs of its networks; ports of machines that are not installed stay in the PXE VLAN.
+ */
+export async function switchView(sw: SwitchRow, connections: Map<string, string>, machines: MachineStore, lookup: Lookup): Promise<{ ports: PortView[]; vrfs: VrfView[] }> {
+  const machineRows = new Map<string, MachineRow>();
+  for (const id of new Set(connections.values())) {
+    const row = await machines.get(id);
+    if (row) machineRows.set(id, row);
+  }
+  const firewallsOf = async (project: string) => new Set((await machines.list({ project, role: 2 }, undefined, 10_000)).map((m) => m.id));
+  const vrfs = new Map<number, VrfView>();
+  const ports: PortView[] = [];
+  for (const port of sw.ports) {
+    const base: PortView = { name: port.name, role: PortRole.UNSPECIFIED, adminState: port.admin_state, mtu: port.mtu, machine: "", project: "", network: "", vrf: 0, allowedPrefixes: [], firewallVnis: [] };
+    const machine = machineRows.get(connections.get(port.name) ?? "");
+    if (port.uplink) {
+      ports.push({ ...base, role: PortRole.FABRIC });
+    } else if (!machine) {
+      ports.push(base);
+    } else if (machine.state !== MachineState.Installed || !machine.allocation) {
+      ports.push({ ...base, role: PortRole.UNPROVISIONED, machine: machine.id });
+    } else {
+      const allocation = machine.allocation;
+      const networks = await machineNetworks(machine, lookup);
+      if (allocation.role === 2) {
+        const underlayIps = networks.filter((n) => n.network.type === NetworkType.UNDERLAY).flatMap((n) => n.ips);
+        const vnis = networks.filter((n) => n.network.type !== NetworkType.UNDERLAY && n.network.vrf > 0).map((n) => n.network.vrf);
+        ports.push({ ...base, role: PortRole.FIREWALL, machine: machine.id, project: allocation.project, allowedPrefixes: firewallPortPrefixes(underlayIps), firewallVnis: [...new Set(vnis)].sort((a, b) => a - b) });
+      } else {
+        const primary = networks.find((n) => n.role === 1)?.network;
+        if (!primary) {
+          ports.push({ ...base, role: PortRole.UNPROVISIONED, machine: machine.id });
+          continue;
+        }
+        const parent = primary.parentNetwork ? await lookup.network(primary.parentNetwork) : undefined;
+        const extra = await announceableAddresses(allocation.project, lookup, await firewallsOf(allocation.project));
+        ports.push({
+          ...base,
+          role: PortRole.MACHINE,
+          machine: machine.id,
+          project: allocation.project,
+          network: primary.id,
+          vrf: primary.vrf,
+          allowedPrefixes: machinePortPrefixes(primary.prefixes, parent?.additionalAnnounceableCidrs ?? [], extra),
+        });
+        vrfs.set(primary.vrf, { vrf: primary.vrf, network: primary.id, project: primary.project, prefixes: primary.prefixes });
+      }
+    }
+  }
+  return { ports, vrfs: [...vrfs.values()].sort((a, b) => a.vrf - b.vrf) };
+}
+
+export type { NetworkIp };
