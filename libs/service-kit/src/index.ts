@@ -22,4 +22,4 @@ export { compensate, SagaSweeper } from "./sagas.js";
 export { scopeOf, type Scope } from "./scope.js";
 export { codeName, kLogger, kRequestId } from "./interceptors.js";
 export { createLogger, type Logger } from "./observability.js";
-export { kitConfigSpec, main, schemaOf, serviceConfigSpec, startService, type RunningService, type ServiceContext, type ServiceDefinition } from "./service.js";
+export { kitConfigSpec, main, schemaOf, serviceConfigSpec, startService, type RunningService, type ServiceContext, type ServiceDefinition, type StartOptions } from "./service.js";

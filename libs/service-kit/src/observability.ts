@@ -1,18 +1,19 @@
 // JSON logs (pino) and Prometheus metrics shared by every service.
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-export type { Logger };
+export type { DestinationStream, Logger };
 
-export function createLogger(service: string, level: string): Logger {
-  return pino({
+export function createLogger(service: string, level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label: string) => ({ level: label }) },
     // Defence in depth: these keys never reach a log line even if someone logs a request.
     redact: { paths: ["password", "*.password", "*.*.password", "secret", "*.secret", "authorization", "*.authorization", "token", "*.token"], censor: "[redacted]" },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export interface RpcMetrics {

@@ -17,7 +17,7 @@ import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./c
 import { HealthState, ServingStatus, healthService } from "./health.js";
 import { createInterceptors } from "./interceptors.js";
 import { listen } from "./listener.js";
-import { createLogger, createMetrics, type Logger } from "./observability.js";
+import { createLogger, createMetrics, type DestinationStream, type Logger } from "./observability.js";
 import { DescriptorIndex, reflectionServiceV1, reflectionServiceV1alpha } from "./reflection.js";
 
 /** Variables every service reads; services add their own BULKHEAD_<SERVICE>_* variables. */
@@ -90,11 +90,16 @@ export function serviceConfigSpec(definition: ServiceDefinition<ConfigSpec>): Co
   return { ...kitConfigSpec(definition.defaultPort), ...definition.config };
 }
 
+export interface StartOptions {
+  /** Where the JSON logs go; standard output when unset. */
+  logDestination?: DestinationStream;
+}
+
 /** Starts a service and resolves once it is SERVING. */
-export async function startService<S extends ConfigSpec>(definition: ServiceDefinition<S>, env: Record<string, string | undefined> = process.env): Promise<RunningService> {
+export async function startService<S extends ConfigSpec>(definition: ServiceDefinition<S>, env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningService> {
   const config = readConfig(serviceConfigSpec(definition as ServiceDefinition<ConfigSpec>), env) as Config<KitSpec> & Config<S>;
   if (!config.BULKHEAD_TLS_CERT_FILE !== !config.BULKHEAD_TLS_KEY_FILE) throw new ConfigError(["BULKHEAD_TLS_CERT_FILE and BULKHEAD_TLS_KEY_FILE must be set together"]);
-  const logger = createLogger(definition.name, config.BULKHEAD_LOG_LEVEL);
+  const logger = createLogger(definition.name, config.BULKHEAD_LOG_LEVEL, options.logDestination);
   const schema = schemaOf(definition.name);
   const tokens: TokenSettings = { secret: config.BULKHEAD_JWT_SECRET, issuer: config.BULKHEAD_JWT_ISSUER, audience: config.BULKHEAD_JWT_AUDIENCE };
   const closers: (() => Promise<void> | void)[] = [];

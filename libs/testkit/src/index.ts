@@ -38,6 +38,8 @@ export interface TestService {
   client<T extends DescService>(service: T, token?: string, protocol?: Protocol): Client<T>;
   /** Stops the service process-internally and starts it again on the same database. */
   restart(): Promise<void>;
+  /** Every log line so far, when started with captureLogs. */
+  logs(): string;
   /** Stops the service, drops its database and deletes its queue keys. */
   stop(): Promise<void>;
 }
@@ -46,6 +48,8 @@ export interface TestServiceOptions {
   env?: Record<string, string>;
   /** JWT secret; services that call each other in a test must share one. */
   secret?: string;
+  /** Keep every log line (at trace level) for the test to inspect through logs(). */
+  captureLogs?: boolean;
 }
 
 export async function startTestService<S extends ConfigSpec>(definition: ServiceDefinition<S>, options: TestServiceOptions = {}): Promise<TestService> {
@@ -60,11 +64,14 @@ export async function startTestService<S extends ConfigSpec>(definition: Service
     BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_TEST_LOG_LEVEL ?? "silent",
     BULKHEAD_QUEUE_PREFIX: queuePrefix,
     BULKHEAD_SHUTDOWN_GRACE_MS: "2000",
+    ...(options.captureLogs ? { BULKHEAD_LOG_LEVEL: "trace" } : {}),
     ...options.env,
   };
+  let captured = "";
+  const logDestination = options.captureLogs ? { write: (line: string) => void (captured += line) } : undefined;
   let service: RunningService;
   try {
-    service = await startService(definition, env);
+    service = await startService(definition, env, { logDestination });
   } catch (error) {
     await db.drop();
     throw error;
@@ -86,8 +93,9 @@ export async function startTestService<S extends ConfigSpec>(definition: Service
     client: (desc, bearer, protocol = "connect") => createServiceClient(desc, { baseUrl: handle.url, token: bearer, protocol }),
     async restart() {
       await handle.service.stop();
-      handle.service = await startService(definition, { ...env, PORT: String(new URL(handle.url).port) });
+      handle.service = await startService(definition, { ...env, PORT: String(new URL(handle.url).port) }, { logDestination });
     },
+    logs: () => captured,
     async stop() {
       await handle.service.stop();
       await db.drop();

@@ -1,0 +1,93 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { Code } from "@connectrpc/connect";
+import { MachineService, RegistrationProblemKind as Kind } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { PortRole, PortState, SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { failure, leafPorts, startFabric, type Fabric } from "./harness.js";
+
+const test = suite<{ f: Fabric }>("switches and the connection map", {} as never);
+test.before(async (ctx) => {
+  ctx.f = await startFabric();
+});
+test.after(async (ctx) => ctx.f?.stop());
+
+const kinds = (m: { problems: { kind: Kind }[] } | undefined) => m!.problems.map((p) => p.kind).sort();
+
+test("a machine cabled to two leaves of a rack gets its connections, partition and rack from LLDP", async ({ f }) => {
+  const { machine } = await f.register("m1", [["leaf01", "Eth1/1"], ["leaf02", "Eth1/1"], ["", ""]]);
+  assert.equal(machine?.connections.map((c) => `${c.nic}>${c.switch}/${c.port}`), ["lan0>leaf01/swp1", "lan1>leaf02/swp1"]);
+  assert.equal([machine?.partition, machine?.rack, machine?.problems.length], ["fra1", "r1", 0]);
+  const map = (await f.switches.listConnectedMachines({ switch: "leaf01" })).connections;
+  assert.equal(map.map((c) => [c.machine, c.port]), [["m1", "swp1"]]);
+  assert.is((await f.machines.getMachine({ id: "m1" })).machine?.state, 1);
+});
+
+test("every cabling problem is reported by name, not silently accepted", async ({ f }) => {
+  assert.equal(kinds((await f.register("m-unknown", [["leaf09", "Eth1/2"], ["leaf02", "Eth1/2"]])).machine), [Kind.UNKNOWN_SWITCH, Kind.NOT_DUAL_HOMED]);
+  assert.equal(kinds((await f.register("m-badport", [["leaf01", "Eth9/9"], ["leaf02", "Eth1/3"]])).machine), [Kind.UNKNOWN_PORT, Kind.NOT_DUAL_HOMED]);
+  assert.equal(kinds((await f.register("m-single", [["leaf01", "Eth1/3"]])).machine), [Kind.NOT_DUAL_HOMED]);
+  const taken = (await f.register("m-taken", [["leaf01", "Eth1/1"], ["leaf02", "Eth1/4"]])).machine!;
+  assert.equal(kinds(taken), [Kind.PORT_TAKEN, Kind.NOT_DUAL_HOMED]);
+  assert.match(taken.problems[0]!.message, "machine m1");
+  assert.equal(kinds((await f.register("m-racks", [["leaf01", "Eth1/4"], ["leaf03", "Eth1/1"]])).machine), [Kind.RACK_MISMATCH]);
+  assert.equal(kinds((await f.register("m-spine", [["spine01", "Eth1/1"], ["leaf03", "Eth1/2"]])).machine), [Kind.NOT_A_LEAF, Kind.NOT_DUAL_HOMED]);
+  assert.equal(kinds((await f.register("m-dark", [["", ""], ["", ""]])).machine), [Kind.NO_NEIGHBOR, Kind.NOT_DUAL_HOMED]);
+  // Ports named by their name instead of their identifier match as well.
+  assert.is((await f.register("m-byname", [["leaf03", "swp3"], ["leaf03", "swp4"]])).machine?.problems.map((p) => p.kind).join(), String(Kind.NOT_DUAL_HOMED), "two NICs on one leaf are not dual homing");
+});
+
+test("re-cabling replaces the map and emits an event naming old and new switches", async ({ f }) => {
+  await f.register("m2", [["leaf01", "Eth1/2"], ["leaf02", "Eth1/2"]]);
+  const { machine } = await f.register("m2", [["leaf01", "Eth1/4"], ["leaf02", "Eth1/3"]]);
+  assert.equal(machine?.connections.map((c) => `${c.switch}/${c.port}`), ["leaf01/swp4", "leaf02/swp3"]);
+  assert.not.ok((await f.switches.listConnectedMachines({ machine: "m2" })).connections.some((c) => c.port === "swp2"));
+  const events = (await f.inventory.service.pool.query("SELECT topic, payload FROM outbox WHERE key = 'machine/m2' ORDER BY id")).rows;
+  assert.equal(events.map((e) => e.topic), ["machine.registered", "machine.recabled"]);
+  assert.equal(events[1].payload.switches, ["leaf01", "leaf02"]);
+  const again = (await f.register("m2", [["leaf01", "Eth1/4"], ["leaf02", "Eth1/3"]])).machine;
+  assert.is(again?.connections.length, 2);
+  assert.is((await f.inventory.service.pool.query("SELECT count(*)::int AS n FROM outbox WHERE key = 'machine/m2'")).rows[0].n, 2, "an unchanged registration emits nothing");
+});
+
+test("switch registration is idempotent, keeps port state, and refuses to drop a cabled port", async ({ f }) => {
+  const agent = f.inventory.client(SwitchService, await f.inventory.agentToken("leaf01"));
+  const base = { device: "leaf01", partition: "fra1", rack: "r1", role: SwitchRole.LEAF, asn: 4200000011, routerId: "10.255.255.1", os: { vendor: "SONiC", version: "202411" }, agentVersion: "1.0.1" };
+  await f.switches.setPortAdminState({ id: "leaf01", port: "swp3", adminState: PortState.DOWN });
+  const again = (await agent.registerSwitch({ ...base, ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, uplink: name.startsWith("swp3") })) })).switch!;
+  assert.is(again.ports.find((p) => p.name === "swp3")?.adminState, PortState.DOWN, "the operator's port state survives re-registration");
+  const dropped = await failure(agent.registerSwitch({ ...base, ports: [{ name: "swp31", identifier: "Eth1/5", uplink: true }] }));
+  assert.is(dropped.code, Code.FailedPrecondition);
+  assert.is((await failure(f.switches.deleteSwitch({ id: "leaf01" }))).code, Code.FailedPrecondition, "machines are cabled to it");
+  await f.switches.setPortAdminState({ id: "leaf01", port: "swp3", adminState: PortState.UP });
+});
+
+test("heartbeats record port, BGP and LLDP state; agents act only for their own device", async ({ f }) => {
+  const agent = f.inventory.client(SwitchService, await f.inventory.agentToken("leaf02"));
+  await agent.switchHeartbeat({
+    device: "leaf02",
+    agentVersion: "1.0.0",
+    runningConfigHash: "b".repeat(64),
+    ports: [{ name: "swp1", operState: PortState.UP, bgp: { neighbor: "swp1", peerGroup: "MACHINE", vrf: "vrf1", state: 6, acceptedPrefixes: 3n } }],
+    lldpNeighbors: [{ port: "swp1", systemName: "m1", portId: "lan1", chassisId: "aa:bb:cc:00:02:0b" }],
+  });
+  const sw = (await f.switches.getSwitch({ id: "leaf02" })).switch!;
+  assert.is(sw.runningConfigHash, "b".repeat(64));
+  assert.is(sw.ports.find((p) => p.name === "swp1")?.bgp?.acceptedPrefixes, 3n);
+  assert.is(sw.lldpNeighbors[0]?.systemName, "m1");
+  assert.ok(sw.lastHeartbeatAt);
+  assert.is((await failure(agent.switchHeartbeat({ device: "leaf01", agentVersion: "1.0.0" }))).code, Code.PermissionDenied);
+  assert.is((await failure(agent.getSwitchView({ device: "leaf01" }))).code, Code.PermissionDenied);
+  assert.ok((await agent.getSwitchView({ device: "leaf02" })).switch);
+  const machineAgent = f.inventory.client(MachineService, await f.inventory.agentToken("m1"));
+  assert.is((await failure(machineAgent.registerMachine({ device: "m2", nics: [{ name: "lan0", mac: "aa:bb:cc:dd:ee:ff" }] }))).code, Code.PermissionDenied);
+  assert.is((await failure(machineAgent.reportInstallation({ device: "m2", succeeded: true }))).code, Code.PermissionDenied);
+});
+
+test("ports of a registered machine are unprovisioned (PXE), uplinks are fabric", async ({ f }) => {
+  const view = await f.switches.getSwitchView({ device: "leaf01" });
+  const role = (name: string) => view.ports.find((p) => p.name === name)?.role;
+  assert.equal([role("swp1"), role("swp31"), role("swp3")], [PortRole.UNPROVISIONED, PortRole.FABRIC, PortRole.UNSPECIFIED]);
+  assert.is(view.ports.find((p) => p.name === "swp1")?.machine, "m1");
+});
+
+test.run();
