@@ -41,6 +41,7 @@ export interface Fabric {
 }
 
 export const leafPorts = ["swp1", "swp2", "swp3", "swp4", "swp31", "swp32"];
+export const isUplink = (port: string) => port === "swp31" || port === "swp32";
 
 export async function startFabric(options: { env?: Record<string, string>; networkInterceptors?: Interceptor[] } = {}): Promise<Fabric> {
   const secret = randomSecret();
@@ -78,7 +79,7 @@ export async function startFabric(options: { env?: Record<string, string>; netwo
       routerId: `10.255.255.${device.endsWith("1") ? 1 : device.endsWith("2") ? 2 : 3}`,
       os: { vendor: "SONiC", version: "202411" },
       agentVersion: "1.0.0",
-      ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: name.startsWith("swp3") })),
+      ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: isUplink(name) })),
     });
   }
   const machines = inventory.client(MachineService, admin);

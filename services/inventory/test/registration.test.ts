@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { MachineService, RegistrationProblemKind as Kind } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { PortRole, PortState, SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
-import { failure, leafPorts, startFabric, type Fabric } from "./harness.js";
+import { failure, isUplink, leafPorts, startFabric, type Fabric } from "./harness.js";
 
 const test = suite<{ f: Fabric }>("switches and the connection map", {} as never);
 test.before(async (ctx) => {
@@ -30,10 +30,14 @@ test("every cabling problem is reported by name, not silently accepted", async (
   assert.equal(kinds(taken), [Kind.PORT_TAKEN, Kind.NOT_DUAL_HOMED]);
   assert.match(taken.problems[0]!.message, "machine m1");
   assert.equal(kinds((await f.register("m-racks", [["leaf01", "Eth1/4"], ["leaf03", "Eth1/1"]])).machine), [Kind.RACK_MISMATCH]);
-  assert.equal(kinds((await f.register("m-spine", [["spine01", "Eth1/1"], ["leaf03", "Eth1/2"]])).machine), [Kind.NOT_A_LEAF, Kind.NOT_DUAL_HOMED]);
+  assert.equal(kinds((await f.register("m-spine", [["spine01", "Eth1/1"], ["leaf03", "Eth1/2"]])).machine), [Kind.NOT_DUAL_HOMED, Kind.NOT_A_LEAF]);
   assert.equal(kinds((await f.register("m-dark", [["", ""], ["", ""]])).machine), [Kind.NO_NEIGHBOR, Kind.NOT_DUAL_HOMED]);
   // Ports named by their name instead of their identifier match as well.
   assert.is((await f.register("m-byname", [["leaf03", "swp3"], ["leaf03", "swp4"]])).machine?.problems.map((p) => p.kind).join(), String(Kind.NOT_DUAL_HOMED), "two NICs on one leaf are not dual homing");
+  // Deleting the machines gives their ports back.
+  for (const id of ["m-unknown", "m-badport", "m-single", "m-taken", "m-racks", "m-spine", "m-dark", "m-byname"]) await f.machines.deleteMachine({ id });
+  const cabled = await f.switches.listConnectedMachines({});
+  assert.equal(cabled.connections.map((c) => c.machine), ["m1", "m1"]);
 });
 
 test("re-cabling replaces the map and emits an event naming old and new switches", async ({ f }) => {
@@ -53,7 +57,7 @@ test("switch registration is idempotent, keeps port state, and refuses to drop a
   const agent = f.inventory.client(SwitchService, await f.inventory.agentToken("leaf01"));
   const base = { device: "leaf01", partition: "fra1", rack: "r1", role: SwitchRole.LEAF, asn: 4200000011, routerId: "10.255.255.1", os: { vendor: "SONiC", version: "202411" }, agentVersion: "1.0.1" };
   await f.switches.setPortAdminState({ id: "leaf01", port: "swp3", adminState: PortState.DOWN });
-  const again = (await agent.registerSwitch({ ...base, ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, uplink: name.startsWith("swp3") })) })).switch!;
+  const again = (await agent.registerSwitch({ ...base, ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, uplink: isUplink(name) })) })).switch!;
   assert.is(again.ports.find((p) => p.name === "swp3")?.adminState, PortState.DOWN, "the operator's port state survives re-registration");
   const dropped = await failure(agent.registerSwitch({ ...base, ports: [{ name: "swp31", identifier: "Eth1/5", uplink: true }] }));
   assert.is(dropped.code, Code.FailedPrecondition);
