@@ -8,6 +8,7 @@
 // again); a crash is resumed by a retry with the same request_id or compensated by the sweeper.
 import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, compensate, failpoint, type Logger, type Scope } from "@bulkhead/service-kit";
 import type { AllocateFirewallRequest, AllocateMachineRequest, BmcCredentials, NetworkAttachment } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { parsePrefix } from "@bulkhead/netaddr";
 import { matchConnections, type KnownSwitch, type NicReport } from "./lldp.js";
 import { Lookup } from "./lookup.js";
@@ -87,9 +88,8 @@ export class Machines {
       if (existing?.allocation) return this.resume(existing);
     }
     if (!(await this.store.getImage(req.image))) throw new InvalidArgumentError("image", `there is no image ${req.image}`);
-    const lookup = new Lookup(this.network);
-    const networks = await this.checkNetworks(lookup, req.project, req.partition, req.networks, role);
-    await this.checkExplicitIps(req.project, req.ips, networks.map((n) => n.network));
+    const explicitIpNetworks = await this.checkExplicitIps(req.project, req.ips, req.networks.map((n) => n.network));
+    const networks = await this.checkNetworks(new Lookup(this.network), req, explicitIpNetworks, role);
     let row: MachineRow;
     try {
       row = await this.store.claim(req.partition, req.machine || undefined, {
@@ -115,7 +115,8 @@ export class Machines {
    * Applies the attachment rules and returns the networks to attach (a firewall's partition
    * underlay added). Another project's unshared network reads as not existing.
    */
-  private async checkNetworks(lookup: Lookup, project: string, partition: string, requested: NetworkAttachment[], role: Role): Promise<AllocationNetwork[]> {
+  private async checkNetworks(lookup: Lookup, req: { project: string; partition: string; networks: NetworkAttachment[] }, explicitIpNetworks: ReadonlySet<string>, role: Role): Promise<AllocationNetwork[]> {
+    const { project, partition, networks: requested } = req;
     const resolved: Network[] = [];
     for (const [i, attachment] of requested.entries()) {
       const field = `networks.${i}.network`;
@@ -127,7 +128,7 @@ export class Machines {
       }
       if (isPrivate(n) && n.partition !== partition) throw new InvalidArgumentError(field, `${n.id} is in partition ${n.partition}, the allocation in ${partition}`);
       if (resolved.some((r) => r.id === n.id)) throw new InvalidArgumentError(field, `${n.id} is listed twice`);
-      if (!attachment.autoAcquire && isPrivate(n)) throw new InvalidArgumentError(`networks.${i}.auto_acquire`, `a private network needs an address: set auto_acquire or list one of its IPs in ips`);
+      if (!attachment.autoAcquire && isPrivate(n) && !explicitIpNetworks.has(n.id)) throw new InvalidArgumentError(`networks.${i}.auto_acquire`, `a private network needs an address: set auto_acquire or list one of its IPs in ips`);
       resolved.push(n);
     }
     const privates = resolved.filter(isPrivate);
@@ -146,13 +147,17 @@ export class Machines {
     return attachments;
   }
 
-  private async checkExplicitIps(project: string, uuids: string[], networks: string[]): Promise<void> {
+  /** Checks the addresses the caller lists; returns the networks they belong to. */
+  private async checkExplicitIps(project: string, uuids: string[], networks: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
     for (const [i, uuid] of uuids.entries()) {
       const ip = await this.network.ip(uuid);
       if (!ip || ip.project !== project) throw new InvalidArgumentError(`ips.${i}`, `there is no IP ${uuid} of project ${project}`);
       if (!networks.includes(ip.network)) throw new InvalidArgumentError(`ips.${i}`, `${ip.ip} is in network ${ip.network}, which the allocation does not attach`);
-      if (ip.machine) throw new InvalidArgumentError(`ips.${i}`, `${ip.ip} is bound to machine ${ip.machine}`);
+      if (ip.machine) throw new FailedPreconditionError(`${ip.ip} is bound to machine ${ip.machine}`, { type: "bulkhead.network.v1.IP", name: uuid });
+      found.add(ip.network);
     }
+    return found;
   }
 
   private async resume(row: MachineRow): Promise<MachineRow> {
@@ -174,6 +179,7 @@ export class Machines {
         const families = [...new Set(network.prefixes.map((p) => parsePrefix(p)!.family))].filter((f) => network.type !== NetworkType.UNDERLAY || f === 4);
         for (const family of families) await this.network.allocateIp(allocation.project, network.id, family, row.id, ipRequestId(allocation.id, network.id, family));
       }
+      for (const uuid of allocation.explicit_ips) await this.network.bindIp(uuid, row.id);
       failpoint("inventory.allocate.after-ips");
       const ready = await this.store.markAllocated(row.id, await this.eventPayload(row, lookup));
       if (!ready) throw new FailedPreconditionError(`the allocation of machine ${row.id} was abandoned; try again with a new request_id`);
@@ -184,11 +190,17 @@ export class Machines {
     }
   }
 
-  /** Releases the IPs an allocation bound to the machine, then frees the machine and its ASN. */
+  /**
+   * Undoes an allocation: the addresses it acquired are released, the ones the caller brought are
+   * unbound (they stay the project's), then the machine and its ASN are free.
+   */
   async compensateAllocation(row: MachineRow): Promise<void> {
     const allocation = row.allocation!;
     if (!(await this.store.beginCompensation(row.id, allocation.id))) return;
-    for (const ip of await this.network.listIps({ machine: row.id })) await this.network.releaseIp(ip.uuid);
+    for (const ip of await this.network.listIps({ machine: row.id })) {
+      if (allocation.explicit_ips.includes(ip.uuid)) await this.network.unbindIp(ip.uuid);
+      else await this.network.releaseIp(ip.uuid);
+    }
     await this.store.endAllocation(row.id, allocation.id, "compensating", undefined);
   }
 
@@ -209,10 +221,16 @@ export class Machines {
     return (await this.store.get(id))!;
   }
 
-  /** Releases the machine's IPs, then ends the allocation: ports back to PXE, ASN free. */
+  /**
+   * Releases the machine's ephemeral addresses and unbinds its static ones (they outlive the
+   * machine, as in metal-stack), then ends the allocation: ports back to PXE, ASN free.
+   */
   async completeFree(row: MachineRow): Promise<void> {
     const payload = await this.eventPayload(row, new Lookup(this.network));
-    for (const ip of await this.network.listIps({ machine: row.id })) await this.network.releaseIp(ip.uuid);
+    for (const ip of await this.network.listIps({ machine: row.id })) {
+      if (ip.type === IPType.IP_TYPE_STATIC) await this.network.unbindIp(ip.uuid);
+      else await this.network.releaseIp(ip.uuid);
+    }
     failpoint("inventory.free.after-ips");
     await this.store.endAllocation(row.id, row.allocation!.id, "freeing", payload);
   }

@@ -63,6 +63,20 @@ export class NetworkPort {
     return all;
   }
 
+  /** Binds an address the project holds to `machine`; binding it again is a no-op. */
+  async bindIp(uuid: string, machine: string): Promise<void> {
+    await this.ips.updateIP({ uuid, machine });
+  }
+
+  /** Unbinds an address from its machine; the address stays the project's. Gone is fine. */
+  async unbindIp(uuid: string): Promise<void> {
+    try {
+      await this.ips.updateIP({ uuid, machine: "" });
+    } catch (error) {
+      if (!(error instanceof ConnectError && error.code === Code.NotFound)) throw error;
+    }
+  }
+
   async releaseIp(uuid: string): Promise<void> {
     try {
       await this.ips.releaseIP({ uuid });

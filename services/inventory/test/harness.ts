@@ -2,7 +2,7 @@
 // partition (super, underlay, internet), two projects, a private network of A, a shared storage
 // network of B, an image, and a small fabric: leaf01 and leaf02 in rack r1, leaf03 in rack r2,
 // spine01.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Client, Interceptor } from "@connectrpc/connect";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { create } from "@bufbuild/protobuf";
@@ -41,6 +41,8 @@ export interface Fabric {
 }
 
 export const leafPorts = ["swp1", "swp2", "swp3", "swp4", "swp31", "swp32"];
+/** A stable MAC per machine and NIC. */
+export const macOf = (machine: string, nic: number) => `aa:bb:${createHash("sha256").update(machine).digest("hex").slice(0, 6).replace(/(..)(?!$)/g, "$1:")}:${(16 + nic).toString(16)}`;
 export const isUplink = (port: string) => port === "swp31" || port === "swp32";
 
 export async function startFabric(options: { env?: Record<string, string>; networkInterceptors?: Interceptor[] } = {}): Promise<Fabric> {
@@ -99,7 +101,7 @@ export async function startFabric(options: { env?: Record<string, string>; netwo
     editor: async (project) => inventory.client(MachineService, await inventory.projectToken(project, "editor")),
     async register(id, neighbors, bmc) {
       const agent = inventory.client(MachineService, await inventory.agentToken(id));
-      const nics = neighbors.map(([sw, port], i) => create(NicSchema, { name: `lan${i}`, mac: `aa:bb:cc:00:${id.length.toString(16).padStart(2, "0")}:${(16 + i).toString(16)}`, neighbors: sw ? [{ switch: sw, port }] : [] }));
+      const nics = neighbors.map(([sw, port], i) => create(NicSchema, { name: `lan${i}`, mac: macOf(id, i), neighbors: sw ? [{ switch: sw, port }] : [] }));
       return agent.registerMachine({ device: id, nics, bmc });
     },
     secretsKey,

@@ -149,12 +149,19 @@ export class Ips {
 
   async update(scope: Scope, req: UpdateIPRequest): Promise<IpRow> {
     await this.get(scope, req.uuid);
-    return this.store.updateIp(req.uuid, (current) => ({
-      name: req.name ?? current.name,
-      description: req.description ?? current.description,
-      labels: patchLabels(current.labels, req.labels),
-      type: req.type === 2 ? 2 : current.type,
-    }));
+    if (req.machine !== undefined && !scope.privileged) throw new PermissionDeniedError("only Bulkhead's inventory binds addresses to machines");
+    return this.store.updateIp(req.uuid, (current) => {
+      if (req.machine && current.machine && current.machine !== req.machine) {
+        throw new FailedPreconditionError(`IP ${current.ip} is bound to machine ${current.machine}`, { type: IP, name: req.uuid });
+      }
+      return {
+        name: req.name ?? current.name,
+        description: req.description ?? current.description,
+        labels: patchLabels(current.labels, req.labels),
+        type: req.type === 2 ? 2 : current.type,
+        machine: req.machine === undefined ? current.machine : req.machine || null,
+      };
+    });
   }
 
   async release(scope: Scope, uuid: string): Promise<IpRow> {

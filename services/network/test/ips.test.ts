@@ -69,6 +69,17 @@ test("machine-bound addresses are set by Bulkhead and freed with the machine", a
   assert.is((await failure(w.editorA.ips.releaseIP({ project: w.projectA, uuid: bound.uuid }))).code, Code.FailedPrecondition);
   assert.equal((await w.editorA.ips.listIPs({ project: w.projectA, machine: "m1" })).ips.map((i) => i.uuid), [bound.uuid]);
   await inventory.releaseIP({ project: w.projectA, uuid: bound.uuid });
+
+  // An address the project already holds is bound by the inventory, never by the project itself.
+  const own = (await w.editorA.ips.allocateIP({ project: w.projectA, network: "internet" })).ip!;
+  assert.is((await failure(w.editorA.ips.updateIP({ project: w.projectA, uuid: own.uuid, machine: "m1" }))).code, Code.PermissionDenied);
+  assert.is((await inventory.updateIP({ uuid: own.uuid, machine: "m1" })).ip?.machine, "m1");
+  assert.is((await inventory.updateIP({ uuid: own.uuid, machine: "m1" })).ip?.machine, "m1", "binding again is a no-op");
+  assert.is((await failure(inventory.updateIP({ uuid: own.uuid, machine: "m2" }))).code, Code.FailedPrecondition, "bound to another machine");
+  assert.is((await inventory.updateIP({ uuid: own.uuid, machine: "" })).ip?.machine, "", "unbound");
+  const bad = await failure(inventory.updateIP({ uuid: own.uuid, machine: "Not_An_Id" }));
+  assert.equal([bad.code, field(bad)], [Code.InvalidArgument, "machine"]);
+  await w.editorA.ips.releaseIP({ project: w.projectA, uuid: own.uuid });
 });
 
 test("ephemeral addresses can become static, never back; names and labels change", async ({ w }) => {

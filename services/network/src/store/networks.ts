@@ -379,17 +379,18 @@ export class NetworkStore {
     });
   }
 
-  async updateIp(uuid: string, change: (current: IpRow) => Pick<IpRow, "name" | "description" | "labels" | "type">): Promise<IpRow> {
+  async updateIp(uuid: string, change: (current: IpRow) => Pick<IpRow, "name" | "description" | "labels" | "type" | "machine">): Promise<IpRow> {
     return withTransaction(this.pool, async (client) => {
       const current = (await client.query<IpRow>(`SELECT ${ipColumns} FROM ips WHERE uuid = $1::uuid AND state = 'ready' FOR UPDATE`, [uuid])).rows[0];
       if (!current) throw new NotFoundError(IP, uuid);
       const next = change(current);
-      const { rows } = await client.query<IpRow>(`UPDATE ips SET name = $2, description = $3, labels = $4, type = $5, updated_at = now() WHERE uuid = $1::uuid RETURNING ${ipColumns}`, [
+      const { rows } = await client.query<IpRow>(`UPDATE ips SET name = $2, description = $3, labels = $4, type = $5, machine = $6, updated_at = now() WHERE uuid = $1::uuid RETURNING ${ipColumns}`, [
         uuid,
         next.name,
         next.description,
         next.labels,
         next.type,
+        next.machine,
       ]);
       await this.outbox(client, ipEvent("ip.updated", rows[0]!));
       return rows[0]!;
