@@ -1,6 +1,7 @@
 // Every service the launcher runs, in start order (ports BULKHEAD_BASE_PORT, +1, …).
 import type { ServiceDefinition } from "@bulkhead/service-kit";
 import { ipamService } from "@bulkhead/ipam";
+import { inventoryService } from "@bulkhead/inventory";
 import { networkService } from "@bulkhead/network";
 
-export const services = [ipamService, networkService] as ServiceDefinition[];
+export const services = [ipamService, networkService, inventoryService] as ServiceDefinition[];

@@ -29,9 +29,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-function secret(): string {
-  const file = join(dataDir, "jwt-secret");
-  if (!existsSync(file)) writeFileSync(file, randomBytes(48).toString("base64url"), { mode: 0o600 });
+/** A random secret made on the first start and kept in the data directory (mode 0600). */
+function persistentSecret(name: string, bytes: number, encoding: "base64" | "base64url"): string {
+  const file = join(dataDir, name);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(bytes).toString(encoding), { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
 }
 
@@ -83,7 +84,9 @@ async function localValkey(): Promise<{ url: string; stop(): Promise<void> }> {
 async function main(): Promise<void> {
   if (reset) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  const jwtSecret = secret();
+  const jwtSecret = persistentSecret("jwt-secret", 48, "base64url");
+  // The inventory encrypts BMC credentials with this key; losing it loses them.
+  const secretsKey = process.env.BULKHEAD_SECRETS_KEY ?? persistentSecret("secrets-key", 32, "base64");
   const external = process.env.DATABASE_URL;
   const databases = new Map<string, { url: string; stop(): Promise<void> }>();
   for (const definition of services) databases.set(definition.name, external ? { url: external, stop: async () => {} } : await embeddedPostgres(definition.name));
@@ -109,6 +112,7 @@ async function main(): Promise<void> {
           DATABASE_URL: databases.get(definition.name)!.url,
           VALKEY_URL: valkey.url,
           BULKHEAD_JWT_SECRET: jwtSecret,
+          BULKHEAD_SECRETS_KEY: secretsKey,
           BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
           // One process shares one PGlite: keep each service's pool small.
           BULKHEAD_DB_POOL_SIZE: process.env.BULKHEAD_DB_POOL_SIZE ?? (external ? "10" : "4"),
@@ -146,6 +150,9 @@ async function main(): Promise<void> {
   say(call(network.url, "bulkhead.network.v1.NetworkService/CreateNetwork", '{"id":"fra1-super","name":"tenant super","type":"NETWORK_TYPE_SUPER","partition":"fra1","prefixes":["10.0.0.0/16","2001:db8::/48"],"defaultChildPrefixLength":{"ipv4":22,"ipv6":64}}'));
   say(call(network.url, "bulkhead.network.v1.NetworkService/AllocateNetwork", '{"project":"\'$PROJECT\'","partition":"fra1","name":"web"}'));
   say(call(ipam.url, "bulkhead.ipam.v1.IpamService/GetPrefixUsage", '{"cidrs":["10.0.0.0/16"]}'));
+  const inventory = running.find((s) => s.name === "inventory")!;
+  say(call(inventory.url, "bulkhead.inventory.v1.ImageService/CreateImage", '{"name":"ubuntu-24-04","url":"https://images.example.org/ubuntu-24.04.img","checksum":{"algorithm":"sha256","digest":"' + "0".repeat(64) + '"}}'));
+  say(call(inventory.url, "bulkhead.inventory.v1.SwitchService/ListSwitches", "{}"));
   say();
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
 }

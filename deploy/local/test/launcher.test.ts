@@ -49,6 +49,8 @@ test("starts with embedded defaults, prints endpoints and a walkthrough that wor
   const bin = new URL("../../../node_modules/.bin", import.meta.url).pathname;
   const { stdout } = await run("bash", ["-e", "-c", walkthrough.join("\n")], { env: { ...process.env, TOKEN: token, PATH: `${bin}:${process.env.PATH}` } });
   assert.match(stdout, '"acquiredPrefixes": "1"', "the walkthrough allocated a network out of the super network");
+  assert.match(stdout, '"name": "ubuntu-24-04"', "and registered an OS image with the inventory");
+  assert.is(readFileSync(join(dir, "secrets-key"), "utf8").length, 44, "a key for BMC credentials was made");
   const ipam = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token, protocol: "grpc" });
   await ipam.createPrefix({ cidr: "10.77.0.0/16" });
   assert.is((await ipam.acquireIP({ prefixCidr: "10.77.0.0/16" })).ip?.ip, "10.77.0.1");
