@@ -1,6 +1,9 @@
 // Helpers for sagas that span a service's database and other services.
 import type { Logger } from "./observability.js";
 
+/** Where a saga-managed row stands: finished (`ready`) or with a saga in progress. */
+export type SagaState = "allocating" | "compensating" | "ready" | "freeing";
+
 /** Runs a compensation; if it fails the sweeper retries it later, so the error is only logged. */
 export async function compensate(log: Logger, what: string, work: () => Promise<void>): Promise<void> {
   try {

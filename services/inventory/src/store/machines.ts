@@ -1,7 +1,7 @@
 // SQL for machines, their connections, BMC credentials, images and allocations.
 import { randomUUID } from "node:crypto";
 import { SqlState, sqlState, violatedConstraint, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@bulkhead/service-kit";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, type SagaState } from "@bulkhead/service-kit";
 import type { Connection, NicReport, Problem } from "../lldp.js";
 import type { Outbox } from "./outbox.js";
 
@@ -11,8 +11,6 @@ export const enum MachineState {
   Installed = 3,
   Freeing = 4,
 }
-
-export type SagaState = "allocating" | "compensating" | "ready" | "freeing";
 
 export interface AllocationNetwork {
   network: string;

@@ -1,6 +1,6 @@
 // SQL for networks, the VRF pool and network IPs.
 import { SqlState, sqlState, violatedConstraint, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError, ResourceExhaustedError } from "@bulkhead/service-kit";
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError, ResourceExhaustedError, type SagaState } from "@bulkhead/service-kit";
 import type { Outbox } from "./common.js";
 
 export const enum NetworkType {
@@ -11,8 +11,6 @@ export const enum NetworkType {
   External = 5,
   Underlay = 6,
 }
-
-export type SagaState = "allocating" | "compensating" | "ready" | "freeing";
 
 export interface NetworkRow {
   id: string;
