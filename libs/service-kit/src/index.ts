@@ -18,7 +18,7 @@ export {
 export { failpoint } from "./failpoints.js";
 export { HealthState, ServingStatus } from "./health.js";
 export { decodePageToken, encodePageToken, page, type Page } from "./paging.js";
-export { compensate, SagaSweeper, type SagaState } from "./sagas.js";
+export { compensate, Periodic, SagaSweeper, type SagaState } from "./sagas.js";
 export { scopeOf, type Scope } from "./scope.js";
 export { codeName, kLogger, kRequestId } from "./interceptors.js";
 export { createLogger, type Logger } from "./observability.js";

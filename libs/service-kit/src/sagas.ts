@@ -13,31 +13,43 @@ export async function compensate(log: Logger, what: string, work: () => Promise<
   }
 }
 
-/**
- * Calls `sweep(stalledBefore)` every `timeoutMs / 2` with the time before which an unfinished
- * saga counts as abandoned (its process failed or died); one sweep runs at a time.
- */
-export class SagaSweeper {
+/** Runs `work` every `intervalMs`, one run at a time; a failed run is logged and tried again. */
+export class Periodic {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
   constructor(
-    private readonly timeoutMs: number,
+    private readonly intervalMs: number,
     private readonly log: Logger,
-    private readonly sweep: (stalledBefore: Date) => Promise<void>,
+    private readonly what: string,
+    private readonly work: () => Promise<void>,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep(new Date(Date.now() - this.timeoutMs))
-        .catch((error) => this.log.warn({ err: error }, "saga sweep failed; retrying"))
-        .finally(() => (this.running = undefined));
-    }, Math.max(50, this.timeoutMs / 2));
+    this.timer = setInterval(() => void this.runNow(), this.intervalMs);
     this.timer.unref();
+  }
+
+  /** Runs the work now unless a run is under way; resolves when that run ends. */
+  runNow(): Promise<void> {
+    this.running ??= this.work()
+      .catch((error) => this.log.warn({ err: error }, `${this.what} failed; retrying`))
+      .finally(() => (this.running = undefined));
+    return this.running;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+  }
+}
+
+/**
+ * Calls `sweep(stalledBefore)` every `timeoutMs / 2` with the time before which an unfinished
+ * saga counts as abandoned (its process failed or died); one sweep runs at a time.
+ */
+export class SagaSweeper extends Periodic {
+  constructor(timeoutMs: number, log: Logger, sweep: (stalledBefore: Date) => Promise<void>) {
+    super(Math.max(50, timeoutMs / 2), log, "saga sweep", () => sweep(new Date(Date.now() - timeoutMs)));
   }
 }

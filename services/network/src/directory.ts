@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { InvalidArgumentError, NotFoundError } from "@bulkhead/service-kit";
 import type { CreatePartitionRequest, ServerList, UpdatePartitionRequest } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import type { CreateTenantRequest, UpdateProjectRequest, UpdateTenantRequest } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
+import type { PeeringPort } from "./peering.js";
 import { patchLabels } from "./store/common.js";
 import type { DirectoryStore, PartitionRow, ProjectRow, TenantRow } from "./store/directory.js";
 
@@ -21,7 +22,10 @@ function servers(field: string, list: ServerList | undefined, kind: "ip" | "addr
 }
 
 export class Directory {
-  constructor(private readonly store: DirectoryStore) {}
+  constructor(
+    private readonly store: DirectoryStore,
+    private readonly peering?: PeeringPort,
+  ) {}
 
   createPartition(req: CreatePartitionRequest): Promise<PartitionRow> {
     return this.store.createPartition({
@@ -101,8 +105,11 @@ export class Directory {
     return this.store.listProjects({ ...filter, ids: memberOf });
   }
 
-  updateProject(req: UpdateProjectRequest): Promise<ProjectRow> {
-    return this.store.updateProject(req.project, (p) => ({ ...p, name: req.name ?? p.name, description: req.description ?? p.description, labels: patchLabels(p.labels, req.labels) }));
+  async updateProject(req: UpdateProjectRequest): Promise<ProjectRow> {
+    const row = await this.store.updateProject(req.project, (p) => ({ ...p, name: req.name ?? p.name, description: req.description ?? p.description, labels: patchLabels(p.labels, req.labels) }));
+    // The `auto-peer` label may have changed.
+    if (req.labels) this.peering?.syncProject(row.id);
+    return row;
   }
 
   deleteProject(id: string): Promise<ProjectRow> {

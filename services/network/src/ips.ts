@@ -4,13 +4,11 @@
 // same request_id or compensated by the sweeper.
 import { randomUUID } from "node:crypto";
 import { parseAddress, type Family } from "@bulkhead/netaddr";
-import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, compensate, failpoint, type Logger } from "@bulkhead/service-kit";
+import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, compensate, failpoint, type Logger, type Scope } from "@bulkhead/service-kit";
 import type { AllocateIPRequest, UpdateIPRequest } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { familiesOf, familyOf, prefixContaining } from "./addresses.js";
 import type { IpamPort } from "./ipam.js";
-
-import type { Scope } from "@bulkhead/service-kit";
 import { patchLabels } from "./store/common.js";
 import type { DirectoryStore } from "./store/directory.js";
 import { NetworkType, RequestIdTaken, type IpFilter, type IpRow, type NetworkRow, type NetworkStore } from "./store/networks.js";

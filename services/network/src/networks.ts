@@ -7,15 +7,13 @@
 // leaves the row `allocating`: a retry with the same request_id resumes it, otherwise the sweeper
 // compensates it after the saga timeout. Freeing runs the same way backwards from `freeing`.
 import { randomUUID } from "node:crypto";
-import type { Family } from "@bulkhead/netaddr";
-import { parsePrefix } from "@bulkhead/netaddr";
-import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, compensate, failpoint, type Logger } from "@bulkhead/service-kit";
+import { parsePrefix, type Family } from "@bulkhead/netaddr";
+import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, compensate, failpoint, type Logger, type Scope } from "@bulkhead/service-kit";
 import type { AllocateNetworkRequest, CreateNetworkRequest, UpdateNetworkRequest } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { defaultRoute, familiesOf, familyOf, requireFamilies } from "./addresses.js";
 import type { FamilyUsage, IpamPort } from "./ipam.js";
-
-import type { Scope } from "@bulkhead/service-kit";
+import type { PeeringPort } from "./peering.js";
 import { patchLabels } from "./store/common.js";
 import type { DirectoryStore } from "./store/directory.js";
 import { NetworkType, RequestIdTaken, type NetworkFilter, type NetworkRow, type NetworkStore, type NewNetwork } from "./store/networks.js";
@@ -36,6 +34,7 @@ export class Networks {
     private readonly directory: DirectoryStore,
     private readonly ipam: IpamPort,
     private readonly log: Logger,
+    private readonly peering?: PeeringPort,
   ) {}
 
   // --- create (base networks, admins) ---
@@ -224,6 +223,7 @@ export class Networks {
       failpoint("network.allocate.after-prefixes");
       const ready = await this.store.markReady(row.id, prefixes, "network.allocated");
       if (!ready) throw new FailedPreconditionError(`network ${row.id} was abandoned while it was allocated; try again with a new request_id`);
+      if (ready.project) this.peering?.syncProject(ready.project);
       return ready;
     } catch (error) {
       await compensate(this.log, `allocate ${row.id}`, () => this.compensateAllocation(row));
@@ -352,6 +352,14 @@ export class Networks {
   async delete(scope: Scope, id: string): Promise<NetworkRow> {
     await this.changeable(scope, id);
     const row = await this.store.markFreeing(id);
+    // Freeing, the network can take no new peering; if the peering service refuses (manual
+    // peerings remain) or cannot be asked, the network is ready again.
+    try {
+      await this.peering?.releaseNetwork(id, row.project);
+    } catch (error) {
+      await this.store.unmarkFreeing(id);
+      throw error;
+    }
     await this.completeFree(row);
     return row;
   }

@@ -1,8 +1,10 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
+import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { SagaSweeper, createServiceClient, serviceTokenSource, vars, type ServiceDefinition } from "@bulkhead/service-kit";
 import { Directory } from "./directory.js";
 import { IpamPort } from "./ipam.js";
+import { PeeringPort } from "./peering.js";
 import { Ips } from "./ips.js";
 import { Networks } from "./networks.js";
 import { networkRoutes } from "./routes.js";
@@ -14,6 +16,7 @@ const config = {
   BULKHEAD_IPAM_URL: vars.url("Base URL of the IPAM service", { protocols: ["http", "https"] }),
   BULKHEAD_VRF_MIN: vars.int("Smallest VRF id (= L3 VNI) the pool hands out; fixed once a VRF is in use", { default: 1, min: 1, max: 16777215 }),
   BULKHEAD_VRF_MAX: vars.int("Largest VRF id the pool hands out; fixed once a VRF is in use", { default: 131072, min: 1, max: 16777215 }),
+  BULKHEAD_PEERING_URL: vars.url("Base URL of the peering service; when set, a network is deleted only once the peering service released it, and automatic peerings follow changes at once", { default: "", protocols: ["http", "https"] }),
   BULKHEAD_SAGA_TIMEOUT_MS: vars.int("After how long an unfinished allocation or free is compensated or completed by the sweeper", { default: 30_000, min: 50, max: 3_600_000 }),
 };
 
@@ -35,12 +38,15 @@ export function createNetworkService(options: NetworkServiceOptions = {}): Servi
       const directoryStore = new DirectoryStore(pool, outbox);
       const networkStore = new NetworkStore(pool, outbox, { min: c.BULKHEAD_VRF_MIN, max: c.BULKHEAD_VRF_MAX });
       await networkStore.fixVrfRange();
-      const networks = new Networks(networkStore, directoryStore, ipam, logger);
+      const peering = c.BULKHEAD_PEERING_URL
+        ? new PeeringPort(createServiceClient(PeeringService, { baseUrl: c.BULKHEAD_PEERING_URL, token: serviceTokenSource(tokens, "network"), protocol: "grpc" }), logger)
+        : undefined;
+      const networks = new Networks(networkStore, directoryStore, ipam, logger, peering);
       const ips = new Ips(networkStore, directoryStore, ipam, logger);
       const sweeper = new SagaSweeper(c.BULKHEAD_SAGA_TIMEOUT_MS, logger, sweepNetworkSagas(networkStore, networks, ips, logger));
       sweeper.start();
       onClose(() => sweeper.stop());
-      return networkRoutes(new Directory(directoryStore), networks, ips);
+      return networkRoutes(new Directory(directoryStore, peering), networks, ips);
     },
   };
 }

@@ -251,6 +251,11 @@ export class NetworkStore {
     });
   }
 
+  /** Takes back a free that was refused before anything was released. */
+  async unmarkFreeing(id: string): Promise<void> {
+    await this.pool.query("UPDATE networks SET state = 'ready', saga_started_at = NULL WHERE id = $1 AND state = 'freeing'", [id]);
+  }
+
   /**
    * Moves an allocation into compensation; false if it is no longer being allocated (it became
    * ready, or another process compensates it). A row already compensating is taken over.

@@ -1,0 +1,96 @@
+// What the peering service reads from the network and inventory services, as the service
+// principal `peering`. Networks are read live: their prefixes and VRFs are the network service's.
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import type { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
+
+export { NetworkType };
+
+export interface NetworkFacts {
+  id: string;
+  type: NetworkType;
+  /** Owner; empty for base networks and unrestricted external networks. */
+  project: string;
+  /** Empty for external networks. */
+  partition: string;
+  prefixes: string[];
+  destinationPrefixes: string[];
+  vrf: number;
+}
+
+export interface ExitPort {
+  switch: string;
+  partition: string;
+  isExit: boolean;
+  port?: { name: string; uplink: boolean };
+}
+
+const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
+
+const facts = (n: { id: string; type: NetworkType; project: string; partition: string; prefixes: string[]; destinationPrefixes: string[]; vrf: number }): NetworkFacts => ({
+  id: n.id,
+  type: n.type,
+  project: n.project,
+  partition: n.partition,
+  prefixes: n.prefixes,
+  destinationPrefixes: n.destinationPrefixes,
+  vrf: n.vrf,
+});
+
+export class Directory {
+  constructor(
+    private readonly networks: Client<typeof NetworkService>,
+    private readonly projects: Client<typeof ProjectService>,
+    private readonly switches: Client<typeof SwitchService>,
+  ) {}
+
+  /** A ready network, or undefined if there is none with that id. */
+  async network(id: string): Promise<NetworkFacts | undefined> {
+    try {
+      return facts((await this.networks.getNetwork({ id })).network!);
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every ready network matching the filter (all pages). */
+  async listNetworks(filter: { partition?: string; project?: string } = {}): Promise<NetworkFacts[]> {
+    const all: NetworkFacts[] = [];
+    let pageToken = "";
+    do {
+      const page = await this.networks.listNetworks({ partition: filter.partition ?? "", project: filter.project ?? "", pageSize: 1000, pageToken });
+      all.push(...page.networks.map(facts));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return all;
+  }
+
+  /** The project's labels, or undefined if the project does not exist. */
+  async projectLabels(id: string): Promise<Record<string, string> | undefined> {
+    try {
+      return (await this.projects.getProject({ project: id })).project!.labels;
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async projectsLabelled(labels: Record<string, string>): Promise<string[]> {
+    return (await this.projects.listProjects({ labels })).projects.map((p) => p.id);
+  }
+
+  /** An exit switch port as the inventory knows it; undefined if there is no such switch. */
+  async exitPort(switchId: string, portName: string): Promise<ExitPort | undefined> {
+    let sw;
+    try {
+      sw = (await this.switches.getSwitch({ id: switchId })).switch!;
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw error;
+    }
+    const port = sw.ports.find((p) => p.name === portName);
+    return { switch: sw.id, partition: sw.partition, isExit: sw.role === SwitchRole.EXIT, port: port && { name: port.name, uplink: port.uplink } };
+  }
+}

@@ -1,0 +1,4 @@
+import { main } from "@bulkhead/service-kit";
+import { peeringService } from "./service.js";
+
+main(peeringService);
