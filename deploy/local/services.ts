@@ -3,5 +3,6 @@ import type { ServiceDefinition } from "@bulkhead/service-kit";
 import { ipamService } from "@bulkhead/ipam";
 import { inventoryService } from "@bulkhead/inventory";
 import { networkService } from "@bulkhead/network";
+import { peeringService } from "@bulkhead/peering";
 
-export const services = [ipamService, networkService, inventoryService] as ServiceDefinition[];
+export const services = [ipamService, networkService, inventoryService, peeringService] as ServiceDefinition[];

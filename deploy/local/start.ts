@@ -93,8 +93,9 @@ async function main(): Promise<void> {
   const valkey = process.env.VALKEY_URL ? { url: process.env.VALKEY_URL, stop: async () => {} } : await localValkey();
 
   const running: RunningService[] = [];
-  // Each service finds the ones started before it as BULKHEAD_<NAME>_URL (e.g. BULKHEAD_IPAM_URL).
-  const urls: Record<string, string> = {};
+  // Every service finds every other as BULKHEAD_<NAME>_URL (e.g. BULKHEAD_IPAM_URL); the ports are
+  // fixed up front, so a service may name one that starts after it (network → peering).
+  const urls = Object.fromEntries(services.map((d, i) => [`BULKHEAD_${d.name.toUpperCase().replace(/-/g, "_")}_URL`, `http://127.0.0.1:${basePort + i}`]));
   const stop = async () => {
     for (const service of running.reverse()) await service.stop().catch(() => {});
     await valkey.stop();
@@ -120,7 +121,6 @@ async function main(): Promise<void> {
           ...(external ? {} : { BULKHEAD_DB_NAMED_STATEMENTS: "false" }),
       });
       running.push(service);
-      urls[`BULKHEAD_${definition.name.toUpperCase().replace(/-/g, "_")}_URL`] = service.url;
     }
   } catch (error) {
     say(error instanceof ConfigError ? error.message : String((error as Error).stack));
@@ -146,13 +146,18 @@ async function main(): Promise<void> {
   say(`  buf curl --http2-prior-knowledge --list-methods ${network.url}`);
   say(call(network.url, "bulkhead.network.v1.PartitionService/CreatePartition", '{"id":"fra1","name":"Frankfurt 1"}'));
   say(call(network.url, "bulkhead.network.v1.TenantService/CreateTenant", '{"id":"acme","name":"ACME"}'));
-  say(`  PROJECT=$(${call(network.url, "bulkhead.network.v1.ProjectService/CreateProject", '{"tenant":"acme","name":"web"}').trim()} | node -pe 'JSON.parse(require("fs").readFileSync(0)).project.id')`);
+  const capture = (variable: string, command: string, path: string) => say(`  ${variable}=$(${command.trim()} | node -pe 'JSON.parse(require("fs").readFileSync(0)).${path}')`);
+  capture("PROJECT", call(network.url, "bulkhead.network.v1.ProjectService/CreateProject", '{"tenant":"acme","name":"web"}'), "project.id");
   say(call(network.url, "bulkhead.network.v1.NetworkService/CreateNetwork", '{"id":"fra1-super","name":"tenant super","type":"NETWORK_TYPE_SUPER","partition":"fra1","prefixes":["10.0.0.0/16","2001:db8::/48"],"defaultChildPrefixLength":{"ipv4":22,"ipv6":64}}'));
-  say(call(network.url, "bulkhead.network.v1.NetworkService/AllocateNetwork", '{"project":"\'$PROJECT\'","partition":"fra1","name":"web"}'));
+  capture("WEB", call(network.url, "bulkhead.network.v1.NetworkService/AllocateNetwork", '{"project":"\'$PROJECT\'","partition":"fra1","name":"web"}'), "network.id");
+  capture("DB", call(network.url, "bulkhead.network.v1.NetworkService/AllocateNetwork", '{"project":"\'$PROJECT\'","partition":"fra1","name":"db","addressFamily":"ADDRESS_FAMILY_IPV4"}'), "network.id");
   say(call(ipam.url, "bulkhead.ipam.v1.IpamService/GetPrefixUsage", '{"cidrs":["10.0.0.0/16"]}'));
   const inventory = running.find((s) => s.name === "inventory")!;
   say(call(inventory.url, "bulkhead.inventory.v1.ImageService/CreateImage", '{"name":"ubuntu-24-04","url":"https://images.example.org/ubuntu-24.04.img","checksum":{"algorithm":"sha256","digest":"' + "0".repeat(64) + '"}}'));
   say(call(inventory.url, "bulkhead.inventory.v1.SwitchService/ListSwitches", "{}"));
+  const peering = running.find((s) => s.name === "peering")!;
+  say(call(peering.url, "bulkhead.peering.v1.PeeringService/CreatePeering", '{"project":"\'$PROJECT\'","name":"web-db","type":"PEERING_TYPE_LOCAL","network1":"\'$WEB\'","network2":"\'$DB\'"}'));
+  say(call(peering.url, "bulkhead.peering.v1.PeeringService/GetRouteLeakPlan", '{"partition":"fra1"}'));
   say();
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
 }

@@ -44,12 +44,13 @@ test("starts with embedded defaults, prints endpoints and a walkthrough that wor
   assert.match(first.output(), `http://127.0.0.1:${basePort}`);
   const token = readFileSync(join(dir, "admin-token"), "utf8");
   // Run the printed walkthrough exactly as a user would paste it.
-  const walkthrough = first.output().split("\n").filter((line) => /^\s+(buf curl|PROJECT=)/.test(line) && !line.includes("--list-methods"));
+  const walkthrough = first.output().split("\n").filter((line) => /^\s+(buf curl|[A-Z]+=\$\()/.test(line) && !line.includes("--list-methods"));
   assert.ok(walkthrough.length >= 6, "the walkthrough is printed");
   const bin = new URL("../../../node_modules/.bin", import.meta.url).pathname;
   const { stdout } = await run("bash", ["-e", "-c", walkthrough.join("\n")], { env: { ...process.env, TOKEN: token, PATH: `${bin}:${process.env.PATH}` } });
-  assert.match(stdout, '"acquiredPrefixes": "1"', "the walkthrough allocated a network out of the super network");
+  assert.match(stdout, '"acquiredPrefixes": "2"', "the walkthrough allocated two networks out of the super network");
   assert.match(stdout, '"name": "ubuntu-24-04"', "and registered an OS image with the inventory");
+  assert.match(stdout, '"fromNetwork"', "and peered two networks: the leak plan shows the imports");
   assert.is(readFileSync(join(dir, "secrets-key"), "utf8").length, 44, "a key for BMC credentials was made");
   const ipam = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token, protocol: "grpc" });
   await ipam.createPrefix({ cidr: "10.77.0.0/16" });
@@ -59,7 +60,7 @@ test("starts with embedded defaults, prints endpoints and a walkthrough that wor
   const second = await launch(dir);
   const again = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token: readFileSync(join(dir, "admin-token"), "utf8"), protocol: "grpc" });
   assert.is((await again.acquireIP({ prefixCidr: "10.77.0.0/16" })).ip?.ip, "10.77.0.2", "the first address survived the restart");
-  assert.is((await again.getPrefixUsage({ cidrs: ["10.0.0.0/16"] })).prefixes[0]?.acquiredPrefixes, 1n, "so did the walkthrough's network");
+  assert.is((await again.getPrefixUsage({ cidrs: ["10.0.0.0/16"] })).prefixes[0]?.acquiredPrefixes, 2n, "so did the walkthrough's networks");
   assert.is(await stop(second.child), 0);
 
   const reset = await launch(dir, ["--reset"]);
