@@ -1,0 +1,113 @@
+// The compiled ruleset on real packets. Four network namespaces: a tenant host behind the
+// firewall's `vrf12`, an internet host behind `vrf104009` (185.1.2.100 and .101, 2001:db8:ffff::100)
+// and a DMZ host behind `vrf20` — interfaces named like the VRF devices the rules reference. The
+// firewall forwards with the ruleset applied by `nft -f`; TCP and UDP probes show what passes.
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { compileFirewall } from "../src/index.js";
+import { tenant } from "./models.js";
+import { inNs, namespaces, sh } from "./netns.js";
+
+type Namespaces = Awaited<ReturnType<typeof namespaces<"fw" | "tenant" | "inet" | "dmz">>>;
+const test = suite<{ ns: Namespaces; servers: ChildProcess[] }>("firewall on real packets", {} as never);
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+
+/** A veth pair from the firewall (`fwSide`) to `host`'s eth0, with addresses on both ends. */
+async function link(ns: Namespaces, host: string, fwSide: string, fwAddresses: string[], hostAddresses: string[]): Promise<void> {
+  const peer = `${host.slice(-12)}x`;
+  await sh("ip", "link", "add", fwSide, "netns", ns.fw, "type", "veth", "peer", "name", peer, "netns", host);
+  await inNs(host, "ip", "link", "set", peer, "name", "eth0");
+  for (const [where, dev, addresses] of [[ns.fw, fwSide, fwAddresses], [host, "eth0", hostAddresses]] as const) {
+    for (const address of addresses) await inNs(where, "ip", ...(address.includes(":") ? ["-6"] : []), "addr", "add", address, "dev", dev, ...(address.includes(":") ? ["nodad"] : []));
+    await inNs(where, "ip", "link", "set", dev, "up");
+  }
+}
+
+async function startServer(ns: string, tcp: number[], udp: number[]): Promise<ChildProcess> {
+  const child = spawn("ip", ["netns", "exec", ns, process.execPath, fixture("server.mjs"), tcp.join(","), udp.join(",")], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`server in ${ns} exited (${code})`)));
+  });
+  return child;
+}
+
+/** What the server answered (the source address it saw), or "blocked". */
+const probe = async (from: string, protocol: "tcp" | "udp", host: string, port: number) => (await inNs(from, process.execPath, fixture("client.mjs"), protocol, host, String(port), "1200")).trim();
+
+test.before(async (ctx) => {
+  const ns = (ctx.ns = await namespaces("fw", "tenant", "inet", "dmz"));
+  await link(ns, ns.tenant, "vrf12", ["10.0.0.1/22", "2001:db8:0:1::1/64"], ["10.0.0.10/22", "2001:db8:0:1::10/64"]);
+  await link(ns, ns.inet, "vrf104009", ["185.1.2.1/24", "2001:db8:ffff::1/64"], ["185.1.2.100/24", "185.1.2.101/24", "2001:db8:ffff::100/64"]);
+  await link(ns, ns.dmz, "vrf20", ["10.0.4.1/22"], ["10.0.4.10/22"]);
+  await inNs(ns.tenant, "ip", "route", "add", "default", "via", "10.0.0.1");
+  await inNs(ns.tenant, "ip", "-6", "route", "add", "default", "via", "2001:db8:0:1::1");
+  // The internet knows the way to the tenant (for ingress); the DMZ host does not, so only
+  // masqueraded traffic can be answered there.
+  await inNs(ns.inet, "ip", "route", "add", "10.0.0.0/22", "via", "185.1.2.1");
+  await inNs(ns.inet, "ip", "-6", "route", "add", "2001:db8:0:1::/64", "via", "2001:db8:ffff::1");
+  await inNs(ns.fw, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1");
+  const file = join(tmpdir(), `bulkhead-packets-${process.pid}.nft`);
+  writeFileSync(file, compileFirewall(tenant));
+  await inNs(ns.fw, "nft", "-f", file);
+  ctx.servers = [
+    await startServer(ns.inet, [443, 444, 8080, 8443, 8444], [5005, 5011]),
+    await startServer(ns.tenant, [80, 81], []),
+    await startServer(ns.dmz, [9000, 9001], []),
+  ];
+});
+
+test.after(async (ctx) => {
+  for (const server of ctx.servers ?? []) server.kill();
+  await ctx.ns?.remove();
+});
+
+test("default deny: a port no policy names is dropped, in both directions", async ({ ns }) => {
+  assert.is(await probe(ns.tenant, "tcp", "185.1.2.100", 444), "blocked");
+  assert.is(await probe(ns.tenant, "udp", "185.1.2.100", 5011), "blocked");
+  assert.is(await probe(ns.inet, "tcp", "10.0.0.10", 81), "blocked");
+  assert.is(await probe(ns.tenant, "tcp", "10.0.4.10", 9001), "blocked");
+});
+
+test("an allowed egress port passes, its answer comes back, and the source is masqueraded", async ({ ns }) => {
+  assert.is(await probe(ns.tenant, "tcp", "185.1.2.100", 443), "185.1.2.1", "the internet host saw the firewall's address, not 10.0.0.10");
+});
+
+test("a UDP port range: inside passes (with its reply), outside is dropped", async ({ ns }) => {
+  // (To the internet host's first address: a wildcard UDP socket answers from it.)
+  assert.is(await probe(ns.tenant, "udp", "185.1.2.100", 5005), "185.1.2.1");
+  assert.is(await probe(ns.tenant, "udp", "185.1.2.100", 5011), "blocked");
+});
+
+test("an except-CIDR carves a host out of an allowed block", async ({ ns }) => {
+  assert.is(await probe(ns.tenant, "tcp", "185.1.2.101", 8080), "185.1.2.1");
+  assert.is(await probe(ns.tenant, "tcp", "185.1.2.100", 8080), "blocked", "185.1.2.100/32 is excepted");
+});
+
+test("ingress to a service: allowed port from the allowed block, unmasqueraded", async ({ ns }) => {
+  assert.is(await probe(ns.inet, "tcp", "10.0.0.10", 80), "185.1.2.100", "the tenant sees the real client");
+  assert.is(await probe(ns.inet, "tcp", "10.0.0.10", 81), "blocked");
+});
+
+test("an IPv6 rule: the allowed port passes without NAT, others are dropped", async ({ ns }) => {
+  assert.is(await probe(ns.tenant, "tcp", "2001:db8:ffff::100", 8443), "2001:db8:0:1::10");
+  assert.is(await probe(ns.tenant, "tcp", "2001:db8:ffff::100", 8444), "blocked");
+  assert.is(await probe(ns.tenant, "tcp", "2001:db8:ffff::100", 444), "blocked");
+});
+
+test("to the DMZ: masqueraded to the firewall's DMZ address, so the DMZ host can answer", async ({ ns }) => {
+  assert.is(await probe(ns.tenant, "tcp", "10.0.4.10", 9000), "10.0.4.1");
+});
+
+test("the drops were counted", async ({ ns }) => {
+  const forward = await inNs(ns.fw, "nft", "list", "chain", "inet", "bulkhead", "forward");
+  const dropped = /counter packets (\d+) bytes \d+ drop\s*$/m.exec(forward);
+  assert.ok(dropped && Number(dropped[1]) > 0, "the final drop counter moved");
+});
+
+test.run();
