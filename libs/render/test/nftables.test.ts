@@ -7,7 +7,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { compileFirewall, policyProblems, type FirewallModel } from "../src/index.js";
 import { models, tenant, tenantNetwork, internet, underlay } from "./models.js";
-import { inNs, namespaces } from "./netns.js";
+import { inNs, namespaces } from "@bulkhead/testkit";
 
 const test = suite("nftables compiler");
 const golden = (name: string) => new URL(`./golden/${name}.nft`, import.meta.url);

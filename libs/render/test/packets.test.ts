@@ -10,7 +10,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { compileFirewall } from "../src/index.js";
 import { tenant } from "./models.js";
-import { inNs, namespaces, sh } from "./netns.js";
+import { inNs, namespaces, sh } from "@bulkhead/testkit";
 
 type Namespaces = Awaited<ReturnType<typeof namespaces<"fw" | "tenant" | "inet" | "dmz">>>;
 const test = suite<{ ns: Namespaces; servers: ChildProcess[] }>("firewall on real packets", {} as never);

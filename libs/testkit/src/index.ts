@@ -175,3 +175,4 @@ export async function deleteKeys(url: string, pattern: string): Promise<void> {
     redis.disconnect();
   }
 }
+export { inNs, namespaces, sh } from "./netns.js";

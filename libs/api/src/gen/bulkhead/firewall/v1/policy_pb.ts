@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bulkhead/firewall/v1/policy.proto.
  */
 export const file_bulkhead_firewall_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiFidWxraGVhZC9maXJld2FsbC92MS9wb2xpY3kucHJvdG8SFGJ1bGtoZWFkLmZpcmV3YWxsLnYxIpUCCglQb3J0TWF0Y2gSPAoIcHJvdG9jb2wYASABKA4yHi5idWxraGVhZC5maXJld2FsbC52MS5Qcm90b2NvbEIKukgHggEEGAEYAhIXCgRwb3J0GAIgASgNQgm6SAYqBBj//wMSGwoIZW5kX3BvcnQYAyABKA1CCbpIBioEGP//AzqTAbpIjwEajAEKEHBvcnRfbWF0Y2gucmFuZ2USMWVuZF9wb3J0IG5lZWRzIGEgcG9ydCBhbmQgbXVzdCBiZSBncmVhdGVyIHRoYW4gaXQaRXRoaXMuZW5kX3BvcnQgPT0gMHUgfHwgKHRoaXMucG9ydCAhPSAwdSAmJiB0aGlzLmVuZF9wb3J0ID4gdGhpcy5wb3J0KSJBCgRQZWVyEhYKBGNpZHIYASABKAlCCLpIBXID6AEBEiEKBmV4Y2VwdBgCIAMoCUIRukgOkgELEEAYASIFcgPoAQEiewoLSW5ncmVzc1J1bGUSMgoEZnJvbRgBIAMoCzIaLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBlZXJCCLpIBZIBAhBAEjgKBXBvcnRzGAIgAygLMh8uYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9ydE1hdGNoQgi6SAWSAQIQQCJ4CgpFZ3Jlc3NSdWxlEjAKAnRvGAEgAygLMhouYnVsa2hlYWQuZmlyZXdhbGwudjEuUGVlckIIukgFkgECEEASOAoFcG9ydHMYAiADKAsyHy5idWxraGVhZC5maXJld2FsbC52MS5Qb3J0TWF0Y2hCCLpIBZIBAhBAIpMBCgxQb2xpY3lTdGF0dXMSMAoFc3RhdGUYASABKA4yIS5idWxraGVhZC5maXJld2FsbC52MS5Qb2xpY3lTdGF0ZRIOCgZyZWFzb24YAiABKAkSEQoJZmlyZXdhbGxzGAMgAygJEi4KCnVwZGF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuwCCg1OZXR3b3JrUG9saWN5EgoKAmlkGAEgASgJEg8KB3Byb2plY3QYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIQCghmaXJld2FsbBgFIAEoCRIPCgduZXR3b3JrGAYgASgJEjIKB2luZ3Jlc3MYByADKAsyIS5idWxraGVhZC5maXJld2FsbC52MS5JbmdyZXNzUnVsZRIwCgZlZ3Jlc3MYCCADKAsyIC5idWxraGVhZC5maXJld2FsbC52MS5FZ3Jlc3NSdWxlEjIKBnN0YXR1cxgJIAEoCzIiLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvbGljeVN0YXR1cxIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKCAwoKUG9saWN5U3BlYxIZCgRuYW1lGAEgASgJQgu6SAhyBrizrrECARIgCgtkZXNjcmlwdGlvbhgCIAEoCUILukgIcgbIs66xAgESIAoIZmlyZXdhbGwYAyABKAlCDrpIC9gBAXIGuLOusQIBEh8KB25ldHdvcmsYBCABKAlCDrpIC9gBAXIGuLOusQIBEj0KB2luZ3Jlc3MYBSADKAsyIS5idWxraGVhZC5maXJld2FsbC52MS5JbmdyZXNzUnVsZUIJukgGkgEDEIACEjsKBmVncmVzcxgGIAMoCzIgLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkVncmVzc1J1bGVCCbpIBpIBAxCAAjp4ukh1GnMKEXBvbGljeV9zcGVjLnNjb3BlEi9leGFjdGx5IG9uZSBvZiBmaXJld2FsbCBhbmQgbmV0d29yayBtdXN0IGJlIHNldBotKHRoaXMuZmlyZXdhbGwgIT0gJycpICE9ICh0aGlzLm5ldHdvcmsgIT0gJycpIlMKCVJhdGVMaW1pdBIcCgduZXR3b3JrGAEgASgJQgu6SAhyBrizrrECARIoChBieXRlc19wZXJfc2Vjb25kGAIgASgEQg66SAsyCRiAyK+gJSiACCKgAQoPRmlyZXdhbGxPcHRpb25zEj4KC3JhdGVfbGltaXRzGAEgAygLMh8uYnVsa2hlYWQuZmlyZXdhbGwudjEuUmF0ZUxpbWl0Qgi6SAWSAQIQIBIgChhsb2dfYWNjZXB0ZWRfY29ubmVjdGlvbnMYAiABKAgSKwoQc3NoX2FsbG93ZWRfZnJvbRgDIAMoCUIRukgOkgELECAYASIFcgPoAQEiawoTQ3JlYXRlUG9saWN5UmVxdWVzdBIcCgdwcm9qZWN0GAEgASgJQgu6SAhyBrizrrECARI2CgRzcGVjGAIgASgLMiAuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3BlY0IGukgDyAEBIksKFENyZWF0ZVBvbGljeVJlc3BvbnNlEjMKBnBvbGljeRgBIAEoCzIjLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLk5ldHdvcmtQb2xpY3kiTAoQR2V0UG9saWN5UmVxdWVzdBIXCgJpZBgBIAEoCUILukgIcga4s66xAgESHwoHcHJvamVjdBgCIAEoCUIOukgL2AEBcga4s66xAgEiSAoRR2V0UG9saWN5UmVzcG9uc2USMwoGcG9saWN5GAEgASgLMiMuYnVsa2hlYWQuZmlyZXdhbGwudjEuTmV0d29ya1BvbGljeSKUAQoTTGlzdFBvbGljaWVzUmVxdWVzdBIfCgdwcm9qZWN0GAEgASgJQg66SAvYAQFyBrizrrECARIgCghmaXJld2FsbBgCIAEoCUIOukgL2AEBcga4s66xAgESOgoFc3RhdGUYAyABKA4yIS5idWxraGVhZC5maXJld2FsbC52MS5Qb2xpY3lTdGF0ZUIIukgFggECEAEiTQoUTGlzdFBvbGljaWVzUmVzcG9uc2USNQoIcG9saWNpZXMYASADKAsyIy5idWxraGVhZC5maXJld2FsbC52MS5OZXR3b3JrUG9saWN5IocBChNVcGRhdGVQb2xpY3lSZXF1ZXN0EhcKAmlkGAEgASgJQgu6SAhyBrizrrECARIfCgdwcm9qZWN0GAIgASgJQg66SAvYAQFyBrizrrECARI2CgRzcGVjGAMgASgLMiAuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3BlY0IGukgDyAEBIksKFFVwZGF0ZVBvbGljeVJlc3BvbnNlEjMKBnBvbGljeRgBIAEoCzIjLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLk5ldHdvcmtQb2xpY3kiTwoTRGVsZXRlUG9saWN5UmVxdWVzdBIXCgJpZBgBIAEoCUILukgIcga4s66xAgESHwoHcHJvamVjdBgCIAEoCUIOukgL2AEBcga4s66xAgEiSwoURGVsZXRlUG9saWN5UmVzcG9uc2USMwoGcG9saWN5GAEgASgLMiMuYnVsa2hlYWQuZmlyZXdhbGwudjEuTmV0d29ya1BvbGljeSJpChFQbGFuUG9saWN5UmVxdWVzdBIcCgdwcm9qZWN0GAEgASgJQgu6SAhyBrizrrECARI2CgRzcGVjGAIgASgLMiAuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3BlY0IGukgDyAEBIj8KDEZpcmV3YWxsUGxhbhIQCghmaXJld2FsbBgBIAEoCRIPCgdydWxlc2V0GAIgASgJEgwKBGRpZmYYAyABKAkiXQoSUGxhblBvbGljeVJlc3BvbnNlEjUKCWZpcmV3YWxscxgBIAMoCzIiLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkZpcmV3YWxsUGxhbhIQCghwcm9ibGVtcxgCIAMoCSJbChlHZXRGaXJld2FsbE9wdGlvbnNSZXF1ZXN0Eh0KCGZpcmV3YWxsGAEgASgJQgu6SAhyBrizrrECARIfCgdwcm9qZWN0GAIgASgJQg66SAvYAQFyBrizrrECASJUChpHZXRGaXJld2FsbE9wdGlvbnNSZXNwb25zZRI2CgdvcHRpb25zGAEgASgLMiUuYnVsa2hlYWQuZmlyZXdhbGwudjEuRmlyZXdhbGxPcHRpb25zIpsBChlTZXRGaXJld2FsbE9wdGlvbnNSZXF1ZXN0Eh0KCGZpcmV3YWxsGAEgASgJQgu6SAhyBrizrrECARIfCgdwcm9qZWN0GAIgASgJQg66SAvYAQFyBrizrrECARI+CgdvcHRpb25zGAMgASgLMiUuYnVsa2hlYWQuZmlyZXdhbGwudjEuRmlyZXdhbGxPcHRpb25zQga6SAPIAQEiVAoaU2V0RmlyZXdhbGxPcHRpb25zUmVzcG9uc2USNgoHb3B0aW9ucxgBIAEoCzIlLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkZpcmV3YWxsT3B0aW9ucyI4ChlHZXRGaXJld2FsbFJ1bGVzZXRSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgEiTQoaR2V0RmlyZXdhbGxSdWxlc2V0UmVzcG9uc2USDwoHcnVsZXNldBgBIAEoCRIMCgRoYXNoGAIgASgJEhAKCHBvbGljaWVzGAMgAygJKkgKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEAoMUFJPVE9DT0xfVENQEAESEAoMUFJPVE9DT0xfVURQEAIqewoLUG9saWN5U3RhdGUSHAoYUE9MSUNZX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUUE9MSUNZX1NUQVRFX1BFTkRJTkcQARIZChVQT0xJQ1lfU1RBVEVfREVQTE9ZRUQQAhIZChVQT0xJQ1lfU1RBVEVfUkVKRUNURUQQAzKECQoUTmV0d29ya1BvbGljeVNlcnZpY2USdAoMQ3JlYXRlUG9saWN5EikuYnVsa2hlYWQuZmlyZXdhbGwudjEuQ3JlYXRlUG9saWN5UmVxdWVzdBoqLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkNyZWF0ZVBvbGljeVJlc3BvbnNlIg2iuBkJCgEBEgIBAjABEnIKCUdldFBvbGljeRImLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldFBvbGljeVJlcXVlc3QaJy5idWxraGVhZC5maXJld2FsbC52MS5HZXRQb2xpY3lSZXNwb25zZSIUkAIBorgZDQoCAQISAwECAxgBMAISewoMTGlzdFBvbGljaWVzEikuYnVsa2hlYWQuZmlyZXdhbGwudjEuTGlzdFBvbGljaWVzUmVxdWVzdBoqLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkxpc3RQb2xpY2llc1Jlc3BvbnNlIhSQAgGiuBkNCgIBAhIDAQIDGAEwAhJ0CgxVcGRhdGVQb2xpY3kSKS5idWxraGVhZC5maXJld2FsbC52MS5VcGRhdGVQb2xpY3lSZXF1ZXN0GiouYnVsa2hlYWQuZmlyZXdhbGwudjEuVXBkYXRlUG9saWN5UmVzcG9uc2UiDaK4GQkKAQESAgECMAESdAoMRGVsZXRlUG9saWN5EikuYnVsa2hlYWQuZmlyZXdhbGwudjEuRGVsZXRlUG9saWN5UmVxdWVzdBoqLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkRlbGV0ZVBvbGljeVJlc3BvbnNlIg2iuBkJCgEBEgIBAjABEnMKClBsYW5Qb2xpY3kSJy5idWxraGVhZC5maXJld2FsbC52MS5QbGFuUG9saWN5UmVxdWVzdBooLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBsYW5Qb2xpY3lSZXNwb25zZSISkAIBorgZCwoCAQISAwECAzACEo0BChJHZXRGaXJld2FsbE9wdGlvbnMSLy5idWxraGVhZC5maXJld2FsbC52MS5HZXRGaXJld2FsbE9wdGlvbnNSZXF1ZXN0GjAuYnVsa2hlYWQuZmlyZXdhbGwudjEuR2V0RmlyZXdhbGxPcHRpb25zUmVzcG9uc2UiFJACAaK4GQ0KAgECEgMBAgMYATACEoYBChJTZXRGaXJld2FsbE9wdGlvbnMSLy5idWxraGVhZC5maXJld2FsbC52MS5TZXRGaXJld2FsbE9wdGlvbnNSZXF1ZXN0GjAuYnVsa2hlYWQuZmlyZXdhbGwudjEuU2V0RmlyZXdhbGxPcHRpb25zUmVzcG9uc2UiDaK4GQkKAQESAgECMAESigEKEkdldEZpcmV3YWxsUnVsZXNldBIvLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldEZpcmV3YWxsUnVsZXNldFJlcXVlc3QaMC5idWxraGVhZC5maXJld2FsbC52MS5HZXRGaXJld2FsbFJ1bGVzZXRSZXNwb25zZSIRkAIBorgZCgoCAQIYASABMAJiBnByb3RvMw", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_google_protobuf_timestamp]);
+  fileDesc("CiFidWxraGVhZC9maXJld2FsbC92MS9wb2xpY3kucHJvdG8SFGJ1bGtoZWFkLmZpcmV3YWxsLnYxIpUCCglQb3J0TWF0Y2gSPAoIcHJvdG9jb2wYASABKA4yHi5idWxraGVhZC5maXJld2FsbC52MS5Qcm90b2NvbEIKukgHggEEGAEYAhIXCgRwb3J0GAIgASgNQgm6SAYqBBj//wMSGwoIZW5kX3BvcnQYAyABKA1CCbpIBioEGP//AzqTAbpIjwEajAEKEHBvcnRfbWF0Y2gucmFuZ2USMWVuZF9wb3J0IG5lZWRzIGEgcG9ydCBhbmQgbXVzdCBiZSBncmVhdGVyIHRoYW4gaXQaRXRoaXMuZW5kX3BvcnQgPT0gMHUgfHwgKHRoaXMucG9ydCAhPSAwdSAmJiB0aGlzLmVuZF9wb3J0ID4gdGhpcy5wb3J0KSJBCgRQZWVyEhYKBGNpZHIYASABKAlCCLpIBXID6AEBEiEKBmV4Y2VwdBgCIAMoCUIRukgOkgELEEAYASIFcgPoAQEiewoLSW5ncmVzc1J1bGUSMgoEZnJvbRgBIAMoCzIaLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBlZXJCCLpIBZIBAhBAEjgKBXBvcnRzGAIgAygLMh8uYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9ydE1hdGNoQgi6SAWSAQIQQCJ4CgpFZ3Jlc3NSdWxlEjAKAnRvGAEgAygLMhouYnVsa2hlYWQuZmlyZXdhbGwudjEuUGVlckIIukgFkgECEEASOAoFcG9ydHMYAiADKAsyHy5idWxraGVhZC5maXJld2FsbC52MS5Qb3J0TWF0Y2hCCLpIBZIBAhBAIpMBCgxQb2xpY3lTdGF0dXMSMAoFc3RhdGUYASABKA4yIS5idWxraGVhZC5maXJld2FsbC52MS5Qb2xpY3lTdGF0ZRIOCgZyZWFzb24YAiABKAkSEQoJZmlyZXdhbGxzGAMgAygJEi4KCnVwZGF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuwCCg1OZXR3b3JrUG9saWN5EgoKAmlkGAEgASgJEg8KB3Byb2plY3QYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIQCghmaXJld2FsbBgFIAEoCRIPCgduZXR3b3JrGAYgASgJEjIKB2luZ3Jlc3MYByADKAsyIS5idWxraGVhZC5maXJld2FsbC52MS5JbmdyZXNzUnVsZRIwCgZlZ3Jlc3MYCCADKAsyIC5idWxraGVhZC5maXJld2FsbC52MS5FZ3Jlc3NSdWxlEjIKBnN0YXR1cxgJIAEoCzIiLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvbGljeVN0YXR1cxIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKCAwoKUG9saWN5U3BlYxIZCgRuYW1lGAEgASgJQgu6SAhyBrizrrECARIgCgtkZXNjcmlwdGlvbhgCIAEoCUILukgIcgbIs66xAgESIAoIZmlyZXdhbGwYAyABKAlCDrpIC9gBAXIGuLOusQIBEh8KB25ldHdvcmsYBCABKAlCDrpIC9gBAXIGuLOusQIBEj0KB2luZ3Jlc3MYBSADKAsyIS5idWxraGVhZC5maXJld2FsbC52MS5JbmdyZXNzUnVsZUIJukgGkgEDEIACEjsKBmVncmVzcxgGIAMoCzIgLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkVncmVzc1J1bGVCCbpIBpIBAxCAAjp4ukh1GnMKEXBvbGljeV9zcGVjLnNjb3BlEi9leGFjdGx5IG9uZSBvZiBmaXJld2FsbCBhbmQgbmV0d29yayBtdXN0IGJlIHNldBotKHRoaXMuZmlyZXdhbGwgIT0gJycpICE9ICh0aGlzLm5ldHdvcmsgIT0gJycpIlMKCVJhdGVMaW1pdBIcCgduZXR3b3JrGAEgASgJQgu6SAhyBrizrrECARIoChBieXRlc19wZXJfc2Vjb25kGAIgASgEQg66SAsyCRiAyK+gJSiACCLYAQoPRmlyZXdhbGxPcHRpb25zEj4KC3JhdGVfbGltaXRzGAEgAygLMh8uYnVsa2hlYWQuZmlyZXdhbGwudjEuUmF0ZUxpbWl0Qgi6SAWSAQIQIBIgChhsb2dfYWNjZXB0ZWRfY29ubmVjdGlvbnMYAiABKAgSKwoQc3NoX2FsbG93ZWRfZnJvbRgDIAMoCUIRukgOkgELECAYASIFcgPoAQESNgoEc25hdBgEIAMoCzIeLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlNuYXRSdWxlQgi6SAWSAQIQECJJCghTbmF0UnVsZRIcCgduZXR3b3JrGAEgASgJQgu6SAhyBrizrrECARIfCgNpcHMYAiADKAlCErpID5IBDAgBEBAYASIEcgJ4ASJrChNDcmVhdGVQb2xpY3lSZXF1ZXN0EhwKB3Byb2plY3QYASABKAlCC7pICHIGuLOusQIBEjYKBHNwZWMYAiABKAsyIC5idWxraGVhZC5maXJld2FsbC52MS5Qb2xpY3lTcGVjQga6SAPIAQEiSwoUQ3JlYXRlUG9saWN5UmVzcG9uc2USMwoGcG9saWN5GAEgASgLMiMuYnVsa2hlYWQuZmlyZXdhbGwudjEuTmV0d29ya1BvbGljeSJMChBHZXRQb2xpY3lSZXF1ZXN0EhcKAmlkGAEgASgJQgu6SAhyBrizrrECARIfCgdwcm9qZWN0GAIgASgJQg66SAvYAQFyBrizrrECASJIChFHZXRQb2xpY3lSZXNwb25zZRIzCgZwb2xpY3kYASABKAsyIy5idWxraGVhZC5maXJld2FsbC52MS5OZXR3b3JrUG9saWN5IpQBChNMaXN0UG9saWNpZXNSZXF1ZXN0Eh8KB3Byb2plY3QYASABKAlCDrpIC9gBAXIGuLOusQIBEiAKCGZpcmV3YWxsGAIgASgJQg66SAvYAQFyBrizrrECARI6CgVzdGF0ZRgDIAEoDjIhLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvbGljeVN0YXRlQgi6SAWCAQIQASJNChRMaXN0UG9saWNpZXNSZXNwb25zZRI1Cghwb2xpY2llcxgBIAMoCzIjLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLk5ldHdvcmtQb2xpY3kihwEKE1VwZGF0ZVBvbGljeVJlcXVlc3QSFwoCaWQYASABKAlCC7pICHIGuLOusQIBEh8KB3Byb2plY3QYAiABKAlCDrpIC9gBAXIGuLOusQIBEjYKBHNwZWMYAyABKAsyIC5idWxraGVhZC5maXJld2FsbC52MS5Qb2xpY3lTcGVjQga6SAPIAQEiSwoUVXBkYXRlUG9saWN5UmVzcG9uc2USMwoGcG9saWN5GAEgASgLMiMuYnVsa2hlYWQuZmlyZXdhbGwudjEuTmV0d29ya1BvbGljeSJPChNEZWxldGVQb2xpY3lSZXF1ZXN0EhcKAmlkGAEgASgJQgu6SAhyBrizrrECARIfCgdwcm9qZWN0GAIgASgJQg66SAvYAQFyBrizrrECASJLChREZWxldGVQb2xpY3lSZXNwb25zZRIzCgZwb2xpY3kYASABKAsyIy5idWxraGVhZC5maXJld2FsbC52MS5OZXR3b3JrUG9saWN5ImkKEVBsYW5Qb2xpY3lSZXF1ZXN0EhwKB3Byb2plY3QYASABKAlCC7pICHIGuLOusQIBEjYKBHNwZWMYAiABKAsyIC5idWxraGVhZC5maXJld2FsbC52MS5Qb2xpY3lTcGVjQga6SAPIAQEiPwoMRmlyZXdhbGxQbGFuEhAKCGZpcmV3YWxsGAEgASgJEg8KB3J1bGVzZXQYAiABKAkSDAoEZGlmZhgDIAEoCSJdChJQbGFuUG9saWN5UmVzcG9uc2USNQoJZmlyZXdhbGxzGAEgAygLMiIuYnVsa2hlYWQuZmlyZXdhbGwudjEuRmlyZXdhbGxQbGFuEhAKCHByb2JsZW1zGAIgAygJIlsKGUdldEZpcmV3YWxsT3B0aW9uc1JlcXVlc3QSHQoIZmlyZXdhbGwYASABKAlCC7pICHIGuLOusQIBEh8KB3Byb2plY3QYAiABKAlCDrpIC9gBAXIGuLOusQIBIlQKGkdldEZpcmV3YWxsT3B0aW9uc1Jlc3BvbnNlEjYKB29wdGlvbnMYASABKAsyJS5idWxraGVhZC5maXJld2FsbC52MS5GaXJld2FsbE9wdGlvbnMimwEKGVNldEZpcmV3YWxsT3B0aW9uc1JlcXVlc3QSHQoIZmlyZXdhbGwYASABKAlCC7pICHIGuLOusQIBEh8KB3Byb2plY3QYAiABKAlCDrpIC9gBAXIGuLOusQIBEj4KB29wdGlvbnMYAyABKAsyJS5idWxraGVhZC5maXJld2FsbC52MS5GaXJld2FsbE9wdGlvbnNCBrpIA8gBASJUChpTZXRGaXJld2FsbE9wdGlvbnNSZXNwb25zZRI2CgdvcHRpb25zGAEgASgLMiUuYnVsa2hlYWQuZmlyZXdhbGwudjEuRmlyZXdhbGxPcHRpb25zIjgKGUdldEZpcmV3YWxsUnVsZXNldFJlcXVlc3QSGwoGZGV2aWNlGAEgASgJQgu6SAhyBrizrrECASJNChpHZXRGaXJld2FsbFJ1bGVzZXRSZXNwb25zZRIPCgdydWxlc2V0GAEgASgJEgwKBGhhc2gYAiABKAkSEAoIcG9saWNpZXMYAyADKAkqSAoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIQCgxQUk9UT0NPTF9UQ1AQARIQCgxQUk9UT0NPTF9VRFAQAip7CgtQb2xpY3lTdGF0ZRIcChhQT0xJQ1lfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRQT0xJQ1lfU1RBVEVfUEVORElORxABEhkKFVBPTElDWV9TVEFURV9ERVBMT1lFRBACEhkKFVBPTElDWV9TVEFURV9SRUpFQ1RFRBADMoQJChROZXR3b3JrUG9saWN5U2VydmljZRJ0CgxDcmVhdGVQb2xpY3kSKS5idWxraGVhZC5maXJld2FsbC52MS5DcmVhdGVQb2xpY3lSZXF1ZXN0GiouYnVsa2hlYWQuZmlyZXdhbGwudjEuQ3JlYXRlUG9saWN5UmVzcG9uc2UiDaK4GQkKAQESAgECMAEScgoJR2V0UG9saWN5EiYuYnVsa2hlYWQuZmlyZXdhbGwudjEuR2V0UG9saWN5UmVxdWVzdBonLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldFBvbGljeVJlc3BvbnNlIhSQAgGiuBkNCgIBAhIDAQIDGAEwAhJ7CgxMaXN0UG9saWNpZXMSKS5idWxraGVhZC5maXJld2FsbC52MS5MaXN0UG9saWNpZXNSZXF1ZXN0GiouYnVsa2hlYWQuZmlyZXdhbGwudjEuTGlzdFBvbGljaWVzUmVzcG9uc2UiFJACAaK4GQ0KAgECEgMBAgMYATACEnQKDFVwZGF0ZVBvbGljeRIpLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlVwZGF0ZVBvbGljeVJlcXVlc3QaKi5idWxraGVhZC5maXJld2FsbC52MS5VcGRhdGVQb2xpY3lSZXNwb25zZSINorgZCQoBARICAQIwARJ0CgxEZWxldGVQb2xpY3kSKS5idWxraGVhZC5maXJld2FsbC52MS5EZWxldGVQb2xpY3lSZXF1ZXN0GiouYnVsa2hlYWQuZmlyZXdhbGwudjEuRGVsZXRlUG9saWN5UmVzcG9uc2UiDaK4GQkKAQESAgECMAEScwoKUGxhblBvbGljeRInLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBsYW5Qb2xpY3lSZXF1ZXN0GiguYnVsa2hlYWQuZmlyZXdhbGwudjEuUGxhblBvbGljeVJlc3BvbnNlIhKQAgGiuBkLCgIBAhIDAQIDMAISjQEKEkdldEZpcmV3YWxsT3B0aW9ucxIvLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldEZpcmV3YWxsT3B0aW9uc1JlcXVlc3QaMC5idWxraGVhZC5maXJld2FsbC52MS5HZXRGaXJld2FsbE9wdGlvbnNSZXNwb25zZSIUkAIBorgZDQoCAQISAwECAxgBMAIShgEKElNldEZpcmV3YWxsT3B0aW9ucxIvLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlNldEZpcmV3YWxsT3B0aW9uc1JlcXVlc3QaMC5idWxraGVhZC5maXJld2FsbC52MS5TZXRGaXJld2FsbE9wdGlvbnNSZXNwb25zZSINorgZCQoBARICAQIwARKKAQoSR2V0RmlyZXdhbGxSdWxlc2V0Ei8uYnVsa2hlYWQuZmlyZXdhbGwudjEuR2V0RmlyZXdhbGxSdWxlc2V0UmVxdWVzdBowLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldEZpcmV3YWxsUnVsZXNldFJlc3BvbnNlIhGQAgGiuBkKCgIBAhgBIAEwAmIGcHJvdG8z", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_google_protobuf_timestamp]);
 
 /**
  * PortMatch matches TCP or UDP destination ports.
@@ -380,6 +380,14 @@ export type FirewallOptions = Message<"bulkhead.firewall.v1.FirewallOptions"> & 
    * @generated from field: repeated string ssh_allowed_from = 3;
    */
   sshAllowedFrom: string[];
+
+  /**
+   * snat sends private traffic leaving a NAT network from fixed addresses of the project instead
+   * of masquerading it.
+   *
+   * @generated from field: repeated bulkhead.firewall.v1.SnatRule snat = 4;
+   */
+  snat: SnatRule[];
 };
 
 /**
@@ -388,6 +396,35 @@ export type FirewallOptions = Message<"bulkhead.firewall.v1.FirewallOptions"> & 
  */
 export const FirewallOptionsSchema: GenMessage<FirewallOptions> = /*@__PURE__*/
   messageDesc(file_bulkhead_firewall_v1_policy, 8);
+
+/**
+ * SnatRule names the addresses private traffic leaving one network is translated to.
+ *
+ * @generated from message bulkhead.firewall.v1.SnatRule
+ */
+export type SnatRule = Message<"bulkhead.firewall.v1.SnatRule"> & {
+  /**
+   * network the traffic leaves through; it must NAT.
+   *
+   * @generated from field: string network = 1;
+   */
+  network: string;
+
+  /**
+   * ips are IPv4 addresses of the project in that network; with several, the destination address
+   * picks one.
+   *
+   * @generated from field: repeated string ips = 2;
+   */
+  ips: string[];
+};
+
+/**
+ * Describes the message bulkhead.firewall.v1.SnatRule.
+ * Use `create(SnatRuleSchema)` to create a new message.
+ */
+export const SnatRuleSchema: GenMessage<SnatRule> = /*@__PURE__*/
+  messageDesc(file_bulkhead_firewall_v1_policy, 9);
 
 /**
  * CreatePolicyRequest creates a policy.
@@ -415,7 +452,7 @@ export type CreatePolicyRequest = Message<"bulkhead.firewall.v1.CreatePolicyRequ
  * Use `create(CreatePolicyRequestSchema)` to create a new message.
  */
 export const CreatePolicyRequestSchema: GenMessage<CreatePolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 9);
+  messageDesc(file_bulkhead_firewall_v1_policy, 10);
 
 /**
  * CreatePolicyResponse returns the policy.
@@ -436,7 +473,7 @@ export type CreatePolicyResponse = Message<"bulkhead.firewall.v1.CreatePolicyRes
  * Use `create(CreatePolicyResponseSchema)` to create a new message.
  */
 export const CreatePolicyResponseSchema: GenMessage<CreatePolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 10);
+  messageDesc(file_bulkhead_firewall_v1_policy, 11);
 
 /**
  * GetPolicyRequest identifies a policy.
@@ -464,7 +501,7 @@ export type GetPolicyRequest = Message<"bulkhead.firewall.v1.GetPolicyRequest"> 
  * Use `create(GetPolicyRequestSchema)` to create a new message.
  */
 export const GetPolicyRequestSchema: GenMessage<GetPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 11);
+  messageDesc(file_bulkhead_firewall_v1_policy, 12);
 
 /**
  * GetPolicyResponse returns the policy.
@@ -485,7 +522,7 @@ export type GetPolicyResponse = Message<"bulkhead.firewall.v1.GetPolicyResponse"
  * Use `create(GetPolicyResponseSchema)` to create a new message.
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 12);
+  messageDesc(file_bulkhead_firewall_v1_policy, 13);
 
 /**
  * ListPoliciesRequest filters policies.
@@ -520,7 +557,7 @@ export type ListPoliciesRequest = Message<"bulkhead.firewall.v1.ListPoliciesRequ
  * Use `create(ListPoliciesRequestSchema)` to create a new message.
  */
 export const ListPoliciesRequestSchema: GenMessage<ListPoliciesRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 13);
+  messageDesc(file_bulkhead_firewall_v1_policy, 14);
 
 /**
  * ListPoliciesResponse lists the matching policies.
@@ -541,7 +578,7 @@ export type ListPoliciesResponse = Message<"bulkhead.firewall.v1.ListPoliciesRes
  * Use `create(ListPoliciesResponseSchema)` to create a new message.
  */
 export const ListPoliciesResponseSchema: GenMessage<ListPoliciesResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 14);
+  messageDesc(file_bulkhead_firewall_v1_policy, 15);
 
 /**
  * UpdatePolicyRequest replaces a policy's spec; the name and scope cannot change.
@@ -576,7 +613,7 @@ export type UpdatePolicyRequest = Message<"bulkhead.firewall.v1.UpdatePolicyRequ
  * Use `create(UpdatePolicyRequestSchema)` to create a new message.
  */
 export const UpdatePolicyRequestSchema: GenMessage<UpdatePolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 15);
+  messageDesc(file_bulkhead_firewall_v1_policy, 16);
 
 /**
  * UpdatePolicyResponse returns the policy.
@@ -597,7 +634,7 @@ export type UpdatePolicyResponse = Message<"bulkhead.firewall.v1.UpdatePolicyRes
  * Use `create(UpdatePolicyResponseSchema)` to create a new message.
  */
 export const UpdatePolicyResponseSchema: GenMessage<UpdatePolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 16);
+  messageDesc(file_bulkhead_firewall_v1_policy, 17);
 
 /**
  * DeletePolicyRequest identifies the policy to delete.
@@ -625,7 +662,7 @@ export type DeletePolicyRequest = Message<"bulkhead.firewall.v1.DeletePolicyRequ
  * Use `create(DeletePolicyRequestSchema)` to create a new message.
  */
 export const DeletePolicyRequestSchema: GenMessage<DeletePolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 17);
+  messageDesc(file_bulkhead_firewall_v1_policy, 18);
 
 /**
  * DeletePolicyResponse returns the deleted policy.
@@ -646,7 +683,7 @@ export type DeletePolicyResponse = Message<"bulkhead.firewall.v1.DeletePolicyRes
  * Use `create(DeletePolicyResponseSchema)` to create a new message.
  */
 export const DeletePolicyResponseSchema: GenMessage<DeletePolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 18);
+  messageDesc(file_bulkhead_firewall_v1_policy, 19);
 
 /**
  * PlanPolicyRequest asks what a draft policy would compile to.
@@ -674,7 +711,7 @@ export type PlanPolicyRequest = Message<"bulkhead.firewall.v1.PlanPolicyRequest"
  * Use `create(PlanPolicyRequestSchema)` to create a new message.
  */
 export const PlanPolicyRequestSchema: GenMessage<PlanPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 19);
+  messageDesc(file_bulkhead_firewall_v1_policy, 20);
 
 /**
  * FirewallPlan is a firewall's ruleset as it would be with the draft.
@@ -709,7 +746,7 @@ export type FirewallPlan = Message<"bulkhead.firewall.v1.FirewallPlan"> & {
  * Use `create(FirewallPlanSchema)` to create a new message.
  */
 export const FirewallPlanSchema: GenMessage<FirewallPlan> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 20);
+  messageDesc(file_bulkhead_firewall_v1_policy, 21);
 
 /**
  * PlanPolicyResponse returns the plan per affected firewall.
@@ -737,7 +774,7 @@ export type PlanPolicyResponse = Message<"bulkhead.firewall.v1.PlanPolicyRespons
  * Use `create(PlanPolicyResponseSchema)` to create a new message.
  */
 export const PlanPolicyResponseSchema: GenMessage<PlanPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 21);
+  messageDesc(file_bulkhead_firewall_v1_policy, 22);
 
 /**
  * GetFirewallOptionsRequest identifies a firewall.
@@ -765,7 +802,7 @@ export type GetFirewallOptionsRequest = Message<"bulkhead.firewall.v1.GetFirewal
  * Use `create(GetFirewallOptionsRequestSchema)` to create a new message.
  */
 export const GetFirewallOptionsRequestSchema: GenMessage<GetFirewallOptionsRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 22);
+  messageDesc(file_bulkhead_firewall_v1_policy, 23);
 
 /**
  * GetFirewallOptionsResponse returns the options.
@@ -786,7 +823,7 @@ export type GetFirewallOptionsResponse = Message<"bulkhead.firewall.v1.GetFirewa
  * Use `create(GetFirewallOptionsResponseSchema)` to create a new message.
  */
 export const GetFirewallOptionsResponseSchema: GenMessage<GetFirewallOptionsResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 23);
+  messageDesc(file_bulkhead_firewall_v1_policy, 24);
 
 /**
  * SetFirewallOptionsRequest replaces a firewall's options.
@@ -821,7 +858,7 @@ export type SetFirewallOptionsRequest = Message<"bulkhead.firewall.v1.SetFirewal
  * Use `create(SetFirewallOptionsRequestSchema)` to create a new message.
  */
 export const SetFirewallOptionsRequestSchema: GenMessage<SetFirewallOptionsRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 24);
+  messageDesc(file_bulkhead_firewall_v1_policy, 25);
 
 /**
  * SetFirewallOptionsResponse returns the options.
@@ -842,7 +879,7 @@ export type SetFirewallOptionsResponse = Message<"bulkhead.firewall.v1.SetFirewa
  * Use `create(SetFirewallOptionsResponseSchema)` to create a new message.
  */
 export const SetFirewallOptionsResponseSchema: GenMessage<SetFirewallOptionsResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 25);
+  messageDesc(file_bulkhead_firewall_v1_policy, 26);
 
 /**
  * GetFirewallRulesetRequest identifies a firewall.
@@ -863,7 +900,7 @@ export type GetFirewallRulesetRequest = Message<"bulkhead.firewall.v1.GetFirewal
  * Use `create(GetFirewallRulesetRequestSchema)` to create a new message.
  */
 export const GetFirewallRulesetRequestSchema: GenMessage<GetFirewallRulesetRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 26);
+  messageDesc(file_bulkhead_firewall_v1_policy, 27);
 
 /**
  * GetFirewallRulesetResponse returns the compiled ruleset.
@@ -898,7 +935,7 @@ export type GetFirewallRulesetResponse = Message<"bulkhead.firewall.v1.GetFirewa
  * Use `create(GetFirewallRulesetResponseSchema)` to create a new message.
  */
 export const GetFirewallRulesetResponseSchema: GenMessage<GetFirewallRulesetResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 27);
+  messageDesc(file_bulkhead_firewall_v1_policy, 28);
 
 /**
  * Protocol is a transport protocol a port match applies to.

@@ -1,0 +1,94 @@
+// What the firewall-policy service reads from the inventory and network services, as the service
+// principal `firewall-policy`: firewalls with their networks, networks, and the project's IPs.
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { MachineRole, NetworkRole, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
+import { NatType, NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import type { FirewallNetwork, NetworkRole as Role } from "@bulkhead/render";
+
+export { NetworkType };
+
+export interface Firewall {
+  id: string;
+  project: string;
+  networks: FirewallNetwork[];
+}
+
+const roles: Record<number, Role> = {
+  [NetworkRole.PRIVATE_PRIMARY]: "primary",
+  [NetworkRole.PRIVATE_SECONDARY_SHARED]: "shared",
+  [NetworkRole.EXTERNAL]: "external",
+  [NetworkRole.UNDERLAY]: "underlay",
+};
+
+const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
+
+/** An allocated firewall as the compiler sees it; undefined for anything else. */
+function firewallOf(m: Machine): Firewall | undefined {
+  const a = m.allocation;
+  if (!a || a.role !== MachineRole.FIREWALL) return undefined;
+  return {
+    id: m.id,
+    project: a.project,
+    networks: a.networks.map((n) => ({
+      id: n.network,
+      role: roles[n.role] ?? "external",
+      vrf: n.vrf,
+      prefixes: n.prefixes,
+      destinationPrefixes: n.destinationPrefixes,
+      nat: n.natType === NatType.IPV4_MASQUERADE,
+      ips: n.ips,
+    })),
+  };
+}
+
+export class Directory {
+  constructor(
+    private readonly machines: Client<typeof MachineService>,
+    private readonly networks: Client<typeof NetworkService>,
+    private readonly ips: Client<typeof IPService>,
+  ) {}
+
+  async firewall(id: string): Promise<Firewall | undefined> {
+    try {
+      return firewallOf((await this.machines.getMachine({ id })).machine!);
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The project's allocated firewalls (all pages). */
+  async firewallsOf(project: string): Promise<Firewall[]> {
+    const all: Firewall[] = [];
+    let pageToken = "";
+    do {
+      const page = await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000, pageToken });
+      all.push(...page.machines.map(firewallOf).filter((f): f is Firewall => f !== undefined));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return all;
+  }
+
+  async network(id: string): Promise<{ id: string; type: NetworkType; project: string } | undefined> {
+    try {
+      const n = (await this.networks.getNetwork({ id })).network!;
+      return { id: n.id, type: n.type, project: n.project };
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The addresses the project holds in a network. */
+  async projectIps(project: string, network: string): Promise<string[]> {
+    const all: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await this.ips.listIPs({ project, network, pageSize: 1000, pageToken });
+      all.push(...page.ips.map((ip) => ip.ip));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return all;
+  }
+}

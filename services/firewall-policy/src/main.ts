@@ -1,0 +1,4 @@
+import { main } from "@bulkhead/service-kit";
+import { firewallPolicyService } from "./service.js";
+
+main(firewallPolicyService);
