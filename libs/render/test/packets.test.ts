@@ -51,7 +51,8 @@ test.before(async (ctx) => {
   // masqueraded traffic can be answered there.
   await inNs(ns.inet, "ip", "route", "add", "10.0.0.0/22", "via", "185.1.2.1");
   await inNs(ns.inet, "ip", "-6", "route", "add", "2001:db8:0:1::/64", "via", "2001:db8:ffff::1");
-  await inNs(ns.fw, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1");
+  // (Through /proc rather than sysctl(8), which a minimal Debian does not have.)
+  await inNs(ns.fw, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding");
   const file = join(tmpdir(), `bulkhead-packets-${process.pid}.nft`);
   writeFileSync(file, compileFirewall(tenant));
   await inNs(ns.fw, "nft", "-f", file);
