@@ -1,0 +1,260 @@
+// A leaf (or exit) switch's desired state: `frr.conf` and an ifupdown2 `interfaces` file, from
+// the switch view (ports and their roles), the route-leak plan (imports per VRF) and the external
+// BGP sessions of the peering plan. Pure and deterministic.
+import { FRR_HEADER, addressFamily, familyOf, joinConfig, loopbacksOnly, naturally, peerGroup, permits, prefixList, routeMap, unnumberedInterface, type PrefixEntry, type RouteMapEntry } from "./frr.js";
+import { assignVlans } from "./vlans.js";
+
+export type SwitchPortRole = "fabric" | "unprovisioned" | "machine" | "firewall";
+
+export interface SwitchPortModel {
+  name: string;
+  role: SwitchPortRole;
+  /** Administratively down ports are left out of BGP and the bridge, and kept down. */
+  adminUp: boolean;
+  /** Machine ports: the VRF of the machine's primary network. */
+  vrf: number;
+  /** Machine ports: what the machine may announce; firewall ports: the firewall's underlay /32s. */
+  allowedPrefixes: string[];
+  /** Firewall ports: the VNIs the firewall may receive. */
+  firewallVnis: number[];
+}
+
+export interface SwitchVrfModel {
+  vrf: number;
+  /** The network's own prefixes. */
+  prefixes: string[];
+  /** Direct peers only: each source VRF with exactly the prefixes taken from it. */
+  imports: { fromVrf: number; prefixes: string[] }[];
+}
+
+export interface ExternalSessionModel {
+  port: string;
+  vrf: number;
+  localAsn: number;
+  /** With the link's prefix length, e.g. 172.16.0.1/30. */
+  localAddress: string;
+  remoteAsn: number;
+  remoteAddress: string;
+  /** The network's prefixes: all the session announces. */
+  announcePrefixes: string[];
+}
+
+export interface SwitchModel {
+  hostname: string;
+  asn: number;
+  /** The loopback address: router id and VTEP. */
+  routerId: string;
+  ports: SwitchPortModel[];
+  vrfs: SwitchVrfModel[];
+  externalSessions: ExternalSessionModel[];
+  /** The VRF → VLAN assignment of the previous render (stable VLANs). */
+  vlans: Readonly<Record<string, number>>;
+}
+
+export interface RenderedSwitch {
+  files: { "frr.conf": string; interfaces: string };
+  /** The assignment to pass back in next time. */
+  vlans: Record<string, number>;
+}
+
+export const PXE_VLAN = 4000;
+export const PXE_VNI = 104000;
+export const MACHINE_MAXIMUM_PREFIX = 24000;
+export const EXTERNAL_MAXIMUM_PREFIX = 10000;
+
+const vrfName = (vrf: number) => `vrf${vrf}`;
+const anyRoute = { 4: "0.0.0.0/0", 6: "::/0" } as const;
+const ipMatch = (family: 4 | 6) => (family === 4 ? "ip" : "ipv6");
+const suffix = (family: 4 | 6) => (family === 4 ? "" : "6");
+const afName = (family: 4 | 6) => (family === 4 ? "ipv4 unicast" : "ipv6 unicast") as "ipv4 unicast" | "ipv6 unicast";
+
+interface Vrf {
+  vrf: number;
+  prefixes: string[];
+  imports: { fromVrf: number; prefixes: string[] }[];
+  machinePorts: SwitchPortModel[];
+  sessions: ExternalSessionModel[];
+  families: Set<4 | 6>;
+}
+
+/** Every VRF the switch carries: its tenants', their peers' (to import from) and sessions'. */
+function vrfsOf(model: SwitchModel, ports: readonly SwitchPortModel[]): Vrf[] {
+  const vrfs = new Map<number, Vrf>();
+  const get = (vrf: number) => {
+    let v = vrfs.get(vrf);
+    if (!v) vrfs.set(vrf, (v = { vrf, prefixes: [], imports: [], machinePorts: [], sessions: [], families: new Set() }));
+    return v;
+  };
+  for (const v of model.vrfs) {
+    const entry = get(v.vrf);
+    entry.prefixes = v.prefixes;
+    entry.imports = [...v.imports].sort((a, b) => a.fromVrf - b.fromVrf);
+    for (const i of v.imports) get(i.fromVrf);
+  }
+  for (const port of ports.filter((p) => p.role === "machine")) get(port.vrf).machinePorts.push(port);
+  for (const session of [...model.externalSessions].sort((a, b) => naturally(a.port, b.port))) get(session.vrf).sessions.push(session);
+  for (const v of vrfs.values()) {
+    const texts = [...v.prefixes, ...v.imports.flatMap((i) => i.prefixes), ...v.machinePorts.flatMap((p) => p.allowedPrefixes), ...v.sessions.map((s) => s.localAddress)];
+    for (const t of texts) v.families.add(familyOf(t));
+  }
+  return [...vrfs.values()].sort((a, b) => a.vrf - b.vrf);
+}
+
+/** A route map permitting what one prefix list allows, for one family; deny-all when it is empty. */
+function filter(name: string, entries: PrefixEntry[], family: 4 | 6): { lists: string[]; maps: string[] } {
+  if (entries.length === 0) return { lists: [], maps: routeMap(name, [{ action: "deny" }]) };
+  return { lists: prefixList(name, entries), maps: routeMap(name, [{ action: "permit", match: [`${ipMatch(family)} address prefix-list ${name}`] }], true) };
+}
+
+function defaultVrf(model: SwitchModel, ports: readonly SwitchPortModel[], lists: string[], maps: string[]): string[] {
+  const fabric = ports.filter((p) => p.role === "fabric");
+  const firewalls = ports.filter((p) => p.role === "firewall");
+  const v4: string[] = ["redistribute connected route-map LOOPBACKS"];
+  const v6: string[] = ["redistribute connected route-map LOOPBACKS", "neighbor FABRIC activate"];
+  const evpn: string[] = ["neighbor FABRIC activate", "neighbor FABRIC allowas-in 2"];
+  if (firewalls.length > 0) {
+    v4.push("neighbor FIREWALL allowas-in 2");
+    evpn.push("neighbor FIREWALL activate", "neighbor FIREWALL allowas-in 2");
+  }
+  for (const port of firewalls) {
+    // In: only the firewall's underlay address. Out (EVPN): only the VNIs it serves.
+    const inbound = filter(`fw-${port.name}-in`, permits(port.allowedPrefixes, 4).map((e) => ({ ...e, exact: true })), 4);
+    lists.push(...inbound.lists);
+    maps.push(...inbound.maps);
+    v4.push(`neighbor ${port.name} route-map fw-${port.name}-in in`);
+    const vnis = [...new Set(port.firewallVnis)].sort((a, b) => a - b);
+    maps.push(...routeMap(`fw-${port.name}-vni`, vnis.length > 0 ? vnis.map((vni) => ({ action: "permit" as const, match: [`evpn vni ${vni}`] })) : [{ action: "deny" }]));
+    evpn.push(`neighbor ${port.name} route-map fw-${port.name}-vni out`);
+  }
+  evpn.push("advertise-all-vni");
+  return [
+    `router bgp ${model.asn}`,
+    ` bgp router-id ${model.routerId}`,
+    " bgp bestpath as-path multipath-relax",
+    ...peerGroup("FABRIC"),
+    ...(firewalls.length > 0 ? peerGroup("FIREWALL") : []),
+    ...fabric.map((p) => ` neighbor ${p.name} interface peer-group FABRIC`),
+    ...firewalls.map((p) => ` neighbor ${p.name} interface peer-group FIREWALL`),
+    ...addressFamily("ipv4 unicast", v4),
+    ...addressFamily("ipv6 unicast", v6),
+    ...addressFamily("l2vpn evpn", evpn),
+    "exit",
+    "!",
+  ];
+}
+
+/**
+ * A tenant VRF: its machine ports as unnumbered neighbors, each with its own inbound filter of
+ * exactly what that machine may announce (tighter than metal-stack's one filter per VRF); imports
+ * from its direct peers limited to their prefixes; external sessions with their filters.
+ */
+function tenantVrf(model: SwitchModel, v: Vrf, lists: string[], maps: string[]): string[] {
+  const name = vrfName(v.vrf);
+  const head = [`router bgp ${model.asn} vrf ${name}`, ` bgp router-id ${model.routerId}`, " bgp bestpath as-path multipath-relax"];
+  if (v.machinePorts.length > 0) head.push(...peerGroup("MACHINE"), ...v.machinePorts.map((p) => ` neighbor ${p.name} interface peer-group MACHINE`));
+  for (const s of v.sessions) {
+    const remote = s.remoteAddress.split("/")[0]!;
+    head.push(` neighbor ${remote} remote-as ${s.remoteAsn}`);
+    if (s.localAsn !== model.asn) head.push(` neighbor ${remote} local-as ${s.localAsn} no-prepend replace-as`);
+    head.push(` neighbor ${remote} description external peering on ${s.port}`);
+  }
+  const families: string[] = [];
+  const importMap: RouteMapEntry[] = [];
+  for (const family of [4, 6] as const) {
+    if (!v.families.has(family)) continue;
+    const lines = ["redistribute connected"];
+    for (const i of v.imports) {
+      const entries = permits(i.prefixes, family);
+      if (entries.length === 0) continue;
+      const list = `${name}-import-from-${vrfName(i.fromVrf)}${family === 6 ? "-ipv6" : ""}`;
+      lists.push(...prefixList(list, entries));
+      importMap.push({ action: "permit", match: [`source-vrf ${vrfName(i.fromVrf)}`, `${ipMatch(family)} address prefix-list ${list}`] });
+      lines.push(`import vrf ${vrfName(i.fromVrf)}`);
+    }
+    if (lines.length > 1) lines.push(`import vrf route-map ${name}-import`);
+    if (v.machinePorts.length > 0) lines.push(`neighbor MACHINE maximum-prefix ${MACHINE_MAXIMUM_PREFIX}`);
+    for (const port of v.machinePorts) {
+      const f = filter(`${port.name}-in${suffix(family)}`, permits(port.allowedPrefixes, family), family);
+      lists.push(...f.lists);
+      maps.push(...f.maps);
+      lines.push(`neighbor ${port.name} route-map ${port.name}-in${suffix(family)} in`);
+    }
+    for (const s of v.sessions.filter((x) => familyOf(x.localAddress) === family)) {
+      const remote = s.remoteAddress.split("/")[0]!;
+      const out = filter(`ext-${s.port}-out`, permits(s.announcePrefixes, family), family);
+      // In: anything but the network's own prefixes (a peer cannot hijack them).
+      const own = permits(s.announcePrefixes, family).map((e) => ({ ...e, action: "deny" as const }));
+      const inbound = filter(`ext-${s.port}-in`, [...own, { action: "permit", prefix: anyRoute[family], exact: false }], family);
+      lists.push(...out.lists, ...inbound.lists);
+      maps.push(...out.maps, ...inbound.maps);
+      if (family === 6) lines.push(`neighbor ${remote} activate`);
+      lines.push(`neighbor ${remote} route-map ext-${s.port}-in in`, `neighbor ${remote} route-map ext-${s.port}-out out`, `neighbor ${remote} maximum-prefix ${EXTERNAL_MAXIMUM_PREFIX}`);
+    }
+    if (family === 6 && v.machinePorts.length > 0) lines.splice(1, 0, "neighbor MACHINE activate");
+    families.push(...addressFamily(afName(family), lines));
+  }
+  if (importMap.length > 0) maps.push(...routeMap(`${name}-import`, importMap, true));
+  const evpn = [...v.families].sort().map((f) => `advertise ${afName(f)}`);
+  return [...head, ...families, ...addressFamily("l2vpn evpn", evpn), "exit", "!"];
+}
+
+function frrConf(model: SwitchModel, ports: readonly SwitchPortModel[], vrfs: readonly Vrf[]): string {
+  const lists: string[] = [];
+  const maps: string[] = [];
+  const out = [...FRR_HEADER, `hostname ${model.hostname}`, "log syslog informational", "service integrated-vtysh-config", "!"];
+  const add = (lines: readonly string[]) => {
+    for (const line of lines) out.push(line);
+  };
+  for (const v of vrfs) out.push(`vrf ${vrfName(v.vrf)}\n vni ${v.vrf}\nexit-vrf\n!`);
+  for (const p of ports.filter((x) => x.role === "fabric" || x.role === "firewall")) add(unnumberedInterface(p.name));
+  for (const p of ports.filter((x) => x.role === "machine")) add(unnumberedInterface(p.name, vrfName(p.vrf)));
+  add(defaultVrf(model, ports, lists, maps));
+  for (const v of vrfs) add(tenantVrf(model, v, lists, maps));
+  add(lists);
+  out.push("!");
+  add(maps);
+  add(loopbacksOnly);
+  out.push("!", "line vty", "!");
+  return joinConfig(out);
+}
+
+/** One ifupdown2 stanza and the blank line after it. */
+const stanza = (name: string, lines: readonly string[], head = `iface ${name}`) => `auto ${name}\n${head}\n${lines.map((l) => `    ${l}\n`).join("")}`;
+
+function interfacesFile(model: SwitchModel, allPorts: readonly SwitchPortModel[], ports: readonly SwitchPortModel[], vrfs: readonly Vrf[], vlans: Map<number, number>): string {
+  const sessions = new Map(model.externalSessions.map((s) => [s.port, s]));
+  const access = ports.filter((p) => p.role === "unprovisioned" && !sessions.has(p.name));
+  const out: string[] = [`# interfaces of switch ${model.hostname}, generated by Bulkhead: do not edit.\n`, stanza("lo", [`address ${model.routerId}/32`, `vxlan-local-tunnelip ${model.routerId}`], "iface lo inet loopback")];
+  for (const port of [...allPorts].sort((a, b) => naturally(a.name, b.name))) {
+    const session = sessions.get(port.name);
+    if (!port.adminUp) out.push(stanza(port.name, ["link-down yes"]));
+    else if (session) out.push(stanza(port.name, ["mtu 9000", `vrf ${vrfName(session.vrf)}`, `address ${session.localAddress}`]));
+    else if (port.role === "fabric" || port.role === "firewall") out.push(stanza(port.name, ["mtu 9216"]));
+    else if (port.role === "machine") out.push(stanza(port.name, ["mtu 9000", `vrf ${vrfName(port.vrf)}`]));
+    else out.push(stanza(port.name, ["mtu 9000", `bridge-access ${PXE_VLAN}`]));
+  }
+  const vnis = [`vni${PXE_VNI}`, ...vrfs.map((v) => `vni${v.vrf}`)];
+  out.push(stanza("bridge", [`bridge-ports ${[...access.map((p) => p.name), ...vnis].join(" ")}`, `bridge-vids ${[PXE_VLAN, ...vrfs.map((v) => vlans.get(v.vrf)!)].join(" ")}`, "bridge-vlan-aware yes"]));
+  out.push(stanza(`vlan${PXE_VLAN}`, ["mtu 9000", `vlan-id ${PXE_VLAN}`, "vlan-raw-device bridge"]));
+  out.push(stanza(`vni${PXE_VNI}`, ["mtu 9000", `bridge-access ${PXE_VLAN}`, "bridge-learning off", "mstpctl-bpduguard yes", "mstpctl-portbpdufilter yes", `vxlan-id ${PXE_VNI}`]));
+  for (const v of vrfs) {
+    const vlan = vlans.get(v.vrf)!;
+    out.push(stanza(vrfName(v.vrf), ["mtu 9000", "vrf-table auto"]));
+    out.push(stanza(`vlan${vlan}`, ["mtu 9000", `vlan-id ${vlan}`, "vlan-raw-device bridge", `vrf ${vrfName(v.vrf)}`]));
+    out.push(stanza(`vni${v.vrf}`, ["mtu 9000", `bridge-access ${vlan}`, "bridge-arp-nd-suppress on", "bridge-learning off", "mstpctl-bpduguard yes", "mstpctl-portbpdufilter yes", `vxlan-id ${v.vrf}`]));
+  }
+  return out.join("\n");
+}
+
+export function renderSwitch(model: SwitchModel): RenderedSwitch {
+  const ports = model.ports.filter((p) => p.adminUp).sort((a, b) => naturally(a.name, b.name));
+  const vrfs = vrfsOf(model, ports);
+  const vlans = assignVlans(
+    vrfs.map((v) => v.vrf),
+    model.vlans,
+  );
+  return {
+    files: { "frr.conf": frrConf(model, ports, vrfs), interfaces: interfacesFile(model, model.ports, ports, vrfs, vlans) },
+    vlans: Object.fromEntries([...vlans].map(([vrf, vlan]) => [String(vrf), vlan])),
+  };
+}
