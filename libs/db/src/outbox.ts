@@ -123,9 +123,9 @@ export class OutboxRelay {
     this.timer = setTimeout(async () => {
       await this.drain();
       await this.deleteExpired().catch((error) => this.options.onError?.(error));
-      // Back off while Valkey or Postgres is failing, up to 30 s.
+      // Back off while Valkey or Postgres is failing, up to 5 s.
       const poll = this.options.pollMs ?? 1000;
-      this.schedule(this.failures ? Math.min(poll * 2 ** this.failures, 30_000) : poll);
+      this.schedule(this.failures ? Math.min(poll * 2 ** this.failures, 5_000) : poll);
     }, delay);
   }
 

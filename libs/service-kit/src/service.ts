@@ -21,12 +21,10 @@ import { createLogger, createMetrics, type DestinationStream, type Logger } from
 import { DescriptorIndex, reflectionServiceV1, reflectionServiceV1alpha } from "./reflection.js";
 
 /** Variables every service reads; services add their own BULKHEAD_<SERVICE>_* variables. */
-export function kitConfigSpec(defaultPort: number) {
+function commonConfigSpec(defaultPort: number) {
   return {
     PORT: vars.int("TCP port the service listens on for every protocol (0 picks a free port)", { default: defaultPort, min: 0, max: 65535 }),
     BULKHEAD_LISTEN_HOST: vars.string("Address to listen on; 0.0.0.0 to accept remote connections", { default: "127.0.0.1" }),
-    DATABASE_URL: vars.url("Postgres connection URL; the service keeps its tables in its own schema", { protocols: ["postgres", "postgresql"], secret: true }),
-    VALKEY_URL: vars.url("Valkey/Redis URL for the fabric-changes queue", { default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"], secret: true }),
     BULKHEAD_JWT_SECRET: vars.string("HMAC-SHA256 key (at least 32 characters) that bearer tokens are signed with", { secret: true, minLength: 32 }),
     BULKHEAD_JWT_ISSUER: vars.string("Required `iss` claim of bearer tokens", { default: "bulkhead" }),
     BULKHEAD_JWT_AUDIENCE: vars.string("Required `aud` claim of bearer tokens", { default: "bulkhead" }),
@@ -36,12 +34,25 @@ export function kitConfigSpec(defaultPort: number) {
     BULKHEAD_SHUTDOWN_GRACE_MS: vars.int("On SIGTERM, how long in-flight calls may run before they are cancelled", { default: 10_000, min: 0, max: 600_000 }),
     BULKHEAD_MAX_MESSAGE_BYTES: vars.int("Largest request or response message accepted", { default: 4 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024 }),
     BULKHEAD_MAX_TIMEOUT_MS: vars.int("Largest deadline a client may ask for", { default: 60_000, min: 100, max: 3_600_000 }),
+  };
+}
+
+/** Variables of services that keep state in Postgres and publish changes through Valkey. */
+function storageConfigSpec() {
+  return {
+    DATABASE_URL: vars.url("Postgres connection URL; the service keeps its tables in its own schema", { protocols: ["postgres", "postgresql"], secret: true }),
+    VALKEY_URL: vars.url("Valkey/Redis URL for the fabric-changes queue", { default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"], secret: true }),
     BULKHEAD_DB_POOL_SIZE: vars.int("Postgres connections per process", { default: 10, min: 1, max: 500 }),
     BULKHEAD_DB_STATEMENT_TIMEOUT_MS: vars.int("Server-side timeout of a single SQL statement (0 disables)", { default: 30_000, min: 0, max: 3_600_000 }),
     BULKHEAD_DB_NAMED_STATEMENTS: vars.bool("Use server-side prepared statements; false for Postgres servers whose connections share one session (PGlite)", { default: true }),
     BULKHEAD_QUEUE_PREFIX: vars.string("Key prefix of the BullMQ queues in Valkey", { default: "bulkhead" }),
     BULKHEAD_OUTBOX_POLL_MS: vars.int("Outbox relay safety-net poll interval (NOTIFY wakes it immediately)", { default: 1000, min: 50, max: 600_000 }),
   };
+}
+
+/** The kit's variables: all of them, or without the storage ones for a service with `storage: "none"`. */
+export function kitConfigSpec(defaultPort: number, storage: "postgres" | "none" = "postgres") {
+  return { ...commonConfigSpec(defaultPort), ...(storage === "none" ? {} : storageConfigSpec()) } as ReturnType<typeof commonConfigSpec> & ReturnType<typeof storageConfigSpec>;
 }
 
 type KitSpec = ReturnType<typeof kitConfigSpec>;
@@ -58,14 +69,22 @@ export interface ServiceContext<S extends ConfigSpec> {
   signToken(claims: TokenClaims): Promise<string>;
   /** Runs at shutdown, after the server stopped and before the pool closes (last added first). */
   onClose(fn: () => Promise<void> | void): void;
+  /** Runs once the service listens, with its base URL (known only then when PORT is 0). */
+  onServing(fn: (url: string) => void): void;
 }
 
 export interface ServiceDefinition<S extends ConfigSpec = Record<never, never>> {
   /** Short name: package `@bulkhead/<name>`, Postgres schema `<name>` (with - as _). */
   name: string;
   defaultPort: number;
-  /** Directory of the service's NNN_name.sql migrations. */
-  migrations: URL;
+  /**
+   * `postgres` (the default): a pool on the service's schema, migrations, the outbox relay and the
+   * audit log in Postgres. `none` (device agents): no database and no queue; `context.pool` and
+   * `context.outbox` must not be used, and audit records go to the log.
+   */
+  storage?: "postgres" | "none";
+  /** Directory of the service's NNN_name.sql migrations (storage `postgres`). */
+  migrations?: URL;
   config?: S;
   /** Builds the domain and registers the service's RPC handlers. */
   setup(context: ServiceContext<S>): Promise<(router: ConnectRouter) => void>;
@@ -87,7 +106,7 @@ export function schemaOf(name: string): string {
 
 /** The complete configuration spec of a service, kit variables first. */
 export function serviceConfigSpec(definition: ServiceDefinition<ConfigSpec>): ConfigSpec {
-  return { ...kitConfigSpec(definition.defaultPort), ...definition.config };
+  return { ...kitConfigSpec(definition.defaultPort, definition.storage), ...definition.config };
 }
 
 export interface StartOptions {
@@ -103,48 +122,23 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
   const schema = schemaOf(definition.name);
   const tokens: TokenSettings = { secret: config.BULKHEAD_JWT_SECRET, issuer: config.BULKHEAD_JWT_ISSUER, audience: config.BULKHEAD_JWT_AUDIENCE };
   const closers: (() => Promise<void> | void)[] = [];
+  const servingHooks: ((url: string) => void)[] = [];
 
-  const pool = createPool({
-    url: config.DATABASE_URL,
-    schema,
-    max: config.BULKHEAD_DB_POOL_SIZE,
-    statementTimeoutMs: config.BULKHEAD_DB_STATEMENT_TIMEOUT_MS,
-    namedStatements: config.BULKHEAD_DB_NAMED_STATEMENTS,
-  });
-  const redis = new Redis(config.VALKEY_URL, { maxRetriesPerRequest: null, enableOfflineQueue: false, lazyConnect: true });
-  redis.on("error", (error) => logger.debug({ err: error }, "valkey connection error"));
-  let relay: OutboxRelay | undefined;
-  let audit: PgAuditWriter | undefined;
+  const storage = await openStorage(definition, config, schema, logger);
   try {
-    const applied = [
-      ...(await migrate(pool, { schema, component: "bulkhead-db", migrations: loadMigrations(baseMigrationsDir) })),
-      ...(await migrate(pool, { schema, component: definition.name, migrations: loadMigrations(definition.migrations) })),
-    ];
-    if (applied.length > 0) logger.info({ applied }, "migrations applied");
-    audit = new PgAuditWriter(pool, { onError: (error, lost) => logger.error({ err: error, lost }, "audit records could not be written") });
-    await redis.connect().catch((error) => logger.warn({ err: error }, "valkey not reachable yet; the outbox relay keeps retrying"));
-    relay = new OutboxRelay({
-      pool,
-      schema,
-      connection: redis,
-      queuePrefix: config.BULKHEAD_QUEUE_PREFIX,
-      pollMs: config.BULKHEAD_OUTBOX_POLL_MS,
-      onError: (error) => logger.warn({ err: error }, "outbox relay could not publish; retrying"),
-    });
-    await relay.start();
-
     const context: ServiceContext<S> = {
       config,
       logger,
       tokens,
-      pool,
-      outbox: (client, event) => appendOutbox(client, schema, event),
+      pool: storage.pool,
+      outbox: storage.outbox,
       signToken: (claims) => signToken(tokens, claims),
       onClose: (fn) => closers.push(fn),
+      onServing: (fn) => servingHooks.push(fn),
     };
     const registerRoutes = await definition.setup(context);
 
-    const auditSink: AuditSink = audit;
+    const auditSink: AuditSink = storage.audit;
     const health = new HealthState();
     const shutdown = new AbortController();
     // Every in-flight call listens on this one signal.
@@ -189,6 +183,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
     health.setAll(ServingStatus.SERVING);
     const url = `${tls ? "https" : "http"}://${config.BULKHEAD_LISTEN_HOST === "0.0.0.0" ? "127.0.0.1" : config.BULKHEAD_LISTEN_HOST}:${listener.port}`;
     logger.info({ url, services: served, tls: Boolean(tls) }, "serving");
+    for (const hook of servingHooks) hook(url);
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -200,7 +195,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
         await release();
         logger.info("stopped");
       })());
-    return { name: definition.name, port: listener.port, url, health, pool, logger, stop };
+    return { name: definition.name, port: listener.port, url, health, pool: storage.pool, logger, stop };
   } catch (error) {
     await release();
     throw error;
@@ -208,10 +203,75 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
 
   async function release(): Promise<void> {
     for (const close of closers.reverse()) await Promise.resolve(close()).catch((error) => logger.error({ err: error }, "shutdown hook failed"));
+    await storage.close();
+  }
+}
+
+interface Storage {
+  pool: Pool;
+  outbox(client: Queryable, event: OutboxEvent): Promise<void>;
+  audit: AuditSink;
+  close(): Promise<void>;
+}
+
+/** A pool that refuses every use: what a service without storage gets as `context.pool`. */
+const noPool = new Proxy({} as Pool, {
+  get(_, property) {
+    throw new Error(`this service has no database (storage: "none"); pool.${String(property)} is not available`);
+  },
+});
+
+/**
+ * Postgres (migrated, with the outbox relay and the audit writer) for services with storage, or
+ * nothing but a log-based audit sink for agents.
+ */
+async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Config<KitSpec>, schema: string, logger: Logger): Promise<Storage> {
+  if (definition.storage === "none") {
+    return {
+      pool: noPool,
+      outbox: () => Promise.reject(new Error(`${definition.name} has no outbox`)),
+      audit: { record: (record) => logger.info({ audit: record }, "audit") },
+      close: async () => {},
+    };
+  }
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    schema,
+    max: config.BULKHEAD_DB_POOL_SIZE,
+    statementTimeoutMs: config.BULKHEAD_DB_STATEMENT_TIMEOUT_MS,
+    namedStatements: config.BULKHEAD_DB_NAMED_STATEMENTS,
+  });
+  const redis = new Redis(config.VALKEY_URL, { maxRetriesPerRequest: null, enableOfflineQueue: false, lazyConnect: true });
+  redis.on("error", (error) => logger.debug({ err: error }, "valkey connection error"));
+  let relay: OutboxRelay | undefined;
+  let audit: PgAuditWriter | undefined;
+  const close = async () => {
     await relay?.stop().catch((error) => logger.error({ err: error }, "outbox relay did not stop cleanly"));
     await audit?.close();
     redis.disconnect();
     await pool.end();
+  };
+  try {
+    const applied = [
+      ...(await migrate(pool, { schema, component: "bulkhead-db", migrations: loadMigrations(baseMigrationsDir) })),
+      ...(definition.migrations ? await migrate(pool, { schema, component: definition.name, migrations: loadMigrations(definition.migrations) }) : []),
+    ];
+    if (applied.length > 0) logger.info({ applied }, "migrations applied");
+    audit = new PgAuditWriter(pool, { onError: (error, lost) => logger.error({ err: error, lost }, "audit records could not be written") });
+    await redis.connect().catch((error) => logger.warn({ err: error }, "valkey not reachable yet; the outbox relay keeps retrying"));
+    relay = new OutboxRelay({
+      pool,
+      schema,
+      connection: redis,
+      queuePrefix: config.BULKHEAD_QUEUE_PREFIX,
+      pollMs: config.BULKHEAD_OUTBOX_POLL_MS,
+      onError: (error) => logger.warn({ err: error }, "outbox relay could not publish; retrying"),
+    });
+    await relay.start();
+    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
 

@@ -53,7 +53,8 @@ export interface TestServiceOptions {
 }
 
 export async function startTestService<S extends ConfigSpec>(definition: ServiceDefinition<S>, options: TestServiceOptions = {}): Promise<TestService> {
-  const db = await createTestDatabase(definition.name);
+  // Agents (storage "none") get no database; the handle's db is then a stand-in with nothing to drop.
+  const db: TestDatabase = definition.storage === "none" ? { name: "", url: "", drop: async () => {} } : await createTestDatabase(definition.name);
   const queuePrefix = `bhtest-${randomBytes(4).toString("hex")}`;
   const tokens: TokenSettings = { secret: options.secret ?? randomSecret(), issuer: "bulkhead", audience: "bulkhead" };
   const env: Record<string, string> = {

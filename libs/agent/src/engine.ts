@@ -1,0 +1,158 @@
+// Applying a revision on a device: check its hash, validate every file with the device's own
+// tools, write the files atomically keeping a backup, reload, and roll back if the reload fails.
+// What was applied survives restarts (a state file next to the configuration).
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { FailedPreconditionError, InvalidArgumentError, type Logger } from "@bulkhead/service-kit";
+import { revisionHash, type RevisionFile } from "@bulkhead/render";
+
+const exec = promisify(execFile);
+
+/** How files of one kind are checked and activated. Commands run with `sh -c`; `{file}` is the file's path. */
+export interface FileKind {
+  /** Which paths this kind covers, e.g. /^frr\// */
+  match: RegExp;
+  /** Validates a candidate file; a non-zero exit rejects the revision. Empty: no validation. */
+  validate: string;
+  /** Activates the written file; a non-zero exit rolls the revision back. Empty: nothing to do. */
+  reload: string;
+}
+
+export interface AgentState {
+  appliedGeneration: number;
+  appliedHash: string;
+  lastApplyAt: string | null;
+  lastError: string;
+  /** The paths the last applied revision wrote. */
+  paths: string[];
+}
+
+export type ApplyOutcome = "applied" | "unchanged";
+
+const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+async function run(command: string, file: string, timeoutMs: number): Promise<void> {
+  try {
+    await exec("sh", ["-c", command.replaceAll("{file}", quote(file))], { timeout: timeoutMs, maxBuffer: 4 << 20 });
+  } catch (error) {
+    const e = error as { stderr?: string; stdout?: string; message: string };
+    throw new Error((e.stderr || e.stdout || e.message).trim().slice(0, 2000));
+  }
+}
+
+export class ApplyEngine {
+  private state: AgentState;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly stateFile: string;
+
+  constructor(
+    /** Directory the revision's relative paths are written under. */
+    private readonly root: string,
+    private readonly kinds: readonly FileKind[],
+    private readonly log: Logger,
+    private readonly commandTimeoutMs = 60_000,
+  ) {
+    this.stateFile = join(root, ".bulkhead", "state.json");
+    mkdirSync(join(root, ".bulkhead"), { recursive: true });
+    this.state = existsSync(this.stateFile) ? (JSON.parse(readFileSync(this.stateFile, "utf8")) as AgentState) : { appliedGeneration: 0, appliedHash: "", lastApplyAt: null, lastError: "", paths: [] };
+  }
+
+  get current(): Readonly<AgentState> {
+    return this.state;
+  }
+
+  /** The managed files as they are on disk now: sha256 each, and the revision hash over them. */
+  onDisk(): { files: { path: string; sha256: string }[]; runningHash: string } {
+    const files: RevisionFile[] = this.state.paths.map((path) => ({ path, content: existsSync(join(this.root, path)) ? readFileSync(join(this.root, path), "utf8") : "" }));
+    return {
+      files: files.map((f) => ({ path: f.path, sha256: existsSync(join(this.root, f.path)) ? createHash("sha256").update(f.content).digest("hex") : "" })),
+      runningHash: files.length > 0 ? revisionHash(files) : "",
+    };
+  }
+
+  /** Applies one revision at a time, in call order. */
+  apply(generation: number, files: readonly RevisionFile[], hash: string): Promise<ApplyOutcome> {
+    const next = this.queue.then(() => this.applyNow(generation, files, hash));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async applyNow(generation: number, files: readonly RevisionFile[], hash: string): Promise<ApplyOutcome> {
+    if (revisionHash(files) !== hash) throw new InvalidArgumentError("hash", "does not match the files: the revision was altered or truncated");
+    // The same generation again is a no-op — unless the files were changed behind our back (drift).
+    if (generation === this.state.appliedGeneration && hash === this.state.appliedHash && this.onDisk().runningHash === hash) return "unchanged";
+    const kindOf = (path: string) => this.kinds.find((k) => k.match.test(path));
+    for (const [i, f] of files.entries()) if (!kindOf(f.path)) throw new InvalidArgumentError(`files.${i}.path`, `this agent does not manage ${f.path}`);
+
+    // Validate candidates with the device's tools before touching anything.
+    const staging = join(this.root, ".bulkhead", "staging");
+    rmSync(staging, { recursive: true, force: true });
+    try {
+      for (const [i, f] of files.entries()) {
+        const candidate = join(staging, f.path);
+        mkdirSync(dirname(candidate), { recursive: true });
+        writeFileSync(candidate, f.content);
+        const kind = kindOf(f.path)!;
+        if (kind.validate) {
+          await run(kind.validate, candidate, this.commandTimeoutMs).catch((error: Error) => {
+            this.fail(`generation ${generation}: ${f.path} rejected by validation: ${error.message}`);
+            throw new InvalidArgumentError(`files.${i}.content`, `${f.path} fails validation on the device: ${error.message}`);
+          });
+        }
+      }
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+
+    // Write atomically, keeping what ran before; reload; roll back if the reload fails.
+    const backups = files.map((f) => this.replace(f));
+    const reloads = [...new Set(files.map((f) => kindOf(f.path)!))].filter((k) => k.reload);
+    try {
+      for (const kind of reloads) await run(kind.reload, join(this.root, files.find((f) => kind.match.test(f.path))!.path), this.commandTimeoutMs);
+    } catch (error) {
+      for (const restore of backups.reverse()) restore();
+      for (const kind of reloads) await run(kind.reload, join(this.root, files.find((f) => kind.match.test(f.path))!.path), this.commandTimeoutMs).catch(() => {});
+      const message = `generation ${generation}: reload failed, the previous configuration was restored: ${(error as Error).message}`;
+      this.fail(message);
+      throw new FailedPreconditionError(message);
+    }
+    this.state = { appliedGeneration: generation, appliedHash: hash, lastApplyAt: new Date().toISOString(), lastError: "", paths: files.map((f) => f.path).sort() };
+    this.save();
+    this.log.info({ generation, hash }, "revision applied");
+    return "applied";
+  }
+
+  /** Writes one file through a temporary file and rename; returns how to put the old one back. */
+  private replace(file: RevisionFile): () => void {
+    const target = join(this.root, file.path);
+    const backup = join(this.root, ".bulkhead", "backup", file.path);
+    mkdirSync(dirname(target), { recursive: true });
+    mkdirSync(dirname(backup), { recursive: true });
+    const existed = existsSync(target);
+    if (existed) writeFileSync(backup, readFileSync(target));
+    writeFileSync(`${target}.tmp`, file.content);
+    renameSync(`${target}.tmp`, target);
+    return () => {
+      if (existed) {
+        writeFileSync(`${target}.tmp`, readFileSync(backup));
+        renameSync(`${target}.tmp`, target);
+      } else {
+        rmSync(target, { force: true });
+      }
+    };
+  }
+
+  private fail(message: string): void {
+    this.log.warn({ error: message }, "revision not applied");
+    this.state = { ...this.state, lastError: message };
+    this.save();
+  }
+
+  private save(): void {
+    writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(this.state, null, 2));
+    renameSync(`${this.stateFile}.tmp`, this.stateFile);
+  }
+}
