@@ -6,3 +6,4 @@ export { LOG_ACCEPTED, LOG_FORWARD_DROPPED, LOG_INPUT_DROPPED, TABLE, compileFir
 export { PXE_VLAN, PXE_VNI, renderSwitch, type ExternalSessionModel, type RenderedSwitch, type SwitchModel, type SwitchPortModel, type SwitchPortRole, type SwitchVrfModel } from "./switch.js";
 export { TENANT_VLANS, VlansExhausted, assignVlans } from "./vlans.js";
 export { revisionHash, type RevisionFile } from "./revision.js";
+export { firewallFrrModelOf, firewallNetworksOf, projectsOf, switchModelOf } from "./from-api.js";

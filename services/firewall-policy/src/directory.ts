@@ -1,10 +1,10 @@
 // What the firewall-policy service reads from the inventory and network services, as the service
 // principal `firewall-policy`: firewalls with their networks, networks, and the project's IPs.
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { MachineRole, NetworkRole, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { MachineRole, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
-import { NatType, NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
-import type { FirewallNetwork, NetworkRole as Role } from "@bulkhead/render";
+import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { firewallNetworksOf, type FirewallNetwork } from "@bulkhead/render";
 
 export { NetworkType };
 
@@ -13,13 +13,6 @@ export interface Firewall {
   project: string;
   networks: FirewallNetwork[];
 }
-
-const roles: Record<number, Role> = {
-  [NetworkRole.PRIVATE_PRIMARY]: "primary",
-  [NetworkRole.PRIVATE_SECONDARY_SHARED]: "shared",
-  [NetworkRole.EXTERNAL]: "external",
-  [NetworkRole.UNDERLAY]: "underlay",
-};
 
 const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
 
@@ -30,15 +23,7 @@ function firewallOf(m: Machine): Firewall | undefined {
   return {
     id: m.id,
     project: a.project,
-    networks: a.networks.map((n) => ({
-      id: n.network,
-      role: roles[n.role] ?? "external",
-      vrf: n.vrf,
-      prefixes: n.prefixes,
-      destinationPrefixes: n.destinationPrefixes,
-      nat: n.natType === NatType.IPV4_MASQUERADE,
-      ips: n.ips,
-    })),
+    networks: firewallNetworksOf(a.networks),
   };
 }
 

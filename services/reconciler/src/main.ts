@@ -1,0 +1,4 @@
+import { main } from "@bulkhead/service-kit";
+import { reconcilerService } from "./service.js";
+
+main(reconcilerService);

@@ -1,0 +1,104 @@
+// The reconciler's BullMQ wiring. Three queues, each drained by a worker:
+//   fabric-changes  outbox events of every service → renders of the devices they touch
+//   render          one job per device: at most one active and one waiting, newest data wins
+//   push            one job per device likewise; retried with exponential backoff and jitter,
+//                   then moved to push-dead and the device marked FAILED
+// Jobs of a worker that died are picked up again once their lock expires (BULKHEAD_STALLED_MS).
+import { Queue, Worker, type Job, type JobsOptions } from "bullmq";
+import { Redis } from "ioredis";
+import { FABRIC_CHANGES_QUEUE, type PublishedEvent } from "@bulkhead/db";
+import type { Logger } from "@bulkhead/service-kit";
+import type { Reconciler, WorkQueues } from "./reconciler.js";
+
+export interface QueueSettings {
+  url: string;
+  prefix: string;
+  renderConcurrency: number;
+  pushConcurrency: number;
+  pushAttempts: number;
+  pushBackoffMs: number;
+  stalledMs: number;
+}
+
+export class BullQueues implements WorkQueues {
+  private readonly connections: Redis[] = [];
+  private readonly renders: Queue;
+  private readonly pushes: Queue;
+  private readonly dead: Queue;
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    private readonly settings: QueueSettings,
+    private readonly log: Logger,
+  ) {
+    const options = { connection: this.connection(), prefix: settings.prefix };
+    this.renders = new Queue("render", options);
+    this.pushes = new Queue("push", options);
+    this.dead = new Queue("push-dead", options);
+    for (const q of [this.renders, this.pushes, this.dead]) q.on("error", (error) => log.warn({ err: error }, "queue error"));
+  }
+
+  /** A connection that waits out Valkey restarts instead of failing commands. */
+  private connection(): Redis {
+    const redis = new Redis(this.settings.url, { maxRetriesPerRequest: null });
+    redis.on("error", (error) => this.log.debug({ err: error }, "valkey connection error"));
+    this.connections.push(redis);
+    return redis;
+  }
+
+  async render(device: string, force = false): Promise<void> {
+    await this.renders.add("render", { device, force }, {
+      deduplication: { id: `render-${device}`, keepLastIfActive: true },
+      attempts: 10,
+      backoff: { type: "exponential", delay: 500, jitter: 0.5 },
+      removeOnComplete: true,
+      removeOnFail: { age: 86_400 },
+    });
+  }
+
+  async push(device: string): Promise<void> {
+    const options: JobsOptions = {
+      deduplication: { id: `push-${device}`, keepLastIfActive: true },
+      attempts: this.settings.pushAttempts,
+      backoff: { type: "exponential", delay: this.settings.pushBackoffMs, jitter: 0.5 },
+      removeOnComplete: true,
+      removeOnFail: { age: 86_400 },
+    };
+    await this.pushes.add("push", { device }, options);
+  }
+
+  start(reconciler: Reconciler): void {
+    const worker = <T>(name: string, concurrency: number, run: (job: Job<T>) => Promise<unknown>) => {
+      const w = new Worker<T>(name, run, { connection: this.connection(), prefix: this.settings.prefix, concurrency, stalledInterval: this.settings.stalledMs, lockDuration: this.settings.stalledMs });
+      w.on("error", (error) => this.log.warn({ err: error, queue: name }, "worker error"));
+      this.workers.push(w);
+      return w;
+    };
+    worker<PublishedEvent>(FABRIC_CHANGES_QUEUE, 4, (job) => reconciler.onEvent(job.data));
+    worker<{ device: string; force: boolean }>("render", this.settings.renderConcurrency, (job) => reconciler.render(job.data.device, job.data.force)).on("failed", (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.log.error({ device: job.data.device, err: error }, "render failed after every attempt");
+    });
+    worker<{ device: string }>("push", this.settings.pushConcurrency, (job) => reconciler.push(job.data.device)).on("failed", (job, error) => {
+      if (!job) return;
+      const refused = error.name === "UnrecoverableError";
+      if (!refused && job.attemptsMade < (job.opts.attempts ?? 1)) return;
+      void (async () => {
+        await this.dead.add("dead", { ...job.data, reason: error.message, failedAt: new Date().toISOString() }, { removeOnComplete: { count: 10_000 } });
+        await reconciler.pushFailed(job.data.device, error.message, refused);
+        this.log.warn({ device: job.data.device, reason: error.message }, "push failed for good");
+      })().catch((e) => this.log.error({ err: e }, "recording a failed push failed"));
+    });
+  }
+
+  /** Jobs waiting in the dead-letter queue. */
+  deadLetters(): Promise<Job[]> {
+    return this.dead.getJobs(["waiting", "delayed", "completed"]);
+  }
+
+  async close(): Promise<void> {
+    // A worker waits for its active jobs without a deadline: give them a few seconds.
+    await Promise.race([Promise.all(this.workers.map((w) => w.close())), new Promise((r) => setTimeout(r, 5_000))]);
+    await Promise.all([this.renders.close(), this.pushes.close(), this.dead.close()]);
+    for (const c of this.connections) c.disconnect();
+  }
+}

@@ -1,0 +1,204 @@
+// The flow of a change (ARCHITECTURE §3): an event names the devices it touches; each device is
+// rendered from the services' views, verified, stored as a revision when its content changed, and
+// pushed to its agent. Heartbeats close the loop: drift and agents that come back get a re-push.
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { UnrecoverableError } from "bullmq";
+import { AgentService, ApplyOutcome } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
+import type { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { MachineRole, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import { createServiceClient, type Logger } from "@bulkhead/service-kit";
+import type { PublishedEvent } from "@bulkhead/db";
+import { firewallFrrModelOf, projectsOf, renderFirewallFrr, renderSwitch, revisionHash, switchModelOf, type RevisionFile } from "@bulkhead/render";
+import { DeviceKind, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
+import { targetsOf } from "./targets.js";
+import { verifySyntax, type VerifyMode } from "./verify.js";
+
+/** Where the reconciler puts work; BullMQ in the service, plain functions in unit tests. */
+export interface WorkQueues {
+  render(device: string, force?: boolean): Promise<void>;
+  push(device: string): Promise<void>;
+}
+
+export interface Services {
+  switches: Client<typeof SwitchService>;
+  machines: Client<typeof MachineService>;
+  peering: Client<typeof PeeringService>;
+  policies: Client<typeof NetworkPolicyService>;
+}
+
+/** Paths of a device's files, relative to its agent's configuration root. */
+export const FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", nftables: "nftables/bulkhead.nft" };
+
+const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
+
+export class Reconciler {
+  private readonly agents = new Map<string, Client<typeof AgentService>>();
+
+  constructor(
+    private readonly store: ReconcilerStore,
+    private readonly services: Services,
+    private readonly queues: WorkQueues,
+    private readonly options: { verify: VerifyMode; agentToken: () => Promise<string>; agentTimeoutMs: number },
+    private readonly log: Logger,
+  ) {}
+
+  // --- events ---
+
+  /** Queues a render of every device the event touches. */
+  async onEvent(event: PublishedEvent): Promise<string[]> {
+    const targets = targetsOf(event);
+    const devices = new Set([...targets.devices, ...(await this.store.devicesTouching(targets.vrfs, targets.projects))]);
+    for (const project of targets.firewallsOf) for (const fw of await this.firewallsOf(project)) devices.add(fw);
+    for (const device of devices) await this.queues.render(device);
+    if (devices.size > 0) this.log.debug({ topic: event.topic, key: event.key, devices: [...devices] }, "event fans out");
+    return [...devices].sort();
+  }
+
+  private async firewallsOf(project: string): Promise<string[]> {
+    const { machines } = await this.services.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000 });
+    return machines.map((m) => m.id);
+  }
+
+  // --- render ---
+
+  /**
+   * Renders a device from the services' current views. A device that is no longer a switch or an
+   * allocated firewall is forgotten. `force` re-pushes even when nothing changed (resync).
+   */
+  async render(device: string, force = false): Promise<void> {
+    const row = await this.store.device(device);
+    const rendered = await this.renderDevice(device, row);
+    if (!rendered) {
+      if (row) await this.store.forget(device);
+      return;
+    }
+    rendered.verification = await verifySyntax(device, rendered.files, this.options.verify);
+    const { row: after, changed } = await this.store.record(device, rendered);
+    if (force) await this.store.unblock(device);
+    if (changed || force || this.needsPush(after)) await this.queues.push(device);
+  }
+
+  private async renderDevice(device: string, row: DeviceRow | undefined): Promise<Rendered | undefined> {
+    let view;
+    try {
+      view = await this.services.switches.getSwitchView({ device });
+    } catch (error) {
+      if (!notFound(error)) throw error;
+      return this.renderFirewall(device);
+    }
+    const sw = view.switch!;
+    if (sw.role !== SwitchRole.LEAF && sw.role !== SwitchRole.EXIT) return undefined;
+    const plan = await this.services.peering.getRouteLeakPlan({ partition: sw.partition });
+    const out = renderSwitch(switchModelOf(view, plan, row?.vlans ?? {}));
+    const files = [
+      { path: FILES.frr, content: out.files["frr.conf"] },
+      { path: FILES.interfaces, content: out.files.interfaces },
+    ];
+    return {
+      kind: sw.role === SwitchRole.EXIT ? DeviceKind.Exit : DeviceKind.Leaf,
+      partition: sw.partition,
+      files,
+      hash: revisionHash(files),
+      verification: { passed: true, checks: [], findings: [] },
+      vrfs: Object.keys(out.vlans).map(Number),
+      projects: projectsOf(view),
+      vlans: out.vlans,
+    };
+  }
+
+  private async renderFirewall(device: string): Promise<Rendered | undefined> {
+    let view;
+    try {
+      view = await this.services.machines.getMachineView({ device });
+    } catch (error) {
+      if (notFound(error)) return undefined;
+      throw error;
+    }
+    const model = firewallFrrModelOf(view);
+    if (!model) return undefined;
+    const { ruleset } = await this.services.policies.getFirewallRuleset({ device });
+    const files: RevisionFile[] = [
+      { path: FILES.frr, content: renderFirewallFrr(model) },
+      { path: FILES.nftables, content: ruleset },
+    ];
+    return {
+      kind: DeviceKind.Firewall,
+      partition: view.machine!.partition,
+      files,
+      hash: revisionHash(files),
+      verification: { passed: true, checks: [], findings: [] },
+      vrfs: model.networks.filter((n) => n.vrf > 0).map((n) => n.vrf),
+      projects: [view.machine!.allocation!.project],
+      vlans: {},
+    };
+  }
+
+  // --- push ---
+
+  /** Whether the agent should be given the desired revision (it does not run it, and has not refused it). */
+  private needsPush(row: DeviceRow): boolean {
+    return row.desired_generation > 0 && row.desired_generation !== row.blocked_generation && (row.applied_hash !== row.desired_hash || row.running_hash !== row.desired_hash);
+  }
+
+  /**
+   * Gives the agent the desired revision. Throws to be retried (the agent is unreachable or
+   * failed), or UnrecoverableError when the agent refused the revision.
+   */
+  async push(device: string): Promise<"applied" | "unchanged" | "waiting" | "nothing"> {
+    const row = await this.store.device(device);
+    if (!row || row.desired_generation === 0) return "nothing";
+    if (!row.endpoint) {
+      await this.store.waiting(device, "waiting for the agent to report in");
+      return "waiting";
+    }
+    const revision = (await this.store.revision(device, row.desired_generation))!;
+    try {
+      const res = await this.agent(row.endpoint).apply({ device, generation: BigInt(revision.generation), files: revision.files, hash: revision.hash });
+      await this.store.applied(device, Number(res.appliedGeneration), res.appliedHash, res.outcome === ApplyOutcome.APPLIED);
+      return res.outcome === ApplyOutcome.APPLIED ? "applied" : "unchanged";
+    } catch (error) {
+      const e = ConnectError.from(error);
+      if (e.code === Code.InvalidArgument || e.code === Code.PermissionDenied) throw new UnrecoverableError(`the agent refused generation ${revision.generation}: ${e.rawMessage}`);
+      throw new Error(`pushing generation ${revision.generation} to ${row.endpoint} failed: ${e.rawMessage}`);
+    }
+  }
+
+  /** After the last attempt: the device is FAILED with the reason. */
+  async pushFailed(device: string, reason: string, refused: boolean): Promise<void> {
+    const row = await this.store.device(device);
+    if (row) await this.store.failed(device, row.desired_generation, reason, refused);
+  }
+
+  private agent(endpoint: string): Client<typeof AgentService> {
+    let client = this.agents.get(endpoint);
+    if (!client) this.agents.set(endpoint, (client = createServiceClient(AgentService, { baseUrl: endpoint, token: this.options.agentToken, protocol: "grpc", timeoutMs: this.options.agentTimeoutMs })));
+    return client;
+  }
+
+  // --- heartbeats and resyncs ---
+
+  /** An agent reported: record it; re-push on drift or when it does not run the desired revision. */
+  async heartbeat(device: string, report: { appliedGeneration: number; appliedHash: string; runningHash: string; endpoint: string }): Promise<DeviceRow> {
+    const row = await this.store.heartbeat(device, report);
+    if (row.desired_generation === 0) await this.queues.render(device);
+    else if (this.needsPush(row)) await this.queues.push(device);
+    return row;
+  }
+
+  /** Re-renders and re-pushes devices (one, a partition's, or every known one and every switch). */
+  async resync(filter: { device?: string; partition?: string }): Promise<string[]> {
+    const devices = filter.device ? [filter.device] : (await this.store.devices({ partition: filter.partition })).map((d) => d.device);
+    for (const device of devices) await this.queues.render(device, true);
+    return devices;
+  }
+
+  /** The periodic safety net: every device the inventory knows, and every one the store knows. */
+  async fullResync(): Promise<void> {
+    const known = new Set((await this.store.devices()).map((d) => d.device));
+    for (const sw of (await this.services.switches.listSwitches({})).switches) if (sw.role === SwitchRole.LEAF || sw.role === SwitchRole.EXIT) known.add(sw.id);
+    for (const fw of (await this.services.machines.listMachines({ role: MachineRole.FIREWALL, pageSize: 1000 })).machines) known.add(fw.id);
+    for (const device of known) await this.queues.render(device);
+  }
+}

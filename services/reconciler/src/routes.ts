@@ -1,0 +1,85 @@
+// DesiredStateService: thin handlers over the store and the reconciler.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { DesiredStateService, DeviceStatusSchema, FileDiffSchema, RevisionSchema, VerificationSchema, type DeviceStatus, type Revision, type Verification } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
+import { NotFoundError } from "@bulkhead/service-kit";
+import { unifiedDiff } from "@bulkhead/render";
+import type { Reconciler } from "./reconciler.js";
+import type { DeviceRow, ReconcilerStore, RevisionRow, Verification as VerificationRow } from "./store.js";
+
+const DEVICE = "bulkhead.fabric.v1.DeviceStatus";
+const time = (d: Date | null) => (d ? timestampFromDate(d) : undefined);
+
+const statusMessage = (d: DeviceRow): DeviceStatus =>
+  create(DeviceStatusSchema, {
+    device: d.device,
+    kind: d.kind as number,
+    partition: d.partition,
+    state: d.state as number,
+    desiredGeneration: BigInt(d.desired_generation),
+    desiredHash: d.desired_hash,
+    appliedGeneration: BigInt(d.applied_generation),
+    appliedHash: d.applied_hash,
+    runningHash: d.running_hash,
+    lastError: d.last_error,
+    lastHeartbeatAt: time(d.last_heartbeat_at),
+    updatedAt: time(d.updated_at),
+  });
+
+const verificationMessage = (v: VerificationRow): Verification => create(VerificationSchema, { passed: v.passed, checks: v.checks, findings: v.findings });
+
+const revisionMessage = (r: RevisionRow): Revision =>
+  create(RevisionSchema, { device: r.device, generation: BigInt(r.generation), hash: r.hash, files: r.files, verification: verificationMessage(r.verification), rejected: r.rejected, createdAt: time(r.created_at) });
+
+export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler) {
+  const device = async (id: string) => {
+    const row = await store.device(id);
+    if (!row) throw new NotFoundError(DEVICE, id, `Bulkhead has no state for device ${id}`);
+    return row;
+  };
+  return (router: ConnectRouter) => {
+    router.service(DesiredStateService, {
+      async getDeviceStatus(req) {
+        return { status: statusMessage(await device(req.device)) };
+      },
+      async listDeviceStatuses(req) {
+        return { statuses: (await store.devices({ partition: req.partition || undefined, state: req.state || undefined, kind: req.kind || undefined })).map(statusMessage) };
+      },
+      async getRevision(req) {
+        const revision = await store.revision(req.device, Number(req.generation) || undefined);
+        if (!revision) throw new NotFoundError("bulkhead.fabric.v1.Revision", `${req.device}@${req.generation || "newest"}`);
+        return { revision: revisionMessage(revision) };
+      },
+      async diff(req) {
+        const row = await device(req.device);
+        const desired = row.desired_generation ? await store.revision(req.device, row.desired_generation) : undefined;
+        const applied = row.applied_generation ? await store.revision(req.device, row.applied_generation) : undefined;
+        const paths = [...new Set([...(desired?.files ?? []), ...(applied?.files ?? [])].map((f) => f.path))].sort();
+        const content = (r: RevisionRow | undefined, path: string) => r?.files.find((f) => f.path === path)?.content ?? "";
+        const files = paths
+          .map((path) => create(FileDiffSchema, { path, unifiedDiff: unifiedDiff(content(applied, path), content(desired, path), { from: `${path} (applied, generation ${row.applied_generation})`, to: `${path} (desired, generation ${row.desired_generation})` }) }))
+          .filter((f) => f.unifiedDiff !== "");
+        return { appliedGeneration: BigInt(row.applied_generation), desiredGeneration: BigInt(row.desired_generation), files };
+      },
+      async resync(req) {
+        return { devices: await reconciler.resync({ device: req.device || undefined, partition: req.partition || undefined }) };
+      },
+      async reportDeviceState(req) {
+        const row = await reconciler.heartbeat(req.device, { appliedGeneration: Number(req.appliedGeneration), appliedHash: req.appliedHash, runningHash: req.runningHash, endpoint: req.endpoint });
+        return { desiredGeneration: BigInt(row.desired_generation) };
+      },
+      async verifyPartition(req) {
+        const devices = await store.devices({ partition: req.partition });
+        const checks = new Set<string>();
+        const findings = [];
+        for (const d of devices) {
+          const revision = await store.revision(d.device);
+          for (const c of revision?.verification.checks ?? []) checks.add(c);
+          findings.push(...(revision?.verification.findings ?? []));
+        }
+        return { verification: create(VerificationSchema, { passed: findings.length === 0, checks: [...checks].sort(), findings }), devices: devices.map((d) => d.device) };
+      },
+    });
+  };
+}

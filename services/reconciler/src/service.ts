@@ -1,0 +1,59 @@
+import { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import { Periodic, createServiceClient, serviceTokenSource, vars, type ServiceDefinition } from "@bulkhead/service-kit";
+import { BullQueues } from "./queues.js";
+import { Reconciler } from "./reconciler.js";
+import { reconcilerRoutes } from "./routes.js";
+import { ReconcilerStore } from "./store.js";
+
+const config = {
+  BULKHEAD_INVENTORY_URL: vars.url("Base URL of the inventory service (switch and machine views)", { protocols: ["http", "https"] }),
+  BULKHEAD_PEERING_URL: vars.url("Base URL of the peering service (route-leak plans)", { protocols: ["http", "https"] }),
+  BULKHEAD_FIREWALL_POLICY_URL: vars.url("Base URL of the firewall-policy service (firewall rulesets)", { protocols: ["http", "https"] }),
+  BULKHEAD_RENDER_CONCURRENCY: vars.int("Renders run at once per process", { default: 4, min: 1, max: 256 }),
+  BULKHEAD_PUSH_CONCURRENCY: vars.int("Pushes to agents run at once per process", { default: 32, min: 1, max: 1024 }),
+  BULKHEAD_PUSH_ATTEMPTS: vars.int("Attempts of a push before the device is FAILED and the job dead-lettered", { default: 8, min: 1, max: 100 }),
+  BULKHEAD_PUSH_BACKOFF_MS: vars.int("First retry delay of a push; doubled per attempt, with jitter", { default: 500, min: 10, max: 600_000 }),
+  BULKHEAD_AGENT_TIMEOUT_MS: vars.int("Deadline of one Apply call to an agent", { default: 30_000, min: 100, max: 600_000 }),
+  BULKHEAD_STALLED_MS: vars.int("After how long a job of a dead reconciler process is taken up again (BullMQ lock duration)", { default: 30_000, min: 500, max: 600_000 }),
+  BULKHEAD_FULL_RESYNC_MS: vars.int("Interval of the full re-render of every device: a safety net, not the main path", { default: 600_000, min: 1_000, max: 86_400_000 }),
+  BULKHEAD_VERIFY_TOOLS: vars.oneOf("Verify renders with vtysh -C and nft -c: `auto` when installed, `required`, or `off`", ["auto", "required", "off"] as const, { default: "auto" }),
+};
+
+export const reconcilerService: ServiceDefinition<typeof config> = {
+  name: "reconciler",
+  defaultPort: 7006,
+  migrations: new URL("../migrations/", import.meta.url),
+  config,
+  async setup({ config: c, pool, tokens, logger, onClose }) {
+    const token = serviceTokenSource(tokens, "reconciler");
+    const client = { token, protocol: "grpc" as const, timeoutMs: 15_000 };
+    const store = new ReconcilerStore(pool);
+    const queues = new BullQueues(
+      { url: c.VALKEY_URL, prefix: c.BULKHEAD_QUEUE_PREFIX, renderConcurrency: c.BULKHEAD_RENDER_CONCURRENCY, pushConcurrency: c.BULKHEAD_PUSH_CONCURRENCY, pushAttempts: c.BULKHEAD_PUSH_ATTEMPTS, pushBackoffMs: c.BULKHEAD_PUSH_BACKOFF_MS, stalledMs: c.BULKHEAD_STALLED_MS },
+      logger,
+    );
+    const reconciler = new Reconciler(
+      store,
+      {
+        switches: createServiceClient(SwitchService, { ...client, baseUrl: c.BULKHEAD_INVENTORY_URL }),
+        machines: createServiceClient(MachineService, { ...client, baseUrl: c.BULKHEAD_INVENTORY_URL }),
+        peering: createServiceClient(PeeringService, { ...client, baseUrl: c.BULKHEAD_PEERING_URL }),
+        policies: createServiceClient(NetworkPolicyService, { ...client, baseUrl: c.BULKHEAD_FIREWALL_POLICY_URL }),
+      },
+      queues,
+      { verify: c.BULKHEAD_VERIFY_TOOLS, agentToken: token, agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS },
+      logger,
+    );
+    queues.start(reconciler);
+    const resync = new Periodic(c.BULKHEAD_FULL_RESYNC_MS, logger, "full resync", () => reconciler.fullResync());
+    resync.start();
+    onClose(async () => {
+      await resync.stop();
+      await queues.close();
+    });
+    return reconcilerRoutes(store, reconciler);
+  },
+};

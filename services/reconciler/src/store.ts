@@ -1,0 +1,199 @@
+// SQL for devices and their revisions. Status transitions are single conditional UPDATEs, so
+// concurrent renders, pushes and heartbeats of one device cannot undo each other's newer facts.
+import { withTransaction, type Pool } from "@bulkhead/db";
+import type { RevisionFile } from "@bulkhead/render";
+
+export const enum DeviceKind {
+  Unknown = 0,
+  Leaf = 1,
+  Spine = 2,
+  Exit = 3,
+  Firewall = 4,
+}
+
+export const enum SyncState {
+  InSync = 1,
+  Pending = 2,
+  Failed = 3,
+  Drifted = 4,
+  Rejected = 5,
+}
+
+export interface Finding {
+  property: string;
+  device: string;
+  path: string;
+  line: number;
+  object: string;
+  message: string;
+}
+
+export interface Verification {
+  passed: boolean;
+  checks: string[];
+  findings: Finding[];
+}
+
+export interface DeviceRow {
+  device: string;
+  kind: DeviceKind;
+  partition: string;
+  state: SyncState;
+  desired_generation: number;
+  desired_hash: string;
+  applied_generation: number;
+  applied_hash: string;
+  running_hash: string;
+  last_error: string;
+  blocked_generation: number;
+  endpoint: string;
+  vrfs: number[];
+  projects: string[];
+  vlans: Record<string, number>;
+  pushes: number;
+  last_heartbeat_at: Date | null;
+  updated_at: Date;
+}
+
+export interface RevisionRow {
+  device: string;
+  generation: number;
+  hash: string;
+  files: RevisionFile[];
+  verification: Verification;
+  rejected: boolean;
+  created_at: Date;
+}
+
+export interface Rendered {
+  kind: DeviceKind;
+  partition: string;
+  files: RevisionFile[];
+  hash: string;
+  verification: Verification;
+  vrfs: number[];
+  projects: string[];
+  vlans: Record<string, number>;
+}
+
+const deviceColumns = `device, kind, partition, state, desired_generation::float8 AS desired_generation, desired_hash, applied_generation::float8 AS applied_generation,
+  applied_hash, running_hash, last_error, blocked_generation::float8 AS blocked_generation, endpoint, vrfs, projects, vlans, pushes, last_heartbeat_at, updated_at`;
+const revisionColumns = "device, generation::float8 AS generation, hash, files, verification, rejected, created_at";
+
+export class ReconcilerStore {
+  constructor(private readonly pool: Pool) {}
+
+  async device(device: string): Promise<DeviceRow | undefined> {
+    return (await this.pool.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1`, [device])).rows[0];
+  }
+
+  async devices(filter: { partition?: string; state?: number; kind?: number } = {}): Promise<DeviceRow[]> {
+    const { rows } = await this.pool.query<DeviceRow>(
+      `SELECT ${deviceColumns} FROM devices WHERE ($1::text IS NULL OR partition = $1) AND ($2::int IS NULL OR state = $2) AND ($3::int IS NULL OR kind = $3) ORDER BY device`,
+      [filter.partition ?? null, filter.state ?? null, filter.kind ?? null],
+    );
+    return rows;
+  }
+
+  /** Devices whose last render carried one of the VRFs or served one of the projects. */
+  async devicesTouching(vrfs: readonly number[], projects: readonly string[]): Promise<string[]> {
+    if (vrfs.length === 0 && projects.length === 0) return [];
+    const { rows } = await this.pool.query<{ device: string }>("SELECT device FROM devices WHERE vrfs && $1::int[] OR projects && $2::text[]", [vrfs, projects]);
+    return rows.map((r) => r.device);
+  }
+
+  /** Makes sure a device row exists (a render or a heartbeat of a device seen for the first time). */
+  async ensure(device: string): Promise<void> {
+    await this.pool.query("INSERT INTO devices (device) VALUES ($1) ON CONFLICT DO NOTHING", [device]);
+  }
+
+  async forget(device: string): Promise<void> {
+    await this.pool.query("DELETE FROM devices WHERE device = $1", [device]);
+  }
+
+  /**
+   * Stores a render. Unchanged content stores nothing; a render that failed verification is kept
+   * as a rejected revision and leaves the desired one as it was. Returns the device afterwards and
+   * whether the desired revision changed.
+   */
+  async record(device: string, r: Rendered): Promise<{ row: DeviceRow; changed: boolean }> {
+    return withTransaction(this.pool, async (client) => {
+      await client.query("INSERT INTO devices (device) VALUES ($1) ON CONFLICT DO NOTHING", [device]);
+      const current = (await client.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1 FOR UPDATE`, [device])).rows[0]!;
+      await client.query("UPDATE devices SET kind = $2, partition = $3, vrfs = $4, projects = $5, vlans = $6 WHERE device = $1", [device, r.kind, r.partition, r.vrfs, r.projects, JSON.stringify(r.vlans)]);
+      const latest = (await client.query<{ hash: string; generation: number }>("SELECT hash, generation::float8 AS generation FROM revisions WHERE device = $1 ORDER BY generation DESC LIMIT 1", [device])).rows[0];
+      if (latest?.hash === r.hash) return { row: (await this.device(device))!, changed: false };
+      const generation = (latest?.generation ?? 0) + 1;
+      const rejected = !r.verification.passed;
+      await client.query("INSERT INTO revisions (device, generation, hash, files, verification, rejected) VALUES ($1, $2, $3, $4, $5, $6)", [device, generation, r.hash, JSON.stringify(r.files), JSON.stringify(r.verification), rejected]);
+      // Keep the last 20 revisions (and the desired and applied ones).
+      await client.query("DELETE FROM revisions WHERE device = $1 AND generation <= $2 - 20 AND generation NOT IN ($3, $4)", [device, generation, current.desired_generation, current.applied_generation]);
+      if (rejected) {
+        const reason = r.verification.findings.map((f) => `${f.path}${f.line ? `:${f.line}` : ""}: ${f.message}`).join("; ");
+        await client.query("UPDATE devices SET state = 5, last_error = $2, updated_at = now() WHERE device = $1", [device, `generation ${generation} rejected by verification: ${reason}`.slice(0, 4000)]);
+      } else {
+        const inSync = current.applied_hash === r.hash && current.running_hash === r.hash;
+        await client.query("UPDATE devices SET desired_generation = $2, desired_hash = $3, state = $4, last_error = '', updated_at = now() WHERE device = $1", [device, generation, r.hash, inSync ? 1 : 2]);
+      }
+      return { row: (await this.device(device))!, changed: !rejected };
+    });
+  }
+
+  async revision(device: string, generation?: number): Promise<RevisionRow | undefined> {
+    const { rows } = generation
+      ? await this.pool.query<RevisionRow>(`SELECT ${revisionColumns} FROM revisions WHERE device = $1 AND generation = $2`, [device, generation])
+      : await this.pool.query<RevisionRow>(`SELECT ${revisionColumns} FROM revisions WHERE device = $1 ORDER BY generation DESC LIMIT 1`, [device]);
+    return rows[0];
+  }
+
+  /** The agent applied a revision; in sync if that is still the desired one. */
+  async applied(device: string, generation: number, hash: string, changed: boolean): Promise<void> {
+    await this.pool.query(
+      `UPDATE devices SET applied_generation = $2, applied_hash = $3, running_hash = $3, pushes = pushes + $4,
+         state = CASE WHEN desired_hash = $3 THEN 1 ELSE 2 END, last_error = CASE WHEN desired_hash = $3 THEN '' ELSE last_error END, updated_at = now()
+       WHERE device = $1 AND applied_generation <= $2`,
+      [device, generation, hash, changed ? 1 : 0],
+    );
+  }
+
+  /**
+   * Pushing `generation` failed for good; only recorded while it is still the desired one. When
+   * the agent refused the revision it is not pushed again until a newer one or a resync.
+   */
+  async failed(device: string, generation: number, reason: string, refused: boolean): Promise<void> {
+    await this.pool.query(
+      "UPDATE devices SET state = 3, last_error = $3, blocked_generation = CASE WHEN $4 THEN $2 ELSE blocked_generation END, updated_at = now() WHERE device = $1 AND desired_generation = $2 AND state <> 1",
+      [device, generation, reason.slice(0, 4000), refused],
+    );
+  }
+
+  async unblock(device: string): Promise<void> {
+    await this.pool.query("UPDATE devices SET blocked_generation = 0 WHERE device = $1", [device]);
+  }
+
+  async waiting(device: string, reason: string): Promise<void> {
+    await this.pool.query("UPDATE devices SET state = CASE WHEN state = 1 THEN 2 ELSE state END, last_error = $2, updated_at = now() WHERE device = $1", [device, reason]);
+  }
+
+  /**
+   * An agent's heartbeat. Returns the device afterwards: the caller re-pushes when it does not
+   * run the desired revision. A running hash that differs from the applied one is drift.
+   */
+  async heartbeat(device: string, report: { appliedGeneration: number; appliedHash: string; runningHash: string; endpoint: string }): Promise<DeviceRow> {
+    await this.ensure(device);
+    const { rows } = await this.pool.query<DeviceRow>(
+      `UPDATE devices SET last_heartbeat_at = now(), endpoint = CASE WHEN $5 <> '' THEN $5 ELSE endpoint END, running_hash = $4,
+         applied_generation = $2, applied_hash = $3,
+         state = CASE
+           WHEN desired_generation = 0 OR state = 5 THEN state
+           WHEN $4 <> '' AND $4 <> $3 THEN 4
+           WHEN $3 = desired_hash AND $4 = desired_hash THEN 1
+           WHEN state IN (1, 4) THEN 2
+           ELSE state END,
+         updated_at = now()
+       WHERE device = $1 RETURNING ${deviceColumns}`,
+      [device, report.appliedGeneration, report.appliedHash, report.runningHash, report.endpoint],
+    );
+    return rows[0]!;
+  }
+}
