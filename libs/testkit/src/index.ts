@@ -55,7 +55,8 @@ export interface TestServiceOptions {
 export async function startTestService<S extends ConfigSpec>(definition: ServiceDefinition<S>, options: TestServiceOptions = {}): Promise<TestService> {
   // Agents (storage "none") get no database; the handle's db is then a stand-in with nothing to drop.
   const db: TestDatabase = definition.storage === "none" ? { name: "", url: "", drop: async () => {} } : await createTestDatabase(definition.name);
-  const queuePrefix = `bhtest-${randomBytes(4).toString("hex")}`;
+  // Services that must see each other's events share a prefix through options.env.
+  const queuePrefix = options.env?.BULKHEAD_QUEUE_PREFIX ?? `bhtest-${randomBytes(4).toString("hex")}`;
   const tokens: TokenSettings = { secret: options.secret ?? randomSecret(), issuer: "bulkhead", audience: "bulkhead" };
   const env: Record<string, string> = {
     PORT: "0",

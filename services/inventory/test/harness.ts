@@ -45,15 +45,16 @@ export const leafPorts = ["swp1", "swp2", "swp3", "swp4", "swp31", "swp32"];
 export const macOf = (machine: string, nic: number) => `aa:bb:${createHash("sha256").update(machine).digest("hex").slice(0, 6).replace(/(..)(?!$)/g, "$1:")}:${(16 + nic).toString(16)}`;
 export const isUplink = (port: string) => port === "swp31" || port === "swp32";
 
-export async function startFabric(options: { env?: Record<string, string>; networkInterceptors?: Interceptor[] } = {}): Promise<Fabric> {
+export async function startFabric(options: { env?: Record<string, string>; commonEnv?: Record<string, string>; networkInterceptors?: Interceptor[] } = {}): Promise<Fabric> {
   const secret = randomSecret();
   const secretsKey = randomBytes(32).toString("base64");
-  const ipam = await startTestService(ipamService, { secret });
-  const network = await startTestService(networkService, { secret, env: { BULKHEAD_IPAM_URL: ipam.url } });
+  const common = options.commonEnv ?? {};
+  const ipam = await startTestService(ipamService, { secret, env: common });
+  const network = await startTestService(networkService, { secret, env: { ...common, BULKHEAD_IPAM_URL: ipam.url } });
   const inventory = await startTestService(createInventoryService({ networkInterceptors: options.networkInterceptors }), {
     secret,
     captureLogs: true,
-    env: { BULKHEAD_NETWORK_URL: network.url, BULKHEAD_SECRETS_KEY: secretsKey, BULKHEAD_SAGA_TIMEOUT_MS: "500", ...options.env },
+    env: { ...common, BULKHEAD_NETWORK_URL: network.url, BULKHEAD_SECRETS_KEY: secretsKey, BULKHEAD_SAGA_TIMEOUT_MS: "500", ...options.env },
   });
   const admin = await network.adminToken();
   const networks = network.client(NetworkService, admin);

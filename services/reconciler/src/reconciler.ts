@@ -8,7 +8,7 @@ import type { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v
 import { MachineRole, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { createServiceClient, type Logger } from "@bulkhead/service-kit";
+import { createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
 import type { PublishedEvent } from "@bulkhead/db";
 import { firewallFrrModelOf, projectsOf, renderFirewallFrr, renderSwitch, revisionHash, switchModelOf, type RevisionFile } from "@bulkhead/render";
 import { DeviceKind, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
@@ -75,6 +75,7 @@ export class Reconciler {
       return;
     }
     rendered.verification = await verifySyntax(device, rendered.files, this.options.verify);
+    failpoint("reconciler.render.before-record");
     const { row: after, changed } = await this.store.record(device, rendered);
     if (force) await this.store.unblock(device);
     if (changed || force || this.needsPush(after)) await this.queues.push(device);
@@ -154,6 +155,7 @@ export class Reconciler {
       return "waiting";
     }
     const revision = (await this.store.revision(device, row.desired_generation))!;
+    failpoint("reconciler.push.before-apply");
     try {
       const res = await this.agent(row.endpoint).apply({ device, generation: BigInt(revision.generation), files: revision.files, hash: revision.hash });
       await this.store.applied(device, Number(res.appliedGeneration), res.appliedHash, res.outcome === ApplyOutcome.APPLIED);

@@ -1,0 +1,119 @@
+// The flow of a change end to end: a tenant's intent becomes verified revisions on the agents of
+// exactly the devices it touches; agents that refuse, drift or go away are brought back.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { Code } from "@connectrpc/connect";
+import { AgentService } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
+import { NetworkPolicyService, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Queue } from "bullmq";
+import { testValkeyUrl } from "@bulkhead/db/testing";
+import { failure, inSync, startStack, SyncState, type Stack } from "./harness.js";
+
+const test = suite<{ s: Stack }>("convergence", {} as never);
+test.before(async (ctx) => {
+  ctx.s = await startStack();
+});
+test.after(async (ctx) => ctx.s?.stop());
+
+const inSyncAll = (s: Stack, ...devices: string[]) => s.until(async () => (await Promise.all(devices.map((d) => s.status(d)))).every(inSync), `${devices.join(", ")} in sync`);
+
+test("agents that report in get their switch's configuration", async ({ s }) => {
+  await s.startAgent("leaf01");
+  await s.startAgent("leaf02");
+  await inSyncAll(s, "leaf01", "leaf02");
+  const leaf01 = s.agents.get("leaf01")!;
+  assert.match(leaf01.read("frr/frr.conf"), "hostname leaf01");
+  assert.match(leaf01.read("network/interfaces"), "iface swp1\n    mtu 9000\n    bridge-access 4000", "every free port boots machines in the PXE VLAN");
+  const revision = (await s.fabric.getRevision({ device: "leaf01" })).revision!;
+  assert.equal([revision.verification?.passed, revision.verification?.checks], [true, ["vtysh -C"]]);
+});
+
+test("an installed machine's VRF reaches both its leaves — and no other switch", async ({ s }) => {
+  const before = (await s.status("leaf03")) === undefined;
+  const generations = Object.fromEntries(await Promise.all(["leaf01", "leaf02"].map(async (d) => [d, (await s.status(d))!.desiredGeneration])));
+  await s.machine("m1", "Eth1/1");
+  const vrf = `vrf vrf${s.f.netA.vrf}`;
+  await s.until(async () => s.agents.get("leaf01")!.read("frr/frr.conf").includes(vrf) && s.agents.get("leaf02")!.read("frr/frr.conf").includes(vrf), "both leaves carry the tenant VRF");
+  await inSyncAll(s, "leaf01", "leaf02");
+  for (const d of ["leaf01", "leaf02"]) assert.ok((await s.status(d))!.desiredGeneration > generations[d]!, `${d} got a new revision`);
+  assert.match(s.agents.get("leaf01")!.read("frr/frr.conf"), " neighbor swp1 interface peer-group MACHINE");
+  assert.is((await s.status("leaf03")) === undefined, before, "leaf03 was not touched");
+});
+
+test("a firewall gets FRR and the nftables ruleset, and a policy change reaches it alone", async ({ s }) => {
+  await s.machine("fw1", "Eth1/3", { firewall: true });
+  const fw = await s.startAgent("fw1");
+  await inSyncAll(s, "fw1");
+  assert.match(fw.read("nftables/bulkhead.nft"), "table inet bulkhead");
+  assert.match(fw.read("frr/frr.conf"), `vrf vrf${s.f.netA.vrf}`);
+  const leafGeneration = (await s.status("leaf01"))!.desiredGeneration;
+  const policies = s.policy.client(NetworkPolicyService, await s.policy.projectToken(s.f.projectA, "editor"));
+  await policies.createPolicy({ project: s.f.projectA, spec: { name: "https-out", firewall: "fw1", egress: [{ to: [], ports: [{ protocol: Protocol.TCP, port: 443 }] }] } });
+  await s.until(async () => fw.read("nftables/bulkhead.nft").includes('comment "https-out: egress 0"'), "the policy is on the firewall");
+  await inSyncAll(s, "fw1");
+  assert.is((await s.status("leaf01"))!.desiredGeneration, leafGeneration, "the leaves were not re-rendered for a policy");
+  const revision = (await s.fabric.getRevision({ device: "fw1" })).revision!;
+  assert.equal(revision.verification?.checks, ["vtysh -C", "nft -c"]);
+});
+
+test("a hand-edited file is drift: reported at once and overwritten with the desired revision", async ({ s }) => {
+  const leaf = s.agents.get("leaf02")!;
+  const desired = leaf.read("frr/frr.conf");
+  const pushes = Number((await s.reconciler!.service.pool.query("SELECT pushes FROM devices WHERE device = 'leaf02'")).rows[0].pushes);
+  writeFileSync(join(leaf.root, "frr/frr.conf"), `${desired}! edited by hand\n`);
+  await s.until(async () => leaf.read("frr/frr.conf") === desired, "the agent runs the desired revision again");
+  await inSyncAll(s, "leaf02");
+  assert.is(Number((await s.reconciler!.service.pool.query("SELECT pushes FROM devices WHERE device = 'leaf02'")).rows[0].pushes), pushes + 1, "one re-push");
+});
+
+test("an agent that refuses a revision leaves its files alone; the device is FAILED with the reason until a resync", async ({ s }) => {
+  const refusing = await s.startAgent("leaf03", { BULKHEAD_FRR_VALIDATE: "echo 'bgpd: this platform refuses' >&2; exit 1" });
+  await s.until(async () => (await s.status("leaf03"))?.state === SyncState.FAILED, "leaf03 FAILED");
+  const status = (await s.status("leaf03"))!;
+  assert.match(status.lastError, "the agent refused generation 1");
+  assert.match(status.lastError, "this platform refuses");
+  assert.is(status.appliedGeneration, 0n);
+  assert.throws(() => refusing.read("frr/frr.conf"), "nothing was written");
+  const dead = new Queue("push-dead", { connection: { url: testValkeyUrl() }, prefix: s.env.BULKHEAD_QUEUE_PREFIX });
+  const letters = (await dead.getJobs(["waiting", "completed"])).map((j) => j.data);
+  await dead.close();
+  assert.ok(letters.some((l) => l.device === "leaf03" && l.reason.includes("refused")), "the push was dead-lettered with its reason");
+  // Heartbeats do not re-push a refused generation…
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.is((await s.status("leaf03"))!.state, SyncState.FAILED);
+  // …a fixed agent and a resync do.
+  await refusing.stop();
+  await s.startAgent("leaf03", {}, refusing.root);
+  assert.equal((await s.fabric.resync({ device: "leaf03" })).devices, ["leaf03"]);
+  await inSyncAll(s, "leaf03");
+});
+
+test("an agent that was down catches up with every change made meanwhile", async ({ s }) => {
+  const leaf = s.agents.get("leaf02")!;
+  await leaf.stop();
+  await s.machine("m2", "Eth1/2");
+  await s.until(async () => (await s.status("leaf01"))!.state === SyncState.IN_SYNC && s.agents.get("leaf01")!.read("frr/frr.conf").includes("neighbor swp2 interface"), "leaf01 has m2");
+  await s.until(async () => [SyncState.PENDING, SyncState.FAILED].includes((await s.status("leaf02"))!.state), "leaf02 waits");
+  const back = await s.startAgent("leaf02", {}, leaf.root);
+  await inSyncAll(s, "leaf02");
+  assert.match(back.read("frr/frr.conf"), "neighbor swp2 interface peer-group MACHINE");
+});
+
+test("status, diff and revisions are there to inspect; only the reconciler may push", async ({ s }) => {
+  const list = (await s.fabric.listDeviceStatuses({ partition: "fra1" })).statuses.map((d) => d.device);
+  assert.equal(list, ["fw1", "leaf01", "leaf02", "leaf03"]);
+  assert.equal((await s.fabric.diff({ device: "leaf01" })).files, [], "in sync: nothing to show");
+  assert.is((await failure(s.fabric.getDeviceStatus({ device: "nowhere" }))).code, Code.NotFound);
+  const agent = s.agents.get("leaf01")!;
+  const direct = agent.service.client(AgentService, await agent.service.serviceToken("network"));
+  const revision = (await s.fabric.getRevision({ device: "leaf01" })).revision!;
+  const files = revision.files.map((f) => ({ path: f.path, content: f.content }));
+  const refused = await failure(direct.apply({ device: "leaf01", generation: revision.generation + 1n, files, hash: revision.hash }));
+  assert.is(refused.code, Code.PermissionDenied, "another service cannot push configuration");
+  const leaf02Agent = agent.service.client(AgentService, await agent.service.agentToken("leaf02"));
+  assert.is((await failure(leaf02Agent.apply({ device: "leaf01", generation: 99n, files, hash: revision.hash }))).code, Code.PermissionDenied, "nor can an agent");
+});
+
+test.run();
