@@ -6,12 +6,14 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { ConfigError, schemaOf, signToken, startService, type RunningService } from "@bulkhead/service-kit";
-import { services } from "./services.js";
+import { startDemo, type Demo } from "./demo.js";
+import { serviceUrls, services } from "./services.js";
+import { bufCurlWalkthrough, cliWalkthrough } from "./walkthrough.js";
 
 const args = process.argv.slice(2);
 const reset = args.includes("--reset");
@@ -93,10 +95,13 @@ async function main(): Promise<void> {
   const valkey = process.env.VALKEY_URL ? { url: process.env.VALKEY_URL, stop: async () => {} } : await localValkey();
 
   const running: RunningService[] = [];
+  const tools = probeTools();
+  let stopDemo = async () => {};
   // Every service finds every other as BULKHEAD_<NAME>_URL (e.g. BULKHEAD_IPAM_URL); the ports are
   // fixed up front, so a service may name one that starts after it (network → peering).
-  const urls = Object.fromEntries(services.map((d, i) => [`BULKHEAD_${d.name.toUpperCase().replace(/-/g, "_")}_URL`, `http://127.0.0.1:${basePort + i}`]));
+  const urls = serviceUrls(basePort);
   const stop = async () => {
+    await stopDemo();
     for (const service of running.reverse()) await service.stop().catch(() => {});
     await valkey.stop();
     for (const database of databases.values()) await database.stop();
@@ -115,7 +120,9 @@ async function main(): Promise<void> {
           BULKHEAD_JWT_SECRET: jwtSecret,
           BULKHEAD_SECRETS_KEY: secretsKey,
           BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
-          // One process shares one PGlite: keep each service's pool small.
+          BULKHEAD_VERIFY_TOOLS: process.env.BULKHEAD_VERIFY_TOOLS ?? tools.verify,
+          // One process shares one PGlite per service: keep each pool small. The socket server is
+          // patched (patches/) so that connections take turns per query cycle, not per message.
           BULKHEAD_DB_POOL_SIZE: process.env.BULKHEAD_DB_POOL_SIZE ?? (external ? "10" : "4"),
           // PGlite serves all connections from one session: no per-connection prepared statements.
           ...(external ? {} : { BULKHEAD_DB_NAMED_STATEMENTS: "false" }),
@@ -128,38 +135,52 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const token = await signToken({ secret: jwtSecret, issuer: "bulkhead", audience: "bulkhead" }, { kind: "user", subject: "admin", roles: ["admin"], expiresIn: "30d" });
+  const tokens = { secret: jwtSecret, issuer: "bulkhead", audience: "bulkhead" };
+  const token = await signToken(tokens, { kind: "user", subject: "admin", roles: ["admin"], expiresIn: "30d" });
   writeFileSync(join(dataDir, "admin-token"), token, { mode: 0o600 });
-  const ipam = running.find((s) => s.name === "ipam")!;
+  const urlOf = Object.fromEntries(running.map((s) => [s.name, s.url]));
+  writeFileSync(join(dataDir, "cli.json"), JSON.stringify({ endpoints: urlOf, token }, null, 2), { mode: 0o600 });
+  let demo: Demo;
+  try {
+    demo = await startDemo({ urls, admin: token, agentToken: (device) => signToken(tokens, { kind: "agent", subject: device, device, expiresIn: "30d" }), jwtSecret, dataDir, basePort, validate: tools, say });
+  } catch (error) {
+    say(`The demo fabric did not start: ${(error as Error).stack}`);
+    await stop();
+    process.exit(1);
+  }
+  stopDemo = () => demo.stop();
+
   say("Bulkhead is running.");
   say();
   for (const service of running) say(`  ${service.name.padEnd(16)} ${service.url}   (Connect, gRPC, gRPC-Web; /metrics, /healthz)`);
   say(`  ${"postgres".padEnd(16)} ${external ? "DATABASE_URL" : `embedded PGlite per service, data in ${join(dataDir, "pgdata")}`}`);
   say(`  ${"valkey".padEnd(16)} ${valkey.url}`);
+  say(`  ${"devices".padEnd(16)} simulated agents of leaf01–04, exit01 and fw01 write what they apply to ${join(dataDir, "devices")}/<device>/`);
+  if (tools.note) say(`  ${"".padEnd(16)} ${tools.note}`);
   say();
-  say(`Admin token (30 days, also in ${join(dataDir, "admin-token")}):`);
-  say(`  export TOKEN=$(cat ${join(dataDir, "admin-token")})`);
+  say(`Demo partition "demo": spines spine01–02, leaves leaf01–02 (rack r1) and leaf03–04 (r2), exit switch exit01,`);
+  say(`machines m01–m08 and firewall fw01 cabled to both leaves of their rack; tenant acme, project web (${demo.project}).`);
   say();
-  const network = running.find((s) => s.name === "network")!;
-  const call = (url: string, method: string, body: string) => `  buf curl --http2-prior-knowledge -H "Authorization: Bearer $TOKEN" -d '${body}' ${url}/${method}`;
-  say("Try it (buf is in node_modules/.bin; every call also works as plain curl with Content-Type: application/json):");
-  say(`  buf curl --http2-prior-knowledge --list-methods ${network.url}`);
-  say(call(network.url, "bulkhead.network.v1.PartitionService/CreatePartition", '{"id":"fra1","name":"Frankfurt 1"}'));
-  say(call(network.url, "bulkhead.network.v1.TenantService/CreateTenant", '{"id":"acme","name":"ACME"}'));
-  const capture = (variable: string, command: string, path: string) => say(`  ${variable}=$(${command.trim()} | node -pe 'JSON.parse(require("fs").readFileSync(0)).${path}')`);
-  capture("PROJECT", call(network.url, "bulkhead.network.v1.ProjectService/CreateProject", '{"tenant":"acme","name":"web"}'), "project.id");
-  say(call(network.url, "bulkhead.network.v1.NetworkService/CreateNetwork", '{"id":"fra1-super","name":"tenant super","type":"NETWORK_TYPE_SUPER","partition":"fra1","prefixes":["10.0.0.0/16","2001:db8::/48"],"defaultChildPrefixLength":{"ipv4":22,"ipv6":64}}'));
-  capture("WEB", call(network.url, "bulkhead.network.v1.NetworkService/AllocateNetwork", '{"project":"\'$PROJECT\'","partition":"fra1","name":"web"}'), "network.id");
-  capture("DB", call(network.url, "bulkhead.network.v1.NetworkService/AllocateNetwork", '{"project":"\'$PROJECT\'","partition":"fra1","name":"db","addressFamily":"ADDRESS_FAMILY_IPV4"}'), "network.id");
-  say(call(ipam.url, "bulkhead.ipam.v1.IpamService/GetPrefixUsage", '{"cidrs":["10.0.0.0/16"]}'));
-  const inventory = running.find((s) => s.name === "inventory")!;
-  say(call(inventory.url, "bulkhead.inventory.v1.ImageService/CreateImage", '{"name":"ubuntu-24-04","url":"https://images.example.org/ubuntu-24.04.img","checksum":{"algorithm":"sha256","digest":"' + "0".repeat(64) + '"}}'));
-  say(call(inventory.url, "bulkhead.inventory.v1.SwitchService/ListSwitches", "{}"));
-  const peering = running.find((s) => s.name === "peering")!;
-  say(call(peering.url, "bulkhead.peering.v1.PeeringService/CreatePeering", '{"project":"\'$PROJECT\'","name":"web-db","type":"PEERING_TYPE_LOCAL","network1":"\'$WEB\'","network2":"\'$DB\'"}'));
-  say(call(peering.url, "bulkhead.peering.v1.PeeringService/GetRouteLeakPlan", '{"partition":"fra1"}'));
+  say(`Admin token (30 days) in ${join(dataDir, "admin-token")}; the CLI finds it and the endpoints in ${join(dataDir, "cli.json")}.`);
+  say();
+  say("Try it with the bulkhead CLI (from this directory):");
+  say(`  export PROJECT=${demo.project}`);
+  for (const line of cliWalkthrough(relative(process.cwd(), dataDir) || ".")) say(`  ${line}`);
+  say();
+  say(`Or with buf curl (buf is in node_modules/.bin):  export TOKEN=$(cat ${join(dataDir, "admin-token")})`);
+  for (const line of bufCurlWalkthrough(urls)) say(`  ${line}`);
   say();
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
+}
+
+/** Which of FRR's and nftables' checkers work here; the agents and the reconciler use those that do. */
+function probeTools(): { frr: string; nft: string; verify: "auto" | "off"; note?: string } {
+  const works = (command: string) => spawnSync("sh", ["-c", command], { stdio: "ignore" }).status === 0;
+  const frr = works("command -v vtysh") ? "vtysh -C -f {file}" : "";
+  const nftInstalled = works("command -v nft");
+  const nft = nftInstalled && works("echo 'table inet bulkhead_probe' > /tmp/.bulkhead-probe.nft && nft -c -f /tmp/.bulkhead-probe.nft") ? "nft -c -f {file}" : "";
+  const missing = [frr ? "" : "vtysh (apt-get install frr)", nft ? "" : nftInstalled ? "nft -c (needs root)" : "nft (apt-get install nftables)"].filter(Boolean);
+  return { frr, nft, verify: nftInstalled && !nft ? "off" : "auto", note: missing.length ? `configurations are not syntax-checked without ${missing.join(" and ")}` : undefined };
 }
 
 await main();

@@ -1,5 +1,7 @@
-// npm start's path: the launcher in a process of its own with embedded PGlite and a local
-// Valkey, driven like a user would; restart keeps the data, SIGINT stops everything.
+// npm start's path: the launcher in a process of its own with embedded PGlite and a local Valkey,
+// driven like a user would — the printed `bulkhead` and `buf curl` walkthroughs run exactly as
+// printed; the simulated leaf gains the new VRF and the firewall the policy's rule; restart keeps
+// the data, --reset starts clean, SIGINT stops everything.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -7,22 +9,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
-import { createServiceClient } from "@bulkhead/service-kit";
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
 const test = suite<{ dir: string }>("launcher", {} as never);
+const children = new Set<ChildProcess>();
 const basePort = 17001 + Math.floor(Math.random() * 500);
+const root = new URL("../../../", import.meta.url).pathname;
+const bin = join(root, "node_modules", ".bin");
 
 async function launch(dir: string, args: string[] = []): Promise<{ child: ChildProcess; output: () => string }> {
   const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(basePort) };
   delete env.DATABASE_URL;
   delete env.VALKEY_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", new URL("../start.ts", import.meta.url).pathname, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "deploy/local/start.ts"), ...args], { env, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
-  for (let i = 0; i < 600 && !output.includes("Bulkhead is running."); i++) {
+  for (let i = 0; i < 1200 && !output.includes("Ctrl-C stops everything"); i++) {
     if (child.exitCode !== null) throw new Error(`launcher exited:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -35,37 +40,64 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
+/** The indented lines of a printed section, from its heading to the next empty line. */
+function section(output: string, heading: string): string[] {
+  const lines = output.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(heading));
+  assert.ok(start >= 0, `"${heading}" is printed`);
+  const end = lines.findIndex((l, i) => i > start && l.trim() === "");
+  return lines.slice(start + 1, end).map((l) => l.trim());
+}
+
+/** Runs lines as a user pasting them into bash would (from the repository, CLI config from the data directory). */
+const sh = (lines: string[], dir: string, extra: Record<string, string> = {}) =>
+  exec("bash", ["-e", "-o", "pipefail", "-c", lines.join("\n")], { cwd: root, env: { ...process.env, BULKHEAD_CONFIG: join(dir, "cli.json"), PATH: `${bin}:${process.env.PATH}`, ...extra }, maxBuffer: 16 << 20 });
+
 test.before((ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), "bh-launch-"));
 });
+// A failed assertion must not leave a launcher running.
+test.after(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
 
-test("starts with embedded defaults, prints endpoints and a walkthrough that works as printed, keeps data across restarts", async ({ dir }) => {
+test("seeds a demo fabric; the printed walkthroughs work as printed; data survives restarts; --reset starts clean", async ({ dir }) => {
   const first = await launch(dir);
   assert.match(first.output(), `http://127.0.0.1:${basePort}`);
+  assert.match(first.output(), "Seeding the demo fabric");
+
+  const cli = section(first.output(), "Try it with the bulkhead CLI");
+  assert.ok(cli.length >= 10 && cli[0]!.startsWith("export PROJECT="), cli.join("\n"));
+  const { stdout, stderr } = await sh(cli, dir);
+  assert.match(stdout, /leaf01\s+demo\s+r1\s+leaf/, "switch list shows the demo leaves");
+  assert.match(stdout, /^vrf vrf\d+$/m, "the machine's VRF reached leaf01's frr.conf");
+  assert.match(stdout, /tcp dport 443 counter accept comment "web-out: egress 0"/, "the policy reached the firewall's ruleset");
+  assert.match(stdout, /partition demo: isolated — 6 devices/, "and the partition verifies");
+  assert.match(stderr, /fabric converged in [\d.]+ s: .*leaf01 generation/, "--wait shows the convergence");
+  const leaf = readFileSync(join(dir, "devices", "leaf01", "frr", "frr.conf"), "utf8");
+  const vrfs = [...leaf.matchAll(/^vrf (vrf\d+)$/gm)].map((m) => m[1]);
+  assert.is(vrfs.length, 2, `web, and db instantiated for the peering's routes, on leaf01: ${vrfs.join(", ")}`);
+
+  const project = cli[0]!.slice("export PROJECT=".length);
   const token = readFileSync(join(dir, "admin-token"), "utf8");
-  // Run the printed walkthrough exactly as a user would paste it.
-  const walkthrough = first.output().split("\n").filter((line) => /^\s+(buf curl|[A-Z]+=\$\()/.test(line) && !line.includes("--list-methods"));
-  assert.ok(walkthrough.length >= 6, "the walkthrough is printed");
-  const bin = new URL("../../../node_modules/.bin", import.meta.url).pathname;
-  const { stdout } = await run("bash", ["-e", "-c", walkthrough.join("\n")], { env: { ...process.env, TOKEN: token, PATH: `${bin}:${process.env.PATH}` } });
-  assert.match(stdout, '"acquiredPrefixes": "2"', "the walkthrough allocated two networks out of the super network");
-  assert.match(stdout, '"name": "ubuntu-24-04"', "and registered an OS image with the inventory");
-  assert.match(stdout, '"fromNetwork"', "and peered two networks: the leak plan shows the imports");
-  assert.is(readFileSync(join(dir, "secrets-key"), "utf8").length, 44, "a key for BMC credentials was made");
-  const ipam = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token, protocol: "grpc" });
-  await ipam.createPrefix({ cidr: "10.77.0.0/16" });
-  assert.is((await ipam.acquireIP({ prefixCidr: "10.77.0.0/16" })).ip?.ip, "10.77.0.1");
+  const curl = section(first.output(), "Or with buf curl");
+  const bufOut = (await sh(curl, dir, { TOKEN: token, PROJECT: project })).stdout;
+  assert.match(bufOut, '"fromNetwork"', "the leak plan shows the peering's imports");
+  assert.match(bufOut, '"passed": true', "VerifyPartition passes");
   assert.is(await stop(first.child), 0, "Ctrl-C stops cleanly");
 
   const second = await launch(dir);
-  const again = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token: readFileSync(join(dir, "admin-token"), "utf8"), protocol: "grpc" });
-  assert.is((await again.acquireIP({ prefixCidr: "10.77.0.0/16" })).ip?.ip, "10.77.0.2", "the first address survived the restart");
-  assert.is((await again.getPrefixUsage({ cidrs: ["10.0.0.0/16"] })).prefixes[0]?.acquiredPrefixes, 2n, "so did the walkthrough's networks");
+  assert.not.match(second.output(), "Seeding the demo fabric", "the second start finds its data");
+  const networks = (await sh([`./bulkhead network list --project ${project} -o json`], dir)).stdout;
+  const own = (json: string) => (JSON.parse(json).networks as { name: string; project?: string }[]).filter((n) => n.project).map((n) => n.name).sort();
+  assert.equal(own(networks), ["app", "db", "web"]);
   assert.is(await stop(second.child), 0);
 
   const reset = await launch(dir, ["--reset"]);
-  const fresh = createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token: readFileSync(join(dir, "admin-token"), "utf8"), protocol: "grpc" });
-  assert.is((await fresh.listPrefixes({})).prefixes.length, 0, "--reset starts clean");
+  assert.match(reset.output(), "Seeding the demo fabric", "--reset starts clean");
+  const fresh = section(reset.output(), "Try it with the bulkhead CLI")[0]!; // export PROJECT=<the new project>
+  const after = (await sh([fresh, "./bulkhead network list --project $PROJECT -o json"], dir)).stdout;
+  assert.equal(own(after), []);
   assert.is(await stop(reset.child), 0);
 });
 

@@ -3,7 +3,7 @@
 // What was applied survives restarts (a state file next to the configuration).
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { FailedPreconditionError, InvalidArgumentError, type Logger } from "@bulkhead/service-kit";
@@ -133,12 +133,10 @@ export class ApplyEngine {
     mkdirSync(dirname(backup), { recursive: true });
     const existed = existsSync(target);
     if (existed) writeFileSync(backup, readFileSync(target));
-    writeFileSync(`${target}.tmp`, file.content);
-    renameSync(`${target}.tmp`, target);
+    writeAtomically(target, file.content);
     return () => {
       if (existed) {
-        writeFileSync(`${target}.tmp`, readFileSync(backup));
-        renameSync(`${target}.tmp`, target);
+        writeAtomically(target, readFileSync(backup));
       } else {
         rmSync(target, { force: true });
       }
@@ -155,4 +153,16 @@ export class ApplyEngine {
     writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(this.state, null, 2));
     renameSync(`${this.stateFile}.tmp`, this.stateFile);
   }
+}
+
+/** The file holds either its old or its new content, also after a power loss. */
+function writeAtomically(path: string, content: string | Buffer): void {
+  const fd = openSync(`${path}.tmp`, "w");
+  try {
+    writeSync(fd, typeof content === "string" ? Buffer.from(content) : content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${path}.tmp`, path);
 }

@@ -147,18 +147,41 @@ function pgErrorCode(error: unknown): string | undefined {
  * Translates anything thrown by a handler into the Connect error the client sees. Returns
  * `internal: true` for errors that are not the caller's doing and must be logged with their cause.
  */
+/**
+ * Messages echo what the caller sent (an id, a CIDR); a huge value must not become a huge
+ * grpc-message trailer, which HTTP/2 peers refuse (FRAME_SIZE_ERROR) and which kills the session.
+ */
+const MAX_ECHO = 512;
+export const clip = (text: string): string => (text.length > MAX_ECHO ? `${text.slice(0, MAX_ECHO)}… (${text.length - MAX_ECHO} more characters)` : text);
+
+/** At most this many field violations travel back (a list of 2,000 bad CIDRs is 2,000 violations). */
+const MAX_VIOLATIONS = 50;
+
+/** The error with its message clipped and its violations capped, so that its trailers stay small. */
+function bounded(error: ConnectError): ConnectError {
+  const details = error.details as ErrorDetail[];
+  const many = details.some((d) => d.desc === ViolationsSchema && (d.value as unknown as { violations: unknown[] }).violations.length > MAX_VIOLATIONS);
+  if (error.rawMessage.length <= MAX_ECHO && !many) return error;
+  const capped = details.map((d) => {
+    if (d.desc !== ViolationsSchema) return d;
+    const v = d.value as unknown as { violations: unknown[] };
+    return { desc: ViolationsSchema, value: { ...v, violations: v.violations.slice(0, MAX_VIOLATIONS) } } as unknown as ErrorDetail;
+  });
+  return new ConnectError(clip(error.rawMessage), error.code, error.metadata, capped, error.cause);
+}
+
 export function toConnectError(error: unknown): { error: ConnectError; internal: boolean } {
-  if (error instanceof ConnectError) return { error: forwardable(error), internal: error.code === Code.Internal || error.code === Code.Unknown };
+  if (error instanceof ConnectError) return { error: bounded(forwardable(error)), internal: error.code === Code.Internal || error.code === Code.Unknown };
   if (error instanceof DomainError) {
     const details: ErrorDetail[] = [...error.details];
     if (error instanceof InvalidArgumentError) {
-      details.unshift({ desc: ViolationsSchema, value: fieldViolation(error.field, error.message.slice(error.field.length + 2), error.ruleId) });
+      details.unshift({ desc: ViolationsSchema, value: fieldViolation(error.field, clip(error.message.slice(error.field.length + 2)), error.ruleId) });
     } else if (error instanceof NotFoundError || error instanceof AlreadyExistsError) {
-      details.unshift({ desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType: error.resourceType, resourceName: error.resourceName, description: error.message }) });
+      details.unshift({ desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType: error.resourceType, resourceName: clip(error.resourceName), description: clip(error.message) }) });
     } else if (error instanceof FailedPreconditionError && error.resource) {
-      details.unshift({ desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType: error.resource.type, resourceName: error.resource.name, description: error.message }) });
+      details.unshift({ desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType: error.resource.type, resourceName: clip(error.resource.name), description: clip(error.message) }) });
     }
-    return { error: new ConnectError(error.message, error.code, undefined, details, error), internal: false };
+    return { error: new ConnectError(clip(error.message), error.code, undefined, details, error), internal: false };
   }
   const state = pgErrorCode(error);
   if (state === "40001" || state === "40P01") return { error: new ConnectError("concurrent update, retry the request", Code.Aborted, undefined, undefined, error), internal: false };

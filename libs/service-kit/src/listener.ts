@@ -17,6 +17,12 @@ export interface ListenOptions {
   port: number;
   handler: Handler;
   tls?: { certFile: string; keyFile: string };
+  /**
+   * HTTP/2 memory per session, in MB. Node's default (10) resets the whole session with
+   * ENHANCE_YOUR_CALM once a few large messages are in flight, failing every call on it; it must
+   * hold several messages of the largest size the service accepts.
+   */
+  maxSessionMemoryMb?: number;
 }
 
 export interface Listener {
@@ -41,14 +47,14 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   let h1: http.Server | undefined;
   if (options.tls) {
     const secure = http2.createSecureServer(
-      { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile), allowHTTP1: true },
+      { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile), allowHTTP1: true, maxSessionMemory: options.maxSessionMemoryMb },
       options.handler as never,
     );
     secure.on("session", onSession);
     secure.on("secureConnection", track);
     outer = secure;
   } else {
-    const h2 = http2.createServer(options.handler as never);
+    const h2 = http2.createServer({ maxSessionMemory: options.maxSessionMemoryMb }, options.handler as never);
     h2.on("session", onSession);
     h1 = http.createServer(options.handler as never);
     h1.keepAliveTimeout = 5_000;

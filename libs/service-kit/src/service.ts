@@ -179,7 +179,8 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
       },
     });
     const tls = config.BULKHEAD_TLS_CERT_FILE ? { certFile: config.BULKHEAD_TLS_CERT_FILE, keyFile: config.BULKHEAD_TLS_KEY_FILE! } : undefined;
-    const listener = await listen({ host: config.BULKHEAD_LISTEN_HOST, port: config.PORT, handler, tls });
+    const maxSessionMemoryMb = Math.max(10, Math.ceil((4 * config.BULKHEAD_MAX_MESSAGE_BYTES) / (1024 * 1024)));
+    const listener = await listen({ host: config.BULKHEAD_LISTEN_HOST, port: config.PORT, handler, tls, maxSessionMemoryMb });
     health.setAll(ServingStatus.SERVING);
     const url = `${tls ? "https" : "http"}://${config.BULKHEAD_LISTEN_HOST === "0.0.0.0" ? "127.0.0.1" : config.BULKHEAD_LISTEN_HOST}:${listener.port}`;
     logger.info({ url, services: served, tls: Boolean(tls) }, "serving");

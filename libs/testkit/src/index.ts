@@ -141,8 +141,8 @@ export interface ServiceProcess {
  * Starts a service's main module in a process of its own (as deployed) and waits until its health
  * is SERVING. `env` must hold the service's configuration; PORT is chosen here.
  */
-export async function startServiceProcess(main: URL, env: Record<string, string>): Promise<ServiceProcess> {
-  const port = await freePort();
+export async function startServiceProcess(main: URL, env: Record<string, string>, port?: number): Promise<ServiceProcess> {
+  port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ["--import", "tsx", main.pathname], { env: { ...process.env, BULKHEAD_LOG_LEVEL: "warn", ...env, PORT: String(port) }, stdio: ["ignore", "inherit", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -62,51 +62,43 @@ async function announceableAddresses(project: string, lookup: Lookup, firewalls:
  * VNIs of its networks; ports of machines that are not installed stay in the PXE VLAN.
  */
 export async function switchView(sw: SwitchRow, connections: Map<string, string>, machines: MachineStore, lookup: Lookup): Promise<{ ports: PortView[]; vrfs: VrfView[] }> {
-  const machineRows = new Map<string, MachineRow>();
-  for (const id of new Set(connections.values())) {
-    const row = await machines.get(id);
-    if (row) machineRows.set(id, row);
-  }
-  const firewallsOf = async (project: string) => new Set((await machines.list({ project, role: 2 }, undefined, 10_000)).map((m) => m.id));
+  const rows = await Promise.all([...new Set(connections.values())].map((id) => machines.get(id)));
+  const machineRows = new Map(rows.filter((r): r is MachineRow => r !== undefined).map((r) => [r.id, r]));
+  const firewalls = new Map<string, Promise<Set<string>>>();
+  const firewallsOf = (project: string) => {
+    let found = firewalls.get(project);
+    if (!found) firewalls.set(project, (found = machines.list({ project, role: 2 }, undefined, 10_000).then((list) => new Set(list.map((m) => m.id)))));
+    return found;
+  };
   const vrfs = new Map<number, VrfView>();
-  const ports: PortView[] = [];
-  for (const port of sw.ports) {
+  const portView = async (port: SwitchRow["ports"][number]): Promise<PortView> => {
     const base: PortView = { name: port.name, role: PortRole.UNSPECIFIED, adminState: port.admin_state, mtu: port.mtu, machine: "", project: "", network: "", vrf: 0, allowedPrefixes: [], firewallVnis: [] };
     const machine = machineRows.get(connections.get(port.name) ?? "");
-    if (port.uplink) {
-      ports.push({ ...base, role: PortRole.FABRIC });
-    } else if (!machine) {
-      ports.push(base);
-    } else if (machine.state !== MachineState.Installed || !machine.allocation) {
-      ports.push({ ...base, role: PortRole.UNPROVISIONED, machine: machine.id });
-    } else {
-      const allocation = machine.allocation;
-      const networks = await machineNetworks(machine, lookup);
-      if (allocation.role === 2) {
-        const underlayIps = networks.filter((n) => n.network.type === NetworkType.UNDERLAY).flatMap((n) => n.ips);
-        const vnis = networks.filter((n) => n.network.type !== NetworkType.UNDERLAY && n.network.vrf > 0).map((n) => n.network.vrf);
-        ports.push({ ...base, role: PortRole.FIREWALL, machine: machine.id, project: allocation.project, allowedPrefixes: firewallPortPrefixes(underlayIps), firewallVnis: [...new Set(vnis)].sort((a, b) => a - b) });
-      } else {
-        const primary = networks.find((n) => n.role === 1)?.network;
-        if (!primary) {
-          ports.push({ ...base, role: PortRole.UNPROVISIONED, machine: machine.id });
-          continue;
-        }
-        const parent = primary.parentNetwork ? await lookup.network(primary.parentNetwork) : undefined;
-        const extra = await announceableAddresses(allocation.project, lookup, await firewallsOf(allocation.project));
-        ports.push({
-          ...base,
-          role: PortRole.MACHINE,
-          machine: machine.id,
-          project: allocation.project,
-          network: primary.id,
-          vrf: primary.vrf,
-          allowedPrefixes: machinePortPrefixes(primary.prefixes, parent?.additionalAnnounceableCidrs ?? [], extra),
-        });
-        vrfs.set(primary.vrf, { vrf: primary.vrf, network: primary.id, project: primary.project, prefixes: primary.prefixes });
-      }
+    if (port.uplink) return { ...base, role: PortRole.FABRIC };
+    if (!machine) return base;
+    if (machine.state !== MachineState.Installed || !machine.allocation) return { ...base, role: PortRole.UNPROVISIONED, machine: machine.id };
+    const allocation = machine.allocation;
+    const networks = await machineNetworks(machine, lookup);
+    if (allocation.role === 2) {
+      const underlayIps = networks.filter((n) => n.network.type === NetworkType.UNDERLAY).flatMap((n) => n.ips);
+      const vnis = networks.filter((n) => n.network.type !== NetworkType.UNDERLAY && n.network.vrf > 0).map((n) => n.network.vrf);
+      return { ...base, role: PortRole.FIREWALL, machine: machine.id, project: allocation.project, allowedPrefixes: firewallPortPrefixes(underlayIps), firewallVnis: [...new Set(vnis)].sort((a, b) => a - b) };
     }
-  }
+    const primary = networks.find((n) => n.role === 1)?.network;
+    if (!primary) return { ...base, role: PortRole.UNPROVISIONED, machine: machine.id };
+    const [parent, extra] = await Promise.all([primary.parentNetwork ? lookup.network(primary.parentNetwork) : undefined, firewallsOf(allocation.project).then((fws) => announceableAddresses(allocation.project, lookup, fws))]);
+    vrfs.set(primary.vrf, { vrf: primary.vrf, network: primary.id, project: primary.project, prefixes: primary.prefixes });
+    return {
+      ...base,
+      role: PortRole.MACHINE,
+      machine: machine.id,
+      project: allocation.project,
+      network: primary.id,
+      vrf: primary.vrf,
+      allowedPrefixes: machinePortPrefixes(primary.prefixes, parent?.additionalAnnounceableCidrs ?? [], extra),
+    };
+  };
+  const ports = await Promise.all(sw.ports.map(portView));
   return { ports, vrfs: [...vrfs.values()].sort((a, b) => a.vrf - b.vrf) };
 }
 

@@ -54,7 +54,7 @@ export async function startFabric(options: { env?: Record<string, string>; commo
   const inventory = await startTestService(createInventoryService({ networkInterceptors: options.networkInterceptors }), {
     secret,
     captureLogs: true,
-    env: { ...common, BULKHEAD_NETWORK_URL: network.url, BULKHEAD_SECRETS_KEY: secretsKey, BULKHEAD_SAGA_TIMEOUT_MS: "500", ...options.env },
+    env: { ...common, BULKHEAD_NETWORK_URL: network.url, BULKHEAD_SECRETS_KEY: secretsKey, BULKHEAD_SAGA_TIMEOUT_MS: "3000", ...options.env },
   });
   const admin = await network.adminToken();
   const networks = network.client(NetworkService, admin);

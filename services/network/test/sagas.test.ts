@@ -106,7 +106,8 @@ crash("killed after IPAM cut the prefix: a retry with the same request_id return
   const cut = (await ipam.listPrefixes({ parentCidr: "10.0.0.0/16" })).prefixes;
   assert.is(cut.length, 1, "IPAM did cut a prefix before the crash");
 
-  const svc = await startServiceProcess(new URL("../src/main.ts", import.meta.url), ctx.env);
+  // The retry, not the sweeper, finishes this saga: however slow the restart, the saga is not yet stale.
+  const svc = await startServiceProcess(new URL("../src/main.ts", import.meta.url), { ...ctx.env, BULKHEAD_SAGA_TIMEOUT_MS: "600000" });
   try {
     const network = (await networkClient(svc.url, ctx.admin).allocateNetwork(request)).network!;
     assert.equal(network.prefixes, [cut[0]!.cidr], "the retry finished the saga with the prefix cut before the crash");

@@ -1,6 +1,9 @@
 // The reconciler's BullMQ wiring. Three queues, each drained by a worker:
 //   fabric-changes  outbox events of every service → renders of the devices they touch
-//   render          one job per device: at most one active and one waiting, newest data wins
+//   render          one job per device: at most one active and one waiting, newest data wins; a
+//                   device whose configuration changed less than BULKHEAD_RENDER_INTERVAL_MS ago
+//                   waits out the rest of the interval, so a burst of changes costs it one more
+//                   push, not one each
 //   push            one job per device likewise; retried with exponential backoff and jitter,
 //                   then moved to push-dead and the device marked FAILED
 // Jobs of a worker that died are picked up again once their lock expires (BULKHEAD_STALLED_MS).
@@ -14,6 +17,7 @@ export interface QueueSettings {
   url: string;
   prefix: string;
   renderConcurrency: number;
+  renderIntervalMs: number;
   pushConcurrency: number;
   pushAttempts: number;
   pushBackoffMs: number;
@@ -26,12 +30,14 @@ export class BullQueues implements WorkQueues {
   private readonly pushes: Queue;
   private readonly dead: Queue;
   private readonly workers: Worker[] = [];
+  private readonly redis: Redis;
 
   constructor(
     private readonly settings: QueueSettings,
     private readonly log: Logger,
   ) {
-    const options = { connection: this.connection(), prefix: settings.prefix };
+    this.redis = this.connection();
+    const options = { connection: this.redis, prefix: settings.prefix };
     this.renders = new Queue("render", options);
     this.pushes = new Queue("push", options);
     this.dead = new Queue("push-dead", options);
@@ -46,9 +52,16 @@ export class BullQueues implements WorkQueues {
     return redis;
   }
 
+  private cooldownKey(device: string): string {
+    return `${this.settings.prefix}:render-cooldown:${device}`;
+  }
+
+  /** A resync renders at once (and apart from change renders, so that its force is not lost). */
   async render(device: string, force = false): Promise<void> {
+    const delay = force || this.settings.renderIntervalMs === 0 ? 0 : Math.max(0, await this.redis.pttl(this.cooldownKey(device)));
     await this.renders.add("render", { device, force }, {
-      deduplication: { id: `render-${device}`, keepLastIfActive: true },
+      deduplication: { id: `${force ? "resync" : "render"}-${device}`, keepLastIfActive: true },
+      delay,
       attempts: 10,
       backoff: { type: "exponential", delay: 500, jitter: 0.5 },
       removeOnComplete: true,
@@ -75,7 +88,12 @@ export class BullQueues implements WorkQueues {
       return w;
     };
     worker<PublishedEvent>(FABRIC_CHANGES_QUEUE, 4, (job) => reconciler.onEvent(job.data));
-    worker<{ device: string; force: boolean }>("render", this.settings.renderConcurrency, (job) => reconciler.render(job.data.device, job.data.force)).on("failed", (job, error) => {
+    worker<{ device: string; force: boolean }>("render", this.settings.renderConcurrency, async (job) => {
+      const started = Date.now();
+      const changed = await reconciler.render(job.data.device, job.data.force);
+      const rest = this.settings.renderIntervalMs - (Date.now() - started);
+      if (changed && rest > 0) await this.redis.set(this.cooldownKey(job.data.device), "1", "PX", rest);
+    }).on("failed", (job, error) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.log.error({ device: job.data.device, err: error }, "render failed after every attempt");
     });
     worker<{ device: string }>("push", this.settings.pushConcurrency, (job) => reconciler.push(job.data.device)).on("failed", (job, error) => {

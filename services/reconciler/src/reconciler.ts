@@ -5,13 +5,16 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { UnrecoverableError } from "bullmq";
 import { AgentService, ApplyOutcome } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
 import type { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
-import { MachineRole, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
-import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { MachineRole, type GetMachineViewResponse, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { SwitchRole, type GetSwitchViewResponse, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import type { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
 import type { PublishedEvent } from "@bulkhead/db";
 import { firewallFrrModelOf, projectsOf, renderFirewallFrr, renderSwitch, revisionHash, switchModelOf, type RevisionFile } from "@bulkhead/render";
 import { DeviceKind, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
+import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
+import { addFirewall, addSwitch, partitionFacts } from "./facts.js";
 import { targetsOf } from "./targets.js";
 import { verifySyntax, type VerifyMode } from "./verify.js";
 
@@ -26,6 +29,13 @@ export interface Services {
   machines: Client<typeof MachineService>;
   peering: Client<typeof PeeringService>;
   policies: Client<typeof NetworkPolicyService>;
+  networks: Client<typeof NetworkService>;
+}
+
+/** A render with the view it was made from (the isolation verifier reads its facts from it). */
+interface Render {
+  rendered: Rendered;
+  view: { switch: GetSwitchViewResponse } | { firewall: GetMachineViewResponse };
 }
 
 /** Paths of a device's files, relative to its agent's configuration root. */
@@ -40,7 +50,7 @@ export class Reconciler {
     private readonly store: ReconcilerStore,
     private readonly services: Services,
     private readonly queues: WorkQueues,
-    private readonly options: { verify: VerifyMode; agentToken: () => Promise<string>; agentTimeoutMs: number },
+    private readonly options: { verify: VerifyMode; isolation: boolean; agentToken: () => Promise<string>; agentTimeoutMs: number },
     private readonly log: Logger,
   ) {}
 
@@ -49,9 +59,9 @@ export class Reconciler {
   /** Queues a render of every device the event touches. */
   async onEvent(event: PublishedEvent): Promise<string[]> {
     const targets = targetsOf(event);
-    const devices = new Set([...targets.devices, ...(await this.store.devicesTouching(targets.vrfs, targets.projects))]);
+    const devices = new Set([...targets.devices, ...(await this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses))]);
     for (const project of targets.firewallsOf) for (const fw of await this.firewallsOf(project)) devices.add(fw);
-    for (const device of devices) await this.queues.render(device);
+    await Promise.all([...devices].map((device) => this.queues.render(device)));
     if (devices.size > 0) this.log.debug({ topic: event.topic, key: event.key, devices: [...devices] }, "event fans out");
     return [...devices].sort();
   }
@@ -66,22 +76,63 @@ export class Reconciler {
   /**
    * Renders a device from the services' current views. A device that is no longer a switch or an
    * allocated firewall is forgotten. `force` re-pushes even when nothing changed (resync).
+   * Answers whether a new revision was recorded.
    */
-  async render(device: string, force = false): Promise<void> {
+  async render(device: string, force = false): Promise<boolean> {
+    const started = performance.now();
     const row = await this.store.device(device);
-    const rendered = await this.renderDevice(device, row);
-    if (!rendered) {
+    const render = await this.renderDevice(device, row);
+    if (!render) {
       if (row) await this.store.forget(device);
-      return;
+      return false;
     }
-    rendered.verification = await verifySyntax(device, rendered.files, this.options.verify);
+    const { rendered } = render;
+    // What was verified before need not be again: the store keeps it unchanged.
+    if ((await this.store.latestHash(device)) !== rendered.hash) rendered.verification = await this.verify(device, render);
     failpoint("reconciler.render.before-record");
     const { row: after, changed } = await this.store.record(device, rendered);
     if (force) await this.store.unblock(device);
     if (changed || force || this.needsPush(after)) await this.queues.push(device);
+    this.log.debug({ device, changed, generation: after.desired_generation, ms: Math.round(performance.now() - started) }, "rendered");
+    return changed;
   }
 
-  private async renderDevice(device: string, row: DeviceRow | undefined): Promise<Rendered | undefined> {
+  /** Syntax with the real tools, then isolation (libs/verify) against the partition's facts. */
+  private async verify(device: string, { rendered, view }: Render): Promise<Rendered["verification"]> {
+    const syntax = await verifySyntax(device, rendered.files, this.options.verify);
+    if (!this.options.isolation) return syntax;
+    const facts = await partitionFacts(this.services, rendered.partition);
+    if ("switch" in view) addSwitch(facts, view.switch);
+    else addFirewall(facts, view.firewall);
+    const { findings } = verifyIsolation([{ device, kind: rendered.kind === DeviceKind.Firewall ? "firewall" : "switch", files: rendered.files }], facts);
+    return { passed: syntax.passed && findings.length === 0, checks: [...syntax.checks, "isolation"], findings: [...syntax.findings, ...findings] };
+  }
+
+  /**
+   * Every property over a partition's desired revisions together (VNIs across devices, leaks and
+   * black holes between networks), with facts read now.
+   */
+  async verifyPartition(partition: string): Promise<{ verification: Rendered["verification"]; devices: string[] }> {
+    const facts = await partitionFacts(this.services, partition);
+    const configs: DeviceConfig[] = [];
+    const checks = new Set<string>(["isolation"]);
+    const syntaxFindings: Finding[] = [];
+    for (const d of await this.store.devices({ partition })) {
+      const revision = d.desired_generation > 0 ? await this.store.revision(d.device, d.desired_generation) : undefined;
+      if (!revision) continue;
+      const firewall = d.kind === DeviceKind.Firewall;
+      if (firewall) addFirewall(facts, await this.services.machines.getMachineView({ device: d.device }));
+      else addSwitch(facts, await this.services.switches.getSwitchView({ device: d.device }));
+      configs.push({ device: d.device, kind: firewall ? "firewall" : "switch", files: revision.files });
+      for (const c of revision.verification.checks) checks.add(c);
+      syntaxFindings.push(...revision.verification.findings.filter((f) => f.property === "syntax"));
+    }
+    const { findings } = verifyIsolation(configs, facts);
+    const all = [...syntaxFindings, ...findings];
+    return { verification: { passed: all.length === 0, checks: [...checks].sort(), findings: all }, devices: configs.map((c) => c.device) };
+  }
+
+  private async renderDevice(device: string, row: DeviceRow | undefined): Promise<Render | undefined> {
     let view;
     try {
       view = await this.services.switches.getSwitchView({ device });
@@ -97,7 +148,7 @@ export class Reconciler {
       { path: FILES.frr, content: out.files["frr.conf"] },
       { path: FILES.interfaces, content: out.files.interfaces },
     ];
-    return {
+    const rendered: Rendered = {
       kind: sw.role === SwitchRole.EXIT ? DeviceKind.Exit : DeviceKind.Leaf,
       partition: sw.partition,
       files,
@@ -105,11 +156,13 @@ export class Reconciler {
       verification: { passed: true, checks: [], findings: [] },
       vrfs: Object.keys(out.vlans).map(Number),
       projects: projectsOf(view),
+      projectNetworks: [...new Set(view.ports.filter((p) => p.project && p.network).map((p) => `${p.project}/${p.network}`))].sort(),
       vlans: out.vlans,
     };
+    return { rendered, view: { switch: view } };
   }
 
-  private async renderFirewall(device: string): Promise<Rendered | undefined> {
+  private async renderFirewall(device: string): Promise<Render | undefined> {
     let view;
     try {
       view = await this.services.machines.getMachineView({ device });
@@ -124,7 +177,7 @@ export class Reconciler {
       { path: FILES.frr, content: renderFirewallFrr(model) },
       { path: FILES.nftables, content: ruleset },
     ];
-    return {
+    const rendered: Rendered = {
       kind: DeviceKind.Firewall,
       partition: view.machine!.partition,
       files,
@@ -132,8 +185,10 @@ export class Reconciler {
       verification: { passed: true, checks: [], findings: [] },
       vrfs: model.networks.filter((n) => n.vrf > 0).map((n) => n.vrf),
       projects: [view.machine!.allocation!.project],
+      projectNetworks: [`${view.machine!.allocation!.project}/*`],
       vlans: {},
     };
+    return { rendered, view: { firewall: view } };
   }
 
   // --- push ---
@@ -159,6 +214,7 @@ export class Reconciler {
     try {
       const res = await this.agent(row.endpoint).apply({ device, generation: BigInt(revision.generation), files: revision.files, hash: revision.hash });
       await this.store.applied(device, Number(res.appliedGeneration), res.appliedHash, res.outcome === ApplyOutcome.APPLIED);
+      this.log.debug({ device, generation: revision.generation, outcome: ApplyOutcome[res.outcome] }, "pushed");
       return res.outcome === ApplyOutcome.APPLIED ? "applied" : "unchanged";
     } catch (error) {
       const e = ConnectError.from(error);

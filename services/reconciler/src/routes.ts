@@ -25,6 +25,7 @@ const statusMessage = (d: DeviceRow): DeviceStatus =>
     lastError: d.last_error,
     lastHeartbeatAt: time(d.last_heartbeat_at),
     updatedAt: time(d.updated_at),
+    pushes: BigInt(d.pushes),
   });
 
 const verificationMessage = (v: VerificationRow): Verification => create(VerificationSchema, { passed: v.passed, checks: v.checks, findings: v.findings });
@@ -70,15 +71,8 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
         return { desiredGeneration: BigInt(row.desired_generation) };
       },
       async verifyPartition(req) {
-        const devices = await store.devices({ partition: req.partition });
-        const checks = new Set<string>();
-        const findings = [];
-        for (const d of devices) {
-          const revision = await store.revision(d.device);
-          for (const c of revision?.verification.checks ?? []) checks.add(c);
-          findings.push(...(revision?.verification.findings ?? []));
-        }
-        return { verification: create(VerificationSchema, { passed: findings.length === 0, checks: [...checks].sort(), findings }), devices: devices.map((d) => d.device) };
+        const { verification, devices } = await reconciler.verifyPartition(req.partition);
+        return { verification: create(VerificationSchema, verification), devices };
       },
     });
   };

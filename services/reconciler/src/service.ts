@@ -1,6 +1,7 @@
 import { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { Periodic, createServiceClient, serviceTokenSource, vars, type ServiceDefinition } from "@bulkhead/service-kit";
 import { BullQueues } from "./queues.js";
@@ -10,8 +11,10 @@ import { ReconcilerStore } from "./store.js";
 
 const config = {
   BULKHEAD_INVENTORY_URL: vars.url("Base URL of the inventory service (switch and machine views)", { protocols: ["http", "https"] }),
+  BULKHEAD_NETWORK_URL: vars.url("Base URL of the network service (networks: the isolation verifier's facts)", { protocols: ["http", "https"] }),
   BULKHEAD_PEERING_URL: vars.url("Base URL of the peering service (route-leak plans)", { protocols: ["http", "https"] }),
   BULKHEAD_FIREWALL_POLICY_URL: vars.url("Base URL of the firewall-policy service (firewall rulesets)", { protocols: ["http", "https"] }),
+  BULKHEAD_RENDER_INTERVAL_MS: vars.int("A device's configuration changes at most once per interval: the first change after a quiet interval is rendered at once, later ones are coalesced into one render when it ends", { default: 1_000, min: 0, max: 600_000 }),
   BULKHEAD_RENDER_CONCURRENCY: vars.int("Renders run at once per process", { default: 4, min: 1, max: 256 }),
   BULKHEAD_PUSH_CONCURRENCY: vars.int("Pushes to agents run at once per process", { default: 32, min: 1, max: 1024 }),
   BULKHEAD_PUSH_ATTEMPTS: vars.int("Attempts of a push before the device is FAILED and the job dead-lettered", { default: 8, min: 1, max: 100 }),
@@ -19,6 +22,7 @@ const config = {
   BULKHEAD_AGENT_TIMEOUT_MS: vars.int("Deadline of one Apply call to an agent", { default: 30_000, min: 100, max: 600_000 }),
   BULKHEAD_STALLED_MS: vars.int("After how long a job of a dead reconciler process is taken up again (BullMQ lock duration)", { default: 30_000, min: 500, max: 600_000 }),
   BULKHEAD_FULL_RESYNC_MS: vars.int("Interval of the full re-render of every device: a safety net, not the main path", { default: 600_000, min: 1_000, max: 86_400_000 }),
+  BULKHEAD_VERIFY_ISOLATION: vars.bool("Verify every render with libs/verify against the partition's facts; a revision with findings is rejected", { default: true }),
   BULKHEAD_VERIFY_TOOLS: vars.oneOf("Verify renders with vtysh -C and nft -c: `auto` when installed, `required`, or `off`", ["auto", "required", "off"] as const, { default: "auto" }),
 };
 
@@ -32,7 +36,7 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
     const client = { token, protocol: "grpc" as const, timeoutMs: 15_000 };
     const store = new ReconcilerStore(pool);
     const queues = new BullQueues(
-      { url: c.VALKEY_URL, prefix: c.BULKHEAD_QUEUE_PREFIX, renderConcurrency: c.BULKHEAD_RENDER_CONCURRENCY, pushConcurrency: c.BULKHEAD_PUSH_CONCURRENCY, pushAttempts: c.BULKHEAD_PUSH_ATTEMPTS, pushBackoffMs: c.BULKHEAD_PUSH_BACKOFF_MS, stalledMs: c.BULKHEAD_STALLED_MS },
+      { url: c.VALKEY_URL, prefix: c.BULKHEAD_QUEUE_PREFIX, renderConcurrency: c.BULKHEAD_RENDER_CONCURRENCY, renderIntervalMs: c.BULKHEAD_RENDER_INTERVAL_MS, pushConcurrency: c.BULKHEAD_PUSH_CONCURRENCY, pushAttempts: c.BULKHEAD_PUSH_ATTEMPTS, pushBackoffMs: c.BULKHEAD_PUSH_BACKOFF_MS, stalledMs: c.BULKHEAD_STALLED_MS },
       logger,
     );
     const reconciler = new Reconciler(
@@ -42,9 +46,10 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
         machines: createServiceClient(MachineService, { ...client, baseUrl: c.BULKHEAD_INVENTORY_URL }),
         peering: createServiceClient(PeeringService, { ...client, baseUrl: c.BULKHEAD_PEERING_URL }),
         policies: createServiceClient(NetworkPolicyService, { ...client, baseUrl: c.BULKHEAD_FIREWALL_POLICY_URL }),
+        networks: createServiceClient(NetworkService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
       },
       queues,
-      { verify: c.BULKHEAD_VERIFY_TOOLS, agentToken: token, agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS },
+      { verify: c.BULKHEAD_VERIFY_TOOLS, isolation: c.BULKHEAD_VERIFY_ISOLATION, agentToken: token, agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS },
       logger,
     );
     queues.start(reconciler);

@@ -2,6 +2,7 @@
 // concurrent renders, pushes and heartbeats of one device cannot undo each other's newer facts.
 import { withTransaction, type Pool } from "@bulkhead/db";
 import type { RevisionFile } from "@bulkhead/render";
+import type { Finding } from "@bulkhead/verify";
 
 export const enum DeviceKind {
   Unknown = 0,
@@ -19,14 +20,8 @@ export const enum SyncState {
   Rejected = 5,
 }
 
-export interface Finding {
-  property: string;
-  device: string;
-  path: string;
-  line: number;
-  object: string;
-  message: string;
-}
+/** A verification finding: syntax (vtysh, nft) or isolation (libs/verify). */
+export type { Finding } from "@bulkhead/verify";
 
 export interface Verification {
   passed: boolean;
@@ -73,6 +68,8 @@ export interface Rendered {
   verification: Verification;
   vrfs: number[];
   projects: string[];
+  /** `project/network` of each machine port (a firewall: `project/*`). */
+  projectNetworks: string[];
   vlans: Record<string, number>;
 }
 
@@ -83,8 +80,8 @@ const revisionColumns = "device, generation::float8 AS generation, hash, files, 
 export class ReconcilerStore {
   constructor(private readonly pool: Pool) {}
 
-  async device(device: string): Promise<DeviceRow | undefined> {
-    return (await this.pool.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1`, [device])).rows[0];
+  async device(device: string, client: Pick<Pool, "query"> = this.pool): Promise<DeviceRow | undefined> {
+    return (await client.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1`, [device])).rows[0];
   }
 
   async devices(filter: { partition?: string; state?: number; kind?: number } = {}): Promise<DeviceRow[]> {
@@ -95,10 +92,18 @@ export class ReconcilerStore {
     return rows;
   }
 
-  /** Devices whose last render carried one of the VRFs or served one of the projects. */
-  async devicesTouching(vrfs: readonly number[], projects: readonly string[]): Promise<string[]> {
-    if (vrfs.length === 0 && projects.length === 0) return [];
-    const { rows } = await this.pool.query<{ device: string }>("SELECT device FROM devices WHERE vrfs && $1::int[] OR projects && $2::text[]", [vrfs, projects]);
+  /**
+   * Devices whose last render carried one of the VRFs, served one of the projects, or had a port
+   * of an address's project on another network than the address's.
+   */
+  async devicesTouching(vrfs: readonly number[], projects: readonly string[], addresses: readonly { project: string; network: string }[] = []): Promise<string[]> {
+    if (vrfs.length === 0 && projects.length === 0 && addresses.length === 0) return [];
+    const { rows } = await this.pool.query<{ device: string }>(
+      `SELECT device FROM devices WHERE vrfs && $1::int[] OR projects && $2::text[]
+         OR EXISTS (SELECT 1 FROM unnest(project_networks) pn, unnest($3::text[], $4::text[]) AS a(project, network)
+                    WHERE split_part(pn, '/', 1) = a.project AND split_part(pn, '/', 2) <> a.network)`,
+      [vrfs, projects, addresses.map((a) => a.project), addresses.map((a) => a.network)],
+    );
     return rows.map((r) => r.device);
   }
 
@@ -120,23 +125,28 @@ export class ReconcilerStore {
     return withTransaction(this.pool, async (client) => {
       await client.query("INSERT INTO devices (device) VALUES ($1) ON CONFLICT DO NOTHING", [device]);
       const current = (await client.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1 FOR UPDATE`, [device])).rows[0]!;
-      await client.query("UPDATE devices SET kind = $2, partition = $3, vrfs = $4, projects = $5, vlans = $6 WHERE device = $1", [device, r.kind, r.partition, r.vrfs, r.projects, JSON.stringify(r.vlans)]);
+      await client.query("UPDATE devices SET kind = $2, partition = $3, vrfs = $4, projects = $5, project_networks = $6, vlans = $7 WHERE device = $1", [device, r.kind, r.partition, r.vrfs, r.projects, r.projectNetworks, JSON.stringify(r.vlans)]);
       const latest = (await client.query<{ hash: string; generation: number }>("SELECT hash, generation::float8 AS generation FROM revisions WHERE device = $1 ORDER BY generation DESC LIMIT 1", [device])).rows[0];
-      if (latest?.hash === r.hash) return { row: (await this.device(device))!, changed: false };
+      if (latest?.hash === r.hash) return { row: (await this.device(device, client))!, changed: false };
       const generation = (latest?.generation ?? 0) + 1;
       const rejected = !r.verification.passed;
       await client.query("INSERT INTO revisions (device, generation, hash, files, verification, rejected) VALUES ($1, $2, $3, $4, $5, $6)", [device, generation, r.hash, JSON.stringify(r.files), JSON.stringify(r.verification), rejected]);
       // Keep the last 20 revisions (and the desired and applied ones).
       await client.query("DELETE FROM revisions WHERE device = $1 AND generation <= $2 - 20 AND generation NOT IN ($3, $4)", [device, generation, current.desired_generation, current.applied_generation]);
       if (rejected) {
-        const reason = r.verification.findings.map((f) => `${f.path}${f.line ? `:${f.line}` : ""}: ${f.message}`).join("; ");
+        const reason = r.verification.findings.map((f) => `${f.path}${f.line ? `:${f.line}` : ""}: ${f.object ? `${f.object}: ` : ""}${f.message}`).join("; ");
         await client.query("UPDATE devices SET state = 5, last_error = $2, updated_at = now() WHERE device = $1", [device, `generation ${generation} rejected by verification: ${reason}`.slice(0, 4000)]);
       } else {
         const inSync = current.applied_hash === r.hash && current.running_hash === r.hash;
         await client.query("UPDATE devices SET desired_generation = $2, desired_hash = $3, state = $4, last_error = '', updated_at = now() WHERE device = $1", [device, generation, r.hash, inSync ? 1 : 2]);
       }
-      return { row: (await this.device(device))!, changed: !rejected };
+      return { row: (await this.device(device, client))!, changed: !rejected };
     });
+  }
+
+  async latestHash(device: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ hash: string }>("SELECT hash FROM revisions WHERE device = $1 ORDER BY generation DESC LIMIT 1", [device]);
+    return rows[0]?.hash;
   }
 
   async revision(device: string, generation?: number): Promise<RevisionRow | undefined> {

@@ -27,7 +27,7 @@ test("agents that report in get their switch's configuration", async ({ s }) => 
   assert.match(leaf01.read("frr/frr.conf"), "hostname leaf01");
   assert.match(leaf01.read("network/interfaces"), "iface swp1\n    mtu 9000\n    bridge-access 4000", "every free port boots machines in the PXE VLAN");
   const revision = (await s.fabric.getRevision({ device: "leaf01" })).revision!;
-  assert.equal([revision.verification?.passed, revision.verification?.checks], [true, ["vtysh -C"]]);
+  assert.equal([revision.verification?.passed, revision.verification?.checks], [true, ["vtysh -C", "isolation"]]);
 });
 
 test("an installed machine's VRF reaches both its leaves — and no other switch", async ({ s }) => {
@@ -55,7 +55,11 @@ test("a firewall gets FRR and the nftables ruleset, and a policy change reaches 
   await inSyncAll(s, "fw1");
   assert.is((await s.status("leaf01"))!.desiredGeneration, leafGeneration, "the leaves were not re-rendered for a policy");
   const revision = (await s.fabric.getRevision({ device: "fw1" })).revision!;
-  assert.equal(revision.verification?.checks, ["vtysh -C", "nft -c"]);
+  assert.equal(revision.verification?.checks, ["vtysh -C", "nft -c", "isolation"]);
+  const report = await s.fabric.verifyPartition({ partition: "fra1" });
+  assert.equal(report.verification?.findings, [], "the partition's desired revisions prove isolated together");
+  assert.ok(report.verification?.passed);
+  assert.ok(["fw1", "leaf01", "leaf02"].every((d) => report.devices.includes(d)), report.devices.join(", "));
 });
 
 test("a hand-edited file is drift: reported at once and overwritten with the desired revision", async ({ s }) => {

@@ -42,6 +42,8 @@ export interface Stack {
   fabric: Client<typeof DesiredStateService>;
   agents: Map<string, Agent>;
   startAgent(device: string, env?: Record<string, string>, root?: string): Promise<Agent>;
+  /** With a reconciler process: waits for it to exit (a failpoint) and starts it again, without failpoints, on its port. */
+  restartReconciler(): Promise<void>;
   /** Allocates (and installs) a machine cabled to leaf01/leaf02 `port`. */
   machine(id: string, port: string, options?: { firewall?: boolean }): Promise<void>;
   status(device: string): Promise<DeviceStatus | undefined>;
@@ -52,9 +54,11 @@ export interface Stack {
 
 const reconcilerEnv = (stack: { f: Fabric; peering: TestService; policy: TestService }) => ({
   BULKHEAD_INVENTORY_URL: stack.f.inventory.url,
+  BULKHEAD_NETWORK_URL: stack.f.network.url,
   BULKHEAD_PEERING_URL: stack.peering.url,
   BULKHEAD_FIREWALL_POLICY_URL: stack.policy.url,
   BULKHEAD_PUSH_ATTEMPTS: "3",
+  BULKHEAD_RENDER_INTERVAL_MS: "200",
   BULKHEAD_PUSH_BACKOFF_MS: "100",
   BULKHEAD_STALLED_MS: "1000",
   BULKHEAD_FULL_RESYNC_MS: "3600000",
@@ -99,6 +103,14 @@ export async function startStack(options: { valkeyUrl?: string; reconcilerProces
     env,
     fabric: createServiceClient(DesiredStateService, { baseUrl: reconcilerUrl, token: admin, protocol: "grpc" }),
     agents,
+    async restartReconciler() {
+      const child = process_!.child;
+      if (child.exitCode === null && child.signalCode === null) {
+        await stack.until(async () => child.exitCode !== null || child.signalCode !== null, "the reconciler to exit at its failpoint", 20_000);
+      }
+      const { BULKHEAD_FAILPOINTS: _, ...rest } = env;
+      process_ = await startServiceProcess(new URL("../src/main.ts", import.meta.url), rest, Number(new URL(reconcilerUrl).port));
+    },
     async startAgent(device, extra = {}, root = mkdtempSync(join(tmpdir(), `bh-${device}-`))) {
       const isSwitch = device.startsWith("leaf");
       const files: Record<string, string> = {};

@@ -1,0 +1,70 @@
+// The deployment manifests parse and hang together: every service of the launcher is deployed
+// with health checks, reachable under the URL the others use, and given every variable it
+// requires; the Kubernetes file is what deploy/local/k8s.ts generates.
+import { readFileSync } from "node:fs";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { parse, parseAllDocuments } from "yaml";
+import { serviceConfigSpec } from "@bulkhead/service-kit";
+import { NAMESPACE, SERVICES, render } from "../k8s.js";
+import { services, urlVariable } from "../services.js";
+
+const test = suite("deployment manifests");
+const file = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), "utf8");
+/** The variables a service refuses to start without. */
+const required = (name: string) => {
+  const definition = services.find((d) => d.name === name)!;
+  return Object.entries(serviceConfigSpec(definition)).filter(([, v]) => !("default" in v)).map(([k]) => k);
+};
+
+test("every launcher service is in both manifests", () => {
+  assert.equal(SERVICES.map((s) => s.name), services.map((d) => d.name));
+});
+
+test("kubernetes: generated, and per service a Deployment with gRPC probes, a Service and a PodDisruptionBudget", () => {
+  const text = file("deploy/k8s/bulkhead.yaml");
+  assert.is(text, render(), "deploy/k8s/bulkhead.yaml is stale: node --import tsx deploy/local/k8s.ts");
+  const docs = parseAllDocuments(text).map((d) => d.toJS()) as Record<string, any>[];
+  for (const d of docs) assert.ok(d.apiVersion && d.kind && d.metadata?.name, JSON.stringify(d).slice(0, 80));
+  const of = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+  const config = of("ConfigMap", "bulkhead-config")!.data as Record<string, string>;
+  const secret = of("Secret", "bulkhead-secrets")!.stringData as Record<string, string>;
+  for (const key of ["DATABASE_URL", "BULKHEAD_JWT_SECRET", "BULKHEAD_SECRETS_KEY"]) assert.match(secret[key]!, "CHANGE-ME", `the Secret is a template, never a real ${key}`);
+  for (const s of SERVICES) {
+    const deployment = of("Deployment", s.name)!;
+    assert.ok(deployment, `${s.name} has a Deployment`);
+    assert.is(deployment.metadata.namespace, NAMESPACE);
+    assert.equal(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels, `${s.name}: the selector matches its pods`);
+    const container = deployment.spec.template.spec.containers[0];
+    assert.is(container.ports[0].containerPort, s.port);
+    for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"]) assert.is(container[probe]?.grpc?.port, s.port, `${s.name} ${probe} is a gRPC health check`);
+    assert.equal(container.command, ["pnpm", "--filter", `@bulkhead/${s.name}`, "start"]);
+    const provided = new Set([...container.env.map((e: { name: string }) => e.name), ...Object.keys(config), ...Object.keys(secret)]);
+    for (const name of required(s.name)) assert.ok(provided.has(name), `${s.name} gets ${name}`);
+    const service = of("Service", s.name)!;
+    assert.equal(service.spec.selector, deployment.spec.template.metadata.labels, `${s.name}: the Service selects its pods`);
+    assert.is(service.spec.ports[0].port, s.port);
+    assert.is(config[urlVariable(s.name)], `http://${s.name}.${NAMESPACE}.svc:${s.port}`, "the others find it under its Service");
+    const pdb = of("PodDisruptionBudget", s.name)!;
+    assert.equal(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels);
+    assert.ok(deployment.spec.replicas > pdb.spec.minAvailable, `${s.name}: a node drain keeps one running`);
+  }
+});
+
+test("compose: Postgres and Valkey with health checks; every service waits for them, has a health check and what it requires", () => {
+  const compose = parse(file("deploy/compose.yaml"), { merge: true }) as { services: Record<string, any> };
+  for (const infra of ["postgres", "valkey"]) assert.ok(compose.services[infra]?.healthcheck?.test, `${infra} has a health check`);
+  assert.match(compose.services.valkey.command.join(" "), "--maxmemory-policy noeviction", "queues are never evicted");
+  for (const s of SERVICES) {
+    const svc = compose.services[s.name];
+    assert.ok(svc, `${s.name} is in compose.yaml`);
+    assert.equal(svc.command, ["pnpm", "--filter", `@bulkhead/${s.name}`, "start"]);
+    assert.match(svc.healthcheck.test.join(" "), `127.0.0.1:${s.port}/healthz`);
+    assert.equal(svc.depends_on, { postgres: { condition: "service_healthy" }, valkey: { condition: "service_healthy" } });
+    assert.is(svc.environment.PORT, String(s.port));
+    for (const name of required(s.name)) assert.ok(svc.environment[name] !== undefined, `${s.name} gets ${name}`);
+    for (const other of SERVICES) assert.is(svc.environment[urlVariable(other.name)], `http://${other.name}:${other.port}`);
+  }
+});
+
+test.run();

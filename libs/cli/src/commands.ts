@@ -1,0 +1,193 @@
+// The commands: each names its flags, calls one RPC (a few call two) and says how to print the
+// answer. Modelled on metalctl: `bulkhead <resource> <verb> [args] [flags]`.
+import { readFileSync } from "node:fs";
+import { fromJson, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { parse } from "yaml";
+import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
+import { SyncState } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
+import { PolicySpecSchema } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { MachineRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { PortState } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
+import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import type { Bulkhead } from "@bulkhead/sdk";
+import type { Column } from "./output.js";
+
+export type Flags = Record<string, string | boolean | string[] | undefined>;
+
+export interface Answer {
+  message: Message;
+  /** For tables: plain text instead (diffs). */
+  text?: string;
+  /** The answer is a negative result (e.g. findings): exit 1 after printing it. */
+  failed?: boolean;
+  /** For tables: the repeated (or single) field to list and its columns. */
+  list?: { field: string; columns: Column[] };
+}
+
+export interface Command {
+  path: string[];
+  summary: string;
+  args?: string[];
+  flags?: Record<string, { type: "string" | "boolean"; multiple?: boolean; description: string; required?: boolean }>;
+  /** Changes the fabric: `--wait` waits for it to converge. */
+  mutates?: boolean;
+  run(bh: Bulkhead, args: string[], flags: Flags): Promise<Answer>;
+}
+
+const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : "");
+const list = (flags: Flags, name: string) => (Array.isArray(flags[name]) ? (flags[name] as string[]) : typeof flags[name] === "string" ? [flags[name] as string] : []);
+const flag = (description: string, required = false) => ({ type: "string" as const, description, required });
+const bool = (description: string) => ({ type: "boolean" as const, description });
+
+const NETWORK_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["PROJECT", "project"], ["PARTITION", "partition"], ["TYPE", "type", "NETWORK_TYPE_"], ["VRF", "vrf"], ["PREFIXES", "prefixes"]];
+const MACHINE_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["STATE", "state", "MACHINE_STATE_"], ["PROJECT", "allocation.project"], ["HOSTNAME", "allocation.hostname"], ["ROLE", "allocation.role", "MACHINE_ROLE_"]];
+const SWITCH_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["ROLE", "role", "SWITCH_ROLE_"], ["ASN", "asn"], ["ROUTER ID", "routerId"], ["LAST SEEN", "lastHeartbeatAt"]];
+const POLICY_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["FIREWALL", "firewall"], ["NETWORK", "network"], ["STATE", "status.state", "POLICY_STATE_"], ["REASON", "status.reason"]];
+const STATUS_COLUMNS: Column[] = [["DEVICE", "device"], ["KIND", "kind", "DEVICE_KIND_"], ["STATE", "state", "SYNC_STATE_"], ["DESIRED", "desiredGeneration"], ["APPLIED", "appliedGeneration"], ["PUSHES", "pushes"], ["LAST HEARTBEAT", "lastHeartbeatAt"], ["ERROR", "lastError"]];
+
+/** A policy file: `project` and the PolicySpec's fields (proto JSON names), in YAML or JSON. */
+function policyFile(path: string, flags: Flags) {
+  const doc = parse(readFileSync(path, "utf8")) as Record<string, JsonValue> | null;
+  if (!doc || typeof doc !== "object") throw new Error(`${path}: not a policy document`);
+  const { project, ...spec } = doc;
+  const p = str(flags, "project") || (typeof project === "string" ? project : "");
+  if (!p) throw new Error(`${path}: no project (set project: in the file or --project)`);
+  return { project: p, spec: fromJson(PolicySpecSchema, spec as JsonValue) };
+}
+
+const allocation = (flags: Flags) => ({
+  project: str(flags, "project"),
+  partition: str(flags, "partition"),
+  machine: str(flags, "machine"),
+  hostname: str(flags, "hostname"),
+  image: str(flags, "image") || "ubuntu-24-04",
+  networks: list(flags, "network").map((network) => ({ network, autoAcquire: true })),
+});
+const allocationFlags = {
+  project: flag("project to allocate for", true),
+  partition: flag("partition", true),
+  network: { type: "string" as const, multiple: true, description: "network to attach (repeat); the first private one is the primary", required: true },
+  hostname: flag("host name", true),
+  machine: flag("a particular machine; any free one when unset"),
+  image: flag("OS image (default ubuntu-24-04)"),
+};
+
+export const commands: Command[] = [
+  // --- partitions, tenants, projects ---
+  { path: ["partition", "list"], summary: "list partitions", run: async (bh) => ({ message: await bh.partitions.listPartitions({}), list: { field: "partitions", columns: [["ID", "id"], ["NAME", "name"], ["DESCRIPTION", "description"]] } }) },
+  { path: ["partition", "describe"], summary: "show a partition", args: ["id"], run: async (bh, [id]) => ({ message: await bh.partitions.getPartition({ id }) }) },
+  { path: ["tenant", "list"], summary: "list tenants", run: async (bh) => ({ message: await bh.tenants.listTenants({}), list: { field: "tenants", columns: [["ID", "id"], ["NAME", "name"]] } }) },
+  { path: ["project", "list"], summary: "list projects", flags: { tenant: flag("only this tenant's") }, run: async (bh, _, f) => ({ message: await bh.projects.listProjects({ tenant: str(f, "tenant") }), list: { field: "projects", columns: [["ID", "id"], ["TENANT", "tenant"], ["NAME", "name"], ["DESCRIPTION", "description"]] } }) },
+  { path: ["project", "describe"], summary: "show a project", args: ["id"], run: async (bh, [project]) => ({ message: await bh.projects.getProject({ project }) }) },
+  { path: ["project", "create"], summary: "create a project", flags: { tenant: flag("tenant", true), name: flag("name", true), description: flag("description") }, run: async (bh, _, f) => ({ message: await bh.projects.createProject({ tenant: str(f, "tenant"), name: str(f, "name"), description: str(f, "description") }), list: { field: "project", columns: [["ID", "id"], ["TENANT", "tenant"], ["NAME", "name"]] } }) },
+
+  // --- networks and IPs ---
+  { path: ["network", "list"], summary: "list networks", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.networks.listNetworks({ project: str(f, "project"), partition: str(f, "partition"), pageSize: 1000 }), list: { field: "networks", columns: NETWORK_COLUMNS } }) },
+  { path: ["network", "describe"], summary: "show a network", args: ["id"], flags: { project: flag("its project") }, run: async (bh, [id], f) => ({ message: await bh.networks.getNetwork({ id, project: str(f, "project") }) }) },
+  {
+    path: ["network", "allocate"],
+    summary: "allocate a private network for a project",
+    flags: { project: flag("project", true), partition: flag("partition", true), name: flag("name", true), description: flag("description"), shared: bool("other projects may attach to it"), dmz: bool("a DMZ: shared, and carries the internet's destinations"), ipv4: bool("IPv4 only"), ipv6: bool("IPv6 only") },
+    mutates: true,
+    run: async (bh, _, f) => ({
+      message: await bh.networks.allocateNetwork({ project: str(f, "project"), partition: str(f, "partition"), name: str(f, "name"), description: str(f, "description"), shared: f.shared === true, dmz: f.dmz === true, addressFamily: f.ipv4 ? AddressFamily.IPV4 : f.ipv6 ? AddressFamily.IPV6 : AddressFamily.UNSPECIFIED }),
+      list: { field: "network", columns: NETWORK_COLUMNS },
+    }),
+  },
+  { path: ["network", "free"], summary: "free (delete) a network", args: ["id"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.networks.deleteNetwork({ id, project: str(f, "project") }) }) },
+  {
+    path: ["network", "update"],
+    summary: "change a network's name, description or sharing",
+    args: ["id"],
+    flags: { project: flag("its project"), name: flag("new name"), description: flag("new description"), shared: bool("make it shared (cannot be undone)") },
+    mutates: true,
+    run: async (bh, [id], f) => ({ message: await bh.networks.updateNetwork({ id, project: str(f, "project"), name: str(f, "name") || undefined, description: str(f, "description") || undefined, shared: f.shared === true ? true : undefined }), list: { field: "network", columns: NETWORK_COLUMNS } }),
+  },
+  { path: ["ip", "list"], summary: "list IP addresses", flags: { project: flag("only this project's"), network: flag("only in this network"), machine: flag("only this machine's") }, run: async (bh, _, f) => ({ message: await bh.ips.listIPs({ project: str(f, "project"), network: str(f, "network"), machine: str(f, "machine"), pageSize: 1000 }), list: { field: "ips", columns: [["UUID", "uuid"], ["IP", "ip"], ["NETWORK", "network"], ["PROJECT", "project"], ["TYPE", "type", "IP_TYPE_"], ["MACHINE", "machine"], ["NAME", "name"]] } }) },
+  { path: ["ip", "allocate"], summary: "allocate an IP address", flags: { project: flag("project", true), network: flag("network", true), ip: flag("a particular address"), name: flag("name"), static: bool("static: kept until released (default: ephemeral)") }, mutates: true, run: async (bh, _, f) => ({ message: await bh.ips.allocateIP({ project: str(f, "project"), network: str(f, "network"), ip: str(f, "ip"), name: str(f, "name"), type: f.static ? IPType.IP_TYPE_STATIC : IPType.IP_TYPE_EPHEMERAL }), list: { field: "ip", columns: [["UUID", "uuid"], ["IP", "ip"], ["NETWORK", "network"], ["TYPE", "type", "IP_TYPE_"]] } }) },
+  { path: ["ip", "free"], summary: "release an IP address", args: ["uuid"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [uuid], f) => ({ message: await bh.ips.releaseIP({ uuid, project: str(f, "project") }) }) },
+
+  // --- switches ---
+  { path: ["switch", "list"], summary: "list switches", flags: { partition: flag("only this partition's"), rack: flag("only this rack's") }, run: async (bh, _, f) => ({ message: await bh.switches.listSwitches({ partition: str(f, "partition"), rack: str(f, "rack") }), list: { field: "switches", columns: SWITCH_COLUMNS } }) },
+  { path: ["switch", "describe"], summary: "show a switch and its ports", args: ["id"], run: async (bh, [id]) => ({ message: await bh.switches.getSwitch({ id }) }) },
+  { path: ["switch", "connected-machines"], summary: "which machine is cabled to which switch port", args: ["switch?"], flags: { partition: flag("only this partition") }, run: async (bh, [sw], f) => ({ message: await bh.switches.listConnectedMachines({ switch: sw ?? "", partition: str(f, "partition") }), list: { field: "connections", columns: [["SWITCH", "switch"], ["PORT", "port"], ["MACHINE", "machine"], ["NIC", "nic"], ["MAC", "nicMac"]] } }) },
+  { path: ["switch", "port", "up"], summary: "switch a port on", args: ["switch", "port"], mutates: true, run: async (bh, [id, port]) => ({ message: await bh.switches.setPortAdminState({ id, port, adminState: PortState.UP }) }) },
+  { path: ["switch", "port", "down"], summary: "switch a port off", args: ["switch", "port"], mutates: true, run: async (bh, [id, port]) => ({ message: await bh.switches.setPortAdminState({ id, port, adminState: PortState.DOWN }) }) },
+
+  // --- machines and firewalls ---
+  { path: ["machine", "list"], summary: "list machines", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.machines.listMachines({ project: str(f, "project"), partition: str(f, "partition"), role: MachineRole.UNSPECIFIED, pageSize: 1000 }), list: { field: "machines", columns: MACHINE_COLUMNS } }) },
+  { path: ["machine", "describe"], summary: "show a machine", args: ["id"], flags: { project: flag("its project") }, run: async (bh, [id], f) => ({ message: await bh.machines.getMachine({ id, project: str(f, "project") }) }) },
+  { path: ["machine", "allocate"], summary: "allocate a machine", flags: allocationFlags, mutates: true, run: async (bh, _, f) => ({ message: await bh.machines.allocateMachine(allocation(f)), list: { field: "machine", columns: MACHINE_COLUMNS } }) },
+  { path: ["machine", "free"], summary: "free a machine", args: ["id"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.machines.freeMachine({ id, project: str(f, "project") }) }) },
+  { path: ["firewall", "list"], summary: "list firewalls", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.machines.listMachines({ project: str(f, "project"), partition: str(f, "partition"), role: MachineRole.FIREWALL, pageSize: 1000 }), list: { field: "machines", columns: MACHINE_COLUMNS } }) },
+  { path: ["firewall", "allocate"], summary: "allocate a firewall", flags: allocationFlags, mutates: true, run: async (bh, _, f) => ({ message: await bh.machines.allocateFirewall(allocation(f)), list: { field: "machine", columns: MACHINE_COLUMNS } }) },
+  { path: ["firewall", "free"], summary: "free a firewall", args: ["id"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.machines.freeMachine({ id, project: str(f, "project") }) }) },
+
+  // --- peerings and policies ---
+  {
+    path: ["peering", "create"],
+    summary: "peer two networks (they exchange routes on the leaves)",
+    flags: { project: flag("project", true), name: flag("name", true), network1: flag("one network", true), network2: flag("the other", true) },
+    mutates: true,
+    run: async (bh, _, f) => ({ message: await bh.peerings.createPeering({ project: str(f, "project"), name: str(f, "name"), type: PeeringType.LOCAL, network1: str(f, "network1"), network2: str(f, "network2") }), list: { field: "peering", columns: [["ID", "id"], ["NAME", "name"], ["NETWORK 1", "network1"], ["NETWORK 2", "network2"]] } }),
+  },
+  { path: ["peering", "list"], summary: "list peerings", flags: { project: flag("only this project's"), partition: flag("only this partition's"), network: flag("only this network's") }, run: async (bh, _, f) => ({ message: await bh.peerings.listPeerings({ project: str(f, "project"), partition: str(f, "partition"), network: str(f, "network") }), list: { field: "peerings", columns: [["ID", "id"], ["PROJECT", "project"], ["NAME", "name"], ["TYPE", "type", "PEERING_TYPE_"], ["NETWORK 1", "network1"], ["NETWORK 2", "network2"], ["AUTO", "automatic"]] } }) },
+  { path: ["peering", "delete"], summary: "delete a peering", args: ["id"], flags: { project: flag("its project", true) }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.peerings.deletePeering({ id, project: str(f, "project") }) }) },
+  {
+    path: ["policy", "apply"],
+    summary: "create or update (by name) the policy in a YAML file",
+    flags: { file: flag("policy file (-f)", true), project: flag("project, unless the file names it") },
+    mutates: true,
+    run: async (bh, _, f) => {
+      const { project, spec } = policyFile(str(f, "file"), f);
+      const existing = (await bh.policies.listPolicies({ project })).policies.find((p) => p.name === spec.name);
+      const message = existing ? await bh.policies.updatePolicy({ id: existing.id, project, spec }) : await bh.policies.createPolicy({ project, spec });
+      return { message, list: { field: "policy", columns: POLICY_COLUMNS } };
+    },
+  },
+  { path: ["policy", "list"], summary: "list policies", flags: { project: flag("project", true), firewall: flag("only those on this firewall") }, run: async (bh, _, f) => ({ message: await bh.policies.listPolicies({ project: str(f, "project"), firewall: str(f, "firewall") }), list: { field: "policies", columns: POLICY_COLUMNS } }) },
+  {
+    path: ["policy", "plan"],
+    summary: "show what applying a policy file would change on the firewalls",
+    flags: { file: flag("policy file (-f)", true), project: flag("project, unless the file names it") },
+    run: async (bh, _, f) => {
+      const message = await bh.policies.planPolicy(policyFile(str(f, "file"), f));
+      const text = [...message.problems.map((p) => `problem: ${p}`), ...message.firewalls.map((fw) => `# firewall ${fw.firewall}\n${fw.diff || "(no change)"}`)].join("\n");
+      return { message, text };
+    },
+  },
+
+  // --- the fabric ---
+  {
+    path: ["fabric", "status"],
+    summary: "what every device runs against what it should",
+    flags: { partition: flag("only this partition"), state: flag("only in-sync, pending, failed, drifted or rejected") },
+    run: async (bh, _, f) => {
+      const state = str(f, "state") ? SyncState[str(f, "state").toUpperCase().replace(/-/g, "_") as keyof typeof SyncState] : SyncState.UNSPECIFIED;
+      if (state === undefined) throw new Error(`--state: unknown state ${str(f, "state")}`);
+      return { message: await bh.fabric.listDeviceStatuses({ partition: str(f, "partition"), state }), list: { field: "statuses", columns: STATUS_COLUMNS } };
+    },
+  },
+  {
+    path: ["fabric", "diff"],
+    summary: "unified diff between what a device runs and what it should run",
+    args: ["device"],
+    run: async (bh, [device]) => {
+      const message = await bh.fabric.diff({ device });
+      const text = message.files.map((f) => f.unifiedDiff).join("\n") || `${device} runs generation ${message.appliedGeneration}, the desired one (${message.desiredGeneration}): no difference`;
+      return { message, text };
+    },
+  },
+  {
+    path: ["fabric", "verify"],
+    summary: "prove a partition's isolation from its desired configurations",
+    flags: { partition: flag("partition", true) },
+    run: async (bh, _, f) => {
+      const message = await bh.fabric.verifyPartition({ partition: str(f, "partition") });
+      const v = message.verification!;
+      const verdict = v.passed ? `partition ${str(f, "partition")}: isolated — ${message.devices.length} devices, checks: ${v.checks.join(", ")}` : undefined;
+      return { message, text: verdict, failed: !v.passed, list: { field: "verification.findings", columns: [["PROPERTY", "property"], ["DEVICE", "device"], ["FILE", "path"], ["LINE", "line"], ["OBJECT", "object"], ["MESSAGE", "message"]] } };
+    },
+  },
+];

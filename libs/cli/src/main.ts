@@ -1,0 +1,129 @@
+// bulkhead <resource> <verb> [args] [flags]. Endpoints and token from flags, the environment or a
+// config file (see config.ts); answers as a table, -o json or -o yaml; errors print the server's
+// message and field violations and exit 1 (usage errors exit 2).
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { createRegistry } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { bulkheadFiles } from "@bulkhead/api";
+import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
+import { createBulkhead } from "@bulkhead/sdk";
+import { commands, type Command, type Flags } from "./commands.js";
+import { loadConfig } from "./config.js";
+import { render, type Format } from "./output.js";
+import { snapshot, waitForFabric } from "./wait.js";
+
+const GLOBAL = {
+  endpoint: { type: "string", description: "one base URL for every server (a gateway); default: per server, from the config" },
+  token: { type: "string", description: "bearer token (default: $BULKHEAD_TOKEN or the config file's)" },
+  config: { type: "string", description: "config file (default: $BULKHEAD_CONFIG, ./.bulkhead/cli.json, ~/.config/bulkhead/config.json)" },
+  output: { type: "string", short: "o", description: "table (default), json or yaml" },
+  wait: { type: "boolean", description: "after a change, wait until the fabric converged (showing progress)" },
+  "wait-timeout": { type: "string", description: "seconds to wait at most (default 120)" },
+  help: { type: "boolean", short: "h", description: "show help" },
+} as const;
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env?: NodeJS.ProcessEnv;
+}
+
+function usage(matching: Command[] = commands): string {
+  const lines = ["usage: bulkhead <resource> <verb> [args] [flags]", "", "commands:"];
+  for (const c of matching) lines.push(`  ${[...c.path, ...(c.args ?? []).map((a) => `<${a}>`)].join(" ").padEnd(44)} ${c.summary}`);
+  if (matching.length === 1) {
+    const c = matching[0]!;
+    lines.push("", "flags:");
+    for (const [name, f] of Object.entries(c.flags ?? {})) lines.push(`  --${name}${f.type === "string" ? " <value>" : ""}`.padEnd(30) + ` ${f.description}${f.required ? " (required)" : ""}`);
+  }
+  lines.push("", "global flags:");
+  for (const [name, f] of Object.entries(GLOBAL)) lines.push(`  --${name}`.padEnd(30) + ` ${f.description}`);
+  return lines.join("\n");
+}
+
+/** The command named by the leading words, longest match first. */
+function find(words: string[]): { command?: Command; rest: string[]; prefix: Command[] } {
+  const sorted = [...commands].sort((a, b) => b.path.length - a.path.length);
+  const command = sorted.find((c) => c.path.every((w, i) => words[i] === w));
+  const prefix = commands.filter((c) => words.length > 0 && c.path[0] === words[0]);
+  return { command, rest: command ? words.slice(command.path.length) : words, prefix };
+}
+
+function explain(error: unknown): string {
+  if (error instanceof ConnectError) {
+    const lines = [`error: ${Code[error.code]?.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase() ?? error.code}: ${error.rawMessage}`];
+    for (const v of error.findDetails(ViolationsSchema).flatMap((d) => d.violations)) {
+      const field = v.field?.elements.map((e) => e.fieldName).join(".") ?? "";
+      lines.push(`  ${field || "(request)"}: ${v.message}`);
+    }
+    return lines.join("\n");
+  }
+  return `error: ${(error as Error).message}`;
+}
+
+/** Runs one command line; answers the exit code. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  const words: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith("-")) break;
+    words.push(a);
+  }
+  const { command, prefix } = find(words);
+  if (!command) {
+    const asked = words.length === 0 && (argv.length === 0 || argv.includes("-h") || argv.includes("--help"));
+    if (asked) {
+      io.out(usage());
+      return 0;
+    }
+    io.err(words.length ? `bulkhead: unknown command "${words.join(" ")}"\n\n${usage(prefix.length ? prefix : commands)}` : usage());
+    return 2;
+  }
+  const options: ParseArgsConfig["options"] = { ...GLOBAL };
+  for (const [name, f] of Object.entries(command.flags ?? {})) options[name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(name === "file" ? { short: "f" } : {}) };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv.slice(command.path.length), options, allowPositionals: true, strict: true });
+  } catch (error) {
+    io.err(`bulkhead ${command.path.join(" ")}: ${(error as Error).message}\n\n${usage([command])}`);
+    return 2;
+  }
+  const flags = parsed.values as Flags;
+  if (flags.help) {
+    io.out(usage([command]));
+    return 0;
+  }
+  const required = (command.args ?? []).filter((a) => !a.endsWith("?"));
+  const missing = [...required.slice(parsed.positionals.length).map((a) => `<${a}>`), ...Object.entries(command.flags ?? {}).filter(([n, f]) => f.required && flags[n] === undefined).map(([n]) => `--${n}`)];
+  if (missing.length > 0 || parsed.positionals.length > (command.args ?? []).length) {
+    io.err(`bulkhead ${command.path.join(" ")}: ${missing.length ? `missing ${missing.join(", ")}` : "too many arguments"}\n\n${usage([command])}`);
+    return 2;
+  }
+  const format = (flags.output ?? "table") as Format;
+  if (!["table", "json", "yaml"].includes(format)) {
+    io.err(`bulkhead: --output must be table, json or yaml, not ${format}`);
+    return 2;
+  }
+  try {
+    const config = loadConfig({ endpoint: flags.endpoint as string | undefined, token: flags.token as string | undefined, config: flags.config as string | undefined }, io.env ?? process.env);
+    const bh = createBulkhead({ endpoints: config.endpoints, token: config.token });
+    const wait = flags.wait === true && command.mutates;
+    const before = wait ? await snapshot(bh) : undefined;
+    const answer = await command.run(bh, parsed.positionals, flags);
+    const registry = createRegistry(...bulkheadFiles);
+    const schema = registry.getMessage(answer.message.$typeName);
+    if (format === "table" && answer.text !== undefined) io.out(answer.text);
+    else if (schema) io.out(render(format, schema, answer.message as never, answer.list));
+    let last = "";
+    const progress = (line: string) => line !== last && io.err((last = line));
+    if (before) io.err(await waitForFabric(bh, before, Number(flags["wait-timeout"] ?? 120) * 1000, progress));
+    return answer.failed ? 1 : 0;
+  } catch (error) {
+    io.err(explain(error));
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const code = await run(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) });
+  process.exit(code);
+}

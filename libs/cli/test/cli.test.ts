@@ -1,0 +1,90 @@
+// The CLI against real services: tables, JSON and YAML; server errors with their field
+// violations and exit 1; usage errors exit 2; endpoints and token from flags, env or a file.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { parse } from "yaml";
+import { startFabric, type Fabric } from "@bulkhead/inventory/testing";
+import { loadConfig } from "../src/config.js";
+import { run } from "../src/main.js";
+
+const test = suite<{ f: Fabric; config: string }>("bulkhead CLI", {} as never);
+test.before(async (ctx) => {
+  ctx.f = await startFabric();
+  ctx.config = join(mkdtempSync(join(tmpdir(), "bh-cli-")), "cli.json");
+  writeFileSync(ctx.config, JSON.stringify({ endpoints: { ipam: ctx.f.ipam.url, network: ctx.f.network.url, inventory: ctx.f.inventory.url }, token: ctx.f.admin }));
+});
+test.after(async (ctx) => ctx.f?.stop());
+
+async function cli(ctx: { config: string }, ...argv: string[]) {
+  let out = "";
+  let err = "";
+  const code = await run([...argv, "--config", ctx.config], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), env: {} });
+  return { code, out, err };
+}
+
+test("lists as a table, JSON or YAML", async (ctx) => {
+  const table = await cli(ctx, "switch", "list", "--partition", "fra1");
+  assert.is(table.code, 0, table.err);
+  assert.match(table.out, /^ID\s+PARTITION\s+RACK\s+ROLE/);
+  assert.match(table.out, /leaf03\s+fra1\s+r2\s+leaf/);
+  const json = JSON.parse((await cli(ctx, "network", "describe", ctx.f.netA.id, "-o", "json")).out);
+  assert.is(json.network.vrf, ctx.f.netA.vrf);
+  const yaml = parse((await cli(ctx, "partition", "list", "-o", "yaml")).out);
+  assert.equal(yaml.partitions.map((p: { id: string }) => p.id), ["fra1"]);
+});
+
+test("changes: allocates a network and frees it", async (ctx) => {
+  const made = await cli(ctx, "network", "allocate", "--project", ctx.f.projectA, "--partition", "fra1", "--name", "cli-net", "--ipv4", "-o", "json");
+  assert.is(made.code, 0, made.err);
+  const id = JSON.parse(made.out).network.id as string;
+  assert.match((await cli(ctx, "network", "list", "--project", ctx.f.projectA)).out, "cli-net");
+  assert.is((await cli(ctx, "network", "free", id, "--project", ctx.f.projectA)).code, 0);
+});
+
+test("a server error prints its code, message and field violations, and exits 1", async (ctx) => {
+  const bad = await cli(ctx, "network", "allocate", "--project", "Not_An_Id", "--partition", "fra1", "--name", "x");
+  assert.is(bad.code, 1);
+  assert.match(bad.err, /^error: invalid_argument: /);
+  assert.match(bad.err, /\n  project: must be 1 to 63 lowercase letters/);
+  const missing = await cli(ctx, "network", "describe", "no-such-network");
+  assert.is(missing.code, 1);
+  assert.match(missing.err, /^error: not_found: /);
+});
+
+test("usage errors exit 2 and say what is wrong", async (ctx) => {
+  const unknown = await cli(ctx, "network", "explode");
+  assert.is(unknown.code, 2);
+  assert.match(unknown.err, 'unknown command "network explode"');
+  assert.match(unknown.err, "network allocate");
+  const missing = await cli(ctx, "network", "allocate", "--project", ctx.f.projectA);
+  assert.is(missing.code, 2);
+  assert.match(missing.err, "missing --partition, --name");
+  const flag = await cli(ctx, "switch", "list", "--colour", "red");
+  assert.is(flag.code, 2);
+  assert.match(flag.err, "--colour");
+});
+
+test("without a token the server answers unauthenticated", async (ctx) => {
+  writeFileSync(ctx.config, JSON.stringify({ endpoints: { network: ctx.f.network.url } }));
+  const denied = await cli(ctx, "partition", "list");
+  assert.is(denied.code, 1);
+  assert.match(denied.err, /^error: unauthenticated/);
+});
+
+test("configuration: flags over environment over the file; one endpoint for a gateway", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bh-cfg-"));
+  const file = join(dir, "c.json");
+  writeFileSync(file, JSON.stringify({ endpoints: { network: "http://file:1" }, token: "file-token" }));
+  const fromFile = loadConfig({ config: file }, {});
+  assert.equal([typeof fromFile.endpoints === "string" ? "" : fromFile.endpoints.network, fromFile.token], ["http://file:1", "file-token"]);
+  const fromEnv = loadConfig({ config: file }, { BULKHEAD_TOKEN: "env-token", BULKHEAD_NETWORK_URL: "http://env:2" });
+  assert.equal([typeof fromEnv.endpoints === "string" ? "" : fromEnv.endpoints.network, fromEnv.token], ["http://env:2", "env-token"]);
+  const fromFlags = loadConfig({ config: file, token: "flag-token", endpoint: "https://gateway" }, { BULKHEAD_TOKEN: "env-token" });
+  assert.equal([fromFlags.endpoints, fromFlags.token], ["https://gateway", "flag-token"]);
+  assert.throws(() => loadConfig({ config: join(dir, "missing.json") }, {}), /does not exist/);
+});
+
+test.run();
