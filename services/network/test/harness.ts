@@ -32,7 +32,7 @@ export async function startWorld(options: { env?: Record<string, string>; ipamIn
   const ipamService_ = await startTestService(ipamService, { secret });
   const network = await startTestService(createNetworkService({ ipamInterceptors: options.ipamInterceptors }), {
     secret,
-    env: { BULKHEAD_IPAM_URL: ipamService_.url, BULKHEAD_SAGA_TIMEOUT_MS: "500", ...options.env },
+    env: { BULKHEAD_IPAM_URL: ipamService_.url, ...options.env },
   });
   const admin = await network.adminToken();
   const networks = network.client(NetworkService, admin);
