@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { createRegistry, fromBinary, getOption, hasOption, type DescMethod, type DescService, type Registry } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema, type FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import type { GenFile } from "@bufbuild/protobuf/codegenv2";
+import { file_bulkhead_audit_v1_audit } from "./gen/bulkhead/audit/v1/audit_pb.js";
 import { file_bulkhead_agent_v1_agent } from "./gen/bulkhead/agent/v1/agent_pb.js";
 import { file_bulkhead_common_v1_common } from "./gen/bulkhead/common/v1/common_pb.js";
 import { access, file_bulkhead_common_v1_options, type Access } from "./gen/bulkhead/common/v1/options_pb.js";
@@ -35,6 +36,7 @@ export const bulkheadFiles: readonly GenFile[] = [
   file_bulkhead_firewall_v1_policy,
   file_bulkhead_fabric_v1_desired_state,
   file_bulkhead_agent_v1_agent,
+  file_bulkhead_audit_v1_audit,
 ];
 
 /** Every service of the `bulkhead.*` packages. */

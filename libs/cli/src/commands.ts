@@ -1,7 +1,9 @@
 // The commands: each names its flags, calls one RPC (a few call two) and says how to print the
 // answer. Modelled on metalctl: `bulkhead <resource> <verb> [args] [flags]`.
 import { readFileSync } from "node:fs";
-import { fromJson, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ListAuditEventsResponseSchema, type AuditEvent } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { parse } from "yaml";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { SyncState } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
@@ -10,7 +12,7 @@ import { MachineRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.
 import { PortState } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import type { Bulkhead } from "@bulkhead/sdk";
+import { SERVERS, type Bulkhead, type Server } from "@bulkhead/sdk";
 import type { Column } from "./output.js";
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -45,6 +47,16 @@ const MACHINE_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["R
 const SWITCH_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["ROLE", "role", "SWITCH_ROLE_"], ["ASN", "asn"], ["ROUTER ID", "routerId"], ["LAST SEEN", "lastHeartbeatAt"]];
 const POLICY_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["FIREWALL", "firewall"], ["NETWORK", "network"], ["STATE", "status.state", "POLICY_STATE_"], ["REASON", "status.reason"]];
 const STATUS_COLUMNS: Column[] = [["DEVICE", "device"], ["KIND", "kind", "DEVICE_KIND_"], ["STATE", "state", "SYNC_STATE_"], ["DESIRED", "desiredGeneration"], ["APPLIED", "appliedGeneration"], ["PUSHES", "pushes"], ["LAST HEARTBEAT", "lastHeartbeatAt"], ["ERROR", "lastError"]];
+
+const AUDIT_COLUMNS: Column[] = [["AT", "at"], ["PRINCIPAL", "principal"], ["METHOD", "method"], ["TARGET", "target"], ["OUTCOME", "outcome"], ["REQUEST ID", "requestId"], ["MESSAGE", "message"]];
+
+/** `15m`, `2h`, `7d` ago, or an ISO 8601 time. */
+function pointInTime(flagName: string, text: string): Date {
+  const relative = /^(\d+)([smhd])$/.exec(text);
+  const date = relative ? new Date(Date.now() - Number(relative[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[relative[2] as "s"]) : new Date(text);
+  if (Number.isNaN(date.getTime())) throw new Error(`--${flagName}: not a duration like 15m, 2h, 7d or an ISO 8601 time: ${text}`);
+  return date;
+}
 
 /** A policy file: `project` and the PolicySpec's fields (proto JSON names), in YAML or JSON. */
 function policyFile(path: string, flags: Flags) {
@@ -155,6 +167,34 @@ export const commands: Command[] = [
       const message = await bh.policies.planPolicy(policyFile(str(f, "file"), f));
       const text = [...message.problems.map((p) => `problem: ${p}`), ...message.firewalls.map((fw) => `# firewall ${fw.firewall}\n${fw.diff || "(no change)"}`)].join("\n");
       return { message, text };
+    },
+  },
+
+  // --- the audit log ---
+  {
+    path: ["audit", "list"],
+    summary: "who did what: the audit log of one server or of all, newest first (admins)",
+    flags: {
+      server: flag(`only this server: ${SERVERS.join(", ")}`),
+      principal: flag("only this principal, e.g. user:alice"),
+      method: flag("only methods containing this text"),
+      outcome: flag("only this outcome: ok, permission_denied, invalid_argument, …"),
+      target: flag("only targets containing this text, e.g. project=web"),
+      since: flag("only events after this: 15m, 2h, 7d or an ISO time"),
+      limit: flag("at most this many events (default 50)"),
+    },
+    run: async (bh, _, f) => {
+      const server = str(f, "server");
+      if (server && !SERVERS.includes(server as Server)) throw new Error(`--server: unknown server ${server}; one of ${SERVERS.join(", ")}`);
+      const limit = Number(str(f, "limit") || 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Error("--limit: a whole number from 1 to 1000");
+      const since = str(f, "since") ? timestampFromDate(pointInTime("since", str(f, "since"))) : undefined;
+      const request = { principal: str(f, "principal"), method: str(f, "method"), outcome: str(f, "outcome"), target: str(f, "target"), since, pageSize: limit };
+      const servers = server ? [server as Server] : SERVERS;
+      const pages = await Promise.all(servers.map((s) => bh.audit(s).listAuditEvents(request)));
+      const at = (e: AuditEvent) => timestampDate(e.at!).getTime();
+      const events = pages.flatMap((p) => p.events).sort((a, b) => at(b) - at(a)).slice(0, limit);
+      return { message: create(ListAuditEventsResponseSchema, { events }), list: { field: "events", columns: AUDIT_COLUMNS } };
     },
   },
 

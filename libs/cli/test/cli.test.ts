@@ -44,6 +44,23 @@ test("changes: allocates a network and frees it", async (ctx) => {
   assert.is((await cli(ctx, "network", "free", id, "--project", ctx.f.projectA)).code, 0);
 });
 
+test("audit list shows who changed what, newest first, from one server", async (ctx) => {
+  let out = "";
+  // The audit writer stores records off the request path, within a fraction of a second.
+  for (let i = 0; i < 30 && !out.includes("DeleteNetwork"); i++) {
+    const listed = await cli(ctx, "audit", "list", "--server", "network", "--principal", "user:admin", "--since", "10m", "--target", `project=${ctx.f.projectA}`);
+    assert.is(listed.code, 0, listed.err);
+    out = listed.out;
+    if (!out.includes("DeleteNetwork")) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(out, /^AT\s+PRINCIPAL\s+METHOD/);
+  assert.ok(out.indexOf("DeleteNetwork") < out.indexOf("AllocateNetwork"), out);
+  const bad = await cli(ctx, "audit", "list", "--server", "nowhere");
+  assert.is(bad.code, 1);
+  assert.match(bad.err, "unknown server nowhere");
+  assert.match((await cli(ctx, "audit", "list", "--server", "network", "--since", "yesterday")).err, "--since: not a duration");
+});
+
 test("a server error prints its code, message and field violations, and exits 1", async (ctx) => {
   const bad = await cli(ctx, "network", "allocate", "--project", "Not_An_Id", "--partition", "fra1", "--name", "x");
   assert.is(bad.code, 1);

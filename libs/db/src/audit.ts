@@ -75,11 +75,45 @@ export class PgAuditWriter {
   }
 }
 
-/** Reads the newest audit records, newest first. */
-export async function readAuditLog(pool: pg.Pool, limit = 100): Promise<AuditRecord[]> {
-  const { rows } = await pool.query<{ at: Date; principal: string; method: string; target: string; request_id: string; outcome: string; message: string }>(
-    "SELECT at, principal, method, target, request_id, outcome, message FROM audit_log ORDER BY id DESC LIMIT $1",
-    [limit],
+export interface StoredAuditRecord extends AuditRecord {
+  id: string;
+}
+
+export interface AuditFilter {
+  principal?: string;
+  /** Substring of the method name. */
+  method?: string;
+  outcome?: string;
+  /** Substring of the target. */
+  target?: string;
+  since?: Date;
+  until?: Date;
+  /** Only records older than this id (keyset paging, newest first). */
+  beforeId?: string;
+}
+
+const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** Reads audit records matching every set filter, newest first. */
+export async function readAuditLog(pool: pg.Pool, limit = 100, filter: AuditFilter = {}): Promise<StoredAuditRecord[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace("?", `$${params.length}`));
+  };
+  if (filter.principal) add("principal = ?", filter.principal);
+  if (filter.method) add("method LIKE ?", like(filter.method));
+  if (filter.outcome) add("outcome = ?", filter.outcome);
+  if (filter.target) add("target LIKE ?", like(filter.target));
+  if (filter.since) add("at >= ?", filter.since);
+  if (filter.until) add("at < ?", filter.until);
+  if (filter.beforeId) add("id < ?", filter.beforeId);
+  params.push(limit);
+  const { rows } = await pool.query<{ id: string; at: Date; principal: string; method: string; target: string; request_id: string; outcome: string; message: string }>(
+    `SELECT id, at, principal, method, target, request_id, outcome, message FROM audit_log
+     ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $${params.length}`,
+    params,
   );
-  return rows.map((r) => ({ at: r.at, principal: r.principal, method: r.method, target: r.target, requestId: r.request_id, outcome: r.outcome, message: r.message }));
+  return rows.map((r) => ({ id: r.id, at: r.at, principal: r.principal, method: r.method, target: r.target, requestId: r.request_id, outcome: r.outcome, message: r.message }));
 }

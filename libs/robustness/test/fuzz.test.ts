@@ -40,6 +40,8 @@ test.before(async (ctx) => {
     "bulkhead.peering.v1": ctx.peering.url,
     "bulkhead.firewall.v1": ctx.policy.url,
     "bulkhead.fabric.v1": ctx.reconciler.url,
+    // Every service with storage serves its own audit log.
+    "bulkhead.audit.v1": ctx.f.network.url,
   };
   ctx.urls = new Map(Object.entries(byPackage));
 });

@@ -1,6 +1,7 @@
 // Which client talks to which Bulkhead server, and the factory both entry points share.
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { ImageService, MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
@@ -32,8 +33,8 @@ const catalog = {
 } as const satisfies Record<string, readonly [DescService, Server]>;
 
 type Catalog = typeof catalog;
-/** One typed client per service. */
-export type Bulkhead = { [K in keyof Catalog]: Client<Catalog[K][0]> };
+/** One typed client per service; `audit(server)` reads that server's audit log (admins only). */
+export type Bulkhead = { [K in keyof Catalog]: Client<Catalog[K][0]> } & { audit(server: Server): Client<typeof AuditService> };
 
 export interface BulkheadOptions {
   /** Base URL of each server, or one URL for all (a gateway routing by path). */
@@ -67,17 +68,18 @@ export function buildBulkhead(options: BulkheadOptions, transport: (baseUrl: str
     if (!url) throw new Error(`no endpoint for the ${server} server`);
     return url;
   };
-  const clients: Partial<Record<keyof Catalog, unknown>> = {};
+  const clientOf = <T extends DescService>(service: T, server: Server) => {
+    const url = urlOf(server);
+    let t = transports.get(url);
+    if (!t) transports.set(url, (t = transport(url)));
+    return createClient(service, t);
+  };
+  const clients: Partial<Bulkhead> = { audit: (server) => clientOf(AuditService, server) };
   for (const [name, [service, server]] of Object.entries(catalog) as [keyof Catalog, readonly [DescService, Server]][]) {
     // Resolved on first use, so an installation without, say, a reconciler still serves the rest.
     Object.defineProperty(clients, name, {
       enumerable: true,
-      get() {
-        const url = urlOf(server);
-        let t = transports.get(url);
-        if (!t) transports.set(url, (t = transport(url)));
-        return createClient(service, t);
-      },
+      get: () => clientOf(service, server),
     });
   }
   return clients as Bulkhead;

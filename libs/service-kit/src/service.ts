@@ -11,7 +11,9 @@ import { Health } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ReflectionV1 } from "@bulkhead/api/gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "@bulkhead/api/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { OutboxRelay, PgAuditWriter, appendOutbox, baseMigrationsDir, createPool, loadMigrations, migrate, type OutboxEvent, type Pool, type Queryable } from "@bulkhead/db";
+import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import type { AuditSink } from "./audit.js";
+import { auditService } from "./audit-service.js";
 import { signToken, type TokenClaims, type TokenSettings } from "./auth.js";
 import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./config.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
@@ -150,6 +152,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
     const handler = connectNodeAdapter({
       routes(router) {
         registerRoutes(router);
+        if (definition.storage !== "none") router.service(AuditService, auditService(storage.pool));
         served.push(...new Set(router.handlers.map((h) => h.service.typeName)));
         health.addServices(served);
         const all = [...served, Health.typeName, ReflectionV1.typeName, ReflectionV1alpha.typeName];

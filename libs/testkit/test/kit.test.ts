@@ -5,6 +5,8 @@ import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { ResourceInfoSchema } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
@@ -66,6 +68,30 @@ test("a token lacking the role is permission_denied, and the denial is audited",
   assert.match(denial!.target, "id=fra-2");
   const created = log.find((r) => r.outcome === "ok" && r.method.endsWith("/CreatePartition"));
   assert.is(created?.principal, "user:admin");
+});
+
+test("admins read the audit log through AuditService: filters, paging, and only admins", async ({ svc, admin }) => {
+  const before = new Date(Date.now() - 1000);
+  const viewer = await svc.projectToken("p7", "viewer");
+  for (let i = 0; i < 3; i++) await failure(svc.client(PartitionService, viewer).createPartition({ id: `denied-${i}`, name: "x" }));
+  const audit = svc.client(AuditService, admin);
+  let denied: { target: string }[] = [];
+  // The writer batches off the request path: poll until the records are stored.
+  for (let i = 0; i < 50 && denied.length < 3; i++) {
+    denied = (await audit.listAuditEvents({ principal: "user:viewer-of-p7", outcome: "permission_denied", since: timestampFromDate(before) })).events;
+    if (denied.length < 3) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(denied.map((e) => e.target), ["id=denied-2 name=x", "id=denied-1 name=x", "id=denied-0 name=x"], "newest first");
+  const first = await audit.listAuditEvents({ principal: "user:viewer-of-p7", pageSize: 2 });
+  assert.is(first.events.length, 2);
+  const rest = await audit.listAuditEvents({ principal: "user:viewer-of-p7", pageSize: 2, pageToken: first.nextPageToken });
+  assert.equal(rest.events.map((e) => e.target), ["id=denied-0 name=x"]);
+  assert.is(rest.nextPageToken, "");
+  assert.is((await audit.listAuditEvents({ target: "denied-1", method: "CreatePartition" })).events.length, 1);
+  assert.is((await failure(svc.client(AuditService, viewer).listAuditEvents({}))).code, Code.PermissionDenied);
+  assert.is((await failure(svc.client(AuditService, await svc.projectToken("p7", "owner")).listAuditEvents({}))).code, Code.PermissionDenied);
+  assert.is((await failure(audit.listAuditEvents({ pageToken: "garbage" }))).code, Code.InvalidArgument);
+  assert.is((await failure(audit.listAuditEvents({ since: timestampFromDate(new Date()), until: timestampFromDate(before) }))).code, Code.InvalidArgument);
 });
 
 test("a malformed request is invalid_argument with a buf.validate.Violations detail naming the field", async ({ svc, admin }) => {

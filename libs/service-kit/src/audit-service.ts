@@ -1,0 +1,26 @@
+// bulkhead.audit.v1.AuditService: admins read the service's own append-only audit log.
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
+import { readAuditLog, type Pool } from "@bulkhead/db";
+import { InvalidArgumentError } from "./errors.js";
+import { decodePageToken, page } from "./paging.js";
+
+export function auditService(pool: Pool): ServiceImpl<typeof AuditService> {
+  return {
+    async listAuditEvents(req) {
+      const limit = req.pageSize || 100;
+      const beforeId = decodePageToken(req.pageToken);
+      if (beforeId !== undefined && !/^\d{1,19}$/.test(beforeId)) throw new InvalidArgumentError("page_token", "is not a token returned by a previous call");
+      const since = req.since && timestampDate(req.since);
+      const until = req.until && timestampDate(req.until);
+      if (since && until && since >= until) throw new InvalidArgumentError("until", "must be later than since");
+      const rows = await readAuditLog(pool, limit + 1, { principal: req.principal, method: req.method, outcome: req.outcome, target: req.target, since, until, beforeId });
+      const { items, nextPageToken } = page(rows, limit, (r) => r.id);
+      return {
+        nextPageToken,
+        events: items.map((r) => ({ id: BigInt(r.id), at: timestampFromDate(r.at), principal: r.principal, method: r.method, target: r.target, requestId: r.requestId, outcome: r.outcome, message: r.message ?? "" })),
+      };
+    },
+  };
+}
