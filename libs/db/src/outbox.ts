@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import type pg from "pg";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -102,16 +103,20 @@ export class OutboxRelay {
     return this.draining;
   }
 
+  /**
+   * Stops publishing. A publish still waiting for an unreachable Valkey is abandoned after a few
+   * seconds: its rows stay in the outbox and the next start publishes them.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.draining;
+    await within(this.draining, PUBLISH_TIMEOUT_MS + 1_000);
     if (this.listener) {
       await this.listener.query(`UNLISTEN ${channel(this.schema)}`).catch(() => {});
       this.listener.release();
       this.listener = undefined;
     }
-    await this.queue.close();
+    await within(this.queue.close().catch(() => {}), 2_000);
   }
 
   private wake(): void {
@@ -130,6 +135,10 @@ export class OutboxRelay {
   }
 
   private async publishBatch(): Promise<number> {
+    // Wait for Valkey before locking rows, not while holding them.
+    const connection = this.options.connection;
+    if (connection.status !== "ready") await once(connection, "ready", { signal: AbortSignal.timeout(PUBLISH_TIMEOUT_MS) }).catch(() => {});
+    if (connection.status !== "ready") throw new Error(`valkey is not connected (${connection.status})`);
     const client = await this.options.pool.connect();
     try {
       await client.query("BEGIN");
@@ -138,13 +147,15 @@ export class OutboxRelay {
         [this.options.batchSize ?? 200],
       );
       if (rows.length > 0) {
-        await this.queue.addBulk(
+        const added = this.queue.addBulk(
           rows.map((row) => ({
             name: row.topic,
             data: { source: this.schema, id: row.id, topic: row.topic, key: row.key, payload: row.payload, createdAt: row.created_at.toISOString() } satisfies PublishedEvent,
             opts: { jobId: `${this.schema}-${row.id}`, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } },
           })),
         );
+        // Valkey lost mid-publish: give up the batch (its rows stay unpublished) instead of waiting.
+        if (!(await within(added, PUBLISH_TIMEOUT_MS))) throw new Error(`valkey did not take the batch within ${PUBLISH_TIMEOUT_MS} ms`);
         await client.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
       }
       await client.query("COMMIT");
@@ -162,5 +173,20 @@ export class OutboxRelay {
     this.lastCleanup = Date.now();
     const retention = this.options.retentionMs ?? 86_400_000;
     await this.options.pool.query("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)", [retention / 1000]);
+  }
+}
+
+const PUBLISH_TIMEOUT_MS = 5_000;
+
+/** Waits for `promise`, but not longer than `ms`: true if it settled in time (rejections pass through). */
+async function within(promise: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  if (!promise) return true;
+  const settled = promise.then(() => true);
+  settled.catch(() => {}); // a rejection after the deadline has nobody left to tell
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,13 +1,17 @@
-// The interceptor chain, outermost first: logging → errors → authentication → authorization →
-// validation → audit.
+// The interceptor chain, outermost first: logging → errors → authentication → rate limit →
+// authorization → validation → audit.
 import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Validator } from "@bufbuild/protovalidate";
+import { RetryInfoSchema } from "@bulkhead/api/gen/google/rpc/error_details_pb.js";
 import { auditTarget, isAudited, type AuditSink } from "./audit.js";
 import { authorize, kPrincipal, principalName, TokenError, TokenVerifier, type TokenSettings } from "./auth.js";
 import { toConnectError } from "./errors.js";
 import type { Logger, RpcMetrics } from "./observability.js";
+import type { RateLimiter } from "./ratelimit.js";
 
 export const kRequestId = createContextKey<string>("", { description: "request id" });
 export const kLogger = createContextKey<Logger | undefined>(undefined, { description: "request logger" });
@@ -28,6 +32,8 @@ export interface InterceptorDeps {
   tokens: TokenSettings;
   audit: AuditSink;
   validator: Validator;
+  /** Per-principal limits; services (kind `service`) are not limited. */
+  rateLimiter?: RateLimiter;
 }
 
 function loggingInterceptor({ logger, metrics }: InterceptorDeps): Interceptor {
@@ -106,6 +112,32 @@ function authenticationInterceptor({ tokens, audit }: InterceptorDeps): Intercep
   };
 }
 
+function rateLimitInterceptor({ rateLimiter, audit, logger }: InterceptorDeps): Interceptor {
+  let warnedAt = 0;
+  return (next) => async (req) => {
+    const principal = req.contextValues.get(kPrincipal);
+    if (!rateLimiter || !principal || principal.kind === "service") return next(req);
+    const name = principalName(principal);
+    let decision;
+    try {
+      decision = await rateLimiter.take(name);
+    } catch (error) {
+      // Limits protect the service; an unreachable Valkey must not take the API down with it.
+      if (Date.now() - warnedAt > 10_000) {
+        warnedAt = Date.now();
+        logger.warn({ err: error }, "rate limits not enforced: valkey does not answer");
+      }
+      return next(req);
+    }
+    if (decision.allowed) return next(req);
+    const message = `rate limit exceeded for ${name}; retry in ${decision.retryAfterMs} ms`;
+    audit.record({ at: new Date(), principal: name, method: `${req.service.typeName}/${req.method.name}`, target: req.stream ? "" : auditTarget(req.method, req.message), requestId: req.contextValues.get(kRequestId), outcome: "resource_exhausted", message });
+    throw new ConnectError(message, Code.ResourceExhausted, { "retry-after": String(Math.ceil(decision.retryAfterMs / 1000)) }, [
+      { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(decision.retryAfterMs) }) },
+    ]);
+  };
+}
+
 function authorizationInterceptor({ audit }: InterceptorDeps): Interceptor {
   return (next) => async (req) => {
     if (isOpen(req.service.typeName)) return next(req);
@@ -157,6 +189,7 @@ export function createInterceptors(deps: InterceptorDeps): Interceptor[] {
     loggingInterceptor(deps),
     errorInterceptor(),
     authenticationInterceptor(deps),
+    rateLimitInterceptor(deps),
     authorizationInterceptor(deps),
     createValidateInterceptor({ validator: deps.validator }),
     auditInterceptor(deps),

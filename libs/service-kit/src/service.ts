@@ -19,6 +19,7 @@ import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./c
 import { HealthState, ServingStatus, healthService } from "./health.js";
 import { createInterceptors } from "./interceptors.js";
 import { listen } from "./listener.js";
+import { RateLimiter } from "./ratelimit.js";
 import { createLogger, createMetrics, type DestinationStream, type Logger } from "./observability.js";
 import { DescriptorIndex, reflectionServiceV1, reflectionServiceV1alpha } from "./reflection.js";
 
@@ -48,6 +49,8 @@ function storageConfigSpec() {
     BULKHEAD_DB_STATEMENT_TIMEOUT_MS: vars.int("Server-side timeout of a single SQL statement (0 disables)", { default: 30_000, min: 0, max: 3_600_000 }),
     BULKHEAD_DB_NAMED_STATEMENTS: vars.bool("Use server-side prepared statements; false for Postgres servers whose connections share one session (PGlite)", { default: true }),
     BULKHEAD_QUEUE_PREFIX: vars.string("Key prefix of the BullMQ queues in Valkey", { default: "bulkhead" }),
+    BULKHEAD_RATE_LIMIT_PER_SECOND: vars.int("Sustained calls per second each user or agent may make to this service (0: no limit; services are never limited)", { default: 100, min: 0, max: 1_000_000 }),
+    BULKHEAD_RATE_LIMIT_BURST: vars.int("Calls a user or agent may make at once before the per-second limit applies", { default: 200, min: 1, max: 1_000_000 }),
     BULKHEAD_OUTBOX_POLL_MS: vars.int("Outbox relay safety-net poll interval (NOTIFY wakes it immediately)", { default: 1000, min: 50, max: 600_000 }),
   };
 }
@@ -160,7 +163,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
         router.service(ReflectionV1, reflectionServiceV1(index, all));
         router.service(ReflectionV1alpha, reflectionServiceV1alpha(index, all));
       },
-      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator }),
+      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator, rateLimiter: storage.rateLimiter }),
       readMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
       writeMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
       maxTimeoutMs: config.BULKHEAD_MAX_TIMEOUT_MS,
@@ -213,6 +216,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
 
 interface Storage {
   pool: Pool;
+  rateLimiter?: RateLimiter;
   outbox(client: Queryable, event: OutboxEvent): Promise<void>;
   audit: AuditSink;
   close(): Promise<void>;
@@ -262,7 +266,8 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
     ];
     if (applied.length > 0) logger.info({ applied }, "migrations applied");
     audit = new PgAuditWriter(pool, { onError: (error, lost) => logger.error({ err: error, lost }, "audit records could not be written") });
-    await redis.connect().catch((error) => logger.warn({ err: error }, "valkey not reachable yet; the outbox relay keeps retrying"));
+    // Not awaited: while Valkey is down the service serves, and the outbox relay keeps retrying.
+    redis.connect().catch((error) => logger.warn({ err: error }, "valkey not reachable yet; the outbox relay keeps retrying"));
     relay = new OutboxRelay({
       pool,
       schema,
@@ -272,7 +277,9 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
       onError: (error) => logger.warn({ err: error }, "outbox relay could not publish; retrying"),
     });
     await relay.start();
-    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, close };
+    const limit = { perSecond: config.BULKHEAD_RATE_LIMIT_PER_SECOND, burst: config.BULKHEAD_RATE_LIMIT_BURST };
+    const rateLimiter = limit.perSecond > 0 ? new RateLimiter(redis, limit, `${config.BULKHEAD_QUEUE_PREFIX}:${schema}`) : undefined;
+    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, rateLimiter, close };
   } catch (error) {
     await close();
     throw error;
