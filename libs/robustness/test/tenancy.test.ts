@@ -12,7 +12,6 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createApiRegistry, methodAccess } from "@bulkhead/api";
 import { NetworkPolicyService, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
-import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { PeeringService, PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { startStack, type Stack } from "./stack.js";
 
