@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { createRegistry, fromBinary, getOption, hasOption, type DescMethod, type DescService, type Registry } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema, type FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import type { GenFile } from "@bufbuild/protobuf/codegenv2";
+import { file_bulkhead_auth_v1_token } from "./gen/bulkhead/auth/v1/token_pb.js";
 import { file_bulkhead_audit_v1_audit } from "./gen/bulkhead/audit/v1/audit_pb.js";
 import { file_bulkhead_agent_v1_agent } from "./gen/bulkhead/agent/v1/agent_pb.js";
 import { file_bulkhead_common_v1_common } from "./gen/bulkhead/common/v1/common_pb.js";
@@ -37,6 +38,7 @@ export const bulkheadFiles: readonly GenFile[] = [
   file_bulkhead_fabric_v1_desired_state,
   file_bulkhead_agent_v1_agent,
   file_bulkhead_audit_v1_audit,
+  file_bulkhead_auth_v1_token,
 ];
 
 /** Every service of the `bulkhead.*` packages. */

@@ -1,7 +1,8 @@
 // Principals, bearer tokens and the authorization decision derived from a method's access option.
 import type { DescMethod } from "@bufbuild/protobuf";
 import { createContextKey } from "@connectrpc/connect";
-import { jwtVerify, SignJWT, errors as joseErrors } from "jose";
+import { randomUUID, type KeyObject } from "node:crypto";
+import { decodeJwt, jwtVerify, SignJWT, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import { methodAccess } from "@bulkhead/api";
 import { PlatformRole, ProjectRole } from "@bulkhead/api/gen/bulkhead/common/v1/options_pb.js";
 
@@ -19,6 +20,9 @@ export interface Principal {
   projects: ReadonlyMap<string, ProjectRoleName>;
   /** The device an agent acts for. */
   device?: string;
+  /** The token's `jti` and `iat` (seconds), for revocation. */
+  tokenId?: string;
+  issuedAt?: number;
 }
 
 /** How a principal appears in logs and audit records: `user:alice`, `service:network`, `agent:leaf01`. */
@@ -28,12 +32,28 @@ export function principalName(principal: Principal | undefined): string {
 
 export const kPrincipal = createContextKey<Principal | undefined>(undefined, { description: "authenticated principal" });
 
+export interface OidcSettings {
+  /** `iss` of the identity provider's tokens; tokens with this issuer are verified against its keys. */
+  issuer: string;
+  audience: string;
+  /** The provider's signing keys (JWKS), fetched and cached by jose. */
+  keys: JWTVerifyGetKey;
+  /** Claim holding the platform roles (an array of `admin`, `viewer`). */
+  rolesClaim: string;
+  /** Claim holding the projects (an object project id → `owner`, `editor` or `viewer`). */
+  projectsClaim: string;
+}
+
 export interface TokenSettings {
-  /** HMAC-SHA256 key; at least 32 bytes. */
+  /** HMAC-SHA256 key of Bulkhead's own tokens; at least 32 bytes. */
   secret: string;
   issuer: string;
   audience: string;
   clockToleranceSeconds?: number;
+  /** When set, Bulkhead's own tokens are accepted only when signed with this key's private half (agents: the reconciler's key); the secret is not used. */
+  publicKey?: KeyObject;
+  /** People's tokens from an OpenID Connect provider. */
+  oidc?: OidcSettings;
 }
 
 export interface TokenClaims {
@@ -44,20 +64,30 @@ export interface TokenClaims {
   device?: string;
   /** Lifetime, e.g. `1h`, `30d`; default 1h. */
   expiresIn?: string;
+  /** Audience; the settings' audience when unset. */
+  audience?: string;
 }
 
 const key = (secret: string) => new TextEncoder().encode(secret);
 
-/** Signs a bearer token (for the dev launcher, services calling each other, and tests). */
-export async function signToken(settings: TokenSettings, claims: TokenClaims): Promise<string> {
+function claimsJwt(settings: TokenSettings, claims: TokenClaims): SignJWT {
   return new SignJWT({ kind: claims.kind, roles: claims.roles ?? [], projects: claims.projects ?? {}, ...(claims.device ? { device: claims.device } : {}) })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.subject)
     .setIssuer(settings.issuer)
-    .setAudience(settings.audience)
+    .setAudience(claims.audience ?? settings.audience)
+    .setJti(randomUUID())
     .setIssuedAt()
-    .setExpirationTime(claims.expiresIn ?? "1h")
-    .sign(key(settings.secret));
+    .setExpirationTime(claims.expiresIn ?? "1h");
+}
+
+/** Signs a bearer token with the shared secret (services calling each other, issued agent tokens, tests). */
+export async function signToken(settings: TokenSettings, claims: TokenClaims): Promise<string> {
+  return claimsJwt(settings, claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key(settings.secret));
+}
+
+/** Signs a bearer token with a private key (Ed25519): what only its holder can mint, e.g. the reconciler's calls to agents. */
+export async function signTokenWithKey(settings: TokenSettings, privateKey: KeyObject, claims: TokenClaims): Promise<string> {
+  return claimsJwt(settings, claims).setProtectedHeader({ alg: "EdDSA", typ: "JWT" }).sign(privateKey);
 }
 
 export class TokenError extends Error {}
@@ -93,33 +123,57 @@ export async function verifyToken(settings: TokenSettings, token: string): Promi
   return (await verifyTokenClaims(settings, token)).principal;
 }
 
-async function verifyTokenClaims(settings: TokenSettings, token: string): Promise<{ principal: Principal; expiresAt: number }> {
-  let payload;
+function tokenIssuer(token: string): string | undefined {
   try {
-    ({ payload } = await jwtVerify(token, key(settings.secret), {
-      algorithms: ["HS256"],
-      issuer: settings.issuer,
-      audience: settings.audience,
-      clockTolerance: settings.clockToleranceSeconds ?? 30,
-      requiredClaims: ["sub", "exp"],
-    }));
+    return decodeJwt(token).iss;
+  } catch {
+    throw new TokenError("token is not valid");
+  }
+}
+
+async function verified(token: string, verifyKey: Uint8Array | KeyObject | JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(token, verifyKey as never, { ...options, requiredClaims: ["sub", "exp"] });
+    return payload;
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw new TokenError("token expired");
     if (error instanceof joseErrors.JWTClaimValidationFailed) throw new TokenError(`token claim ${error.claim} is not valid`);
-    throw new TokenError("token is not valid");
+    if (error instanceof joseErrors.JWKSNoMatchingKey) throw new TokenError("token is signed with a key the identity provider does not publish");
+    if (error instanceof joseErrors.JOSEError) throw new TokenError("token is not valid");
+    // The identity provider's keys could not be fetched: not the caller's fault.
+    throw error;
   }
-  const kind = payload.kind;
-  if (kind !== "user" && kind !== "service" && kind !== "agent") throw new TokenError("token has no valid kind");
-  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is PlatformRoleName => typeof r === "string" && platformRoleNames.has(r)) : [];
+}
+
+const roleList = (value: unknown) => (Array.isArray(value) ? value.filter((r): r is PlatformRoleName => typeof r === "string" && platformRoleNames.has(r)) : []);
+
+function projectMap(value: unknown): Map<string, ProjectRoleName> {
   const projects = new Map<string, ProjectRoleName>();
-  if (payload.projects && typeof payload.projects === "object") {
-    for (const [project, role] of Object.entries(payload.projects as Record<string, unknown>)) {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [project, role] of Object.entries(value as Record<string, unknown>)) {
       if (typeof role === "string" && projectRoleNames.has(role)) projects.set(project, role as ProjectRoleName);
     }
   }
+  return projects;
+}
+
+async function verifyTokenClaims(settings: TokenSettings, token: string): Promise<{ principal: Principal; expiresAt: number }> {
+  const clockTolerance = settings.clockToleranceSeconds ?? 30;
+  const oidc = settings.oidc;
+  if (oidc && tokenIssuer(token) === oidc.issuer) {
+    // People: whatever the provider asserts, they are users.
+    const payload = await verified(token, oidc.keys, { algorithms: ["RS256", "PS256", "ES256", "EdDSA"], issuer: oidc.issuer, audience: oidc.audience, clockTolerance });
+    const principal: Principal = { kind: "user", subject: payload.sub!, platformRoles: new Set(roleList(payload[oidc.rolesClaim])), projects: projectMap(payload[oidc.projectsClaim]), tokenId: payload.jti, issuedAt: payload.iat };
+    return { principal, expiresAt: payload.exp! * 1000 };
+  }
+  const own = { issuer: settings.issuer, audience: settings.audience, clockTolerance };
+  const payload = settings.publicKey ? await verified(token, settings.publicKey, { ...own, algorithms: ["EdDSA"] }) : await verified(token, key(settings.secret), { ...own, algorithms: ["HS256"] });
+  const kind = payload.kind;
+  if (kind !== "user" && kind !== "service" && kind !== "agent") throw new TokenError("token has no valid kind");
   const device = typeof payload.device === "string" ? payload.device : undefined;
   if (kind === "agent" && !device) throw new TokenError("agent token names no device");
-  return { principal: { kind, subject: payload.sub!, platformRoles: new Set(roles), projects, device }, expiresAt: payload.exp! * 1000 };
+  const principal: Principal = { kind, subject: payload.sub!, platformRoles: new Set(roleList(payload.roles)), projects: projectMap(payload.projects), device, tokenId: payload.jti, issuedAt: payload.iat };
+  return { principal, expiresAt: payload.exp! * 1000 };
 }
 
 const platformRoleOf: Record<PlatformRoleName, PlatformRole> = { admin: PlatformRole.ADMIN, viewer: PlatformRole.VIEWER };

@@ -12,6 +12,7 @@ import { authorize, kPrincipal, principalName, TokenError, TokenVerifier, type T
 import { toConnectError } from "./errors.js";
 import type { Logger, RpcMetrics } from "./observability.js";
 import type { RateLimiter } from "./ratelimit.js";
+import type { Revocations } from "./revocation.js";
 
 export const kRequestId = createContextKey<string>("", { description: "request id" });
 export const kLogger = createContextKey<Logger | undefined>(undefined, { description: "request logger" });
@@ -32,6 +33,8 @@ export interface InterceptorDeps {
   tokens: TokenSettings;
   audit: AuditSink;
   validator: Validator;
+  /** Revoked tokens and principals (services with storage). */
+  revocations?: Revocations;
   /** Per-principal limits; services (kind `service`) are not limited. */
   rateLimiter?: RateLimiter;
 }
@@ -91,7 +94,7 @@ function errorInterceptor(): Interceptor {
   };
 }
 
-function authenticationInterceptor({ tokens, audit }: InterceptorDeps): Interceptor {
+function authenticationInterceptor({ tokens, audit, revocations }: InterceptorDeps): Interceptor {
   const verifier = new TokenVerifier(tokens);
   return (next) => async (req) => {
     if (isOpen(req.service.typeName)) return next(req);
@@ -102,12 +105,15 @@ function authenticationInterceptor({ tokens, audit }: InterceptorDeps): Intercep
       throw new ConnectError(message, Code.Unauthenticated);
     };
     if (!match) return deny("missing bearer token in the authorization header");
+    let principal;
     try {
-      req.contextValues.set(kPrincipal, await verifier.verify(match[1]!));
+      principal = await verifier.verify(match[1]!);
     } catch (error) {
       if (error instanceof TokenError) return deny(error.message);
-      throw error;
+      throw new ConnectError("the token cannot be checked now: the identity provider's keys are not reachable", Code.Unavailable, undefined, undefined, error);
     }
+    if (revocations?.isRevoked(principal)) return deny("token revoked");
+    req.contextValues.set(kPrincipal, principal);
     return next(req);
   };
 }

@@ -1,6 +1,9 @@
 // Runs one Bulkhead service: config → database (migrations, outbox relay, audit) → Connect
 // server with health and reflection → graceful shutdown.
+import { createPublicKey } from "node:crypto";
 import { setMaxListeners } from "node:events";
+import { readFileSync } from "node:fs";
+import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import type { DescService } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -12,8 +15,11 @@ import { ServerReflection as ReflectionV1 } from "@bulkhead/api/gen/grpc/reflect
 import { ServerReflection as ReflectionV1alpha } from "@bulkhead/api/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { OutboxRelay, PgAuditWriter, appendOutbox, baseMigrationsDir, createPool, loadMigrations, migrate, type OutboxEvent, type Pool, type Queryable } from "@bulkhead/db";
 import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
+import { TokenService } from "@bulkhead/api/gen/bulkhead/auth/v1/token_pb.js";
 import type { AuditSink } from "./audit.js";
 import { auditService } from "./audit-service.js";
+import { Revocations } from "./revocation.js";
+import { tokenService } from "./token-service.js";
 import { signToken, type TokenClaims, type TokenSettings } from "./auth.js";
 import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./config.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
@@ -28,9 +34,16 @@ function commonConfigSpec(defaultPort: number) {
   return {
     PORT: vars.int("TCP port the service listens on for every protocol (0 picks a free port)", { default: defaultPort, min: 0, max: 65535 }),
     BULKHEAD_LISTEN_HOST: vars.string("Address to listen on; 0.0.0.0 to accept remote connections", { default: "127.0.0.1" }),
-    BULKHEAD_JWT_SECRET: vars.string("HMAC-SHA256 key (at least 32 characters) that bearer tokens are signed with", { secret: true, minLength: 32 }),
-    BULKHEAD_JWT_ISSUER: vars.string("Required `iss` claim of bearer tokens", { default: "bulkhead" }),
-    BULKHEAD_JWT_AUDIENCE: vars.string("Required `aud` claim of bearer tokens", { default: "bulkhead" }),
+    BULKHEAD_JWT_SECRET: vars.string("HMAC-SHA256 key (at least 32 characters) that Bulkhead's own bearer tokens are signed with; not needed with BULKHEAD_JWT_PUBLIC_KEY_FILE", { secret: true, minLength: 32, default: "" }),
+    BULKHEAD_JWT_PUBLIC_KEY_FILE: vars.optionalFile("PEM Ed25519 public key: Bulkhead's own tokens are accepted only when signed with its private half, never with the secret (device agents: the reconciler's key)"),
+    BULKHEAD_JWT_ISSUER: vars.string("Required `iss` claim of Bulkhead's own bearer tokens", { default: "bulkhead" }),
+    BULKHEAD_JWT_AUDIENCE: vars.string("Required `aud` claim of Bulkhead's own bearer tokens", { default: "bulkhead" }),
+    BULKHEAD_JWT_CLOCK_SKEW_S: vars.int("Clock skew tolerated when checking a token's expiry and not-before, in seconds", { default: 30, min: 0, max: 600 }),
+    BULKHEAD_OIDC_ISSUER: vars.optionalString("Issuer URL of an OpenID Connect provider whose tokens identify people (users); unset: no OIDC"),
+    BULKHEAD_OIDC_AUDIENCE: vars.string("Required `aud` claim of the OIDC provider's tokens (the client id Bulkhead is registered as)", { default: "bulkhead" }),
+    BULKHEAD_OIDC_JWKS_URL: vars.optionalString("The provider's JWKS URL; unset: taken from the issuer's /.well-known/openid-configuration"),
+    BULKHEAD_OIDC_ROLES_CLAIM: vars.string("Claim of OIDC tokens listing platform roles (admin, viewer)", { default: "bulkhead_roles" }),
+    BULKHEAD_OIDC_PROJECTS_CLAIM: vars.string("Claim of OIDC tokens mapping project ids to roles (owner, editor, viewer)", { default: "bulkhead_projects" }),
     BULKHEAD_TLS_CERT_FILE: vars.optionalFile("PEM certificate; with BULKHEAD_TLS_KEY_FILE the port serves TLS only (HTTP/2 and HTTP/1.1 via ALPN)"),
     BULKHEAD_TLS_KEY_FILE: vars.optionalFile("PEM private key for BULKHEAD_TLS_CERT_FILE"),
     BULKHEAD_LOG_LEVEL: vars.oneOf("Log level of the JSON logs", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, { default: "info" }),
@@ -123,9 +136,10 @@ export interface StartOptions {
 export async function startService<S extends ConfigSpec>(definition: ServiceDefinition<S>, env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningService> {
   const config = readConfig(serviceConfigSpec(definition as ServiceDefinition<ConfigSpec>), env) as Config<KitSpec> & Config<S>;
   if (!config.BULKHEAD_TLS_CERT_FILE !== !config.BULKHEAD_TLS_KEY_FILE) throw new ConfigError(["BULKHEAD_TLS_CERT_FILE and BULKHEAD_TLS_KEY_FILE must be set together"]);
+  if (!config.BULKHEAD_JWT_SECRET && !config.BULKHEAD_JWT_PUBLIC_KEY_FILE) throw new ConfigError(["BULKHEAD_JWT_SECRET: required (unless BULKHEAD_JWT_PUBLIC_KEY_FILE is set)"]);
   const logger = createLogger(definition.name, config.BULKHEAD_LOG_LEVEL, options.logDestination);
   const schema = schemaOf(definition.name);
-  const tokens: TokenSettings = { secret: config.BULKHEAD_JWT_SECRET, issuer: config.BULKHEAD_JWT_ISSUER, audience: config.BULKHEAD_JWT_AUDIENCE };
+  const tokens = tokenSettings(config);
   const closers: (() => Promise<void> | void)[] = [];
   const servingHooks: ((url: string) => void)[] = [];
 
@@ -155,7 +169,10 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
     const handler = connectNodeAdapter({
       routes(router) {
         registerRoutes(router);
-        if (definition.storage !== "none") router.service(AuditService, auditService(storage.pool));
+        if (storage.revocations) {
+          router.service(AuditService, auditService(storage.pool));
+          router.service(TokenService, tokenService(tokens, storage.revocations));
+        }
         served.push(...new Set(router.handlers.map((h) => h.service.typeName)));
         health.addServices(served);
         const all = [...served, Health.typeName, ReflectionV1.typeName, ReflectionV1alpha.typeName];
@@ -163,7 +180,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
         router.service(ReflectionV1, reflectionServiceV1(index, all));
         router.service(ReflectionV1alpha, reflectionServiceV1alpha(index, all));
       },
-      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator, rateLimiter: storage.rateLimiter }),
+      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator, rateLimiter: storage.rateLimiter, revocations: storage.revocations }),
       readMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
       writeMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
       maxTimeoutMs: config.BULKHEAD_MAX_TIMEOUT_MS,
@@ -214,9 +231,48 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
   }
 }
 
+function tokenSettings(config: Config<KitSpec>): TokenSettings {
+  const issuer = config.BULKHEAD_OIDC_ISSUER;
+  return {
+    secret: config.BULKHEAD_JWT_SECRET,
+    issuer: config.BULKHEAD_JWT_ISSUER,
+    audience: config.BULKHEAD_JWT_AUDIENCE,
+    clockToleranceSeconds: config.BULKHEAD_JWT_CLOCK_SKEW_S,
+    publicKey: config.BULKHEAD_JWT_PUBLIC_KEY_FILE ? createPublicKey(readFileSync(config.BULKHEAD_JWT_PUBLIC_KEY_FILE)) : undefined,
+    oidc: issuer
+      ? {
+          issuer,
+          audience: config.BULKHEAD_OIDC_AUDIENCE,
+          keys: config.BULKHEAD_OIDC_JWKS_URL ? createRemoteJWKSet(new URL(config.BULKHEAD_OIDC_JWKS_URL)) : discoveredKeys(issuer),
+          rolesClaim: config.BULKHEAD_OIDC_ROLES_CLAIM,
+          projectsClaim: config.BULKHEAD_OIDC_PROJECTS_CLAIM,
+        }
+      : undefined,
+  };
+}
+
+/** The provider's keys, found through OpenID Connect discovery on first use (and again after a failure). */
+function discoveredKeys(issuer: string): JWTVerifyGetKey {
+  let keys: Promise<JWTVerifyGetKey> | undefined;
+  return async (header, token) => {
+    keys ??= (async () => {
+      const res = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) throw new Error(`OIDC discovery at ${issuer} answered HTTP ${res.status}`);
+      const { jwks_uri: uri } = (await res.json()) as { jwks_uri?: string };
+      if (!uri) throw new Error(`OIDC discovery at ${issuer} names no jwks_uri`);
+      return createRemoteJWKSet(new URL(uri));
+    })().catch((error) => {
+      keys = undefined;
+      throw error;
+    });
+    return (await keys)(header, token);
+  };
+}
+
 interface Storage {
   pool: Pool;
   rateLimiter?: RateLimiter;
+  revocations?: Revocations;
   outbox(client: Queryable, event: OutboxEvent): Promise<void>;
   audit: AuditSink;
   close(): Promise<void>;
@@ -253,7 +309,9 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
   redis.on("error", (error) => logger.debug({ err: error }, "valkey connection error"));
   let relay: OutboxRelay | undefined;
   let audit: PgAuditWriter | undefined;
+  let revocations: Revocations | undefined;
   const close = async () => {
+    revocations?.stop();
     await relay?.stop().catch((error) => logger.error({ err: error }, "outbox relay did not stop cleanly"));
     await audit?.close();
     redis.disconnect();
@@ -277,9 +335,11 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
       onError: (error) => logger.warn({ err: error }, "outbox relay could not publish; retrying"),
     });
     await relay.start();
+    revocations = new Revocations(redis, `${config.BULKHEAD_QUEUE_PREFIX}:revocations`, logger);
+    revocations.start();
     const limit = { perSecond: config.BULKHEAD_RATE_LIMIT_PER_SECOND, burst: config.BULKHEAD_RATE_LIMIT_BURST };
     const rateLimiter = limit.perSecond > 0 ? new RateLimiter(redis, limit, `${config.BULKHEAD_QUEUE_PREFIX}:${schema}`) : undefined;
-    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, rateLimiter, close };
+    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, rateLimiter, revocations, close };
   } catch (error) {
     await close();
     throw error;
