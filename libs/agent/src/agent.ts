@@ -7,7 +7,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { AgentService, ApplyOutcome, FileStateSchema } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
-import { PermissionDeniedError, Periodic, createServiceClient, kPrincipal, vars, type ConfigSpec, type Logger, type ServiceContext, type ServiceDefinition } from "@bulkhead/service-kit";
+import { ConfigError, PermissionDeniedError, Periodic, createServiceClient, kPrincipal, vars, type ConfigSpec, type Logger, type ServiceContext, type ServiceDefinition } from "@bulkhead/service-kit";
 import { ApplyEngine, type FileKind } from "./engine.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -53,6 +53,10 @@ export function defineAgent<S extends ConfigSpec>(spec: AgentSpec<S>): ServiceDe
     config: { ...agentConfig, ...spec.config },
     async setup(context) {
       const c = context.config as AgentConfig<S>;
+      if (context.tokens.publicKey && context.tokens.audience !== `agent:${c.BULKHEAD_DEVICE}`) {
+        throw new ConfigError([`BULKHEAD_JWT_AUDIENCE: must be agent:${c.BULKHEAD_DEVICE} with BULKHEAD_JWT_PUBLIC_KEY_FILE, so that the reconciler's tokens for other devices are refused here`]);
+      }
+      if (!context.tokens.publicKey) context.logger.warn("this agent accepts tokens signed with the shared secret its configuration holds; set BULKHEAD_JWT_PUBLIC_KEY_FILE to the reconciler's public key instead");
       const engine = new ApplyEngine(c.BULKHEAD_AGENT_ROOT, spec.kinds(c).map((k) => (c.BULKHEAD_AGENT_MODE === "simulate" ? { ...k, reload: "" } : k)), context.logger);
       const device = spec.device(c, context.logger);
       const reconciler = createServiceClient(DesiredStateService, { baseUrl: c.BULKHEAD_RECONCILER_URL, token: c.BULKHEAD_AGENT_TOKEN, protocol: "grpc", timeoutMs: 5_000 });

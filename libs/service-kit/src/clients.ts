@@ -38,10 +38,22 @@ export interface ClientOptions {
   interceptors?: Interceptor[];
 }
 
+let trustedCa: Buffer | undefined;
+
+/**
+ * The CA certificates this process's clients trust for https URLs when a client names none: set
+ * once at start from BULKHEAD_TLS_CA_FILE, so every call to another service or an agent verifies
+ * its peer against the installation's CA.
+ */
+export function trustCa(ca: Buffer | undefined): void {
+  trustedCa = ca;
+}
+
 /** A typed client for one service over the chosen protocol. */
 export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
   const interceptors = [...(options.token ? [bearerAuth(options.token)] : []), ...(options.interceptors ?? [])];
-  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: options.ca ? { ca: options.ca } : undefined };
+  const ca = options.ca ?? trustedCa;
+  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: ca ? { ca } : undefined };
   const transport =
     options.protocol === "grpc"
       ? createGrpcTransport(common)

@@ -1,6 +1,6 @@
 export { auditTarget, isAudited, type AuditRecord, type AuditSink } from "./audit.js";
 export { authorize, kPrincipal, principalName, signToken, signTokenWithKey, verifyToken, TokenError, TokenVerifier, type Decision, type Principal, type PrincipalKind, type ProjectRoleName, type PlatformRoleName, type TokenClaims, type TokenSettings } from "./auth.js";
-export { bearerAuth, createServiceClient, serviceTokenSource, type ClientOptions, type Protocol } from "./clients.js";
+export { bearerAuth, createServiceClient, serviceTokenSource, trustCa, type ClientOptions, type Protocol } from "./clients.js";
 export { ConfigError, describeConfig, readConfig, vars, type Config, type ConfigSpec, type Var } from "./config.js";
 export {
   AbortedError,

@@ -21,6 +21,7 @@ import { auditService } from "./audit-service.js";
 import { Revocations } from "./revocation.js";
 import { tokenService } from "./token-service.js";
 import { signToken, type TokenClaims, type TokenSettings } from "./auth.js";
+import { trustCa } from "./clients.js";
 import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./config.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
 import { createInterceptors } from "./interceptors.js";
@@ -46,6 +47,7 @@ function commonConfigSpec(defaultPort: number) {
     BULKHEAD_OIDC_PROJECTS_CLAIM: vars.string("Claim of OIDC tokens mapping project ids to roles (owner, editor, viewer)", { default: "bulkhead_projects" }),
     BULKHEAD_TLS_CERT_FILE: vars.optionalFile("PEM certificate; with BULKHEAD_TLS_KEY_FILE the port serves TLS only (HTTP/2 and HTTP/1.1 via ALPN)"),
     BULKHEAD_TLS_KEY_FILE: vars.optionalFile("PEM private key for BULKHEAD_TLS_CERT_FILE"),
+    BULKHEAD_TLS_CA_FILE: vars.optionalFile("PEM CA certificates this service trusts for https URLs of other services and agents (besides the system's)"),
     BULKHEAD_LOG_LEVEL: vars.oneOf("Log level of the JSON logs", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, { default: "info" }),
     BULKHEAD_SHUTDOWN_GRACE_MS: vars.int("On SIGTERM, how long in-flight calls may run before they are cancelled", { default: 10_000, min: 0, max: 600_000 }),
     BULKHEAD_MAX_MESSAGE_BYTES: vars.int("Largest request or response message accepted", { default: 4 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024 }),
@@ -140,6 +142,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
   const logger = createLogger(definition.name, config.BULKHEAD_LOG_LEVEL, options.logDestination);
   const schema = schemaOf(definition.name);
   const tokens = tokenSettings(config);
+  if (config.BULKHEAD_TLS_CA_FILE) trustCa(readFileSync(config.BULKHEAD_TLS_CA_FILE));
   const closers: (() => Promise<void> | void)[] = [];
   const servingHooks: ((url: string) => void)[] = [];
 

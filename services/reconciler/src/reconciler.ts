@@ -50,7 +50,7 @@ export class Reconciler {
     private readonly store: ReconcilerStore,
     private readonly services: Services,
     private readonly queues: WorkQueues,
-    private readonly options: { verify: VerifyMode; isolation: boolean; agentToken: () => Promise<string>; agentTimeoutMs: number },
+    private readonly options: { verify: VerifyMode; isolation: boolean; agentToken: (device: string) => Promise<string>; agentTimeoutMs: number },
     private readonly log: Logger,
   ) {}
 
@@ -212,7 +212,7 @@ export class Reconciler {
     const revision = (await this.store.revision(device, row.desired_generation))!;
     failpoint("reconciler.push.before-apply");
     try {
-      const res = await this.agent(row.endpoint).apply({ device, generation: BigInt(revision.generation), files: revision.files, hash: revision.hash });
+      const res = await this.agent(row.endpoint, device).apply({ device, generation: BigInt(revision.generation), files: revision.files, hash: revision.hash });
       await this.store.applied(device, Number(res.appliedGeneration), res.appliedHash, res.outcome === ApplyOutcome.APPLIED);
       this.log.debug({ device, generation: revision.generation, outcome: ApplyOutcome[res.outcome] }, "pushed");
       return res.outcome === ApplyOutcome.APPLIED ? "applied" : "unchanged";
@@ -229,9 +229,11 @@ export class Reconciler {
     if (row) await this.store.failed(device, row.desired_generation, reason, refused);
   }
 
-  private agent(endpoint: string): Client<typeof AgentService> {
-    let client = this.agents.get(endpoint);
-    if (!client) this.agents.set(endpoint, (client = createServiceClient(AgentService, { baseUrl: endpoint, token: this.options.agentToken, protocol: "grpc", timeoutMs: this.options.agentTimeoutMs })));
+  /** The agent's client; its token is bound to the device (a token for one agent is refused by all others). */
+  private agent(endpoint: string, device: string): Client<typeof AgentService> {
+    const key = `${device} ${endpoint}`;
+    let client = this.agents.get(key);
+    if (!client) this.agents.set(key, (client = createServiceClient(AgentService, { baseUrl: endpoint, token: () => this.options.agentToken(device), protocol: "grpc", timeoutMs: this.options.agentTimeoutMs })));
     return client;
   }
 

@@ -1,9 +1,11 @@
+import { createPrivateKey } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { Periodic, createServiceClient, serviceTokenSource, vars, type ServiceDefinition } from "@bulkhead/service-kit";
+import { Periodic, createServiceClient, serviceTokenSource, signTokenWithKey, vars, type ServiceDefinition, type TokenSettings } from "@bulkhead/service-kit";
 import { BullQueues } from "./queues.js";
 import { Reconciler } from "./reconciler.js";
 import { reconcilerRoutes } from "./routes.js";
@@ -23,6 +25,7 @@ const config = {
   BULKHEAD_STALLED_MS: vars.int("After how long a job of a dead reconciler process is taken up again (BullMQ lock duration)", { default: 30_000, min: 500, max: 600_000 }),
   BULKHEAD_FULL_RESYNC_MS: vars.int("Interval of the full re-render of every device: a safety net, not the main path", { default: 600_000, min: 1_000, max: 86_400_000 }),
   BULKHEAD_VERIFY_ISOLATION: vars.bool("Verify every render with libs/verify against the partition's facts; a revision with findings is rejected", { default: true }),
+  BULKHEAD_AGENT_SIGNING_KEY_FILE: vars.optionalFile("PEM Ed25519 private key the reconciler signs its calls to agents with, each token bound to one device (audience agent:<device>); agents hold only the public key. Unset: calls to agents carry a shared-secret service token (development only)"),
   BULKHEAD_VERIFY_TOOLS: vars.oneOf("Verify renders with vtysh -C and nft -c: `auto` when installed, `required`, or `off`", ["auto", "required", "off"] as const, { default: "auto" }),
 };
 
@@ -49,7 +52,7 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
         networks: createServiceClient(NetworkService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
       },
       queues,
-      { verify: c.BULKHEAD_VERIFY_TOOLS, isolation: c.BULKHEAD_VERIFY_ISOLATION, agentToken: token, agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS },
+      { verify: c.BULKHEAD_VERIFY_TOOLS, isolation: c.BULKHEAD_VERIFY_ISOLATION, agentToken: agentTokens(tokens, c.BULKHEAD_AGENT_SIGNING_KEY_FILE, token), agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS },
       logger,
     );
     queues.start(reconciler);
@@ -62,3 +65,21 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
     return reconcilerRoutes(store, reconciler);
   },
 };
+
+/**
+ * Tokens for calls to agents: with a signing key, short-lived Ed25519-signed tokens whose audience
+ * is the one device (renewed a minute before they expire); without, the shared-secret token.
+ */
+function agentTokens(tokens: TokenSettings, keyFile: string | undefined, shared: () => Promise<string>): (device: string) => Promise<string> {
+  if (!keyFile) return () => shared();
+  const key = createPrivateKey(readFileSync(keyFile));
+  const issued = new Map<string, { token: Promise<string>; renewAt: number }>();
+  return (device) => {
+    let entry = issued.get(device);
+    if (!entry || Date.now() >= entry.renewAt) {
+      entry = { token: signTokenWithKey(tokens, key, { kind: "service", subject: "reconciler", audience: `agent:${device}`, expiresIn: "5m" }), renewAt: Date.now() + 4 * 60_000 };
+      issued.set(device, entry);
+    }
+    return entry.token;
+  };
+}

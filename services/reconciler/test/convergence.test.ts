@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { testValkeyUrl } from "@bulkhead/db/testing";
+import { signToken, signTokenWithKey } from "@bulkhead/service-kit";
 import { failure, inSync, startStack, SyncState, type Stack } from "./harness.js";
 
 const test = suite<{ s: Stack }>("convergence", {} as never);
@@ -105,19 +106,22 @@ test("an agent that was down catches up with every change made meanwhile", async
   assert.match(back.read("frr/frr.conf"), "neighbor swp2 interface peer-group MACHINE");
 });
 
-test("status, diff and revisions are there to inspect; only the reconciler may push", async ({ s }) => {
+test("status, diff and revisions are there to inspect; only the reconciler's key, bound to the device, may push", async ({ s }) => {
   const list = (await s.fabric.listDeviceStatuses({ partition: "fra1" })).statuses.map((d) => d.device);
   assert.equal(list, ["fw1", "leaf01", "leaf02", "leaf03"]);
   assert.equal((await s.fabric.diff({ device: "leaf01" })).files, [], "in sync: nothing to show");
   assert.is((await failure(s.fabric.getDeviceStatus({ device: "nowhere" }))).code, Code.NotFound);
   const agent = s.agents.get("leaf01")!;
-  const direct = agent.service.client(AgentService, await agent.service.serviceToken("network"));
   const revision = (await s.fabric.getRevision({ device: "leaf01" })).revision!;
   const files = revision.files.map((f) => ({ path: f.path, content: f.content }));
-  const refused = await failure(direct.apply({ device: "leaf01", generation: revision.generation + 1n, files, hash: revision.hash }));
-  assert.is(refused.code, Code.PermissionDenied, "another service cannot push configuration");
-  const leaf02Agent = agent.service.client(AgentService, await agent.service.agentToken("leaf02"));
-  assert.is((await failure(leaf02Agent.apply({ device: "leaf01", generation: 99n, files, hash: revision.hash }))).code, Code.PermissionDenied, "nor can an agent");
+  const push = async (token: string) => failure(agent.service.client(AgentService, token).apply({ device: "leaf01", generation: revision.generation + 1n, files, hash: revision.hash }));
+  const settings = { ...s.f.inventory.tokens, audience: "agent:leaf01" };
+  // The platform's shared secret mints no token an agent accepts, not even one naming the reconciler.
+  assert.is((await push(await signToken(settings, { kind: "service", subject: "reconciler" }))).code, Code.Unauthenticated);
+  assert.is((await push(await signToken(settings, { kind: "user", subject: "admin", roles: ["admin"] }))).code, Code.Unauthenticated);
+  // The reconciler's key: a token bound to another device is refused; another principal's is denied.
+  assert.is((await push(await signTokenWithKey({ ...settings, audience: "agent:leaf02" }, s.agentKey, { kind: "service", subject: "reconciler" }))).code, Code.Unauthenticated);
+  assert.is((await push(await signTokenWithKey(settings, s.agentKey, { kind: "service", subject: "network" }))).code, Code.PermissionDenied, "only the reconciler pushes");
 });
 
 test.run();
