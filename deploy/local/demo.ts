@@ -45,7 +45,10 @@ interface Context {
   urls: Record<string, string>;
   admin: string;
   agentToken(device: string): Promise<string>;
-  jwtSecret: string;
+  /** The reconciler's public key: agents accept only its tokens, bound to their device. */
+  agentPublicKeyFile: string;
+  /** With --tls: the local CA and the agents' certificate. */
+  tls?: { caFile: string; certFile: string; keyFile: string };
   dataDir: string;
   basePort: number;
   validate: { frr: string; nft: string };
@@ -122,7 +125,10 @@ function agentEnv(c: Context, device: string, root: string, port: number, token:
   return {
     ...process.env,
     PORT: String(port),
-    BULKHEAD_JWT_SECRET: c.jwtSecret,
+    BULKHEAD_JWT_SECRET: "",
+    BULKHEAD_JWT_PUBLIC_KEY_FILE: c.agentPublicKeyFile,
+    BULKHEAD_JWT_AUDIENCE: `agent:${device}`,
+    ...(c.tls ? { BULKHEAD_TLS_CERT_FILE: c.tls.certFile, BULKHEAD_TLS_KEY_FILE: c.tls.keyFile, BULKHEAD_TLS_CA_FILE: c.tls.caFile } : {}),
     BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
     BULKHEAD_DEVICE: device,
     BULKHEAD_AGENT_ROOT: root,

@@ -2,6 +2,7 @@
 //   Postgres: DATABASE_URL, else an embedded PGlite served on a local port (data in .bulkhead/pgdata)
 //   Valkey:   VALKEY_URL, else a valkey-server or redis-server child process (data in .bulkhead/valkey)
 //   --reset   start from an empty data directory
+//   --tls     every listener serves TLS with certificates of a local CA made in .bulkhead/tls
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,12 +12,14 @@ import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { ConfigError, schemaOf, signToken, startService, type RunningService } from "@bulkhead/service-kit";
+import { agentSigningKey, localCa } from "./credentials.js";
 import { startDemo, type Demo } from "./demo.js";
 import { serviceUrls, services } from "./services.js";
 import { bufCurlWalkthrough, cliWalkthrough } from "./walkthrough.js";
 
 const args = process.argv.slice(2);
 const reset = args.includes("--reset");
+const tls = args.includes("--tls");
 const dataDir = resolve(process.env.BULKHEAD_DATA_DIR ?? ".bulkhead");
 const basePort = Number(process.env.BULKHEAD_BASE_PORT ?? 7001);
 const say = (line = "") => process.stdout.write(`${line}\n`);
@@ -89,6 +92,14 @@ async function main(): Promise<void> {
   const jwtSecret = persistentSecret("jwt-secret", 48, "base64url");
   // The inventory encrypts BMC credentials with this key; losing it loses them.
   const secretsKey = process.env.BULKHEAD_SECRETS_KEY ?? persistentSecret("secrets-key", 32, "base64");
+  const signing = agentSigningKey(dataDir);
+  let ca: ReturnType<typeof localCa> | undefined;
+  try {
+    ca = tls ? localCa(dataDir) : undefined;
+  } catch (error) {
+    say((error as Error).message);
+    process.exit(1);
+  }
   const external = process.env.DATABASE_URL;
   const databases = new Map<string, { url: string; stop(): Promise<void> }>();
   for (const definition of services) databases.set(definition.name, external ? { url: external, stop: async () => {} } : await embeddedPostgres(definition.name));
@@ -99,7 +110,7 @@ async function main(): Promise<void> {
   let stopDemo = async () => {};
   // Every service finds every other as BULKHEAD_<NAME>_URL (e.g. BULKHEAD_IPAM_URL); the ports are
   // fixed up front, so a service may name one that starts after it (network → peering).
-  const urls = serviceUrls(basePort);
+  const urls = serviceUrls(basePort, ca ? "https://127.0.0.1" : "http://127.0.0.1");
   const stop = async () => {
     await stopDemo();
     for (const service of running.reverse()) await service.stop().catch(() => {});
@@ -119,6 +130,8 @@ async function main(): Promise<void> {
           VALKEY_URL: valkey.url,
           BULKHEAD_JWT_SECRET: jwtSecret,
           BULKHEAD_SECRETS_KEY: secretsKey,
+          BULKHEAD_AGENT_SIGNING_KEY_FILE: signing.privateKeyFile,
+          ...(ca ? tlsEnv(ca.caFile, ca.certificate(definition.name)) : {}),
           BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
           BULKHEAD_VERIFY_TOOLS: process.env.BULKHEAD_VERIFY_TOOLS ?? tools.verify,
           // One process shares one PGlite per service: keep each pool small. The socket server is
@@ -139,10 +152,10 @@ async function main(): Promise<void> {
   const token = await signToken(tokens, { kind: "user", subject: "admin", roles: ["admin"], expiresIn: "30d" });
   writeFileSync(join(dataDir, "admin-token"), token, { mode: 0o600 });
   const urlOf = Object.fromEntries(running.map((s) => [s.name, s.url]));
-  writeFileSync(join(dataDir, "cli.json"), JSON.stringify({ endpoints: urlOf, token }, null, 2), { mode: 0o600 });
+  writeFileSync(join(dataDir, "cli.json"), JSON.stringify({ endpoints: urlOf, token, ...(ca ? { ca: ca.caFile } : {}) }, null, 2), { mode: 0o600 });
   let demo: Demo;
   try {
-    demo = await startDemo({ urls, admin: token, agentToken: (device) => signToken(tokens, { kind: "agent", subject: device, device, expiresIn: "30d" }), jwtSecret, dataDir, basePort, validate: tools, say });
+    demo = await startDemo({ urls, admin: token, agentToken: (device) => signToken(tokens, { kind: "agent", subject: device, device, expiresIn: "30d" }), agentPublicKeyFile: signing.publicKeyFile, tls: ca && { caFile: ca.caFile, ...ca.certificate("agents") }, dataDir, basePort, validate: tools, say });
   } catch (error) {
     say(`The demo fabric did not start: ${(error as Error).stack}`);
     await stop();
@@ -155,6 +168,7 @@ async function main(): Promise<void> {
   for (const service of running) say(`  ${service.name.padEnd(16)} ${service.url}   (Connect, gRPC, gRPC-Web; /metrics, /healthz)`);
   say(`  ${"postgres".padEnd(16)} ${external ? "DATABASE_URL" : `embedded PGlite per service, data in ${join(dataDir, "pgdata")}`}`);
   say(`  ${"valkey".padEnd(16)} ${valkey.url}`);
+  say(`  ${"tls".padEnd(16)} ${ca ? `every listener, certificates of the local CA ${ca.caFile}` : "off (npm start -- --tls serves TLS with a local CA)"}`);
   say(`  ${"devices".padEnd(16)} simulated agents of leaf01–04, exit01 and fw01 write what they apply to ${join(dataDir, "devices")}/<device>/`);
   if (tools.note) say(`  ${"".padEnd(16)} ${tools.note}`);
   say();
@@ -168,9 +182,13 @@ async function main(): Promise<void> {
   for (const line of cliWalkthrough(relative(process.cwd(), dataDir) || ".")) say(`  ${line}`);
   say();
   say(`Or with buf curl (buf is in node_modules/.bin):  export TOKEN=$(cat ${join(dataDir, "admin-token")})`);
-  for (const line of bufCurlWalkthrough(urls)) say(`  ${line}`);
+  for (const line of bufCurlWalkthrough(urls, ca && (relative(process.cwd(), ca.caFile) || ca.caFile))) say(`  ${line}`);
   say();
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
+}
+
+function tlsEnv(caFile: string, cert: { certFile: string; keyFile: string }): Record<string, string> {
+  return { BULKHEAD_TLS_CERT_FILE: cert.certFile, BULKHEAD_TLS_KEY_FILE: cert.keyFile, BULKHEAD_TLS_CA_FILE: caFile };
 }
 
 /** Which of FRR's and nftables' checkers work here; the agents and the reconciler use those that do. */

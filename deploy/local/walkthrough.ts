@@ -22,9 +22,10 @@ export function cliWalkthrough(dataDir: string): string[] {
   ];
 }
 
-/** The same kind of calls with buf curl (buf is in node_modules/.bin), for whoever prefers raw RPCs. */
-export function bufCurlWalkthrough(urls: Record<string, string>): string[] {
-  const call = (url: string, method: string, body: string) => `buf curl --http2-prior-knowledge -H "Authorization: Bearer $TOKEN" -d '${body}' ${url}/${method}`;
+/** The same kind of calls with buf curl (buf is in node_modules/.bin), for whoever prefers raw RPCs; `caFile` with --tls. */
+export function bufCurlWalkthrough(urls: Record<string, string>, caFile?: string): string[] {
+  const transport = caFile ? `--cacert ${caFile}` : "--http2-prior-knowledge";
+  const call = (url: string, method: string, body: string) => `buf curl ${transport} -H "Authorization: Bearer $TOKEN" -d '${body}' ${url}/${method}`;
   const capture = (variable: string, command: string, path: string) => `${variable}=$(${command} | node -pe 'JSON.parse(require("fs").readFileSync(0)).${path}')`;
   const network = urls.BULKHEAD_NETWORK_URL!;
   return [

@@ -198,6 +198,31 @@ export const commands: Command[] = [
     },
   },
 
+  // --- credentials ---
+  {
+    path: ["token", "issue"],
+    summary: "mint a device agent's token (its BULKHEAD_AGENT_TOKEN); shown once (admins)",
+    args: ["device"],
+    flags: { ttl: flag("lifetime in days (default 30, at most 400)") },
+    run: async (bh, [device], f) => {
+      const days = Number(str(f, "ttl") || 30);
+      if (!Number.isInteger(days) || days < 1 || days > 400) throw new Error("--ttl: a whole number of days from 1 to 400");
+      const message = await bh.tokens.issueAgentToken({ device, ttlSeconds: days * 86_400 });
+      return { message, text: `${message.token}\n# token id ${message.tokenId} (for bulkhead token revoke --id)` };
+    },
+  },
+  {
+    path: ["token", "revoke"],
+    summary: "refuse one token (--id) or every token of a principal issued until now (--principal user:… / agent:…) (admins)",
+    flags: { id: flag("the token id (jti)"), principal: flag("a principal, e.g. user:alice or agent:leaf01") },
+    run: async (bh, _, f) => {
+      if (!str(f, "id") === !str(f, "principal")) throw new Error("give exactly one of --id and --principal");
+      if (str(f, "id")) return { message: await bh.tokens.revokeToken({ tokenId: str(f, "id") }), text: `token ${str(f, "id")} revoked` };
+      const message = await bh.tokens.revokePrincipal({ principal: str(f, "principal") });
+      return { message, text: `tokens of ${str(f, "principal")} issued before ${timestampDate(message.revokedBefore!).toISOString()} are refused` };
+    },
+  },
+
   // --- the fabric ---
   {
     path: ["fabric", "status"],

@@ -1,6 +1,7 @@
 // Where the CLI finds its endpoints and token: flags, then environment, then a config file
 // (`--config`, BULKHEAD_CONFIG, ./.bulkhead/cli.json as `npm start` writes it, or
-// ~/.config/bulkhead/config.json): {"endpoints": {"network": "http://…", …} | "http://…", "token": "…"}.
+// ~/.config/bulkhead/config.json): {"endpoints": {"network": "http://…", …} | "http://…", "token": "…",
+// "ca": "<PEM file of the CA to trust for https endpoints>"}.
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -9,15 +10,18 @@ import { SERVERS, localEndpoints, type Server } from "@bulkhead/sdk";
 export interface CliConfig {
   endpoints: Record<Server, string> | string;
   token?: string;
+  /** PEM certificates to trust for https endpoints. */
+  ca?: Buffer;
   source: string;
 }
 
 interface FileConfig {
   endpoints?: Partial<Record<Server, string>> | string;
   token?: string;
+  ca?: string;
 }
 
-export function loadConfig(flags: { endpoint?: string; token?: string; config?: string }, env: NodeJS.ProcessEnv = process.env): CliConfig {
+export function loadConfig(flags: { endpoint?: string; token?: string; config?: string; ca?: string }, env: NodeJS.ProcessEnv = process.env): CliConfig {
   const candidates = [flags.config, env.BULKHEAD_CONFIG, resolve(".bulkhead", "cli.json"), join(homedir(), ".config", "bulkhead", "config.json")].filter((p): p is string => Boolean(p));
   const path = candidates.find((p) => existsSync(p));
   if ((flags.config || env.BULKHEAD_CONFIG) && path !== (flags.config ?? env.BULKHEAD_CONFIG)) throw new Error(`config file ${flags.config ?? env.BULKHEAD_CONFIG} does not exist`);
@@ -29,5 +33,7 @@ export function loadConfig(flags: { endpoint?: string; token?: string; config?: 
   else endpoints = { ...localEndpoints(), ...(file.endpoints ?? {}) };
   // Per-server overrides, e.g. BULKHEAD_NETWORK_URL.
   if (typeof endpoints !== "string") for (const s of SERVERS) endpoints[s] = env[`BULKHEAD_${s.toUpperCase().replace(/-/g, "_")}_URL`] ?? endpoints[s];
-  return { endpoints, token: flags.token ?? env.BULKHEAD_TOKEN ?? file.token, source: path ?? "defaults" };
+  const caFile = flags.ca ?? env.BULKHEAD_CA_FILE ?? file.ca;
+  if (caFile && !existsSync(caFile)) throw new Error(`CA file ${caFile} does not exist`);
+  return { endpoints, token: flags.token ?? env.BULKHEAD_TOKEN ?? file.token, ca: caFile ? readFileSync(caFile) : undefined, source: path ?? "defaults" };
 }

@@ -15,6 +15,7 @@ import { snapshot, waitForFabric } from "./wait.js";
 const GLOBAL = {
   endpoint: { type: "string", description: "one base URL for every server (a gateway); default: per server, from the config" },
   token: { type: "string", description: "bearer token (default: $BULKHEAD_TOKEN or the config file's)" },
+  ca: { type: "string", description: "PEM file of the CA to trust for https endpoints (default: $BULKHEAD_CA_FILE or the config file's)" },
   config: { type: "string", description: "config file (default: $BULKHEAD_CONFIG, ./.bulkhead/cli.json, ~/.config/bulkhead/config.json)" },
   output: { type: "string", short: "o", description: "table (default), json or yaml" },
   wait: { type: "boolean", description: "after a change, wait until the fabric converged (showing progress)" },
@@ -104,8 +105,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   try {
-    const config = loadConfig({ endpoint: flags.endpoint as string | undefined, token: flags.token as string | undefined, config: flags.config as string | undefined }, io.env ?? process.env);
-    const bh = createBulkhead({ endpoints: config.endpoints, token: config.token });
+    const config = loadConfig({ endpoint: flags.endpoint as string | undefined, token: flags.token as string | undefined, config: flags.config as string | undefined, ca: flags.ca as string | undefined }, io.env ?? process.env);
+    const bh = createBulkhead({ endpoints: config.endpoints, token: config.token, ca: config.ca });
     const wait = flags.wait === true && command.mutates;
     const before = wait ? await snapshot(bh) : undefined;
     const answer = await command.run(bh, parsed.positionals, flags);

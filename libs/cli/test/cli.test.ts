@@ -61,6 +61,24 @@ test("audit list shows who changed what, newest first, from one server", async (
   assert.match((await cli(ctx, "audit", "list", "--server", "network", "--since", "yesterday")).err, "--since: not a duration");
 });
 
+test("token issue mints a device's agent token; token revoke refuses it", async (ctx) => {
+  const issued = await cli(ctx, "token", "issue", "leaf01", "--ttl", "1");
+  assert.is(issued.code, 0, issued.err);
+  const [token, note] = issued.out.trim().split("\n");
+  const id = /token id (\S+)/.exec(note!)![1]!;
+  const asAgent = async () => {
+    let err = "";
+    const code = await run(["partition", "list", "--config", ctx.config, "--token", token!], { out: () => {}, err: (t) => (err += t), env: {} });
+    return { code, err };
+  };
+  assert.is((await asAgent()).code, 0, "the agent token is accepted");
+  assert.is((await cli(ctx, "token", "revoke", "--id", id)).code, 0);
+  const refused = await asAgent();
+  assert.is(refused.code, 1);
+  assert.match(refused.err, "unauthenticated: token revoked");
+  assert.match((await cli(ctx, "token", "revoke")).err, "exactly one of --id and --principal");
+});
+
 test("a server error prints its code, message and field violations, and exits 1", async (ctx) => {
   const bad = await cli(ctx, "network", "allocate", "--project", "Not_An_Id", "--partition", "fra1", "--name", "x");
   assert.is(bad.code, 1);

@@ -2,6 +2,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
+import { TokenService } from "@bulkhead/api/gen/bulkhead/auth/v1/token_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { ImageService, MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
@@ -30,6 +31,8 @@ const catalog = {
   peerings: [PeeringService, "peering"],
   policies: [NetworkPolicyService, "firewall-policy"],
   fabric: [DesiredStateService, "reconciler"],
+  // Every server with storage serves tokens; revocations are shared through Valkey.
+  tokens: [TokenService, "network"],
 } as const satisfies Record<string, readonly [DescService, Server]>;
 
 type Catalog = typeof catalog;
