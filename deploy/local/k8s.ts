@@ -15,6 +15,7 @@ export const SERVICES = [
   { name: "firewall-policy", port: 7005, replicas: 2 },
   { name: "reconciler", port: 7006, replicas: 3 },
 ];
+const KEYS = "/etc/bulkhead/keys";
 const labels = (name: string) => ({ "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "bulkhead" });
 
 export function manifests(): object[] {
@@ -34,6 +35,15 @@ export function manifests(): object[] {
       // Replace before applying (or manage with your secret store): see docs/running-at-scale.md.
       stringData: { DATABASE_URL: "postgres://bulkhead:CHANGE-ME@postgres-rw.bulkhead.svc:5432/bulkhead", VALKEY_URL: "redis://valkey.bulkhead.svc:6379", BULKHEAD_JWT_SECRET: "CHANGE-ME-48-random-bytes-base64", BULKHEAD_SECRETS_KEY: "CHANGE-ME-32-random-bytes-base64" },
     },
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "bulkhead-agent-signing", namespace: NAMESPACE },
+      type: "Opaque",
+      // The reconciler's Ed25519 key for its calls to agents (openssl genpkey -algorithm ed25519);
+      // the agents get its public half (openssl pkey -pubout) as BULKHEAD_JWT_PUBLIC_KEY_FILE.
+      stringData: { "agent-signing.pem": "CHANGE-ME: PEM PKCS#8 Ed25519 private key" },
+    },
   ];
   for (const s of SERVICES) {
     docs.push(
@@ -49,13 +59,15 @@ export function manifests(): object[] {
             spec: {
               terminationGracePeriodSeconds: 30,
               securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+              ...(s.name === "reconciler" ? { volumes: [{ name: "agent-signing", secret: { secretName: "bulkhead-agent-signing", defaultMode: 0o400 } }] } : {}),
               containers: [
                 {
                   name: s.name,
                   image: "bulkhead:latest",
                   command: ["pnpm", "--filter", `@bulkhead/${s.name}`, "start"],
                   ports: [{ name: "grpc", containerPort: s.port }],
-                  env: [{ name: "PORT", value: String(s.port) }],
+                  env: [{ name: "PORT", value: String(s.port) }, ...(s.name === "reconciler" ? [{ name: "BULKHEAD_AGENT_SIGNING_KEY_FILE", value: `${KEYS}/agent-signing.pem` }] : [])],
+                  ...(s.name === "reconciler" ? { volumeMounts: [{ name: "agent-signing", mountPath: KEYS, readOnly: true }] } : {}),
                   envFrom: [{ configMapRef: { name: "bulkhead-config" } }, { secretRef: { name: "bulkhead-secrets" } }],
                   readinessProbe: { grpc: { port: s.port }, periodSeconds: 5 },
                   livenessProbe: { grpc: { port: s.port }, periodSeconds: 10, failureThreshold: 6 },
