@@ -6,14 +6,19 @@ import { readAuditLog, type Pool } from "@bulkhead/db";
 import { InvalidArgumentError } from "./errors.js";
 import { decodePageToken, page } from "./paging.js";
 
+function validTime(field: string, date: Date): Date {
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(field, "is not a representable time");
+  return date;
+}
+
 export function auditService(pool: Pool): ServiceImpl<typeof AuditService> {
   return {
     async listAuditEvents(req) {
       const limit = req.pageSize || 100;
       const beforeId = decodePageToken(req.pageToken);
       if (beforeId !== undefined && !/^\d{1,19}$/.test(beforeId)) throw new InvalidArgumentError("page_token", "is not a token returned by a previous call");
-      const since = req.since && timestampDate(req.since);
-      const until = req.until && timestampDate(req.until);
+      const since = req.since && validTime("since", timestampDate(req.since));
+      const until = req.until && validTime("until", timestampDate(req.until));
       if (since && until && since >= until) throw new InvalidArgumentError("until", "must be later than since");
       const rows = await readAuditLog(pool, limit + 1, { principal: req.principal, method: req.method, outcome: req.outcome, target: req.target, since, until, beforeId });
       const { items, nextPageToken } = page(rows, limit, (r) => r.id);

@@ -152,22 +152,27 @@ function pgErrorCode(error: unknown): string | undefined {
  * grpc-message trailer, which HTTP/2 peers refuse (FRAME_SIZE_ERROR) and which kills the session.
  */
 const MAX_ECHO = 512;
-export const clip = (text: string): string => (text.length > MAX_ECHO ? `${text.slice(0, MAX_ECHO)}… (${text.length - MAX_ECHO} more characters)` : text);
+export const clip = (text: string, max = MAX_ECHO): string => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text);
 
 /** At most this many field violations travel back (a list of 2,000 bad CIDRs is 2,000 violations). */
-const MAX_VIOLATIONS = 50;
+const MAX_VIOLATIONS = 20;
+type Violations = { violations: { message: string }[] };
 
-/** The error with its message clipped and its violations capped, so that its trailers stay small. */
+/**
+ * One detail, made small: violations capped in number and each message clipped. Compared by type
+ * name, since the validation interceptor's ViolationsSchema is another copy of the same type.
+ */
+function boundedDetail(detail: ErrorDetail): ErrorDetail {
+  if (detail.desc.typeName !== ViolationsSchema.typeName) return detail;
+  const value = detail.value as unknown as Violations;
+  const violations = value.violations.slice(0, MAX_VIOLATIONS).map((v) => ({ ...v, message: clip(v.message, 256) }));
+  return { desc: detail.desc, value: { ...value, violations } as unknown as ErrorDetail["value"] };
+}
+
+/** The error with its message clipped and its details bounded, so that its trailers stay small. */
 function bounded(error: ConnectError): ConnectError {
-  const details = error.details as ErrorDetail[];
-  const many = details.some((d) => d.desc === ViolationsSchema && (d.value as unknown as { violations: unknown[] }).violations.length > MAX_VIOLATIONS);
-  if (error.rawMessage.length <= MAX_ECHO && !many) return error;
-  const capped = details.map((d) => {
-    if (d.desc !== ViolationsSchema) return d;
-    const v = d.value as unknown as { violations: unknown[] };
-    return { desc: ViolationsSchema, value: { ...v, violations: v.violations.slice(0, MAX_VIOLATIONS) } } as unknown as ErrorDetail;
-  });
-  return new ConnectError(clip(error.rawMessage), error.code, error.metadata, capped, error.cause);
+  // forwardable() left only details with a schema.
+  return new ConnectError(clip(error.rawMessage), error.code, error.metadata, (error.details as ErrorDetail[]).map(boundedDetail), error.cause);
 }
 
 export function toConnectError(error: unknown): { error: ConnectError; internal: boolean } {
