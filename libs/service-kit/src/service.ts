@@ -1,9 +1,7 @@
 // Runs one Bulkhead service: config → database (migrations, outbox relay, audit) → Connect
 // server with health and reflection → graceful shutdown.
-import { createPublicKey } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
-import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import type { DescService } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -21,6 +19,7 @@ import { auditService } from "./audit-service.js";
 import { Revocations } from "./revocation.js";
 import { tokenService } from "./token-service.js";
 import { signToken, type TokenClaims, type TokenSettings } from "./auth.js";
+import { tokenSettings } from "./identity.js";
 import { trustCa } from "./clients.js";
 import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./config.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
@@ -232,44 +231,6 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
     for (const close of closers.reverse()) await Promise.resolve(close()).catch((error) => logger.error({ err: error }, "shutdown hook failed"));
     await storage.close();
   }
-}
-
-function tokenSettings(config: Config<KitSpec>): TokenSettings {
-  const issuer = config.BULKHEAD_OIDC_ISSUER;
-  return {
-    secret: config.BULKHEAD_JWT_SECRET,
-    issuer: config.BULKHEAD_JWT_ISSUER,
-    audience: config.BULKHEAD_JWT_AUDIENCE,
-    clockToleranceSeconds: config.BULKHEAD_JWT_CLOCK_SKEW_S,
-    publicKey: config.BULKHEAD_JWT_PUBLIC_KEY_FILE ? createPublicKey(readFileSync(config.BULKHEAD_JWT_PUBLIC_KEY_FILE)) : undefined,
-    oidc: issuer
-      ? {
-          issuer,
-          audience: config.BULKHEAD_OIDC_AUDIENCE,
-          keys: config.BULKHEAD_OIDC_JWKS_URL ? createRemoteJWKSet(new URL(config.BULKHEAD_OIDC_JWKS_URL)) : discoveredKeys(issuer),
-          rolesClaim: config.BULKHEAD_OIDC_ROLES_CLAIM,
-          projectsClaim: config.BULKHEAD_OIDC_PROJECTS_CLAIM,
-        }
-      : undefined,
-  };
-}
-
-/** The provider's keys, found through OpenID Connect discovery on first use (and again after a failure). */
-function discoveredKeys(issuer: string): JWTVerifyGetKey {
-  let keys: Promise<JWTVerifyGetKey> | undefined;
-  return async (header, token) => {
-    keys ??= (async () => {
-      const res = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) });
-      if (!res.ok) throw new Error(`OIDC discovery at ${issuer} answered HTTP ${res.status}`);
-      const { jwks_uri: uri } = (await res.json()) as { jwks_uri?: string };
-      if (!uri) throw new Error(`OIDC discovery at ${issuer} names no jwks_uri`);
-      return createRemoteJWKSet(new URL(uri));
-    })().catch((error) => {
-      keys = undefined;
-      throw error;
-    });
-    return (await keys)(header, token);
-  };
 }
 
 interface Storage {

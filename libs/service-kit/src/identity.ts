@@ -1,0 +1,58 @@
+// Which bearer tokens a service accepts: Bulkhead's own (shared secret, or only a public key's),
+// and people's from an OpenID Connect provider, whose keys are fetched through discovery.
+import { createPublicKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import type { TokenSettings } from "./auth.js";
+
+export interface IdentityConfig {
+  BULKHEAD_JWT_SECRET: string;
+  BULKHEAD_JWT_PUBLIC_KEY_FILE: string | undefined;
+  BULKHEAD_JWT_ISSUER: string;
+  BULKHEAD_JWT_AUDIENCE: string;
+  BULKHEAD_JWT_CLOCK_SKEW_S: number;
+  BULKHEAD_OIDC_ISSUER: string | undefined;
+  BULKHEAD_OIDC_AUDIENCE: string;
+  BULKHEAD_OIDC_JWKS_URL: string | undefined;
+  BULKHEAD_OIDC_ROLES_CLAIM: string;
+  BULKHEAD_OIDC_PROJECTS_CLAIM: string;
+}
+
+/** Which tokens the service accepts, from its configuration. */
+export function tokenSettings(config: IdentityConfig): TokenSettings {
+  const issuer = config.BULKHEAD_OIDC_ISSUER;
+  return {
+    secret: config.BULKHEAD_JWT_SECRET,
+    issuer: config.BULKHEAD_JWT_ISSUER,
+    audience: config.BULKHEAD_JWT_AUDIENCE,
+    clockToleranceSeconds: config.BULKHEAD_JWT_CLOCK_SKEW_S,
+    publicKey: config.BULKHEAD_JWT_PUBLIC_KEY_FILE ? createPublicKey(readFileSync(config.BULKHEAD_JWT_PUBLIC_KEY_FILE)) : undefined,
+    oidc: issuer
+      ? {
+          issuer,
+          audience: config.BULKHEAD_OIDC_AUDIENCE,
+          keys: config.BULKHEAD_OIDC_JWKS_URL ? createRemoteJWKSet(new URL(config.BULKHEAD_OIDC_JWKS_URL)) : discoveredKeys(issuer),
+          rolesClaim: config.BULKHEAD_OIDC_ROLES_CLAIM,
+          projectsClaim: config.BULKHEAD_OIDC_PROJECTS_CLAIM,
+        }
+      : undefined,
+  };
+}
+
+/** The provider's keys, found through OpenID Connect discovery on first use (and again after a failure). */
+function discoveredKeys(issuer: string): JWTVerifyGetKey {
+  let keys: Promise<JWTVerifyGetKey> | undefined;
+  return async (header, token) => {
+    keys ??= (async () => {
+      const res = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) throw new Error(`OIDC discovery at ${issuer} answered HTTP ${res.status}`);
+      const { jwks_uri: uri } = (await res.json()) as { jwks_uri?: string };
+      if (!uri) throw new Error(`OIDC discovery at ${issuer} names no jwks_uri`);
+      return createRemoteJWKSet(new URL(uri));
+    })().catch((error) => {
+      keys = undefined;
+      throw error;
+    });
+    return (await keys)(header, token);
+  };
+}
