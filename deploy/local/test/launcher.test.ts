@@ -17,8 +17,8 @@ const basePort = 17001 + Math.floor(Math.random() * 500);
 const root = new URL("../../../", import.meta.url).pathname;
 const bin = join(root, "node_modules", ".bin");
 
-async function launch(dir: string, args: string[] = []): Promise<{ child: ChildProcess; output: () => string }> {
-  const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(basePort) };
+async function launch(dir: string, args: string[] = [], port = basePort): Promise<{ child: ChildProcess; output: () => string }> {
+  const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(port) };
   delete env.DATABASE_URL;
   delete env.VALKEY_URL;
   const child = spawn(process.execPath, ["--import", "tsx", join(root, "deploy/local/start.ts"), ...args], { env, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
@@ -103,14 +103,16 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
 
 test("--tls: every listener serves TLS from a local CA; the CLI, buf curl and the agents work over it, cleartext does not", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bh-launch-tls-"));
-  const launched = await launch(dir, ["--tls"]);
-  assert.match(launched.output(), `https://127.0.0.1:${basePort}`);
+  // Ports of its own: a failure of the first test must not fail this one too.
+  const port = basePort + 200;
+  const launched = await launch(dir, ["--tls"], port);
+  assert.match(launched.output(), `https://127.0.0.1:${port}`);
   const token = readFileSync(join(dir, "admin-token"), "utf8");
   assert.match((await sh(["./bulkhead switch list"], dir)).stdout, /leaf01\s+demo\s+r1\s+leaf/);
   const curl = section(launched.output(), "Or with buf curl");
   assert.match(curl[0]!, `--cacert `);
   assert.match((await sh([curl[0]!], dir, { TOKEN: token })).stdout, '"leaf01"');
-  const cleartext = await exec("curl", ["-sS", "--http2-prior-knowledge", `http://127.0.0.1:${basePort}/healthz`]).then(() => "answered", () => "refused");
+  const cleartext = await exec("curl", ["-sS", "--http2-prior-knowledge", `http://127.0.0.1:${port}/healthz`]).then(() => "answered", () => "refused");
   assert.is(cleartext, "refused");
   // The reconciler reaches the agents over TLS with its device-bound tokens: a leaf is in sync.
   let status = "";
