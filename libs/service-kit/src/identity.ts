@@ -4,22 +4,18 @@ import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import type { TokenSettings } from "./auth.js";
+import { ConfigError, type Config } from "./config.js";
+import type { kitConfigSpec } from "./service.js";
 
-export interface IdentityConfig {
-  BULKHEAD_JWT_SECRET: string;
-  BULKHEAD_JWT_PUBLIC_KEY_FILE: string | undefined;
-  BULKHEAD_JWT_ISSUER: string;
-  BULKHEAD_JWT_AUDIENCE: string;
-  BULKHEAD_JWT_CLOCK_SKEW_S: number;
-  BULKHEAD_OIDC_ISSUER: string | undefined;
-  BULKHEAD_OIDC_AUDIENCE: string;
-  BULKHEAD_OIDC_JWKS_URL: string | undefined;
-  BULKHEAD_OIDC_ROLES_CLAIM: string;
-  BULKHEAD_OIDC_PROJECTS_CLAIM: string;
-}
+/** The kit's variables that decide which tokens a service accepts. */
+type IdentityConfig = Pick<
+  Config<ReturnType<typeof kitConfigSpec>>,
+  `BULKHEAD_JWT_${"SECRET" | "PUBLIC_KEY_FILE" | "ISSUER" | "AUDIENCE" | "CLOCK_SKEW_S"}` | `BULKHEAD_OIDC_${"ISSUER" | "AUDIENCE" | "JWKS_URL" | "ROLES_CLAIM" | "PROJECTS_CLAIM"}`
+>;
 
 /** Which tokens the service accepts, from its configuration. */
 export function tokenSettings(config: IdentityConfig): TokenSettings {
+  if (!config.BULKHEAD_JWT_SECRET && !config.BULKHEAD_JWT_PUBLIC_KEY_FILE) throw new ConfigError(["BULKHEAD_JWT_SECRET: required (unless BULKHEAD_JWT_PUBLIC_KEY_FILE is set)"]);
   const issuer = config.BULKHEAD_OIDC_ISSUER;
   return {
     secret: config.BULKHEAD_JWT_SECRET,

@@ -3,14 +3,14 @@
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createContextKey, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type Interceptor, type StreamRequest, type StreamResponse, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Validator } from "@bufbuild/protovalidate";
 import { RetryInfoSchema } from "@bulkhead/api/gen/google/rpc/error_details_pb.js";
-import { auditTarget, isAudited, type AuditSink } from "./audit.js";
+import { auditTarget, isAudited, type AuditRecord, type AuditSink } from "./audit.js";
 import { authorize, kPrincipal, principalName, TokenError, TokenVerifier, type TokenSettings } from "./auth.js";
 import { toConnectError } from "./errors.js";
-import type { Logger, RpcMetrics } from "./observability.js";
+import { occasionalWarning, type Logger, type RpcMetrics } from "./observability.js";
 import type { RateLimiter } from "./ratelimit.js";
 import type { Revocations } from "./revocation.js";
 
@@ -69,6 +69,11 @@ function loggingInterceptor({ logger, metrics }: InterceptorDeps): Interceptor {
   };
 }
 
+/** The audit record of a call: its principal (anonymous before authentication), method, target and outcome. */
+function auditRecord(req: UnaryRequest | StreamRequest, outcome: string, message?: string, target = req.stream ? "" : auditTarget(req.method, req.message)): AuditRecord {
+  return { at: new Date(), principal: principalName(req.contextValues.get(kPrincipal)), method: `${req.service.typeName}/${req.method.name}`, target, requestId: req.contextValues.get(kRequestId), outcome, message };
+}
+
 async function* mapStreamErrors<T>(stream: AsyncIterable<T>, onError: (error: unknown) => ConnectError): AsyncIterable<T> {
   try {
     yield* stream;
@@ -101,7 +106,7 @@ function authenticationInterceptor({ tokens, audit, revocations }: InterceptorDe
     const header = req.header.get("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const deny = (message: string): never => {
-      audit.record({ at: new Date(), principal: "anonymous", method: `${req.service.typeName}/${req.method.name}`, target: "", requestId: req.contextValues.get(kRequestId), outcome: "unauthenticated", message });
+      audit.record(auditRecord(req, "unauthenticated", message, ""));
       throw new ConnectError(message, Code.Unauthenticated);
     };
     if (!match) return deny("missing bearer token in the authorization header");
@@ -119,7 +124,7 @@ function authenticationInterceptor({ tokens, audit, revocations }: InterceptorDe
 }
 
 function rateLimitInterceptor({ rateLimiter, audit, logger }: InterceptorDeps): Interceptor {
-  let warnedAt = 0;
+  const warn = occasionalWarning(logger, 10_000);
   return (next) => async (req) => {
     const principal = req.contextValues.get(kPrincipal);
     if (!rateLimiter || !principal || principal.kind === "service") return next(req);
@@ -129,15 +134,12 @@ function rateLimitInterceptor({ rateLimiter, audit, logger }: InterceptorDeps): 
       decision = await rateLimiter.take(name);
     } catch (error) {
       // Limits protect the service; an unreachable Valkey must not take the API down with it.
-      if (Date.now() - warnedAt > 10_000) {
-        warnedAt = Date.now();
-        logger.warn({ err: error }, "rate limits not enforced: valkey does not answer");
-      }
+      warn(error, "rate limits not enforced: valkey does not answer");
       return next(req);
     }
     if (decision.allowed) return next(req);
     const message = `rate limit exceeded for ${name}; retry in ${decision.retryAfterMs} ms`;
-    audit.record({ at: new Date(), principal: name, method: `${req.service.typeName}/${req.method.name}`, target: req.stream ? "" : auditTarget(req.method, req.message), requestId: req.contextValues.get(kRequestId), outcome: "resource_exhausted", message });
+    audit.record(auditRecord(req, "resource_exhausted", message));
     throw new ConnectError(message, Code.ResourceExhausted, { "retry-after": String(Math.ceil(decision.retryAfterMs / 1000)) }, [
       { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(decision.retryAfterMs) }) },
     ]);
@@ -150,15 +152,7 @@ function authorizationInterceptor({ audit }: InterceptorDeps): Interceptor {
     const principal = req.contextValues.get(kPrincipal)!;
     const decision = authorize(req.method, principal, req.stream ? undefined : req.message);
     if (!decision.allowed) {
-      audit.record({
-        at: new Date(),
-        principal: principalName(principal),
-        method: `${req.service.typeName}/${req.method.name}`,
-        target: req.stream ? "" : auditTarget(req.method, req.message),
-        requestId: req.contextValues.get(kRequestId),
-        outcome: "permission_denied",
-        message: decision.reason,
-      });
+      audit.record(auditRecord(req, "permission_denied", decision.reason));
       throw new ConnectError(`permission denied: ${decision.reason}`, Code.PermissionDenied);
     }
     return next(req);
@@ -168,16 +162,7 @@ function authorizationInterceptor({ audit }: InterceptorDeps): Interceptor {
 function auditInterceptor({ audit }: InterceptorDeps): Interceptor {
   return (next) => async (req) => {
     if (isOpen(req.service.typeName) || req.stream || !isAudited(req.method)) return next(req);
-    const record = (outcome: string, message?: string) =>
-      audit.record({
-        at: new Date(),
-        principal: principalName(req.contextValues.get(kPrincipal)),
-        method: `${req.service.typeName}/${req.method.name}`,
-        target: auditTarget(req.method, req.message),
-        requestId: req.contextValues.get(kRequestId),
-        outcome,
-        message,
-      });
+    const record = (outcome: string, message?: string) => audit.record(auditRecord(req, outcome, message));
     try {
       const res = (await next(req)) as UnaryResponse;
       record("ok");

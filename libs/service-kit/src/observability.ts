@@ -16,6 +16,19 @@ export function createLogger(service: string, level: string, destination?: Desti
   return destination ? pino(options, destination) : pino(options);
 }
 
+/**
+ * A warning logged at most once per interval: for a dependency that fails on every call (Valkey
+ * down) one line every few seconds says it, a line per call would drown the log.
+ */
+export function occasionalWarning(logger: Logger, everyMs: number): (error: unknown, message: string) => void {
+  let warnedAt = 0;
+  return (error, message) => {
+    if (Date.now() - warnedAt < everyMs) return;
+    warnedAt = Date.now();
+    logger.warn({ err: error }, message);
+  };
+}
+
 export interface RpcMetrics {
   registry: Registry;
   requests: Counter<"service" | "method" | "code">;

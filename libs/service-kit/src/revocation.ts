@@ -3,7 +3,7 @@
 // within one refresh interval. While Valkey is away the last list read stays in force.
 import type { Redis } from "ioredis";
 import { principalName, type Principal } from "./auth.js";
-import type { Logger } from "./observability.js";
+import { occasionalWarning, type Logger } from "./observability.js";
 
 /** Revocations of single tokens are forgotten after the longest token lifetime. */
 const MAX_TOKEN_LIFETIME_MS = 400 * 86_400_000;
@@ -12,15 +12,17 @@ export class Revocations {
   private tokens = new Map<string, number>();
   private principals = new Map<string, number>();
   private timer?: NodeJS.Timeout;
-  private warnedAt = 0;
+  private readonly warn: ReturnType<typeof occasionalWarning>;
 
   constructor(
     private readonly redis: Redis,
     /** The hash: fields `token:<jti>` → forget-after ms, `principal:<name>` → revoked-before ms. */
     private readonly key: string,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly refreshMs = 2_000,
-  ) {}
+  ) {
+    this.warn = occasionalWarning(logger, 30_000);
+  }
 
   start(): void {
     void this.refresh();
@@ -40,8 +42,11 @@ export class Revocations {
 
   async revokeToken(tokenId: string): Promise<void> {
     const now = Date.now();
+    const write = this.redis.multi().hset(this.key, `token:${tokenId}`, String(now + MAX_TOKEN_LIFETIME_MS));
+    // Revocations of tokens that have expired by now are no longer needed.
     const expired = [...this.tokens].filter(([, until]) => until < now).map(([id]) => `token:${id}`);
-    await this.redis.multi().hset(this.key, `token:${tokenId}`, String(now + MAX_TOKEN_LIFETIME_MS)).hdel(this.key, "_", ...expired).exec();
+    if (expired.length > 0) write.hdel(this.key, ...expired);
+    await write.exec();
     await this.refresh();
   }
 
@@ -65,10 +70,7 @@ export class Revocations {
       this.tokens = tokens;
       this.principals = principals;
     } catch (error) {
-      if (Date.now() - this.warnedAt > 30_000) {
-        this.warnedAt = Date.now();
-        this.logger.warn({ err: error }, "revocation list not refreshed: valkey does not answer; the last one read stays in force");
-      }
+      this.warn(error, "revocation list not refreshed: valkey does not answer; the last one read stays in force");
     }
   }
 }

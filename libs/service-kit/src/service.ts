@@ -137,7 +137,6 @@ export interface StartOptions {
 export async function startService<S extends ConfigSpec>(definition: ServiceDefinition<S>, env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningService> {
   const config = readConfig(serviceConfigSpec(definition as ServiceDefinition<ConfigSpec>), env) as Config<KitSpec> & Config<S>;
   if (!config.BULKHEAD_TLS_CERT_FILE !== !config.BULKHEAD_TLS_KEY_FILE) throw new ConfigError(["BULKHEAD_TLS_CERT_FILE and BULKHEAD_TLS_KEY_FILE must be set together"]);
-  if (!config.BULKHEAD_JWT_SECRET && !config.BULKHEAD_JWT_PUBLIC_KEY_FILE) throw new ConfigError(["BULKHEAD_JWT_SECRET: required (unless BULKHEAD_JWT_PUBLIC_KEY_FILE is set)"]);
   const logger = createLogger(definition.name, config.BULKHEAD_LOG_LEVEL, options.logDestination);
   const schema = schemaOf(definition.name);
   const tokens = tokenSettings(config);
@@ -145,7 +144,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
   const closers: (() => Promise<void> | void)[] = [];
   const servingHooks: ((url: string) => void)[] = [];
 
-  const storage = await openStorage(definition, config, schema, logger);
+  const storage = await openStorage(definition, config, schema, logger, tokens);
   try {
     const context: ServiceContext<S> = {
       config,
@@ -171,10 +170,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
     const handler = connectNodeAdapter({
       routes(router) {
         registerRoutes(router);
-        if (storage.revocations) {
-          router.service(AuditService, auditService(storage.pool));
-          router.service(TokenService, tokenService(tokens, storage.revocations));
-        }
+        storage.routes(router);
         served.push(...new Set(router.handlers.map((h) => h.service.typeName)));
         health.addServices(served);
         const all = [...served, Health.typeName, ReflectionV1.typeName, ReflectionV1alpha.typeName];
@@ -235,6 +231,8 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
 
 interface Storage {
   pool: Pool;
+  /** The services that come with storage: the audit log and tokens (both need Postgres or Valkey). */
+  routes(router: ConnectRouter): void;
   rateLimiter?: RateLimiter;
   revocations?: Revocations;
   outbox(client: Queryable, event: OutboxEvent): Promise<void>;
@@ -253,12 +251,13 @@ const noPool = new Proxy({} as Pool, {
  * Postgres (migrated, with the outbox relay and the audit writer) for services with storage, or
  * nothing but a log-based audit sink for agents.
  */
-async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Config<KitSpec>, schema: string, logger: Logger): Promise<Storage> {
+async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Config<KitSpec>, schema: string, logger: Logger, tokens: TokenSettings): Promise<Storage> {
   if (definition.storage === "none") {
     return {
       pool: noPool,
       outbox: () => Promise.reject(new Error(`${definition.name} has no outbox`)),
       audit: { record: (record) => logger.info({ audit: record }, "audit") },
+      routes: () => {},
       close: async () => {},
     };
   }
@@ -299,11 +298,16 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
       onError: (error) => logger.warn({ err: error }, "outbox relay could not publish; retrying"),
     });
     await relay.start();
-    revocations = new Revocations(redis, `${config.BULKHEAD_QUEUE_PREFIX}:revocations`, logger);
-    revocations.start();
+    const revoked = new Revocations(redis, `${config.BULKHEAD_QUEUE_PREFIX}:revocations`, logger);
+    revoked.start();
+    revocations = revoked;
     const limit = { perSecond: config.BULKHEAD_RATE_LIMIT_PER_SECOND, burst: config.BULKHEAD_RATE_LIMIT_BURST };
     const rateLimiter = limit.perSecond > 0 ? new RateLimiter(redis, limit, `${config.BULKHEAD_QUEUE_PREFIX}:${schema}`) : undefined;
-    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, rateLimiter, revocations, close };
+    const routes = (router: ConnectRouter) => {
+      router.service(AuditService, auditService(pool));
+      router.service(TokenService, tokenService(tokens, revoked));
+    };
+    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, routes, rateLimiter, revocations: revoked, close };
   } catch (error) {
     await close();
     throw error;
