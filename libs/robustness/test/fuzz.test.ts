@@ -4,18 +4,8 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { Rng } from "./rng.js";
 import { startStack, type Stack } from "./stack.js";
-
-/** A small deterministic generator (mulberry32) for the garbage bodies. */
-class Rng {
-  constructor(private state: number) {}
-  int(n: number): number {
-    let t = (this.state += 0x6d2b79f5);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  }
-}
 
 const test = suite<{ s: Stack }>("fuzz", {} as never);
 test.before(async (ctx) => {

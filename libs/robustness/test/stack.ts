@@ -7,6 +7,7 @@ import { firewallPolicyService } from "@bulkhead/firewall-policy";
 import { startFabric, type Fabric } from "@bulkhead/inventory/testing";
 import { peeringService } from "@bulkhead/peering";
 import { reconcilerService } from "@bulkhead/reconciler";
+import { createServiceClient, type Protocol } from "@bulkhead/service-kit";
 import { startTestService, type TestService } from "@bulkhead/testkit";
 
 export interface Stack {
@@ -59,4 +60,9 @@ export async function startStack(): Promise<Stack> {
       await f.stop();
     },
   };
+}
+
+/** A client of `service` whose methods are looked up by name, for tests that call every method. */
+export function anyMethodClient(service: DescService, baseUrl: string, token: string, protocol: Protocol): Record<string, (request: unknown) => Promise<unknown>> {
+  return createServiceClient(service, { baseUrl, token, protocol }) as unknown as Record<string, (request: unknown) => Promise<unknown>>;
 }

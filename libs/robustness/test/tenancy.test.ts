@@ -6,14 +6,13 @@
 // nothing (invalid_argument "there is no network …"), the test proves exactly that: the same call
 // with made-up ids gets the same answer, so the API is no oracle for what other projects own.
 import { create, toJson, type DescField, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createApiRegistry, methodAccess } from "@bulkhead/api";
 import { NetworkPolicyService, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { PeeringService, PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { startStack, type Stack } from "./stack.js";
+import { anyMethodClient, startStack, type Stack } from "./stack.js";
 
 const registry = createApiRegistry();
 const descOf = (message: { $typeName: string }) => registry.getMessage(message.$typeName)!;
@@ -117,10 +116,7 @@ test("every RPC refuses project B's owner access to project A, and lists show no
   const leaks: string[] = [];
   let calls = 0;
   for (const service of w.s.services) {
-    const client = createClient(service, createConnectTransport({ baseUrl: w.s.urlOf(service), httpVersion: "2", interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${w.intruder}`), next(req))] })) as unknown as Record<
-      string,
-      (req: unknown) => Promise<unknown>
-    >;
+    const client = anyMethodClient(service, w.s.urlOf(service), w.intruder, "connect");
     for (const method of service.methods as DescMethod[]) {
       const access = methodAccess(method)!;
       const hasProject = method.input.fields.some((f) => f.name === "project");

@@ -5,34 +5,17 @@
 // protovalidate rejects them, so each must be refused before it touches anything.
 import { create, toBinary, ScalarType, type DescField, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createApiRegistry } from "@bulkhead/api";
 import type { TestService } from "@bulkhead/testkit";
-import { startStack, type Stack } from "./stack.js";
+import { Rng } from "./rng.js";
+import { anyMethodClient, startStack, type Stack } from "./stack.js";
 
 const PER_METHOD = Number(process.env.BULKHEAD_FUZZ_PER_METHOD ?? 24);
 const MAX_REQUEST_BYTES = 1 << 20;
 const validator = createValidator({ registry: createApiRegistry() });
-
-/** mulberry32: the same requests on every run. */
-class Rng {
-  constructor(private state: number) {}
-  next(): number {
-    let t = (this.state += 0x6d2b79f5);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
 
 const STRINGS = ["", "a", "fra1", "demo", "10.0.0.0/33", "10.0.0.0/8", "::/129", "2001:db8::/200", "999.1.1.1", "not an id!", "-1", "00000000-0000-0000-0000-000000000000", "'; DROP TABLE networks; --", "../../etc/passwd", "ünïcødé-☃", "x".repeat(70_000), "a,b;c|d"];
 const INT32 = [0, -1, 1, 2147483647, -2147483648, 4094, 65536];
@@ -147,8 +130,7 @@ test("random typed requests: never internal, nothing changed, every service stil
   const codes = new Map<string, number>();
   let tried = 0;
   for (const service of s.services) {
-    const transport = createGrpcTransport({ baseUrl: s.urlOf(service), interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${s.f.admin}`), next(req))], defaultTimeoutMs: 30_000 });
-    const client = createClient(service, transport) as unknown as Record<string, (req: unknown) => Promise<unknown>>;
+    const client = anyMethodClient(service, s.urlOf(service), s.f.admin, "grpc");
     for (const method of service.methods as DescMethod[]) {
       const started = performance.now();
       const requests = Array.from({ length: PER_METHOD }, () => requestFor(rng, method)).filter((r) => r !== undefined);
