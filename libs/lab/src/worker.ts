@@ -1,0 +1,180 @@
+// The lab's hands, run by `runner.ts` as the first process of fresh PID, mount and network
+// namespaces (`unshare`): everything it creates — namespaces, links, FRR daemons, mounts — lives
+// and dies with it. When it exits, or its parent goes away (its stdin closes), the kernel ends
+// every daemon and frees every namespace; the host's /run/netns, /etc/frr and /var/run/frr are
+// never touched (tmpfs over them, in this mount namespace only).
+import { execFileSync, spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import { createInterface } from "node:readline";
+import type { LabPlan, RouterPlan } from "./plan.js";
+import type { LabRun, RouterState, Session } from "./run.js";
+
+const FRR = process.env.BULKHEAD_FRR_DIR ?? "/usr/lib/frr";
+const log = (message: string) => process.stderr.write(`lab: ${message}\n`);
+
+function run(argv: readonly string[], input?: string): { code: number; out: string } {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", input, maxBuffer: 256 * 1024 * 1024 });
+  return { code: r.status ?? 1, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+function must(argv: readonly string[]): void {
+  const r = run(argv);
+  if (r.code !== 0) throw new Error(`${argv.join(" ")}: ${r.out.trim()}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function frrIds(): { uid: number; gid: number } {
+  const line = (file: string, name: string) => execFileSync("getent", [file, name], { encoding: "utf8" }).split(":");
+  return { uid: Number(line("passwd", "frr")[2]), gid: Number(line("group", "frr")[2]) };
+}
+
+function privateMounts(): void {
+  for (const dir of ["/run/netns", "/var/run/frr", "/etc/frr"]) {
+    mkdirSync(dir, { recursive: true });
+    must(["mount", "-t", "tmpfs", "-o", "mode=0755", "lab", dir]);
+  }
+  const { uid, gid } = frrIds();
+  chownSync("/var/run/frr", uid, gid);
+}
+
+/** Starts zebra (netns VRF backend) and bgpd for a router, in its namespace with only its VRFs visible. */
+function startRouter(r: RouterPlan): void {
+  const { uid, gid } = frrIds();
+  const run_ = `/var/run/frr/${r.pathspace}`;
+  const etc = `/etc/frr/${r.pathspace}`;
+  mkdirSync(run_, { recursive: true });
+  mkdirSync(etc, { recursive: true });
+  chownSync(run_, uid, gid);
+  writeFileSync(`${etc}/vtysh.conf`, "");
+  writeFileSync(`${etc}/lab.conf`, r.config);
+  const view = `/var/run/frr/${r.pathspace}.view`;
+  mkdirSync(view, { recursive: true });
+  const binds = Object.entries(r.vrfs).map(([vrf, ns]) => `touch ${view}/${vrf} && mount --bind /run/netns/${ns} ${view}/${vrf}`);
+  const daemon = (name: string, extra: string[]) => [`${FRR}/${name}`, "-d", "-F", "datacenter", "-N", r.pathspace, "-i", `${run_}/${name}.pid`, "--log", `file:${run_}/${name}.log`, ...extra].join(" ");
+  const script = [...binds, `mount --rbind ${view} /run/netns`, daemon("zebra", ["-n"]), daemon("bgpd", [])].join(" && ");
+  must(["nsenter", `--net=/run/netns/${r.ns}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", script]);
+}
+
+async function configure(r: RouterPlan, deadline: number): Promise<string[]> {
+  const run_ = `/var/run/frr/${r.pathspace}`;
+  while (!(existsSync(`${run_}/zebra.vty`) && existsSync(`${run_}/bgpd.vty`))) {
+    if (Date.now() > deadline) return [`${r.name}: FRR did not start (no vty sockets under ${run_})`];
+    await sleep(50);
+  }
+  const out = run(["vtysh", "-N", r.pathspace, "-f", `/etc/frr/${r.pathspace}/lab.conf`]).out;
+  // vtysh echoes nothing for accepted lines; anything it prints with % is a line FRR refused.
+  return out.split("\n").filter((l) => l.includes("%")).map((l) => `${r.name}: ${l.trim()}`);
+}
+
+function vtysh(r: RouterPlan, command: string): string {
+  return run(["vtysh", "-N", r.pathspace, "-c", command]).out;
+}
+
+/** `show ... vrf all json` prints one JSON object per VRF, one after another. */
+function concatenated(text: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{") {
+      if (depth++ === 0) start = i;
+    } else if (c === "}" && --depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+  }
+  return out;
+}
+
+function sessionsOf(r: RouterPlan): Session[] {
+  const sessions: Session[] = [];
+  const summary = concatenated(vtysh(r, "show bgp vrf all summary json"))[0] as Record<string, Record<string, { peers?: Record<string, { state: string; pfxRcd?: number }> }>> | undefined;
+  for (const [vrf, families] of Object.entries(summary ?? {})) {
+    for (const [family, f] of Object.entries(families)) {
+      for (const [peer, p] of Object.entries(f.peers ?? {})) sessions.push({ router: r.name, vrf, family, peer, state: p.state, received: p.pfxRcd ?? 0, live: r.live.includes(peer) });
+    }
+  }
+  return sessions;
+}
+
+/** Waits until every live session is up and nothing changed for three polls in a row. */
+async function converge(routers: RouterPlan[], deadline: number): Promise<{ converged: boolean; sessions: Session[] }> {
+  let last = "";
+  let stable = 0;
+  let sessions: Session[] = [];
+  while (Date.now() < deadline) {
+    sessions = routers.flatMap(sessionsOf);
+    const up = sessions.filter((s) => s.live).every((s) => s.state === "Established");
+    const signature = JSON.stringify(sessions.map((s) => [s.router, s.vrf, s.family, s.peer, s.state, s.received]));
+    stable = up && signature === last ? stable + 1 : 0;
+    last = signature;
+    if (stable >= 3) return { converged: true, sessions };
+    await sleep(700);
+  }
+  return { converged: false, sessions };
+}
+
+function stateOf(r: RouterPlan): RouterState {
+  const routes: RouterState["routes"] = {};
+  for (const family of ["ip", "ipv6"] as const) {
+    for (const table of concatenated(vtysh(r, `show ${family} route vrf all json`)) as Record<string, RouterState["routes"][string][string]>[]) {
+      for (const [prefix, entries] of Object.entries(table)) {
+        const vrf = entries[0]?.vrfName ?? "default";
+        (routes[vrf] ??= {})[prefix] = entries;
+      }
+    }
+  }
+  const vnis = (concatenated(vtysh(r, "show vrf vni json"))[0] as { vrfs?: RouterState["vnis"] } | undefined)?.vrfs ?? [];
+  return { routes, vnis };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  // The plan is one JSON line; after it, the end of stdin means the parent is gone.
+  const lines = createInterface({ input: process.stdin });
+  const first = await new Promise<string>((resolve) => lines.once("line", resolve));
+  lines.on("close", () => process.exit(3));
+  const { plan, timeoutMs } = JSON.parse(first) as { plan: LabPlan; timeoutMs: number };
+  if (userInfo().uid !== 0) throw new Error("the lab needs root");
+  privateMounts();
+  const errors: string[] = [];
+  for (const argv of plan.commands) {
+    const r = run(argv);
+    if (r.code !== 0) errors.push(`${argv.join(" ")}: ${r.out.trim()}`);
+  }
+  const setupMs = Date.now() - started;
+  for (const r of plan.routers) startRouter(r);
+  const deadline = Date.now() + timeoutMs;
+  for (const r of plan.routers) errors.push(...(await configure(r, deadline)));
+  const { converged, sessions } = await converge(plan.routers, deadline);
+  const convergedMs = Date.now() - started;
+  const routers = Object.fromEntries(plan.routers.map((r) => [r.name, stateOf(r)]));
+  const nft: LabRun["nft"] = {};
+  for (const f of plan.nft) {
+    must(["ip", "netns", "add", f.ns]);
+    const file = `/var/run/frr/${f.router}.nft`;
+    writeFileSync(file, f.ruleset);
+    const loaded = run(["ip", "netns", "exec", f.ns, "nft", "-f", file]);
+    if (loaded.code !== 0) {
+      errors.push(`${f.router}: nft -f refused the ruleset: ${loaded.out.trim()}`);
+      continue;
+    }
+    nft[f.router] = JSON.parse(run(["ip", "netns", "exec", f.ns, "nft", "-j", "list", "ruleset"]).out);
+  }
+  const pings = plan.pings.map((p) => {
+    const r = run(["ip", "netns", "exec", p.ns, "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", p.source, p.destination]);
+    return { ...p, ok: r.code === 0, output: r.out.trim().split("\n").slice(-2).join(" ") };
+  });
+  const result: LabRun = { converged, sessions, routers, nft, pings, errors, timings: { setupMs, convergedMs, totalMs: Date.now() - started } };
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});
