@@ -24,22 +24,37 @@ export interface Leak {
 }
 
 const vrfName = (n: FirewallNetwork) => `vrf${n.vrf}`;
-const isDefault = (prefixes: readonly string[]) => prefixes.some((p) => prefixInfo(p).prefix.length === 0);
-const sameSet = (a: readonly string[], b: readonly string[]) => sortedPrefixes(a).map((p) => p.text).join() === sortedPrefixes(b).map((p) => p.text).join();
+const isDefault = (prefix: string) => prefixInfo(prefix).prefix.length === 0;
 const permitAll = (prefixes: readonly string[]): PrefixEntry[] => sortedPrefixes(prefixes).map((p) => ({ action: "permit", prefix: p.text }));
-
-/** The firewall's own addresses in an external network: never imported back as routes. */
-const ownAddresses = (n: FirewallNetwork): PrefixEntry[] => n.ips.map((ip) => ({ action: "deny", prefix: `${ip}/${familyOf(ip) === 4 ? 32 : 128}`, exact: true }));
+const hosts = (addresses: readonly string[], action: "permit" | "deny"): PrefixEntry[] => sortedPrefixes(addresses.map((a) => `${a}/${familyOf(a) === 4 ? 32 : 128}`)).map((p) => ({ action, prefix: p.text, exact: true }));
 
 /**
- * metal-stack's leak rules:
+ * Which attached network gives the primary its default route, per family, when several offer one:
+ * an external network before a DMZ (a shared network with destinations), then the lowest VRF.
+ * Everyone else's default route is left out, so egress never depends on BGP tie-breaking.
+ */
+function defaultRouteOwners(candidates: readonly FirewallNetwork[]): Map<4 | 6, FirewallNetwork> {
+  const owners = new Map<4 | 6, FirewallNetwork>();
+  const ranked = [...candidates].sort((a, b) => Number(a.role !== "external") - Number(b.role !== "external") || a.vrf - b.vrf);
+  for (const n of ranked) for (const d of n.destinationPrefixes.filter(isDefault)) if (!owners.has(familyOf(d))) owners.set(familyOf(d), n);
+  return owners;
+}
+
+/** A network's destinations as the primary may import them: a default route only from its owner. */
+const destinationsFor = (n: FirewallNetwork, owners: Map<4 | 6, FirewallNetwork>) => n.destinationPrefixes.filter((d) => !isDefault(d) || owners.get(familyOf(d))?.id === n.id);
+
+/**
+ * metal-stack's leak rules, closed against transit:
  * - the private primary imports every external network's destinations and prefixes (not the
- *   firewall's own addresses there) and every shared network's prefixes and destinations;
- * - a shared network imports the primary's prefixes, and an external network whose destinations
- *   are its own (the DMZ firewall: the DMZ takes the internet's default route);
- * - an external network imports from the primary its own prefixes (load-balancer addresses), and,
- *   marked no-export, the primary's prefixes (and, when it carries a default route, the NAT shared
- *   networks' — the DMZ) so replies find their way without the routes ever leaving;
+ *   firewall's own addresses there) and every shared network's prefixes and destinations — the
+ *   default route from one network only (`defaultRouteOwners`);
+ * - a shared network imports the primary's prefixes, and from an external network the
+ *   destinations it shares with it, prefix by prefix (the DMZ firewall: the DMZ takes the
+ *   internet's default route), with the external's prefixes;
+ * - an external network imports from the primary exactly the addresses the project publishes
+ *   there (its machines' public and load-balancer addresses), and, marked no-export, the
+ *   primary's prefixes (and, when it carries a default route, the NAT shared networks' — the DMZ)
+ *   so replies find their way without the routes ever leaving the firewall;
  * - the underlay imports nothing.
  */
 export function firewallLeaks(networks: readonly FirewallNetwork[]): Leak[] {
@@ -51,18 +66,20 @@ export function firewallLeaks(networks: readonly FirewallNetwork[]): Leak[] {
     if (entries.length > 0) leaks.push({ target, source, entries, noExport });
   };
   if (primary) {
-    for (const e of externals) add(primary, e, [...ownAddresses(e), ...permitAll(e.destinationPrefixes), ...permitAll(e.prefixes)]);
-    for (const s of shared) add(primary, s, [...permitAll(s.prefixes), ...permitAll(s.destinationPrefixes)]);
+    const owners = defaultRouteOwners([...externals, ...shared]);
+    for (const e of externals) add(primary, e, [...hosts(e.ips, "deny"), ...permitAll(destinationsFor(e, owners)), ...permitAll(e.prefixes)]);
+    for (const s of shared) add(primary, s, [...permitAll(s.prefixes), ...permitAll(destinationsFor(s, owners))]);
     for (const s of shared) {
       add(s, primary, permitAll(primary.prefixes));
-      for (const e of externals.filter((x) => s.destinationPrefixes.length > 0 && sameSet(x.destinationPrefixes, s.destinationPrefixes))) {
-        add(s, e, [...ownAddresses(e), ...permitAll(e.destinationPrefixes), ...permitAll(e.prefixes)]);
+      for (const e of externals) {
+        const common = s.destinationPrefixes.filter((d) => e.destinationPrefixes.some((x) => prefixInfo(x).text === prefixInfo(d).text));
+        if (common.length > 0) add(s, e, [...hosts(e.ips, "deny"), ...permitAll(common), ...permitAll(e.prefixes)]);
       }
     }
     for (const e of externals) {
-      add(e, primary, permitAll(e.prefixes));
+      add(e, primary, hosts(e.projectIps.filter((ip) => !e.ips.includes(ip)), "permit"));
       add(e, primary, permitAll(primary.prefixes), true);
-      if (isDefault(e.destinationPrefixes)) for (const s of shared.filter((x) => x.nat)) add(e, s, permitAll(s.prefixes), true);
+      if (e.destinationPrefixes.some(isDefault)) for (const s of shared.filter((x) => x.nat)) add(e, s, permitAll(s.prefixes), true);
     }
   }
   return leaks.sort((a, b) => a.target.vrf - b.target.vrf || a.source.vrf - b.source.vrf || Number(a.noExport) - Number(b.noExport));

@@ -16,6 +16,11 @@ export interface FirewallNetwork {
   nat: boolean;
   /** The firewall's own addresses in the network. */
   ips: string[];
+  /**
+   * The addresses the firewall's project holds in the network, besides firewalls' (public and
+   * load-balancer addresses of its machines): all an external network learns from the primary.
+   */
+  projectIps: string[];
 }
 
 export type Protocol = "tcp" | "udp";

@@ -25,6 +25,7 @@ export const firewallNetworksOf = (networks: readonly MachineNetwork[]): Firewal
     destinationPrefixes: n.destinationPrefixes,
     nat: n.natType === NatType.IPV4_MASQUERADE,
     ips: n.ips,
+    projectIps: n.projectIps,
   }));
 
 const portRoles: Record<number, SwitchPortRole> = {
@@ -35,11 +36,22 @@ const portRoles: Record<number, SwitchPortRole> = {
 
 /**
  * A switch's model: its ports and tenant VRFs from the switch view, each VRF's imports and the
- * switch's external sessions from the partition's leak plan. `vlans` is the previous assignment.
+ * switch's external sessions from the partition's leak plan. A VRF the switch carries only to
+ * import from it (a peer of a local VRF) takes, in turn, what it imports from the VRFs carried
+ * here — so a peered network's routes enter it where the network is. `vlans` is the previous
+ * assignment.
  */
 export function switchModelOf(view: GetSwitchViewResponse, plan: GetRouteLeakPlanResponse, vlans: Readonly<Record<string, number>>): SwitchModel {
   const sw = view.switch!;
-  const imports = new Map(plan.vrfs.map((v) => [v.vrf, v.imports.map((i) => ({ fromVrf: i.fromVrf, prefixes: i.prefixes }))]));
+  const plans = new Map(plan.vrfs.map((v) => [v.vrf, v]));
+  const sessions = plan.externalSessions.filter((s) => s.switch === sw.id);
+  // VRFs with machines here import from their peers; any other VRF carried here (a peer's, an
+  // external session's) imports only from the VRFs with machines here.
+  const withMachines = new Set(view.vrfs.map((v) => v.vrf));
+  const carried = new Set([...withMachines, ...sessions.map((s) => s.vrf)]);
+  for (const vrf of withMachines) for (const i of plans.get(vrf)?.imports ?? []) carried.add(i.fromVrf);
+  const importsOf = (vrf: number) => (plans.get(vrf)?.imports ?? []).filter((i) => withMachines.has(vrf) || withMachines.has(i.fromVrf)).map((i) => ({ fromVrf: i.fromVrf, prefixes: i.prefixes }));
+  const prefixesOf = (vrf: number) => view.vrfs.find((v) => v.vrf === vrf)?.prefixes ?? plans.get(vrf)?.prefixes ?? [];
   return {
     hostname: sw.id,
     asn: sw.asn,
@@ -53,10 +65,19 @@ export function switchModelOf(view: GetSwitchViewResponse, plan: GetRouteLeakPla
       allowedPrefixes: p.allowedPrefixes,
       firewallVnis: p.firewallVnis,
     })),
-    vrfs: view.vrfs.map((v) => ({ vrf: v.vrf, prefixes: v.prefixes, imports: imports.get(v.vrf) ?? [] })),
-    externalSessions: plan.externalSessions
-      .filter((s) => s.switch === sw.id)
-      .map((s) => ({ port: s.port, vrf: s.vrf, localAsn: s.localAsn, localAddress: s.localAddress, remoteAsn: s.remoteAsn, remoteAddress: s.remoteAddress, announcePrefixes: s.announcePrefixes })),
+    vrfs: [...carried].sort((a, b) => a - b).map((vrf) => ({ vrf, prefixes: prefixesOf(vrf), imports: importsOf(vrf) })),
+    externalSessions: sessions.map((s) => ({
+      port: s.port,
+      vrf: s.vrf,
+      localAsn: s.localAsn,
+      localAddress: s.localAddress,
+      remoteAsn: s.remoteAsn,
+      remoteAddress: s.remoteAddress,
+      announcePrefixes: s.announcePrefixes,
+      remotePrefixes: s.remotePrefixes,
+      deniedPrefixes: s.deniedPrefixes,
+      maximumPrefixes: s.maximumPrefixes,
+    })),
     vlans,
   };
 }

@@ -61,15 +61,32 @@ function peerMatches(rule: PolicyRule, direction: "saddr" | "daddr"): string[] {
   return unique(matches).sort();
 }
 
-function policyLines(policy: Policy, primary: FirewallNetwork | undefined, logAccepted: boolean): string[] {
+/**
+ * A DMZ this firewall is the exit of: a shared NAT network with destinations, and the external
+ * networks it shares (some of) them with. New connections out of it are egress like the primary's.
+ */
+function servedDmzs(networks: readonly FirewallNetwork[]): { dmz: FirewallNetwork; externals: FirewallNetwork[] }[] {
+  const externals = networks.filter((n) => n.role === "external");
+  const same = (a: string, b: string) => formatPrefix(parsePrefix(a)!) === formatPrefix(parsePrefix(b)!);
+  return networks
+    .filter((n) => n.role === "shared" && n.nat && n.destinationPrefixes.length > 0)
+    .map((dmz) => ({ dmz, externals: externals.filter((e) => e.destinationPrefixes.some((d) => dmz.destinationPrefixes.some((x) => same(d, x)))) }))
+    .filter((d) => d.externals.length > 0)
+    .sort((a, b) => a.dmz.vrf - b.dmz.vrf);
+}
+
+function policyLines(policy: Policy, networks: readonly FirewallNetwork[], logAccepted: boolean): string[] {
+  const primary = networks.find((n) => n.role === "primary");
   if (!primary) return [];
   const inside = quoted(interfacesOf(primary));
   // Keyed by everything but the comment: a rule repeated within a policy is emitted once.
   const lines = new Map<string, string>();
-  const directions = [
+  const directions: (readonly [string, readonly PolicyRule[], string, "saddr" | "daddr"])[] = [
     ["ingress", policy.ingress, `oifname ${inside}`, "saddr"],
     ["egress", policy.egress, `iifname ${inside}`, "daddr"],
-  ] as const;
+    // Egress out of a DMZ this firewall serves: only towards the external networks it exits to.
+    ...servedDmzs(networks).map(({ dmz, externals }) => ["egress", policy.egress, `iifname ${quoted(interfacesOf(dmz))} oifname ${quoted(externals.flatMap(interfacesOf))}`, "daddr"] as const),
+  ];
   for (const [direction, rules, iface, address] of directions) {
     rules.forEach((rule, index) => {
       for (const peer of peerMatches(rule, address)) {
@@ -81,6 +98,26 @@ function policyLines(policy: Policy, primary: FirewallNetwork | undefined, logAc
     });
   }
   return [...lines.values()];
+}
+
+/**
+ * Anti-spoofing: what enters from a network behind the firewall (the primary, shared networks)
+ * must come from that network — the primary also from the addresses its project publishes
+ * elsewhere (public and load-balancer addresses its machines announce).
+ */
+function antiSpoofing(networks: readonly FirewallNetwork[]): string[] {
+  const lines: string[] = [];
+  const published = networks.flatMap((n) => n.projectIps.filter((ip) => !n.prefixes.some((p) => contains(parsePrefix(p)!, parsePrefix(`${ip}/${ip.includes(":") ? 128 : 32}`)!))));
+  for (const n of networks.filter((x) => x.role === "primary" || x.role === "shared").sort((a, b) => a.vrf - b.vrf)) {
+    const sources = [...n.prefixes, ...(n.role === "primary" ? published.map((ip) => `${ip}/${ip.includes(":") ? 128 : 32}`) : [])];
+    const iface = `iifname ${quoted(interfacesOf(n))}`;
+    for (const [fam, nfproto] of [[4, "ipv4"], [6, "ipv6"]] as const) {
+      const own = prefixes(sources).filter((p) => p.family === fam);
+      const field = fam === 4 ? "ip saddr" : "ip6 saddr";
+      lines.push(own.length > 0 ? `${iface} ${field} != ${set(own.map(formatPrefix))} counter drop comment "spoofed source from ${n.id}"` : `${iface} meta nfproto ${nfproto} counter drop comment "spoofed source from ${n.id}"`);
+    }
+  }
+  return lines;
 }
 
 function inputChain(model: FirewallModel): string[] {
@@ -103,14 +140,16 @@ function inputChain(model: FirewallModel): string[] {
   return lines;
 }
 
-function forwardChain(model: FirewallModel, primary: FirewallNetwork | undefined, policies: readonly Policy[]): string[] {
-  const lines = ["type filter hook forward priority filter; policy drop;", "ct state established,related accept", "ct state invalid drop"];
+function forwardChain(model: FirewallModel, policies: readonly Policy[]): string[] {
+  const lines = ["type filter hook forward priority filter; policy drop;"];
+  // Rate limits first: they cap every packet a network sends, established connections included.
   const byId = new Map(model.networks.map((n) => [n.id, n]));
   const limits = [...model.options.rateLimits].filter((l) => byId.has(l.network)).sort((a, b) => byId.get(a.network)!.vrf - byId.get(b.network)!.vrf);
   for (const limit of limits) {
     lines.push(`iifname ${quoted(interfacesOf(byId.get(limit.network)!))} limit rate over ${limit.bytesPerSecond} bytes/second counter drop comment "rate limit of ${limit.network}"`);
   }
-  for (const policy of policies) lines.push(...policyLines(policy, primary, model.options.logAcceptedConnections));
+  lines.push(...antiSpoofing(model.networks), "ct state established,related accept", "ct state invalid drop");
+  for (const policy of policies) lines.push(...policyLines(policy, model.networks, model.options.logAcceptedConnections));
   lines.push(`limit rate 10/second burst 20 packets log prefix "${LOG_FORWARD_DROPPED}" level warn`, "counter drop");
   return lines;
 }
@@ -140,7 +179,6 @@ const chain = (name: string, lines: readonly string[]) => [`\tchain ${name} {`, 
 
 /** The firewall's complete ruleset. Policies are compiled in name order. */
 export function compileFirewall(model: FirewallModel): string {
-  const primary = model.networks.find((n) => n.role === "primary");
   const policies = [...model.policies].sort((a, b) => (a.name === b.name ? (a.id < b.id ? -1 : 1) : a.name < b.name ? -1 : 1));
   return [
     `# nftables ruleset of firewall ${model.id}, generated by Bulkhead: do not edit.`,
@@ -149,7 +187,7 @@ export function compileFirewall(model: FirewallModel): string {
     `delete table inet ${TABLE}`,
     `table inet ${TABLE} {`,
     ...chain("input", inputChain(model)),
-    ...chain("forward", forwardChain(model, primary, policies)),
+    ...chain("forward", forwardChain(model, policies)),
     ...chain("postrouting", postroutingChain(model)),
     "}",
     "",

@@ -1,7 +1,7 @@
 // A leaf (or exit) switch's desired state: `frr.conf` and an ifupdown2 `interfaces` file, from
 // the switch view (ports and their roles), the route-leak plan (imports per VRF) and the external
 // BGP sessions of the peering plan. Pure and deterministic.
-import { FRR_HEADER, addressFamily, familyOf, joinConfig, loopbacksOnly, naturally, peerGroup, permits, prefixList, routeMap, unnumberedInterface, type PrefixEntry, type RouteMapEntry } from "./frr.js";
+import { FRR_HEADER, addressFamily, familyOf, joinConfig, loopbacksOnly, naturally, peerGroup, permits, prefixList, routeMap, sortedPrefixes, unnumberedInterface, type PrefixEntry, type RouteMapEntry } from "./frr.js";
 import { assignVlans } from "./vlans.js";
 
 export type SwitchPortRole = "fabric" | "unprovisioned" | "machine" | "firewall";
@@ -37,6 +37,11 @@ export interface ExternalSessionModel {
   remoteAddress: string;
   /** The network's prefixes: all the session announces. */
   announcePrefixes: string[];
+  /** What the peer may announce, each with its more specifics. */
+  remotePrefixes: string[];
+  /** Refused from the peer whatever it may announce (Bulkhead's own prefixes). */
+  deniedPrefixes: string[];
+  maximumPrefixes: number;
 }
 
 export interface SwitchModel {
@@ -59,11 +64,10 @@ export interface RenderedSwitch {
 
 export const PXE_VLAN = 4000;
 export const PXE_VNI = 104000;
+/** The most prefixes a machine's session may carry, whatever its filter could match. */
 export const MACHINE_MAXIMUM_PREFIX = 24000;
-export const EXTERNAL_MAXIMUM_PREFIX = 10000;
 
 const vrfName = (vrf: number) => `vrf${vrf}`;
-const anyRoute = { 4: "0.0.0.0/0", 6: "::/0" } as const;
 const ipMatch = (family: 4 | 6) => (family === 4 ? "ip" : "ipv6");
 const suffix = (family: 4 | 6) => (family === 4 ? "" : "6");
 const afName = (family: 4 | 6) => (family === 4 ? "ipv4 unicast" : "ipv6 unicast") as "ipv4 unicast" | "ipv6 unicast";
@@ -100,6 +104,15 @@ function vrfsOf(model: SwitchModel, ports: readonly SwitchPortModel[]): Vrf[] {
   return [...vrfs.values()].sort((a, b) => a.vrf - b.vrf);
 }
 
+/**
+ * A regular expression over FRR's text of a route's extended communities ("RT:65000:12 ET:8
+ * Rmac:…") that holds when every route-target names one of `vnis` (and there is at least one).
+ */
+export const onlyRouteTargets = (vnis: readonly number[]) => {
+  const rt = `RT:[0-9.]+:(${vnis.join("|")})`;
+  return `^(([^R ][^ ]*|R[^T ][^ ]*|RT[^:][^ ]*|${rt}) )*${rt}( ([^R ][^ ]*|R[^T ][^ ]*|RT[^:][^ ]*|${rt}))*$`;
+};
+
 /** A route map permitting what one prefix list allows, for one family; deny-all when it is empty. */
 function filter(name: string, entries: PrefixEntry[], family: 4 | 6): { lists: string[]; maps: string[] } {
   if (entries.length === 0) return { lists: [], maps: routeMap(name, [{ action: "deny" }]) };
@@ -117,7 +130,9 @@ function defaultVrf(model: SwitchModel, ports: readonly SwitchPortModel[], lists
     evpn.push("neighbor FIREWALL activate", "neighbor FIREWALL allowas-in 2");
   }
   for (const port of firewalls) {
-    // In: only the firewall's underlay address. Out (EVPN): only the VNIs it serves.
+    // In: only the firewall's underlay address. EVPN out: only the VNIs it serves; EVPN in: only
+    // routes of those VNIs whose route-targets are all of those VNIs (a firewall's OS is the
+    // tenant's: it must not inject routes into another VRF or the PXE segment).
     const inbound = filter(`fw-${port.name}-in`, permits(port.allowedPrefixes, 4).map((e) => ({ ...e, exact: true })), 4);
     lists.push(...inbound.lists);
     maps.push(...inbound.maps);
@@ -125,6 +140,9 @@ function defaultVrf(model: SwitchModel, ports: readonly SwitchPortModel[], lists
     const vnis = [...new Set(port.firewallVnis)].sort((a, b) => a - b);
     maps.push(...routeMap(`fw-${port.name}-vni`, vnis.length > 0 ? vnis.map((vni) => ({ action: "permit" as const, match: [`evpn vni ${vni}`] })) : [{ action: "deny" }]));
     evpn.push(`neighbor ${port.name} route-map fw-${port.name}-vni out`);
+    if (vnis.length > 0) lists.push(`bgp extcommunity-list expanded fw-${port.name}-rt permit ${onlyRouteTargets(vnis)}`);
+    maps.push(...routeMap(`fw-${port.name}-evpn-in`, vnis.length > 0 ? vnis.map((vni) => ({ action: "permit" as const, match: [`evpn route-type prefix`, `evpn vni ${vni}`, `extcommunity fw-${port.name}-rt`] })) : [{ action: "deny" }], vnis.length > 0));
+    evpn.push(`neighbor ${port.name} route-map fw-${port.name}-evpn-in in`);
   }
   evpn.push("advertise-all-vni");
   return [
@@ -143,14 +161,27 @@ function defaultVrf(model: SwitchModel, ports: readonly SwitchPortModel[], lists
   ];
 }
 
+/** How many routes a filter of `prefixes` (each with its more specifics) can admit, capped. */
+function admissible(prefixes: readonly string[], cap: number): number {
+  let total = 0;
+  for (const p of sortedPrefixes(prefixes)) {
+    const free = (p.prefix.family === 4 ? 32 : 128) - p.prefix.length;
+    total += free >= 20 ? cap : 2 ** (free + 1) - 1;
+    if (total >= cap) return cap;
+  }
+  return Math.max(total, 1);
+}
+
 /**
  * A tenant VRF: its machine ports as unnumbered neighbors, each with its own inbound filter of
- * exactly what that machine may announce (tighter than metal-stack's one filter per VRF); imports
- * from its direct peers limited to their prefixes; external sessions with their filters.
+ * exactly what that machine may announce and a maximum-prefix no larger than that filter can
+ * admit (tighter than metal-stack's one filter per VRF); imports from its direct peers limited to
+ * what the plan names; external sessions with their filters. No family is active by default:
+ * every neighbor is activated, filtered and limited in each family it speaks, and only there.
  */
 function tenantVrf(model: SwitchModel, v: Vrf, lists: string[], maps: string[]): string[] {
   const name = vrfName(v.vrf);
-  const head = [`router bgp ${model.asn} vrf ${name}`, ` bgp router-id ${model.routerId}`, " bgp bestpath as-path multipath-relax"];
+  const head = [`router bgp ${model.asn} vrf ${name}`, ` bgp router-id ${model.routerId}`, " no bgp default ipv4-unicast", " bgp bestpath as-path multipath-relax"];
   if (v.machinePorts.length > 0) head.push(...peerGroup("MACHINE"), ...v.machinePorts.map((p) => ` neighbor ${p.name} interface peer-group MACHINE`));
   for (const s of v.sessions) {
     const remote = s.remoteAddress.split("/")[0]!;
@@ -172,25 +203,29 @@ function tenantVrf(model: SwitchModel, v: Vrf, lists: string[], maps: string[]):
       lines.push(`import vrf ${vrfName(i.fromVrf)}`);
     }
     if (lines.length > 1) lines.push(`import vrf route-map ${name}-import`);
-    if (v.machinePorts.length > 0) lines.push(`neighbor MACHINE maximum-prefix ${MACHINE_MAXIMUM_PREFIX}`);
+    if (v.machinePorts.length > 0) lines.push("neighbor MACHINE activate");
     for (const port of v.machinePorts) {
-      const f = filter(`${port.name}-in${suffix(family)}`, permits(port.allowedPrefixes, family), family);
+      const entries = permits(port.allowedPrefixes, family);
+      const f = filter(`${port.name}-in${suffix(family)}`, entries, family);
       lists.push(...f.lists);
       maps.push(...f.maps);
-      lines.push(`neighbor ${port.name} route-map ${port.name}-in${suffix(family)} in`);
+      lines.push(`neighbor ${port.name} route-map ${port.name}-in${suffix(family)} in`, `neighbor ${port.name} maximum-prefix ${admissible(entries.map((e) => e.prefix), MACHINE_MAXIMUM_PREFIX)}`);
     }
     for (const s of v.sessions.filter((x) => familyOf(x.localAddress) === family)) {
       const remote = s.remoteAddress.split("/")[0]!;
       const out = filter(`ext-${s.port}-out`, permits(s.announcePrefixes, family), family);
-      // In: anything but the network's own prefixes (a peer cannot hijack them).
-      const own = permits(s.announcePrefixes, family).map((e) => ({ ...e, action: "deny" as const }));
-      const inbound = filter(`ext-${s.port}-in`, [...own, { action: "permit", prefix: anyRoute[family], exact: false }], family);
+      // In: what the peer may announce, never Bulkhead's own prefixes (no hijack).
+      const denied = sortedPrefixes(s.deniedPrefixes)
+        .filter((p) => p.prefix.family === family)
+        .map((p) => ({ action: "deny" as const, prefix: p.text, exact: false }));
+      const allowed = sortedPrefixes(s.remotePrefixes)
+        .filter((p) => p.prefix.family === family)
+        .map((p) => ({ action: "permit" as const, prefix: p.text, exact: false }));
+      const inbound = filter(`ext-${s.port}-in`, allowed.length > 0 ? [...denied, ...allowed] : [], family);
       lists.push(...out.lists, ...inbound.lists);
       maps.push(...out.maps, ...inbound.maps);
-      if (family === 6) lines.push(`neighbor ${remote} activate`);
-      lines.push(`neighbor ${remote} route-map ext-${s.port}-in in`, `neighbor ${remote} route-map ext-${s.port}-out out`, `neighbor ${remote} maximum-prefix ${EXTERNAL_MAXIMUM_PREFIX}`);
+      lines.push(`neighbor ${remote} activate`, `neighbor ${remote} route-map ext-${s.port}-in in`, `neighbor ${remote} route-map ext-${s.port}-out out`, `neighbor ${remote} maximum-prefix ${s.maximumPrefixes}`);
     }
-    if (family === 6 && v.machinePorts.length > 0) lines.splice(1, 0, "neighbor MACHINE activate");
     families.push(...addressFamily(afName(family), lines));
   }
   if (importMap.length > 0) maps.push(...routeMap(`${name}-import`, importMap, true));

@@ -43,15 +43,15 @@ export const switches: Record<string, SwitchModel> = {
   "external-bgp": {
     ...leaf("exit01", [pxe("Ethernet0"), pxe("Ethernet4"), pxe("Ethernet8")], [{ vrf: 12, prefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], imports: [] }]),
     externalSessions: [
-      { port: "Ethernet0", vrf: 12, localAsn: 4200000100, localAddress: "172.16.0.1/30", remoteAsn: 65001, remoteAddress: "172.16.0.2/30", announcePrefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"] },
-      { port: "Ethernet4", vrf: 12, localAsn: 4200000011, localAddress: "2001:db8:ffff::/127", remoteAsn: 65001, remoteAddress: "2001:db8:ffff::1/127", announcePrefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"] },
+      { port: "Ethernet0", vrf: 12, localAsn: 4200000100, localAddress: "172.16.0.1/30", remoteAsn: 65001, remoteAddress: "172.16.0.2/30", announcePrefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], remotePrefixes: ["192.168.0.0/16"], deniedPrefixes: ["10.0.0.0/16", "10.255.0.0/16", "185.1.2.0/24", "2001:db8::/48"], maximumPrefixes: 100 },
+      { port: "Ethernet4", vrf: 12, localAsn: 4200000011, localAddress: "2001:db8:ffff::/127", remoteAsn: 65001, remoteAddress: "2001:db8:ffff::1/127", announcePrefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], remotePrefixes: ["::/0"], deniedPrefixes: ["10.0.0.0/16", "10.255.0.0/16", "185.1.2.0/24", "2001:db8::/48"], maximumPrefixes: 1000 },
     ],
   },
 };
 
-const net = (id: string, role: FirewallNetwork["role"], vrf: number, prefixes: string[], destinationPrefixes: string[], nat: boolean, ips: string[]): FirewallNetwork => ({ id, role, vrf, prefixes, destinationPrefixes, nat, ips });
+const net = (id: string, role: FirewallNetwork["role"], vrf: number, prefixes: string[], destinationPrefixes: string[], nat: boolean, ips: string[], projectIps: string[] = []): FirewallNetwork => ({ id, role, vrf, prefixes, destinationPrefixes, nat, ips, projectIps });
 const underlay = net("underlay", "underlay", 0, ["10.255.0.0/24"], [], false, ["10.255.0.7"]);
-const internet = net("internet", "external", 104009, ["185.1.2.0/24"], ["0.0.0.0/0"], true, ["185.1.2.10"]);
+const internet = net("internet", "external", 104009, ["185.1.2.0/24"], ["0.0.0.0/0"], true, ["185.1.2.10"], ["185.1.2.7", "185.1.2.8", "185.1.2.10"]);
 const fw = (hostname: string, networks: FirewallNetwork[]): FirewallFrrModel => ({ hostname, asn: 4210000042, routerId: "10.255.0.7", uplinks: ["lan1", "lan0"], networks: [underlay, ...networks] });
 
 export const firewalls: Record<string, FirewallFrrModel> = {

@@ -117,7 +117,7 @@ export function machineMessage(m: MachineRow, networks: MachineNetworkView[] = [
           sshPublicKeys: a.ssh_public_keys,
           allocatedAt: time(a.allocated_at),
           installedAt: time(a.installed_at),
-          networks: networks.map(({ network, role, ips }) =>
+          networks: networks.map(({ network, role, ips, projectIps }) =>
             create(MachineNetworkSchema, {
               network: network.id,
               role,
@@ -128,6 +128,7 @@ export function machineMessage(m: MachineRow, networks: MachineNetworkView[] = [
               ips,
               vrf: network.vrf,
               natType: network.natType,
+              projectIps: projectIps ?? [],
             }),
           ),
         })

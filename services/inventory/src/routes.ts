@@ -9,7 +9,7 @@ import { connectionMessage, imageMessage, machineMessage, portViewMessage, switc
 import type { NetworkPort } from "./network.js";
 import type { MachineStore } from "./store/machines.js";
 import type { Switches } from "./switches.js";
-import { machineNetworks, switchView } from "./views.js";
+import { firewallNetworks, machineNetworks, switchView } from "./views.js";
 
 const scope = (ctx: HandlerContext, project: string) => scopeOf(ctx.values.get(kPrincipal), project);
 
@@ -82,7 +82,7 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
       async getMachineView(req) {
         const row = await store.get(req.device);
         if (!row) throw new NotFoundError("bulkhead.inventory.v1.Machine", req.device);
-        const networks = await machineNetworks(row, new Lookup(network));
+        const networks = row.allocation?.role === 2 ? await firewallNetworks(row, new Lookup(network), store) : await machineNetworks(row, new Lookup(network));
         const underlayIps = networks.filter((n) => n.role === 4).flatMap((n) => n.ips);
         return {
           machine: machineMessage(row, networks),

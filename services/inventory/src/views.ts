@@ -33,6 +33,8 @@ export interface MachineNetworkView {
   network: Network;
   role: NetworkRole;
   ips: string[];
+  /** For a firewall's view: the project's addresses in the network not bound to a firewall. */
+  projectIps?: string[];
 }
 
 /** The networks of an allocated machine with their role and the machine's addresses in each. */
@@ -45,12 +47,27 @@ export async function machineNetworks(machine: MachineRow, lookup: Lookup): Prom
   return networks.map((network) => ({ network, role: roleOf(network, allocation.project, primary?.id), ips: ips.filter((ip) => ip.network === network.id).map((ip) => ip.ip) }));
 }
 
-/** Addresses of the project a machine may announce besides its network: not underlay, not firewalls'. */
+/** A firewall's networks with what its project publishes in each (addresses not bound to a firewall). */
+export async function firewallNetworks(machine: MachineRow, lookup: Lookup, machines: MachineStore): Promise<MachineNetworkView[]> {
+  const networks = await machineNetworks(machine, lookup);
+  const project = machine.allocation?.project;
+  if (!project) return networks;
+  const firewalls = new Set((await machines.list({ project, role: 2 }, undefined, 10_000)).map((m) => m.id));
+  const ips = (await lookup.ips(project)).filter((ip) => !firewalls.has(ip.machine));
+  return networks.map((n) => ({ ...n, projectIps: ips.filter((ip) => ip.network === n.network.id).map((ip) => ip.ip).sort() }));
+}
+
+/**
+ * Addresses a machine may announce besides its own network: the project's addresses in external
+ * and shared networks (load-balancer and public addresses), not firewalls' — never addresses of
+ * the project's other private networks, which live in other VRFs.
+ */
 async function announceableAddresses(project: string, lookup: Lookup, firewalls: ReadonlySet<string>): Promise<string[]> {
   const addresses: string[] = [];
   for (const ip of await lookup.ips(project)) {
-    if (firewalls.has(ip.machine) || (await lookup.isUnderlay(ip.network))) continue;
-    addresses.push(ip.ip);
+    if (firewalls.has(ip.machine)) continue;
+    const type = (await lookup.network(ip.network))?.type;
+    if (type === NetworkType.EXTERNAL || type === NetworkType.CHILD_SHARED) addresses.push(ip.ip);
   }
   return addresses;
 }

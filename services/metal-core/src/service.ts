@@ -6,17 +6,16 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
-import { AGENT_VERSION, defineAgent, frrConfig, frrKind, parseLldp, type Neighbor } from "@bulkhead/agent";
+import { AGENT_VERSION, defineAgent, frrConfig, frrKind, interfacesConfig, interfacesKind, parseLldp, type Neighbor } from "@bulkhead/agent";
 import { createServiceClient, vars } from "@bulkhead/service-kit";
 
 const exec = promisify(execFile);
 
 const config = {
   ...frrConfig,
+  ...interfacesConfig,
   BULKHEAD_SWITCH_FILE: vars.string("JSON file describing the switch: partition, rack, role (leaf, spine, exit), asn, routerId, os {vendor, version}, ports [{name, identifier, mac, mtu, uplink}]"),
   BULKHEAD_LLDP_FILE: vars.string("File with LLDP neighbors in `lldpcli -f json show neighbors` format (simulation); empty: run lldpcli", { default: "" }),
-  BULKHEAD_INTERFACES_VALIDATE: vars.string("Command that validates a candidate interfaces file ({file}); empty: none", { default: "" }),
-  BULKHEAD_INTERFACES_RELOAD: vars.string("Command that activates the written interfaces file; not run in simulate mode", { default: "ifreload -a" }),
 };
 
 interface SwitchFile {
@@ -36,7 +35,7 @@ export const metalCoreService = defineAgent({
   name: "metal-core",
   defaultPort: 7100,
   config,
-  kinds: (c) => [frrKind(c), { match: /^network\//, validate: c.BULKHEAD_INTERFACES_VALIDATE, reload: c.BULKHEAD_INTERFACES_RELOAD }],
+  kinds: (c) => [frrKind(c), interfacesKind(c)],
   device(c, log) {
     const inventory = createServiceClient(SwitchService, { baseUrl: c.BULKHEAD_INVENTORY_URL, token: c.BULKHEAD_AGENT_TOKEN, protocol: "grpc", timeoutMs: 10_000 });
     const neighbors = async (): Promise<Neighbor[]> => {

@@ -1,6 +1,6 @@
 // The BGP session of an external peering: AS numbers and the point-to-point link. Pure.
 import { InvalidArgumentError } from "@bulkhead/service-kit";
-import { lastAddress, parseAddress, parsePrefix } from "@bulkhead/netaddr";
+import { contains, formatPrefix, lastAddress, parseAddress, parsePrefix } from "@bulkhead/netaddr";
 
 export interface BgpEndpoint {
   asn: number;
@@ -54,4 +54,19 @@ export function checkExternalBgp(local: BgpEndpoint, remote: BgpEndpoint): void 
   const unusable = (v: bigint) => (l.link.length === 30 && (v === l.link.network || v === lastAddress(l.link))) || (l.link.length === 126 && v === l.link.network);
   if (unusable(l.address.value)) throw new InvalidArgumentError("bgp.local.address", `${local.address} is not a usable host address of its link`);
   if (unusable(r.address.value)) throw new InvalidArgumentError("bgp.remote.address", `${remote.address} is not a usable host address of its link`);
+}
+
+/**
+ * What an external peer may announce: never a prefix inside one of the partition's own networks
+ * (announcing those would be a hijack; the filter refuses them anyway, so asking is a mistake).
+ */
+export function checkRemotePrefixes(remote: readonly string[], own: readonly { id: string; prefixes: string[] }[]): void {
+  remote.forEach((text, i) => {
+    const p = parsePrefix(text, { strict: true });
+    if (!p) throw new InvalidArgumentError(`bgp.remote_prefixes.${i}`, `${text} is not a prefix without host bits`);
+    for (const n of own) {
+      const inside = n.prefixes.map((x) => parsePrefix(x)!).find((q) => q.family === p.family && contains(q, p));
+      if (inside) throw new InvalidArgumentError(`bgp.remote_prefixes.${i}`, `${text} lies inside ${formatPrefix(inside)} of network ${n.id}; a peer never announces Bulkhead's own addresses`);
+    }
+  });
 }

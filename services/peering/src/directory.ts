@@ -4,6 +4,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
+import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 
 export { NetworkType };
 
@@ -43,6 +44,7 @@ export class Directory {
     private readonly networks: Client<typeof NetworkService>,
     private readonly projects: Client<typeof ProjectService>,
     private readonly switches: Client<typeof SwitchService>,
+    private readonly ips: Client<typeof IPService>,
   ) {}
 
   /** A ready network, or undefined if there is none with that id. */
@@ -65,6 +67,18 @@ export class Directory {
       pageToken = page.nextPageToken;
     } while (pageToken);
     return all;
+  }
+
+  /** The addresses a project holds in a network (its published addresses, for an external one). */
+  async addressesOf(project: string, network: string): Promise<string[]> {
+    const all: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await this.ips.listIPs({ project, network, pageSize: 1000, pageToken });
+      all.push(...page.ips.map((ip) => ip.ip));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return all.sort();
   }
 
   /** The project's labels, or undefined if the project does not exist. */

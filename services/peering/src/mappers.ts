@@ -13,7 +13,7 @@ export const peeringMessage = (p: PeeringRow): Peering =>
     type: p.type,
     network1: p.network1,
     network2: p.network2 ?? "",
-    bgp: p.bgp ? { local: p.bgp.local, remote: p.bgp.remote, switch: p.exit_switch!, port: p.exit_port! } : undefined,
+    bgp: p.bgp ? { local: p.bgp.local, remote: p.bgp.remote, switch: p.exit_switch!, port: p.exit_port!, remotePrefixes: p.bgp.remotePrefixes ?? [], maximumPrefixes: p.bgp.maximumPrefixes ?? 0 } : undefined,
     automatic: p.automatic,
     createdAt: timestampFromDate(p.created_at),
   });

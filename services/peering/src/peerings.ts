@@ -2,13 +2,15 @@
 // keeping automatic peerings in line with the `auto-peer` label, and the route-leak plan.
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, type Logger, type Scope } from "@bulkhead/service-kit";
 import { PeeringType, type CreatePeeringRequest, type ExternalBgp } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { checkExternalBgp } from "./bgp.js";
+import { checkExternalBgp, checkRemotePrefixes } from "./bgp.js";
 import { NetworkType, type Directory, type NetworkFacts } from "./directory.js";
 import { leakPlan, type LeakPlan } from "./plan.js";
 import { automaticPairs, checkImportCollision, checkLocalPeering, checkSide, isOwnPrivate } from "./rules.js";
 import { Taken, type Describe, type NewPeering, type PeeringRow, type PeeringStore } from "./store.js";
 
 const PEERING = "bulkhead.peering.v1.Peering";
+/** Prefixes an external peer may announce when its peering sets no maximum. */
+export const DEFAULT_MAXIMUM_PREFIXES = 1000;
 export const AUTO_PEER_LABEL = "auto-peer";
 
 /** The event payload: enough for the reconciler to find every device carrying either VRF. */
@@ -63,7 +65,7 @@ export class Peerings {
         partition,
         network1: n1.id,
         network2: null,
-        bgp: { local: { asn: local!.asn, address: local!.address }, remote: { asn: remote!.asn, address: remote!.address } },
+        bgp: { local: { asn: local!.asn, address: local!.address }, remote: { asn: remote!.asn, address: remote!.address }, remotePrefixes: req.bgp!.remotePrefixes, maximumPrefixes: req.bgp!.maximumPrefixes || DEFAULT_MAXIMUM_PREFIXES },
         exit_switch: req.bgp!.switch,
         exit_port: req.bgp!.port,
         automatic: false,
@@ -102,6 +104,7 @@ export class Peerings {
       throw new InvalidArgumentError("network1", `an external BGP session attaches a private network of project ${project}${scope.privileged ? " or an external network" : ""}; ${n1.id} is not one`);
     }
     checkExternalBgp(bgp.local!, bgp.remote!);
+    checkRemotePrefixes(bgp.remotePrefixes, n1.partition ? await this.directory.listNetworks({ partition: n1.partition }) : []);
     const exit = await this.directory.exitPort(bgp.switch, bgp.port);
     if (!exit) throw new InvalidArgumentError("bgp.switch", `there is no switch ${bgp.switch}`);
     if (!exit.isExit) throw new InvalidArgumentError("bgp.switch", `${bgp.switch} is not an exit switch; external sessions terminate on exit switches`);
@@ -179,7 +182,18 @@ export class Peerings {
     const partitionNetworks = await this.directory.listNetworks({ partition });
     const peerings = await this.store.list({ partition });
     const facts = await this.factsOf(peerings, new Map(partitionNetworks.map((n) => [n.id, n])));
-    return leakPlan(partitionNetworks, peerings, facts, vrf);
+    const externals = (await this.directory.listNetworks()).filter((n) => n.type === NetworkType.EXTERNAL);
+    // What each project publishes into an external network it is peered with: its addresses there.
+    const published = new Map<string, string[]>();
+    for (const p of peerings) {
+      const [a, b] = [facts.get(p.network1), p.network2 ? facts.get(p.network2) : undefined];
+      for (const [own, external] of [[a, b], [b, a]] as const) {
+        if (!own || external?.type !== NetworkType.EXTERNAL || !own.project) continue;
+        const key = `${own.project}|${external.id}`;
+        if (!published.has(key)) published.set(key, await this.directory.addressesOf(own.project, external.id));
+      }
+    }
+    return leakPlan(partitionNetworks, peerings, facts, { vrf, published, externals });
   }
 
   /** The networks the peerings name, read once each; gone networks are left out. */

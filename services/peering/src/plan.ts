@@ -1,6 +1,8 @@
 // The route-leak plan of a partition: per VRF, exactly which VRFs it imports from and which
 // prefixes, plus the external BGP sessions. Pure: imports come from direct peerings only, so
-// A–B and B–C never give A a route to C.
+// A–B and B–C never give A a route to C. A peering with an external network E gives the private
+// side E's destinations, and E only the addresses the private side's project holds in E: E's VRF
+// never carries a tenant's own prefixes, so it cannot join two tenants that peer with it.
 import { NetworkType, type NetworkFacts } from "./directory.js";
 import { isPrivate } from "./rules.js";
 import type { PeeringRow } from "./store.js";
@@ -31,6 +33,20 @@ export interface ExternalSession {
   remoteAsn: number;
   remoteAddress: string;
   announcePrefixes: string[];
+  /** What the peer may announce (each with its more specifics). */
+  remotePrefixes: string[];
+  maximumPrefixes: number;
+  /** Refused from the peer whatever it may announce: Bulkhead's own prefixes. */
+  deniedPrefixes: string[];
+}
+
+export interface PlanContext {
+  /** Only this VRF (0: all). */
+  vrf: number;
+  /** `project|external network` → the project's addresses there. */
+  published: ReadonlyMap<string, string[]>;
+  /** Every external network (their prefixes are Bulkhead's, never a peer's). */
+  externals: readonly NetworkFacts[];
 }
 
 export interface LeakPlan {
@@ -38,15 +54,26 @@ export interface LeakPlan {
   externalSessions: ExternalSession[];
 }
 
-/** What a VRF learns from a peer: an external network's destinations, else the peer's prefixes. */
-const exported = (n: NetworkFacts) => (n.type === NetworkType.EXTERNAL ? n.destinationPrefixes : n.prefixes);
+const isExternal = (n: NetworkFacts) => n.type === NetworkType.EXTERNAL;
+
+/**
+ * What `to`'s VRF takes from its peer `from`: an external network's destinations; into an external
+ * network, the addresses `from`'s project holds in it; otherwise the peer's prefixes.
+ */
+function exported(from: NetworkFacts, to: NetworkFacts, published: PlanContext["published"]): string[] {
+  if (isExternal(from)) return from.destinationPrefixes;
+  if (isExternal(to)) return (published.get(`${from.project}|${to.id}`) ?? []).map((a) => `${a}/${a.includes(":") ? 128 : 32}`);
+  return from.prefixes;
+}
 
 /**
  * `partitionNetworks` are the partition's networks; `peerings` the peerings of the partition;
  * `networks` resolves every network a peering names (external ones have no partition). A peering
  * whose network is gone (being deleted) contributes nothing.
  */
-export function leakPlan(partitionNetworks: readonly NetworkFacts[], peerings: readonly PeeringRow[], networks: ReadonlyMap<string, NetworkFacts>, onlyVrf = 0): LeakPlan {
+export function leakPlan(partitionNetworks: readonly NetworkFacts[], peerings: readonly PeeringRow[], networks: ReadonlyMap<string, NetworkFacts>, context: PlanContext): LeakPlan {
+  const onlyVrf = context.vrf;
+  const denied = [...new Set([...partitionNetworks.filter((n) => n.type !== NetworkType.CHILD && n.type !== NetworkType.CHILD_SHARED), ...context.externals].flatMap((n) => n.prefixes))].sort();
   const plans = new Map<string, VrfPlan>();
   const planOf = (n: NetworkFacts) => {
     let plan = plans.get(n.id);
@@ -71,13 +98,16 @@ export function leakPlan(partitionNetworks: readonly NetworkFacts[], peerings: r
         remoteAsn: p.bgp!.remote.asn,
         remoteAddress: p.bgp!.remote.address,
         announcePrefixes: n1.prefixes,
+        remotePrefixes: p.bgp!.remotePrefixes ?? [],
+        maximumPrefixes: p.bgp!.maximumPrefixes ?? 1000,
+        deniedPrefixes: denied,
       });
       continue;
     }
     const n2 = networks.get(p.network2!);
     if (!n2) continue;
-    planOf(n1).imports.push({ fromVrf: n2.vrf, fromNetwork: n2.id, prefixes: exported(n2), peering: p.id });
-    planOf(n2).imports.push({ fromVrf: n1.vrf, fromNetwork: n1.id, prefixes: exported(n1), peering: p.id });
+    planOf(n1).imports.push({ fromVrf: n2.vrf, fromNetwork: n2.id, prefixes: exported(n2, n1, context.published), peering: p.id });
+    planOf(n2).imports.push({ fromVrf: n1.vrf, fromNetwork: n1.id, prefixes: exported(n1, n2, context.published), peering: p.id });
   }
 
   const vrfs = [...plans.values()].filter((v) => !onlyVrf || v.vrf === onlyVrf).sort((a, b) => a.vrf - b.vrf);

@@ -1,4 +1,5 @@
 import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
 import { Periodic, createServiceClient, serviceTokenSource, vars, type ServiceDefinition } from "@bulkhead/service-kit";
@@ -24,6 +25,7 @@ export const peeringService: ServiceDefinition<typeof config> = {
       createServiceClient(NetworkService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
       createServiceClient(ProjectService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
       createServiceClient(SwitchService, { ...client, baseUrl: c.BULKHEAD_INVENTORY_URL }),
+      createServiceClient(IPService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
     );
     const peerings = new Peerings(new PeeringStore(pool, outbox), directory, logger);
     const sweep = new Periodic(c.BULKHEAD_PEERING_SWEEP_MS, logger, "peering sweep", () => peerings.sweep());

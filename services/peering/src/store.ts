@@ -12,7 +12,7 @@ export interface PeeringRow {
   partition: string;
   network1: string;
   network2: string | null;
-  bgp: { local: BgpEndpoint; remote: BgpEndpoint } | null;
+  bgp: { local: BgpEndpoint; remote: BgpEndpoint; remotePrefixes?: string[]; maximumPrefixes?: number } | null;
   exit_switch: string | null;
   exit_port: string | null;
   automatic: boolean;

@@ -11,10 +11,13 @@ import type { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/netwo
 import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
 import type { PublishedEvent } from "@bulkhead/db";
-import { firewallFrrModelOf, projectsOf, renderFirewallFrr, renderSwitch, revisionHash, switchModelOf, type RevisionFile } from "@bulkhead/render";
+import { firewallFrrModelOf, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, type RevisionFile } from "@bulkhead/render";
 import { DeviceKind, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
 import { addFirewall, addSwitch, partitionFacts } from "./facts.js";
+import { labInputOf } from "./lab.js";
+import { readRecords } from "./records.js";
+import type { LabInput } from "@bulkhead/lab";
 import { targetsOf } from "./targets.js";
 import { verifySyntax, type VerifyMode } from "./verify.js";
 
@@ -40,6 +43,8 @@ interface Render {
 
 /** Paths of a device's files, relative to its agent's configuration root. */
 export const FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", nftables: "nftables/bulkhead.nft" };
+
+const labKinds: Partial<Record<DeviceKind, "leaf" | "exit" | "firewall">> = { [DeviceKind.Leaf]: "leaf", [DeviceKind.Exit]: "exit", [DeviceKind.Firewall]: "firewall" };
 
 const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
 
@@ -132,6 +137,17 @@ export class Reconciler {
     return { verification: { passed: all.length === 0, checks: [...checks].sort(), findings: all }, devices: configs.map((c) => c.device) };
   }
 
+  /** The fabric lab's input: the partition's desired revisions, its machines and its records. */
+  async labInput(partition: string): Promise<LabInput> {
+    const records = await readRecords(this.services, partition);
+    const devices = [];
+    for (const d of await this.store.devices({ partition })) {
+      const revision = d.desired_generation > 0 ? await this.store.revision(d.device, d.desired_generation) : undefined;
+      if (revision) devices.push({ device: d.device, kind: labKinds[d.kind]!, files: revision.files });
+    }
+    return labInputOf(records, devices);
+  }
+
   private async renderDevice(device: string, row: DeviceRow | undefined): Promise<Render | undefined> {
     let view;
     try {
@@ -173,7 +189,9 @@ export class Reconciler {
     const model = firewallFrrModelOf(view);
     if (!model) return undefined;
     const { ruleset } = await this.services.policies.getFirewallRuleset({ device });
+    // Interfaces first: the agent activates files in this order, and FRR needs the VRFs to exist.
     const files: RevisionFile[] = [
+      { path: FILES.interfaces, content: renderFirewallInterfaces(model) },
       { path: FILES.frr, content: renderFirewallFrr(model) },
       { path: FILES.nftables, content: ruleset },
     ];

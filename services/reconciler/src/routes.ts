@@ -2,8 +2,9 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { DesiredStateService, DeviceStatusSchema, FileDiffSchema, RevisionSchema, VerificationSchema, type DeviceStatus, type Revision, type Verification } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
-import { NotFoundError } from "@bulkhead/service-kit";
+import { DesiredStateService, DeviceStatusSchema, FileDiffSchema, LabFlowSchema, LabPingSchema, LabStraySchema, RevisionSchema, VerificationSchema, type DeviceStatus, type Revision, type Verification } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
+import { FailedPreconditionError, NotFoundError } from "@bulkhead/service-kit";
+import { formatReport, labUnavailable, proven, runLab, type Flow } from "@bulkhead/lab";
 import { unifiedDiff } from "@bulkhead/render";
 import type { Reconciler } from "./reconciler.js";
 import type { DeviceRow, ReconcilerStore, RevisionRow, Verification as VerificationRow } from "./store.js";
@@ -69,6 +70,26 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
       async reportDeviceState(req) {
         const row = await reconciler.heartbeat(req.device, { appliedGeneration: Number(req.appliedGeneration), appliedHash: req.appliedHash, runningHash: req.runningHash, endpoint: req.endpoint });
         return { desiredGeneration: BigInt(row.desired_generation) };
+      },
+      async runFabricLab(req) {
+        const unavailable = labUnavailable();
+        if (unavailable) throw new FailedPreconditionError(unavailable);
+        const report = await runLab(await reconciler.labInput(req.partition), { timeoutMs: (req.timeoutSeconds || 120) * 1000 });
+        const flow = (f: Flow) => create(LabFlowSchema, { sourceNetwork: f.source, from: f.from, source: f.packet.src, destination: f.packet.dst, destinationLabel: f.destination, port: `${f.packet.protocol}/${f.packet.port}`, why: f.why, path: f.path.map((h) => `${h.router} [${h.vrf}] ${h.note}`), dropped: f.dropped ?? "" });
+        return {
+          proven: proven(report),
+          converged: report.converged,
+          sessionsNotUp: report.notUp.map((s) => `${s.router} ${s.vrf} ${s.family} ${s.peer} (${s.state})`),
+          leaks: report.leaks.map(flow),
+          blackHoles: report.blackHoles.map(flow),
+          strays: report.strays.map((s) => create(LabStraySchema, s)),
+          pings: report.pings.map((p) => create(LabPingSchema, { from: p.from, to: p.to, destination: p.destination, expected: p.expect, ok: p.ok, why: p.why })),
+          errors: report.errors,
+          probes: report.probes,
+          routers: report.routers,
+          durationMs: report.timings.totalMs,
+          report: formatReport(report),
+        };
       },
       async verifyPartition(req) {
         const { verification, devices } = await reconciler.verifyPartition(req.partition);

@@ -71,7 +71,7 @@ const reconcilerEnv = (stack: { f: Fabric; peering: TestService; policy: TestSer
  * `valkeyUrl`: a Valkey of the test's own (to kill it); `reconcilerProcess`: run the reconciler as
  * a process of its own (to kill it), with extra environment.
  */
-export async function startStack(options: { valkeyUrl?: string; reconcilerProcess?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(options: { valkeyUrl?: string; reconcilerProcess?: Record<string, string>; reconcilerEnv?: Record<string, string> } = {}): Promise<Stack> {
   const common = { BULKHEAD_QUEUE_PREFIX: `bhrec-${randomBytes(4).toString("hex")}`, BULKHEAD_OUTBOX_POLL_MS: "200", ...(options.valkeyUrl ? { VALKEY_URL: options.valkeyUrl } : {}) };
   const f = await startFabric({ commonEnv: common });
   const secret = f.inventory.tokens.secret;
@@ -84,7 +84,7 @@ export async function startStack(options: { valkeyUrl?: string; reconcilerProces
   let reconciler: TestService | undefined;
   let process_: ServiceProcess | undefined;
   const stopExtra: (() => Promise<void>)[] = [];
-  const env: Record<string, string> = { ...common, ...reconcilerEnv({ f, peering, policy }), BULKHEAD_AGENT_SIGNING_KEY_FILE: join(keyDir, "agent-signing.pem") };
+  const env: Record<string, string> = { ...common, ...reconcilerEnv({ f, peering, policy }), BULKHEAD_AGENT_SIGNING_KEY_FILE: join(keyDir, "agent-signing.pem"), ...options.reconcilerEnv };
   if (options.reconcilerProcess) {
     const database = await createTestDatabase("reconciler_process");
     Object.assign(env, { DATABASE_URL: database.url, BULKHEAD_JWT_SECRET: secret, VALKEY_URL: options.valkeyUrl ?? testValkeyUrl(), ...options.reconcilerProcess });

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bulkhead/fabric/v1/desired_state.proto.
  */
 export const file_bulkhead_fabric_v1_desired_state: GenFile = /*@__PURE__*/
-  fileDesc("CiZidWxraGVhZC9mYWJyaWMvdjEvZGVzaXJlZF9zdGF0ZS5wcm90bxISYnVsa2hlYWQuZmFicmljLnYxIpIDCgxEZXZpY2VTdGF0dXMSDgoGZGV2aWNlGAEgASgJEiwKBGtpbmQYAiABKA4yHi5idWxraGVhZC5mYWJyaWMudjEuRGV2aWNlS2luZBIRCglwYXJ0aXRpb24YAyABKAkSLAoFc3RhdGUYBCABKA4yHS5idWxraGVhZC5mYWJyaWMudjEuU3luY1N0YXRlEhoKEmRlc2lyZWRfZ2VuZXJhdGlvbhgFIAEoBBIUCgxkZXNpcmVkX2hhc2gYBiABKAkSGgoSYXBwbGllZF9nZW5lcmF0aW9uGAcgASgEEhQKDGFwcGxpZWRfaGFzaBgIIAEoCRIUCgxydW5uaW5nX2hhc2gYCSABKAkSEgoKbGFzdF9lcnJvchgKIAEoCRI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcHVzaGVzGA0gASgEIiUKBEZpbGUSDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJImgKB0ZpbmRpbmcSEAoIcHJvcGVydHkYASABKAkSDgoGZGV2aWNlGAIgASgJEgwKBHBhdGgYAyABKAkSDAoEbGluZRgEIAEoDRIOCgZvYmplY3QYBSABKAkSDwoHbWVzc2FnZRgGIAEoCSJdCgxWZXJpZmljYXRpb24SDgoGcGFzc2VkGAEgASgIEi0KCGZpbmRpbmdzGAIgAygLMhsuYnVsa2hlYWQuZmFicmljLnYxLkZpbmRpbmcSDgoGY2hlY2tzGAMgAygJIt8BCghSZXZpc2lvbhIOCgZkZXZpY2UYASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoBBIMCgRoYXNoGAMgASgJEicKBWZpbGVzGAQgAygLMhguYnVsa2hlYWQuZmFicmljLnYxLkZpbGUSNgoMdmVyaWZpY2F0aW9uGAUgASgLMiAuYnVsa2hlYWQuZmFicmljLnYxLlZlcmlmaWNhdGlvbhIQCghyZWplY3RlZBgGIAEoCBIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIuCghGaWxlRGlmZhIMCgRwYXRoGAEgASgJEhQKDHVuaWZpZWRfZGlmZhgCIAEoCSI1ChZHZXREZXZpY2VTdGF0dXNSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgEiSwoXR2V0RGV2aWNlU3RhdHVzUmVzcG9uc2USMAoGc3RhdHVzGAEgASgLMiAuYnVsa2hlYWQuZmFicmljLnYxLkRldmljZVN0YXR1cyKuAQoZTGlzdERldmljZVN0YXR1c2VzUmVxdWVzdBIhCglwYXJ0aXRpb24YASABKAlCDrpIC9gBAXIGuLOusQIBEjYKBXN0YXRlGAIgASgOMh0uYnVsa2hlYWQuZmFicmljLnYxLlN5bmNTdGF0ZUIIukgFggECEAESNgoEa2luZBgDIAEoDjIeLmJ1bGtoZWFkLmZhYnJpYy52MS5EZXZpY2VLaW5kQgi6SAWCAQIQASJQChpMaXN0RGV2aWNlU3RhdHVzZXNSZXNwb25zZRIyCghzdGF0dXNlcxgBIAMoCzIgLmJ1bGtoZWFkLmZhYnJpYy52MS5EZXZpY2VTdGF0dXMiVQoSR2V0UmV2aXNpb25SZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgESIgoKZ2VuZXJhdGlvbhgCIAEoBEIOukgLMgkY/////////w8iRQoTR2V0UmV2aXNpb25SZXNwb25zZRIuCghyZXZpc2lvbhgBIAEoCzIcLmJ1bGtoZWFkLmZhYnJpYy52MS5SZXZpc2lvbiIqCgtEaWZmUmVxdWVzdBIbCgZkZXZpY2UYASABKAlCC7pICHIGuLOusQIBInMKDERpZmZSZXNwb25zZRIaChJhcHBsaWVkX2dlbmVyYXRpb24YASABKAQSGgoSZGVzaXJlZF9nZW5lcmF0aW9uGAIgASgEEisKBWZpbGVzGAMgAygLMhwuYnVsa2hlYWQuZmFicmljLnYxLkZpbGVEaWZmIsgBCg1SZXN5bmNSZXF1ZXN0Eh4KBmRldmljZRgBIAEoCUIOukgL2AEBcga4s66xAgESIQoJcGFydGl0aW9uGAIgASgJQg66SAvYAQFyBrizrrECATp0ukhxGm8KDXJlc3luYy50YXJnZXQSL2V4YWN0bHkgb25lIG9mIGRldmljZSBhbmQgcGFydGl0aW9uIG11c3QgYmUgc2V0Gi0odGhpcy5kZXZpY2UgIT0gJycpICE9ICh0aGlzLnBhcnRpdGlvbiAhPSAnJykiIQoOUmVzeW5jUmVzcG9uc2USDwoHZGV2aWNlcxgBIAMoCSLzAQoYUmVwb3J0RGV2aWNlU3RhdGVSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgESKgoSYXBwbGllZF9nZW5lcmF0aW9uGAIgASgEQg66SAsyCRj/////////DxIkCgxhcHBsaWVkX2hhc2gYAyABKAlCDrpIC9gBAXIG6LOusQIBEiQKDHJ1bm5pbmdfaGFzaBgEIAEoCUIOukgL2AEBcgbos66xAgESIAoNYWdlbnRfdmVyc2lvbhgFIAEoCUIJukgGcgQQARhAEiAKCGVuZHBvaW50GAYgASgJQg66SAvYAQFyBhiAEIgBASI3ChlSZXBvcnREZXZpY2VTdGF0ZVJlc3BvbnNlEhoKEmRlc2lyZWRfZ2VuZXJhdGlvbhgBIAEoBCI4ChZWZXJpZnlQYXJ0aXRpb25SZXF1ZXN0Eh4KCXBhcnRpdGlvbhgBIAEoCUILukgIcga4s66xAgEiYgoXVmVyaWZ5UGFydGl0aW9uUmVzcG9uc2USNgoMdmVyaWZpY2F0aW9uGAEgASgLMiAuYnVsa2hlYWQuZmFicmljLnYxLlZlcmlmaWNhdGlvbhIPCgdkZXZpY2VzGAIgAygJKp8BCgpEZXZpY2VLaW5kEhsKF0RFVklDRV9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQREVWSUNFX0tJTkRfTEVBRhABEhUKEURFVklDRV9LSU5EX1NQSU5FEAISFAoQREVWSUNFX0tJTkRfRVhJVBADEhgKFERFVklDRV9LSU5EX0ZJUkVXQUxMEAQSFwoTREVWSUNFX0tJTkRfTUFDSElORRAFKp8BCglTeW5jU3RhdGUSGgoWU1lOQ19TVEFURV9VTlNQRUNJRklFRBAAEhYKElNZTkNfU1RBVEVfSU5fU1lOQxABEhYKElNZTkNfU1RBVEVfUEVORElORxACEhUKEVNZTkNfU1RBVEVfRkFJTEVEEAMSFgoSU1lOQ19TVEFURV9EUklGVEVEEAQSFwoTU1lOQ19TVEFURV9SRUpFQ1RFRBAFMrsGChNEZXNpcmVkU3RhdGVTZXJ2aWNlEnsKD0dldERldmljZVN0YXR1cxIqLmJ1bGtoZWFkLmZhYnJpYy52MS5HZXREZXZpY2VTdGF0dXNSZXF1ZXN0GisuYnVsa2hlYWQuZmFicmljLnYxLkdldERldmljZVN0YXR1c1Jlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAIShAEKEkxpc3REZXZpY2VTdGF0dXNlcxItLmJ1bGtoZWFkLmZhYnJpYy52MS5MaXN0RGV2aWNlU3RhdHVzZXNSZXF1ZXN0Gi4uYnVsa2hlYWQuZmFicmljLnYxLkxpc3REZXZpY2VTdGF0dXNlc1Jlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAISbwoLR2V0UmV2aXNpb24SJi5idWxraGVhZC5mYWJyaWMudjEuR2V0UmV2aXNpb25SZXF1ZXN0GicuYnVsa2hlYWQuZmFicmljLnYxLkdldFJldmlzaW9uUmVzcG9uc2UiD5ACAaK4GQgKAgECGAEwAhJaCgREaWZmEh8uYnVsa2hlYWQuZmFicmljLnYxLkRpZmZSZXF1ZXN0GiAuYnVsa2hlYWQuZmFicmljLnYxLkRpZmZSZXNwb25zZSIPkAIBorgZCAoCAQIYATACEloKBlJlc3luYxIhLmJ1bGtoZWFkLmZhYnJpYy52MS5SZXN5bmNSZXF1ZXN0GiIuYnVsa2hlYWQuZmFicmljLnYxLlJlc3luY1Jlc3BvbnNlIgmiuBkFCgEBMAESegoRUmVwb3J0RGV2aWNlU3RhdGUSLC5idWxraGVhZC5mYWJyaWMudjEuUmVwb3J0RGV2aWNlU3RhdGVSZXF1ZXN0Gi0uYnVsa2hlYWQuZmFicmljLnYxLlJlcG9ydERldmljZVN0YXRlUmVzcG9uc2UiCKK4GQQgATACEnsKD1ZlcmlmeVBhcnRpdGlvbhIqLmJ1bGtoZWFkLmZhYnJpYy52MS5WZXJpZnlQYXJ0aXRpb25SZXF1ZXN0GisuYnVsa2hlYWQuZmFicmljLnYxLlZlcmlmeVBhcnRpdGlvblJlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAJiBnByb3RvMw", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_google_protobuf_timestamp]);
+  fileDesc("CiZidWxraGVhZC9mYWJyaWMvdjEvZGVzaXJlZF9zdGF0ZS5wcm90bxISYnVsa2hlYWQuZmFicmljLnYxIpIDCgxEZXZpY2VTdGF0dXMSDgoGZGV2aWNlGAEgASgJEiwKBGtpbmQYAiABKA4yHi5idWxraGVhZC5mYWJyaWMudjEuRGV2aWNlS2luZBIRCglwYXJ0aXRpb24YAyABKAkSLAoFc3RhdGUYBCABKA4yHS5idWxraGVhZC5mYWJyaWMudjEuU3luY1N0YXRlEhoKEmRlc2lyZWRfZ2VuZXJhdGlvbhgFIAEoBBIUCgxkZXNpcmVkX2hhc2gYBiABKAkSGgoSYXBwbGllZF9nZW5lcmF0aW9uGAcgASgEEhQKDGFwcGxpZWRfaGFzaBgIIAEoCRIUCgxydW5uaW5nX2hhc2gYCSABKAkSEgoKbGFzdF9lcnJvchgKIAEoCRI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcHVzaGVzGA0gASgEIiUKBEZpbGUSDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJImgKB0ZpbmRpbmcSEAoIcHJvcGVydHkYASABKAkSDgoGZGV2aWNlGAIgASgJEgwKBHBhdGgYAyABKAkSDAoEbGluZRgEIAEoDRIOCgZvYmplY3QYBSABKAkSDwoHbWVzc2FnZRgGIAEoCSJdCgxWZXJpZmljYXRpb24SDgoGcGFzc2VkGAEgASgIEi0KCGZpbmRpbmdzGAIgAygLMhsuYnVsa2hlYWQuZmFicmljLnYxLkZpbmRpbmcSDgoGY2hlY2tzGAMgAygJIt8BCghSZXZpc2lvbhIOCgZkZXZpY2UYASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoBBIMCgRoYXNoGAMgASgJEicKBWZpbGVzGAQgAygLMhguYnVsa2hlYWQuZmFicmljLnYxLkZpbGUSNgoMdmVyaWZpY2F0aW9uGAUgASgLMiAuYnVsa2hlYWQuZmFicmljLnYxLlZlcmlmaWNhdGlvbhIQCghyZWplY3RlZBgGIAEoCBIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIuCghGaWxlRGlmZhIMCgRwYXRoGAEgASgJEhQKDHVuaWZpZWRfZGlmZhgCIAEoCSI1ChZHZXREZXZpY2VTdGF0dXNSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgEiSwoXR2V0RGV2aWNlU3RhdHVzUmVzcG9uc2USMAoGc3RhdHVzGAEgASgLMiAuYnVsa2hlYWQuZmFicmljLnYxLkRldmljZVN0YXR1cyKuAQoZTGlzdERldmljZVN0YXR1c2VzUmVxdWVzdBIhCglwYXJ0aXRpb24YASABKAlCDrpIC9gBAXIGuLOusQIBEjYKBXN0YXRlGAIgASgOMh0uYnVsa2hlYWQuZmFicmljLnYxLlN5bmNTdGF0ZUIIukgFggECEAESNgoEa2luZBgDIAEoDjIeLmJ1bGtoZWFkLmZhYnJpYy52MS5EZXZpY2VLaW5kQgi6SAWCAQIQASJQChpMaXN0RGV2aWNlU3RhdHVzZXNSZXNwb25zZRIyCghzdGF0dXNlcxgBIAMoCzIgLmJ1bGtoZWFkLmZhYnJpYy52MS5EZXZpY2VTdGF0dXMiVQoSR2V0UmV2aXNpb25SZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgESIgoKZ2VuZXJhdGlvbhgCIAEoBEIOukgLMgkY/////////w8iRQoTR2V0UmV2aXNpb25SZXNwb25zZRIuCghyZXZpc2lvbhgBIAEoCzIcLmJ1bGtoZWFkLmZhYnJpYy52MS5SZXZpc2lvbiIqCgtEaWZmUmVxdWVzdBIbCgZkZXZpY2UYASABKAlCC7pICHIGuLOusQIBInMKDERpZmZSZXNwb25zZRIaChJhcHBsaWVkX2dlbmVyYXRpb24YASABKAQSGgoSZGVzaXJlZF9nZW5lcmF0aW9uGAIgASgEEisKBWZpbGVzGAMgAygLMhwuYnVsa2hlYWQuZmFicmljLnYxLkZpbGVEaWZmIsgBCg1SZXN5bmNSZXF1ZXN0Eh4KBmRldmljZRgBIAEoCUIOukgL2AEBcga4s66xAgESIQoJcGFydGl0aW9uGAIgASgJQg66SAvYAQFyBrizrrECATp0ukhxGm8KDXJlc3luYy50YXJnZXQSL2V4YWN0bHkgb25lIG9mIGRldmljZSBhbmQgcGFydGl0aW9uIG11c3QgYmUgc2V0Gi0odGhpcy5kZXZpY2UgIT0gJycpICE9ICh0aGlzLnBhcnRpdGlvbiAhPSAnJykiIQoOUmVzeW5jUmVzcG9uc2USDwoHZGV2aWNlcxgBIAMoCSLzAQoYUmVwb3J0RGV2aWNlU3RhdGVSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgESKgoSYXBwbGllZF9nZW5lcmF0aW9uGAIgASgEQg66SAsyCRj/////////DxIkCgxhcHBsaWVkX2hhc2gYAyABKAlCDrpIC9gBAXIG6LOusQIBEiQKDHJ1bm5pbmdfaGFzaBgEIAEoCUIOukgL2AEBcgbos66xAgESIAoNYWdlbnRfdmVyc2lvbhgFIAEoCUIJukgGcgQQARhAEiAKCGVuZHBvaW50GAYgASgJQg66SAvYAQFyBhiAEIgBASI3ChlSZXBvcnREZXZpY2VTdGF0ZVJlc3BvbnNlEhoKEmRlc2lyZWRfZ2VuZXJhdGlvbhgBIAEoBCI4ChZWZXJpZnlQYXJ0aXRpb25SZXF1ZXN0Eh4KCXBhcnRpdGlvbhgBIAEoCUILukgIcga4s66xAgEiYgoXVmVyaWZ5UGFydGl0aW9uUmVzcG9uc2USNgoMdmVyaWZpY2F0aW9uGAEgASgLMiAuYnVsa2hlYWQuZmFicmljLnYxLlZlcmlmaWNhdGlvbhIPCgdkZXZpY2VzGAIgAygJIlgKE1J1bkZhYnJpY0xhYlJlcXVlc3QSHgoJcGFydGl0aW9uGAEgASgJQgu6SAhyBrizrrECARIhCg90aW1lb3V0X3NlY29uZHMYAiABKA1CCLpIBSoDGIQHIqkBCgdMYWJGbG93EhYKDnNvdXJjZV9uZXR3b3JrGAEgASgJEgwKBGZyb20YAiABKAkSDgoGc291cmNlGAMgASgJEhMKC2Rlc3RpbmF0aW9uGAQgASgJEhkKEWRlc3RpbmF0aW9uX2xhYmVsGAUgASgJEgwKBHBvcnQYBiABKAkSCwoDd2h5GAcgASgJEgwKBHBhdGgYCCADKAkSDwoHZHJvcHBlZBgJIAEoCSJICghMYWJTdHJheRIOCgZkZXZpY2UYASABKAkSCwoDdnJmGAIgASgJEg8KB25ldHdvcmsYAyABKAkSDgoGcHJlZml4GAQgASgJImMKB0xhYlBpbmcSDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCRITCgtkZXN0aW5hdGlvbhgDIAEoCRIQCghleHBlY3RlZBgEIAEoCBIKCgJvaxgFIAEoCBILCgN3aHkYBiABKAki4AIKFFJ1bkZhYnJpY0xhYlJlc3BvbnNlEg4KBnByb3ZlbhgBIAEoCBIRCgljb252ZXJnZWQYAiABKAgSFwoPc2Vzc2lvbnNfbm90X3VwGAMgAygJEioKBWxlYWtzGAQgAygLMhsuYnVsa2hlYWQuZmFicmljLnYxLkxhYkZsb3cSMAoLYmxhY2tfaG9sZXMYBSADKAsyGy5idWxraGVhZC5mYWJyaWMudjEuTGFiRmxvdxIsCgZzdHJheXMYBiADKAsyHC5idWxraGVhZC5mYWJyaWMudjEuTGFiU3RyYXkSKgoFcGluZ3MYByADKAsyGy5idWxraGVhZC5mYWJyaWMudjEuTGFiUGluZxIOCgZlcnJvcnMYCCADKAkSDgoGcHJvYmVzGAkgASgNEg8KB3JvdXRlcnMYCiABKA0SEwoLZHVyYXRpb25fbXMYCyABKA0SDgoGcmVwb3J0GAwgASgJKp8BCgpEZXZpY2VLaW5kEhsKF0RFVklDRV9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQREVWSUNFX0tJTkRfTEVBRhABEhUKEURFVklDRV9LSU5EX1NQSU5FEAISFAoQREVWSUNFX0tJTkRfRVhJVBADEhgKFERFVklDRV9LSU5EX0ZJUkVXQUxMEAQSFwoTREVWSUNFX0tJTkRfTUFDSElORRAFKp8BCglTeW5jU3RhdGUSGgoWU1lOQ19TVEFURV9VTlNQRUNJRklFRBAAEhYKElNZTkNfU1RBVEVfSU5fU1lOQxABEhYKElNZTkNfU1RBVEVfUEVORElORxACEhUKEVNZTkNfU1RBVEVfRkFJTEVEEAMSFgoSU1lOQ19TVEFURV9EUklGVEVEEAQSFwoTU1lOQ19TVEFURV9SRUpFQ1RFRBAFMqwHChNEZXNpcmVkU3RhdGVTZXJ2aWNlEnsKD0dldERldmljZVN0YXR1cxIqLmJ1bGtoZWFkLmZhYnJpYy52MS5HZXREZXZpY2VTdGF0dXNSZXF1ZXN0GisuYnVsa2hlYWQuZmFicmljLnYxLkdldERldmljZVN0YXR1c1Jlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAIShAEKEkxpc3REZXZpY2VTdGF0dXNlcxItLmJ1bGtoZWFkLmZhYnJpYy52MS5MaXN0RGV2aWNlU3RhdHVzZXNSZXF1ZXN0Gi4uYnVsa2hlYWQuZmFicmljLnYxLkxpc3REZXZpY2VTdGF0dXNlc1Jlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAISbwoLR2V0UmV2aXNpb24SJi5idWxraGVhZC5mYWJyaWMudjEuR2V0UmV2aXNpb25SZXF1ZXN0GicuYnVsa2hlYWQuZmFicmljLnYxLkdldFJldmlzaW9uUmVzcG9uc2UiD5ACAaK4GQgKAgECGAEwAhJaCgREaWZmEh8uYnVsa2hlYWQuZmFicmljLnYxLkRpZmZSZXF1ZXN0GiAuYnVsa2hlYWQuZmFicmljLnYxLkRpZmZSZXNwb25zZSIPkAIBorgZCAoCAQIYATACEloKBlJlc3luYxIhLmJ1bGtoZWFkLmZhYnJpYy52MS5SZXN5bmNSZXF1ZXN0GiIuYnVsa2hlYWQuZmFicmljLnYxLlJlc3luY1Jlc3BvbnNlIgmiuBkFCgEBMAESegoRUmVwb3J0RGV2aWNlU3RhdGUSLC5idWxraGVhZC5mYWJyaWMudjEuUmVwb3J0RGV2aWNlU3RhdGVSZXF1ZXN0Gi0uYnVsa2hlYWQuZmFicmljLnYxLlJlcG9ydERldmljZVN0YXRlUmVzcG9uc2UiCKK4GQQgATACEm8KDFJ1bkZhYnJpY0xhYhInLmJ1bGtoZWFkLmZhYnJpYy52MS5SdW5GYWJyaWNMYWJSZXF1ZXN0GiguYnVsa2hlYWQuZmFicmljLnYxLlJ1bkZhYnJpY0xhYlJlc3BvbnNlIgyQAgGiuBkFCgEBMAESewoPVmVyaWZ5UGFydGl0aW9uEiouYnVsa2hlYWQuZmFicmljLnYxLlZlcmlmeVBhcnRpdGlvblJlcXVlc3QaKy5idWxraGVhZC5mYWJyaWMudjEuVmVyaWZ5UGFydGl0aW9uUmVzcG9uc2UiD5ACAaK4GQgKAgECGAEwAmIGcHJvdG8z", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_google_protobuf_timestamp]);
 
 /**
  * DeviceStatus is one device's convergence state.
@@ -712,6 +712,308 @@ export const VerifyPartitionResponseSchema: GenMessage<VerifyPartitionResponse> 
   messageDesc(file_bulkhead_fabric_v1_desired_state, 19);
 
 /**
+ * RunFabricLabRequest names the partition to run.
+ *
+ * @generated from message bulkhead.fabric.v1.RunFabricLabRequest
+ */
+export type RunFabricLabRequest = Message<"bulkhead.fabric.v1.RunFabricLabRequest"> & {
+  /**
+   * partition to run.
+   *
+   * @generated from field: string partition = 1;
+   */
+  partition: string;
+
+  /**
+   * timeout_seconds bounds the wait for BGP to converge; 0 means 120.
+   *
+   * @generated from field: uint32 timeout_seconds = 2;
+   */
+  timeoutSeconds: number;
+};
+
+/**
+ * Describes the message bulkhead.fabric.v1.RunFabricLabRequest.
+ * Use `create(RunFabricLabRequestSchema)` to create a new message.
+ */
+export const RunFabricLabRequestSchema: GenMessage<RunFabricLabRequest> = /*@__PURE__*/
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 20);
+
+/**
+ * LabFlow is a packet the lab followed through the routers: a leak or a black hole.
+ *
+ * @generated from message bulkhead.fabric.v1.LabFlow
+ */
+export type LabFlow = Message<"bulkhead.fabric.v1.LabFlow"> & {
+  /**
+   * source_network is the network the packet starts in.
+   *
+   * @generated from field: string source_network = 1;
+   */
+  sourceNetwork: string;
+
+  /**
+   * from is the machine (or external peer) sending.
+   *
+   * @generated from field: string from = 2;
+   */
+  from: string;
+
+  /**
+   * source address.
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * destination address.
+   *
+   * @generated from field: string destination = 4;
+   */
+  destination: string;
+
+  /**
+   * destination_label says whose the destination is.
+   *
+   * @generated from field: string destination_label = 5;
+   */
+  destinationLabel: string;
+
+  /**
+   * protocol and port probed (`tcp/443`).
+   *
+   * @generated from field: string port = 6;
+   */
+  port: string;
+
+  /**
+   * why the oracle allows it (black hole) or does not (leak).
+   *
+   * @generated from field: string why = 7;
+   */
+  why: string;
+
+  /**
+   * path hop by hop: device, VRF and what it did.
+   *
+   * @generated from field: repeated string path = 8;
+   */
+  path: string[];
+
+  /**
+   * dropped says where and why a black hole was dropped.
+   *
+   * @generated from field: string dropped = 9;
+   */
+  dropped: string;
+};
+
+/**
+ * Describes the message bulkhead.fabric.v1.LabFlow.
+ * Use `create(LabFlowSchema)` to create a new message.
+ */
+export const LabFlowSchema: GenMessage<LabFlow> = /*@__PURE__*/
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 21);
+
+/**
+ * LabStray is a route a VRF holds that the oracle never expects there.
+ *
+ * @generated from message bulkhead.fabric.v1.LabStray
+ */
+export type LabStray = Message<"bulkhead.fabric.v1.LabStray"> & {
+  /**
+   * device holding it.
+   *
+   * @generated from field: string device = 1;
+   */
+  device: string;
+
+  /**
+   * vrf holding it.
+   *
+   * @generated from field: string vrf = 2;
+   */
+  vrf: string;
+
+  /**
+   * network of the VRF.
+   *
+   * @generated from field: string network = 3;
+   */
+  network: string;
+
+  /**
+   * prefix of the route.
+   *
+   * @generated from field: string prefix = 4;
+   */
+  prefix: string;
+};
+
+/**
+ * Describes the message bulkhead.fabric.v1.LabStray.
+ * Use `create(LabStraySchema)` to create a new message.
+ */
+export const LabStraySchema: GenMessage<LabStray> = /*@__PURE__*/
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 22);
+
+/**
+ * LabPing is a real packet sent between two machines.
+ *
+ * @generated from message bulkhead.fabric.v1.LabPing
+ */
+export type LabPing = Message<"bulkhead.fabric.v1.LabPing"> & {
+  /**
+   * from is the sending machine.
+   *
+   * @generated from field: string from = 1;
+   */
+  from: string;
+
+  /**
+   * to is the receiving machine.
+   *
+   * @generated from field: string to = 2;
+   */
+  to: string;
+
+  /**
+   * destination address.
+   *
+   * @generated from field: string destination = 3;
+   */
+  destination: string;
+
+  /**
+   * expected says whether it should get through.
+   *
+   * @generated from field: bool expected = 4;
+   */
+  expected: boolean;
+
+  /**
+   * ok says whether it got through.
+   *
+   * @generated from field: bool ok = 5;
+   */
+  ok: boolean;
+
+  /**
+   * why it is expected as it is.
+   *
+   * @generated from field: string why = 6;
+   */
+  why: string;
+};
+
+/**
+ * Describes the message bulkhead.fabric.v1.LabPing.
+ * Use `create(LabPingSchema)` to create a new message.
+ */
+export const LabPingSchema: GenMessage<LabPing> = /*@__PURE__*/
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 23);
+
+/**
+ * RunFabricLabResponse is the lab's report.
+ *
+ * @generated from message bulkhead.fabric.v1.RunFabricLabResponse
+ */
+export type RunFabricLabResponse = Message<"bulkhead.fabric.v1.RunFabricLabResponse"> & {
+  /**
+   * proven is true when the routers converged, nothing leaked, nothing allowed was dropped, no
+   * VRF held an unexpected route, every ping went as expected and the lab met no error.
+   *
+   * @generated from field: bool proven = 1;
+   */
+  proven: boolean;
+
+  /**
+   * converged says whether every session with a router at the other end came up in time.
+   *
+   * @generated from field: bool converged = 2;
+   */
+  converged: boolean;
+
+  /**
+   * sessions_not_up names the sessions that did not come up.
+   *
+   * @generated from field: repeated string sessions_not_up = 3;
+   */
+  sessionsNotUp: string[];
+
+  /**
+   * leaks are delivered packets the oracle does not allow.
+   *
+   * @generated from field: repeated bulkhead.fabric.v1.LabFlow leaks = 4;
+   */
+  leaks: LabFlow[];
+
+  /**
+   * black_holes are allowed packets that were dropped.
+   *
+   * @generated from field: repeated bulkhead.fabric.v1.LabFlow black_holes = 5;
+   */
+  blackHoles: LabFlow[];
+
+  /**
+   * strays are unexpected routes.
+   *
+   * @generated from field: repeated bulkhead.fabric.v1.LabStray strays = 6;
+   */
+  strays: LabStray[];
+
+  /**
+   * pings are the real packets sent.
+   *
+   * @generated from field: repeated bulkhead.fabric.v1.LabPing pings = 7;
+   */
+  pings: LabPing[];
+
+  /**
+   * errors are what the lab could not set up or interpret: a run with errors proves nothing.
+   *
+   * @generated from field: repeated string errors = 8;
+   */
+  errors: string[];
+
+  /**
+   * probes is how many packets were followed.
+   *
+   * @generated from field: uint32 probes = 9;
+   */
+  probes: number;
+
+  /**
+   * routers is how many routers ran.
+   *
+   * @generated from field: uint32 routers = 10;
+   */
+  routers: number;
+
+  /**
+   * duration_ms is how long the run took.
+   *
+   * @generated from field: uint32 duration_ms = 11;
+   */
+  durationMs: number;
+
+  /**
+   * report is the whole report as text.
+   *
+   * @generated from field: string report = 12;
+   */
+  report: string;
+};
+
+/**
+ * Describes the message bulkhead.fabric.v1.RunFabricLabResponse.
+ * Use `create(RunFabricLabResponseSchema)` to create a new message.
+ */
+export const RunFabricLabResponseSchema: GenMessage<RunFabricLabResponse> = /*@__PURE__*/
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 24);
+
+/**
  * DeviceKind is the kind of device a configuration is rendered for.
  *
  * @generated from enum bulkhead.fabric.v1.DeviceKind
@@ -888,6 +1190,19 @@ export const DesiredStateService: GenService<{
     methodKind: "unary";
     input: typeof ReportDeviceStateRequestSchema;
     output: typeof ReportDeviceStateResponseSchema;
+  },
+  /**
+   * RunFabricLab runs a partition's desired revisions on real FRR routers in network namespaces
+   * on the reconciler's machine, and reports the leaks and black holes read off their routing
+   * tables against an oracle computed from the records. Needs root and FRR where the reconciler
+   * runs (failed_precondition otherwise).
+   *
+   * @generated from rpc bulkhead.fabric.v1.DesiredStateService.RunFabricLab
+   */
+  runFabricLab: {
+    methodKind: "unary";
+    input: typeof RunFabricLabRequestSchema;
+    output: typeof RunFabricLabResponseSchema;
   },
   /**
    * VerifyPartition runs the isolation verifier over the desired revisions of a partition and

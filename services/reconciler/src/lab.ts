@@ -1,0 +1,75 @@
+// The fabric lab's input for a partition: the desired revisions of its leaves, exit switches and
+// firewalls (what the reconciler pushes), every installed machine's FRR (as its installer writes
+// it), the connection map, the spines, and the records for the oracle.
+import { Protocol, type NetworkPolicy } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { MachineRole, type Machine } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { NatType, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import type { LabDevice, LabInput, LabRecords, NetworkKind, RecordRule } from "@bulkhead/lab";
+import { renderMachineFrr, type RevisionFile } from "@bulkhead/render";
+import type { PartitionRecords } from "./records.js";
+
+const kinds: Partial<Record<NetworkType, NetworkKind>> = {
+  [NetworkType.CHILD]: "private",
+  [NetworkType.CHILD_SHARED]: "shared",
+  [NetworkType.EXTERNAL]: "external",
+  [NetworkType.UNDERLAY]: "underlay",
+};
+
+export const networkKind = (n: Network) => kinds[n.type];
+
+const protocols: Record<number, "tcp" | "udp"> = { [Protocol.TCP]: "tcp", [Protocol.UDP]: "udp" };
+
+function rules(list: readonly { from?: { cidr: string; except: string[] }[]; to?: { cidr: string; except: string[] }[]; ports: { protocol: Protocol; port: number; endPort: number }[] }[]): RecordRule[] {
+  return list.map((r) => ({
+    peers: (r.from ?? r.to ?? []).map((p) => ({ cidr: p.cidr, except: p.except })),
+    ports: r.ports.map((p) => ({ protocol: protocols[p.protocol] ?? "tcp", from: p.port, to: p.endPort || p.port })),
+  }));
+}
+
+/** The oracle's records: networks, peerings, allocations and policies, as the services hold them. */
+export function labRecordsOf(records: PartitionRecords): LabRecords {
+  return {
+    networks: records.networks.flatMap((n) => {
+      const kind = networkKind(n);
+      return kind ? [{ id: n.id, project: n.project, kind, vrf: n.vrf, prefixes: n.prefixes, destinationPrefixes: n.destinationPrefixes, nat: n.natType === NatType.IPV4_MASQUERADE }] : [];
+    }),
+    peerings: records.peerings.map((p) =>
+      p.type === PeeringType.EXTERNAL && p.bgp
+        ? { id: p.id, network1: p.network1, external: { switch: p.bgp.switch, port: p.bgp.port, localAsn: p.bgp.local!.asn, localAddress: p.bgp.local!.address, remoteAsn: p.bgp.remote!.asn, remoteAddress: p.bgp.remote!.address, remotePrefixes: p.bgp.remotePrefixes } }
+        : { id: p.id, network1: p.network1, network2: p.network2 },
+    ),
+    machines: records.machines.map((m) => ({
+      id: m.id,
+      project: m.allocation!.project,
+      role: m.allocation!.role === MachineRole.FIREWALL ? "firewall" : "machine",
+      networks: m.allocation!.networks.map((n) => n.network),
+      ips: m.allocation!.networks.flatMap((n) => n.ips.map((address) => ({ network: n.network, address }))),
+    })),
+    policies: [...records.policies].flatMap(([firewall, list]: [string, NetworkPolicy[]]) => list.map((p) => ({ firewall, name: p.name, ingress: rules(p.ingress), egress: rules(p.egress) }))),
+  };
+}
+
+/** A machine's FRR as its installer writes it: BGP to its leaves, announcing its own addresses. */
+const machineFrr = (m: Machine) =>
+  renderMachineFrr({ hostname: m.allocation!.hostname || m.id, asn: m.allocation!.asn, uplinks: m.connections.map((c) => c.nic), addresses: m.allocation!.networks.filter((n) => n.type !== NetworkType.UNDERLAY).flatMap((n) => n.ips) });
+
+/** The lab's input from a partition's records and the desired revisions of its devices. */
+export function labInputOf(records: PartitionRecords, devices: { device: string; kind: LabDevice["kind"]; files: readonly RevisionFile[] }[]): LabInput {
+  const machines = records.machines.filter((m) => m.allocation!.role !== MachineRole.FIREWALL);
+  const switches = new Map(records.switches.map((s) => [s.id, s]));
+  return {
+    partition: records.partition,
+    devices: devices.map((d) => ({
+      id: d.device,
+      kind: d.kind,
+      files: Object.fromEntries(d.files.map((f) => [f.path, f.content])),
+      uplinks: switches.get(d.device)?.ports.filter((p) => p.uplink).map((p) => p.name),
+    })),
+    machines: machines.map((m) => ({ id: m.id, frr: machineFrr(m), addresses: m.allocation!.networks.filter((n) => n.type !== NetworkType.UNDERLAY).flatMap((n) => n.ips) })),
+    cables: records.machines.flatMap((m) => m.connections.map((c) => ({ switch: c.switch, port: c.port, machine: m.id, nic: c.nic }))),
+    spines: records.switches.filter((s) => s.role === SwitchRole.SPINE).map((s) => ({ id: s.id, asn: s.asn, routerId: s.routerId })),
+    records: labRecordsOf(records),
+  };
+}

@@ -1,0 +1,73 @@
+// A partition's records, read through the services' public RPCs: networks (and every external
+// network), peerings, switches, allocated machines with their connections and addresses, and the
+// policies in force on each firewall. The isolation verifier's facts and the fabric lab's oracle
+// are derived from these — never from the views the renderer consumed.
+import type { Client } from "@connectrpc/connect";
+import { PolicyState, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { MachineRole, MachineState, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import type { Switch, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { NetworkType, type Network, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import type { Peering, PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+
+export interface RecordServices {
+  networks: Client<typeof NetworkService>;
+  peering: Client<typeof PeeringService>;
+  switches: Client<typeof SwitchService>;
+  machines: Client<typeof MachineService>;
+  policies: Client<typeof NetworkPolicyService>;
+}
+
+export interface PartitionRecords {
+  partition: string;
+  /** The partition's networks and every external network. */
+  networks: Network[];
+  peerings: Peering[];
+  switches: Switch[];
+  /** Allocated machines and firewalls of the partition. */
+  machines: Machine[];
+  /** Policies in force (not rejected), by firewall. */
+  policies: Map<string, NetworkPolicy[]>;
+}
+
+/** Walks every page of a paged list. */
+export async function allPages<T>(page: (token: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
+  const out: T[] = [];
+  let token = "";
+  do {
+    const p = await page(token);
+    out.push(...p.items);
+    token = p.next;
+  } while (token);
+  return out;
+}
+
+export async function allNetworks(networks: Client<typeof NetworkService>, filter: { partition?: string; type?: NetworkType }): Promise<Network[]> {
+  return allPages(async (pageToken) => {
+    const r = await networks.listNetworks({ ...filter, pageSize: 1000, pageToken });
+    return { items: r.networks, next: r.nextPageToken };
+  });
+}
+
+/** Machines and firewalls whose ports are bound: allocated and installed. */
+export const isAllocated = (m: Machine) => m.allocation !== undefined && m.state === MachineState.INSTALLED;
+
+export async function readRecords(services: RecordServices, partition: string): Promise<PartitionRecords> {
+  const [own, external, { peerings }, { switches }, machines] = await Promise.all([
+    allNetworks(services.networks, { partition }),
+    allNetworks(services.networks, { type: NetworkType.EXTERNAL }),
+    services.peering.listPeerings({ partition }),
+    services.switches.listSwitches({ partition }),
+    allPages(async (pageToken) => {
+      const r = await services.machines.listMachines({ partition, pageSize: 1000, pageToken });
+      return { items: r.machines, next: r.nextPageToken };
+    }),
+  ]);
+  const networks = [...new Map([...own, ...external].map((n) => [n.id, n])).values()];
+  const allocated = machines.filter(isAllocated);
+  const policies = new Map<string, NetworkPolicy[]>();
+  for (const fw of allocated.filter((m) => m.allocation!.role === MachineRole.FIREWALL)) {
+    const { policies: list } = await services.policies.listPolicies({ firewall: fw.id });
+    policies.set(fw.id, list.filter((p) => p.status?.state !== PolicyState.REJECTED));
+  }
+  return { partition, networks, peerings, switches, machines: allocated, policies };
+}

@@ -1,0 +1,193 @@
+// Fabrics for the fabric lab, built through the public RPCs of a running control plane: a
+// partition with racks of two leaves, spines, an exit switch, machines registered with their LLDP
+// neighbors, projects, networks, peerings, firewalls and policies. `labInput` waits until the
+// reconciler has rendered everything and returns what it would push, with the records.
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
+import { NetworkPolicyService, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { NetworkService, NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
+import { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
+import { PeeringService, PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import { FABRIC_CHANGES_QUEUE } from "@bulkhead/db";
+import { testValkeyUrl } from "@bulkhead/db/testing";
+import type { LabInput } from "@bulkhead/lab";
+import { createServiceClient } from "@bulkhead/service-kit";
+import { DeviceKind } from "../src/store.js";
+import { labInputOf } from "../src/lab.js";
+import { readRecords } from "../src/records.js";
+import type { Stack } from "./harness.js";
+
+const LEAF_PORTS = ["swp1", "swp2", "swp3", "swp4", "swp5", "swp6", "swp7", "swp8", "swp31", "swp32"];
+const EXIT_PORTS = ["swp1", "swp2", "swp3", "swp4", "swp31", "swp32"];
+const uplink = (port: string) => port === "swp31" || port === "swp32";
+
+export interface NetworkHandle {
+  id: string;
+  vrf: number;
+  prefixes: string[];
+}
+
+export interface PartitionOptions {
+  racks: number;
+  spines?: number;
+  exit?: boolean;
+  /** IPv4 only (default) or dual stack. */
+  dualStack?: boolean;
+}
+
+/**
+ * A partition of its own in the stack, numbered `k` (1…): super 10.k.0.0/16 (and 2001:db8:k::/48
+ * dual stack), underlay 10.(100+k).0.0/16 holding every loopback, leaves `<p>-r<R>a|b`.
+ */
+export class ScenarioPartition {
+  private readonly admin: string;
+  private machines = 0;
+  private readonly free = new Map<number, number>();
+
+  private constructor(
+    readonly stack: Stack,
+    readonly id: string,
+    readonly k: number,
+    readonly options: PartitionOptions,
+  ) {
+    this.admin = stack.f.admin;
+  }
+
+  static async create(stack: Stack, id: string, k: number, options: PartitionOptions): Promise<ScenarioPartition> {
+    const p = new ScenarioPartition(stack, id, k, options);
+    const f = stack.f;
+    await f.network.client(PartitionService, f.admin).createPartition({ id, name: id });
+    await f.networks.createNetwork({ id: `${id}-super`, name: "super", type: NetworkType.SUPER, partition: id, prefixes: [`10.${k}.0.0/16`, ...(options.dualStack ? [`2001:db8:${k}::/48`] : [])], defaultChildPrefixLength: { ipv4: 24, ipv6: 64 } });
+    await f.networks.createNetwork({ id: `${id}-underlay`, name: "underlay", type: NetworkType.UNDERLAY, partition: id, prefixes: [`10.${100 + k}.0.0/16`] });
+    const register = async (device: string, rack: string, role: SwitchRole, n: number, ports: string[]) => {
+      const agent = f.inventory.client(SwitchService, await f.inventory.agentToken(device));
+      await agent.registerSwitch({ device, partition: id, rack, role, asn: 4200000000 + k * 100 + n, routerId: `10.${100 + k}.255.${n}`, os: { vendor: "SONiC", version: "202411" }, agentVersion: "test", ports: ports.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: role === SwitchRole.SPINE || uplink(name) })) });
+    };
+    for (let s = 1; s <= (options.spines ?? 1); s++) await register(`${id}-spine${s}`, "r0", SwitchRole.SPINE, s, ["swp1", "swp2", "swp3", "swp4", "swp5", "swp6", "swp7", "swp8", "swp9", "swp10"]);
+    for (let r = 1; r <= options.racks; r++) {
+      await register(p.leaf(r, "a"), `r${r}`, SwitchRole.LEAF, 10 + 2 * r, LEAF_PORTS);
+      await register(p.leaf(r, "b"), `r${r}`, SwitchRole.LEAF, 11 + 2 * r, LEAF_PORTS);
+      p.free.set(r, 1);
+    }
+    if (options.exit) await register(p.exit, "r0", SwitchRole.EXIT, 9, EXIT_PORTS);
+    return p;
+  }
+
+  leaf(rack: number, side: "a" | "b"): string {
+    return `${this.id}-r${rack}${side}`;
+  }
+
+  get exit(): string {
+    return `${this.id}-exit`;
+  }
+
+  async project(name: string): Promise<string> {
+    return (await this.stack.f.network.client(ProjectService, this.admin).createProject({ tenant: "acme", name: `${this.id}-${name}` })).project!.id;
+  }
+
+  async network(project: string, name: string, options: { shared?: boolean; dmz?: boolean } = {}): Promise<NetworkHandle> {
+    const client = this.stack.f.network.client(NetworkService, await this.stack.f.network.projectToken(project, "editor"));
+    const n = (await client.allocateNetwork({ project, partition: this.id, name, shared: options.shared ?? false, dmz: options.dmz ?? false, addressFamily: this.options.dualStack ? AddressFamily.UNSPECIFIED : AddressFamily.IPV4 })).network!;
+    return { id: n.id, vrf: n.vrf, prefixes: n.prefixes };
+  }
+
+  async peer(project: string, a: string, b: string): Promise<string> {
+    const client = this.stack.peering.client(PeeringService, await this.stack.peering.projectToken(project, "editor"));
+    return (await client.createPeering({ project, name: `${a}-${b}`.slice(0, 60), type: PeeringType.LOCAL, network1: a, network2: b })).peering!.id;
+  }
+
+  /** An external BGP session on the exit switch (as an admin), the peer allowed to announce `remotePrefixes`. */
+  async externalSession(project: string, network: string, port: string, n: number, remotePrefixes: string[]): Promise<string> {
+    const client = this.stack.peering.client(PeeringService, this.admin);
+    return (await client.createPeering({ project, name: `uplink-${port}`, type: PeeringType.EXTERNAL, network1: network, bgp: { switch: this.exit, port, local: { asn: 4200000000 + this.k * 100 + 9, address: `172.16.${this.k}.${4 * n + 1}/30` }, remote: { asn: 65000 + n, address: `172.16.${this.k}.${4 * n + 2}/30` }, remotePrefixes } })).peering!.id;
+  }
+
+  private async register(rack: number): Promise<string> {
+    const port = this.free.get(rack)!;
+    if (port > 8) throw new Error(`rack ${rack} of ${this.id} is full`);
+    this.free.set(rack, port + 1);
+    const id = `${this.id}-m${++this.machines}`;
+    await this.stack.f.register(id, [[this.leaf(rack, "a"), `swp${port}`], [this.leaf(rack, "b"), `swp${port}`]]);
+    return id;
+  }
+
+  /** Registers, allocates and installs a machine in `rack` with its networks (the first its own). */
+  async machine(project: string, rack: number, networks: string[]): Promise<string> {
+    const id = await this.register(rack);
+    const editor = this.stack.f.inventory.client(MachineService, await this.stack.f.inventory.projectToken(project, "editor"));
+    await editor.allocateMachine({ project, partition: this.id, machine: id, hostname: id, image: "ubuntu-24-04", networks: networks.map((network) => ({ network, autoAcquire: true })) });
+    await this.stack.f.inventory.client(MachineService, await this.stack.f.inventory.agentToken(id)).reportInstallation({ device: id, succeeded: true });
+    return id;
+  }
+
+  async firewall(project: string, rack: number, networks: string[]): Promise<string> {
+    const id = await this.register(rack);
+    const editor = this.stack.f.inventory.client(MachineService, await this.stack.f.inventory.projectToken(project, "editor"));
+    await editor.allocateFirewall({ project, partition: this.id, machine: id, hostname: id, image: "ubuntu-24-04", networks: networks.map((network) => ({ network, autoAcquire: true })) });
+    await this.stack.f.inventory.client(MachineService, await this.stack.f.inventory.agentToken(id)).reportInstallation({ device: id, succeeded: true });
+    return id;
+  }
+
+  /** A policy on a firewall: egress and ingress rules as (cidr, tcp ports). */
+  async policy(project: string, firewall: string, name: string, rules: { egress?: [string, number[]][]; ingress?: [string, number[]][] }): Promise<void> {
+    const client = this.stack.policy.client(NetworkPolicyService, await this.stack.policy.projectToken(project, "editor"));
+    const ports = (list: number[]) => list.map((port) => ({ protocol: Protocol.TCP, port, endPort: 0 }));
+    await client.createPolicy({ project, spec: { name, firewall, egress: (rules.egress ?? []).map(([cidr, p]) => ({ to: [{ cidr, except: [] }], ports: ports(p) })), ingress: (rules.ingress ?? []).map(([cidr, p]) => ({ from: [{ cidr, except: [] }], ports: ports(p) })) } });
+  }
+
+  /** Waits for the reconciler to render everything, then returns what it would push, with the records. */
+  async labInput(): Promise<LabInput> {
+    await settle(this.stack);
+    const s = this.stack;
+    const admin = this.admin;
+    const services = {
+      networks: createServiceClient(NetworkService, { baseUrl: s.f.network.url, token: admin, protocol: "grpc" }),
+      peering: createServiceClient(PeeringService, { baseUrl: s.peering.url, token: admin, protocol: "grpc" }),
+      switches: createServiceClient(SwitchService, { baseUrl: s.f.inventory.url, token: admin, protocol: "grpc" }),
+      machines: createServiceClient(MachineService, { baseUrl: s.f.inventory.url, token: admin, protocol: "grpc" }),
+      policies: createServiceClient(NetworkPolicyService, { baseUrl: s.policy.url, token: admin, protocol: "grpc" }),
+    };
+    const records = await readRecords(services, this.id);
+    const kinds: Partial<Record<number, "leaf" | "exit" | "firewall">> = { [DeviceKind.Leaf]: "leaf", [DeviceKind.Exit]: "exit", [DeviceKind.Firewall]: "firewall" };
+    const devices = [];
+    for (const status of (await s.fabric.listDeviceStatuses({ partition: this.id })).statuses) {
+      const kind = kinds[status.kind];
+      if (!kind || status.desiredGeneration === 0n) continue;
+      const { revision } = await s.fabric.getRevision({ device: status.device, generation: status.desiredGeneration });
+      devices.push({ device: status.device, kind, files: revision!.files.map((f) => ({ path: f.path, content: f.content })) });
+    }
+    return labInputOf(records, devices);
+  }
+}
+
+/**
+ * Waits until the reconciler is idle: no change event or render queued or running, and no
+ * device's desired revision changed for a second.
+ */
+export async function settle(stack: Stack, ms = 60_000): Promise<void> {
+  const redis = new Redis(testValkeyUrl(), { maxRetriesPerRequest: null });
+  const queues = [FABRIC_CHANGES_QUEUE, "render"].map((name) => new Queue(name, { connection: redis, prefix: stack.env.BULKHEAD_QUEUE_PREFIX }));
+  try {
+    let last = "";
+    let quiet = 0;
+    await stack.until(
+      async () => {
+        const counts = await Promise.all(queues.map((q) => q.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children")));
+        const busy = counts.some((c) => Object.values(c).some((n) => n > 0));
+        const state = JSON.stringify((await stack.fabric.listDeviceStatuses({})).statuses.map((d) => [d.device, d.desiredHash, d.lastError]));
+        quiet = !busy && state === last ? quiet + 1 : 0;
+        last = state;
+        return quiet >= 8;
+      },
+      "the reconciler to render every change",
+      ms,
+    );
+  } finally {
+    await Promise.all(queues.map((q) => q.close()));
+    redis.disconnect();
+  }
+}
