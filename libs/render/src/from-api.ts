@@ -50,7 +50,7 @@ export function switchModelOf(view: GetSwitchViewResponse, plan: GetRouteLeakPla
   const withMachines = new Set(view.vrfs.map((v) => v.vrf));
   const carried = new Set([...withMachines, ...sessions.map((s) => s.vrf)]);
   for (const vrf of withMachines) for (const i of plans.get(vrf)?.imports ?? []) carried.add(i.fromVrf);
-  const importsOf = (vrf: number) => (plans.get(vrf)?.imports ?? []).filter((i) => withMachines.has(vrf) || withMachines.has(i.fromVrf)).map((i) => ({ fromVrf: i.fromVrf, prefixes: i.prefixes }));
+  const importsOf = (vrf: number) => (plans.get(vrf)?.imports ?? []).filter((i) => withMachines.has(vrf) || withMachines.has(i.fromVrf)).map((i) => ({ fromVrf: i.fromVrf, prefixes: i.prefixes, peering: i.peering }));
   const prefixesOf = (vrf: number) => view.vrfs.find((v) => v.vrf === vrf)?.prefixes ?? plans.get(vrf)?.prefixes ?? [];
   return {
     hostname: sw.id,
@@ -64,9 +64,11 @@ export function switchModelOf(view: GetSwitchViewResponse, plan: GetRouteLeakPla
       vrf: p.vrf,
       allowedPrefixes: p.allowedPrefixes,
       firewallVnis: p.firewallVnis,
+      machine: p.machine || undefined,
     })),
     vrfs: [...carried].sort((a, b) => a - b).map((vrf) => ({ vrf, prefixes: prefixesOf(vrf), imports: importsOf(vrf) })),
     externalSessions: sessions.map((s) => ({
+      peering: s.peering,
       port: s.port,
       vrf: s.vrf,
       localAsn: s.localAsn,

@@ -17,17 +17,21 @@ export interface SwitchPortModel {
   allowedPrefixes: string[];
   /** Firewall ports: the VNIs the firewall may receive. */
   firewallVnis: number[];
+  /** The machine or firewall cabled there (for reports; not rendered). */
+  machine?: string;
 }
 
 export interface SwitchVrfModel {
   vrf: number;
   /** The network's own prefixes. */
   prefixes: string[];
-  /** Direct peers only: each source VRF with exactly the prefixes taken from it. */
-  imports: { fromVrf: number; prefixes: string[] }[];
+  /** Direct peers only: each source VRF with exactly the prefixes taken from it (and the peering, for reports). */
+  imports: { fromVrf: number; prefixes: string[]; peering?: string }[];
 }
 
 export interface ExternalSessionModel {
+  /** The peering (for reports; not rendered). */
+  peering?: string;
   port: string;
   vrf: number;
   localAsn: number;

@@ -1,46 +1,80 @@
-// What the verifier checks the configurations against: Bulkhead's records (IPAM, the connection
-// map, peerings), never the renderer's model. And what it answers.
-import { contains, overlaps, parsePrefix, type Prefix } from "@bulkhead/netaddr";
+// What the verifier checks configurations against: Bulkhead's records — networks, peerings,
+// switches, allocated machines with their connections and addresses, and the addresses projects
+// hold in shared and external networks — never the views or models the renderer consumed. From
+// them, `FactIndex` derives what each port, VRF and firewall is entitled to: the verifier's own
+// statement of Bulkhead's promise.
+import { contains, formatPrefix, parseAddress, parsePrefix, type Prefix } from "@bulkhead/netaddr";
+import { covering, exactly, type Range } from "./prefixes.js";
+
+export type NetworkKind = "private" | "shared" | "external" | "underlay" | "super";
 
 export interface NetworkFact {
   id: string;
   project: string;
-  /** VRF id = L3 VNI; 0 for none (underlay). */
+  kind: NetworkKind;
+  /** VRF id = L3 VNI; 0 for none. */
   vrf: number;
   prefixes: string[];
-  /** External networks: what may be routed through them (e.g. 0.0.0.0/0). */
+  /** What an external network (or a DMZ) routes to, e.g. 0.0.0.0/0. */
   destinationPrefixes: string[];
-  kind: "private" | "shared" | "external" | "underlay";
+  nat: boolean;
+  /** Child networks: their super network. */
+  parent?: string;
+  /** Super networks: further prefixes their children's machines may announce. */
+  announceable?: string[];
 }
 
-/** A machine cabled to a switch port: what it may announce. */
-export interface MachinePortFact {
+export interface ExternalSessionFact {
   switch: string;
   port: string;
-  machine: string;
+  localAddress: string;
+  remoteAddress: string;
+  /** What the peer may announce (each with its more specifics). */
+  remotePrefixes: string[];
+  maximumPrefixes: number;
+}
+
+export interface PeeringFact {
+  id: string;
+  network1: string;
+  network2?: string;
+  external?: ExternalSessionFact;
+}
+
+export interface MachineFact {
+  id: string;
+  project: string;
+  role: "machine" | "firewall";
+  /** Installed: its ports are bound. */
+  installed: boolean;
+  networks: string[];
+  ips: { network: string; address: string }[];
+  connections: { switch: string; port: string; nic: string }[];
+}
+
+export interface SwitchFact {
+  id: string;
+  role: "leaf" | "exit" | "spine";
+  routerId: string;
+  uplinks: string[];
+}
+
+/** An address a project holds in a shared or external network, and the machine it is bound to (if any). */
+export interface AddressFact {
+  address: string;
   network: string;
-  allowed: string[];
-}
-
-/** A firewall cabled to a switch port: its underlay addresses and the VNIs it serves. */
-export interface FirewallPortFact {
-  switch: string;
-  port: string;
-  firewall: string;
-  underlay: string[];
-  vnis: number[];
+  project: string;
+  machine: string;
 }
 
 export interface Facts {
   networks: NetworkFact[];
-  /** Network pairs that may exchange routes (local peerings), by network id, either order. */
-  peerings: [string, string][];
-  machinePorts: MachinePortFact[];
-  firewallPorts: FirewallPortFact[];
-  /** Firewalls and the networks attached to them. */
-  firewalls: { id: string; networks: string[] }[];
-  /** Loopbacks, underlay, management: never reachable from a tenant VRF. */
-  infrastructure: string[];
+  peerings: PeeringFact[];
+  switches: SwitchFact[];
+  machines: MachineFact[];
+  addresses: AddressFact[];
+  /** VNIs the fabric itself uses (the PXE segment): never a tenant VRF's. */
+  reservedVnis: number[];
 }
 
 export interface DeviceConfig {
@@ -61,6 +95,7 @@ export interface Finding {
 
 /** Property names, as findings carry them. */
 export const P = {
+  understood: "closed-world",
   identifiers: "identifier-hygiene",
   imports: "import-closure",
   ingress: "ingress-filtering",
@@ -70,34 +105,90 @@ export const P = {
   differential: "differential",
 } as const;
 
-export const prefixesOf = (texts: readonly string[]): Prefix[] => texts.map((t) => parsePrefix(t)).filter((p): p is Prefix => p !== undefined);
-/** Whether `p` lies inside one of `allowed`. */
-export const within = (p: Prefix, allowed: readonly Prefix[]): boolean => allowed.some((a) => a.family === p.family && contains(a, p));
-export const touches = (p: Prefix, others: readonly Prefix[]): boolean => others.some((o) => o.family === p.family && overlaps(o, p));
+export const hostRoute = (address: string) => `${address}/${address.includes(":") ? 128 : 32}`;
+const parsed = (texts: readonly string[]): Prefix[] => texts.map((t) => parsePrefix(t)).filter((p): p is Prefix => p !== undefined);
+export const inside = (address: string, prefixes: readonly string[]) => {
+  const a = parseAddress(address);
+  return a !== undefined && parsed(prefixes).some((p) => p.family === a.family && contains(p, a));
+};
+const ranges = (list: readonly (Range | undefined)[]) => list.filter((r): r is Range => r !== undefined);
 
-/** Lookups over the facts, built once per verification. */
+/** A machine port: the machine, its network, and the ranges it may announce. */
+export interface MachinePort {
+  machine: MachineFact;
+  network: NetworkFact;
+  allowed: Range[];
+}
+
+export interface FirewallPort {
+  firewall: MachineFact;
+  underlay: string[];
+  vnis: number[];
+}
+
+export interface ExternalSession {
+  peering: PeeringFact;
+  session: ExternalSessionFact;
+  network: NetworkFact;
+}
+
+/** How a network relates to a firewall it is attached to. */
+export type FirewallRole = "primary" | "shared" | "external" | "underlay";
+
+/** Lookups and entitlements derived from the facts, once per verification. */
 export class FactIndex {
-  readonly byVrf = new Map<number, NetworkFact>();
   readonly byId = new Map<string, NetworkFact>();
-  private readonly peers = new Set<string>();
-  readonly machinePorts = new Map<string, MachinePortFact>();
-  readonly firewallPorts = new Map<string, FirewallPortFact>();
-  readonly firewalls = new Map<string, Set<string>>();
-  readonly infrastructure: Prefix[];
+  readonly byVrf = new Map<number, NetworkFact>();
+  private readonly peers = new Map<string, PeeringFact>();
+  readonly machinePorts = new Map<string, MachinePort>();
+  readonly firewallPorts = new Map<string, FirewallPort>();
+  readonly firewalls = new Map<string, MachineFact>();
+  /** External sessions by `switch|peer address`. */
+  readonly sessions = new Map<string, ExternalSession>();
+  readonly switches = new Map<string, SwitchFact>();
+  /** Underlay prefixes: never in a tenant VRF. */
+  readonly infrastructure: string[];
+  /** Every prefix of Bulkhead's own networks: no external peer may announce them. */
+  readonly owned: Range[];
 
   constructor(readonly facts: Facts) {
     for (const n of facts.networks) {
       this.byId.set(n.id, n);
       if (n.vrf > 0 && !this.byVrf.has(n.vrf)) this.byVrf.set(n.vrf, n);
     }
-    for (const [a, b] of facts.peerings) {
-      this.peers.add(`${a}|${b}`);
-      this.peers.add(`${b}|${a}`);
+    for (const p of facts.peerings) {
+      if (p.network2) this.peers.set(`${p.network1}|${p.network2}`, p).set(`${p.network2}|${p.network1}`, p);
+      const n = this.byId.get(p.network1);
+      if (p.external && n) this.sessions.set(`${p.external.switch}|${p.external.remoteAddress.split("/")[0]}`, { peering: p, session: p.external, network: n });
     }
-    for (const m of facts.machinePorts) this.machinePorts.set(`${m.switch}|${m.port}`, m);
-    for (const f of facts.firewallPorts) this.firewallPorts.set(`${f.switch}|${f.port}`, f);
-    for (const f of facts.firewalls) this.firewalls.set(f.id, new Set(f.networks));
-    this.infrastructure = prefixesOf(facts.infrastructure);
+    for (const s of facts.switches) this.switches.set(s.id, s);
+    for (const m of facts.machines) {
+      if (m.role === "firewall") this.firewalls.set(m.id, m);
+      if (!m.installed) continue;
+      for (const c of m.connections) {
+        const key = `${c.switch}|${c.port}`;
+        if (m.role === "firewall") {
+          const underlay = m.ips.filter((i) => this.byId.get(i.network)?.kind === "underlay").map((i) => i.address);
+          const vnis = m.networks.map((id) => this.byId.get(id)).filter((n): n is NetworkFact => n !== undefined && n.kind !== "underlay" && n.vrf > 0).map((n) => n.vrf);
+          this.firewallPorts.set(key, { firewall: m, underlay, vnis: [...new Set(vnis)].sort((a, b) => a - b) });
+        } else {
+          const network = this.primaryOf(m);
+          if (network) this.machinePorts.set(key, { machine: m, network, allowed: this.announceable(m, network) });
+        }
+      }
+    }
+    this.infrastructure = facts.networks.filter((n) => n.kind === "underlay").flatMap((n) => n.prefixes);
+    this.owned = ranges(facts.networks.filter((n) => n.kind !== "private" && n.kind !== "shared").flatMap((n) => n.prefixes.map((p) => covering(p, false))));
+  }
+
+  /** The external session a switch has with the peer at `address`. */
+  sessionTo(device: string, address: string): ExternalSession | undefined {
+    return this.sessions.get(`${device}|${address}`);
+  }
+
+  /** The external sessions of a switch. */
+  sessionsOf(device: string): ExternalSession[] {
+    return [...this.sessions.values()].filter((s) => s.session.switch === device);
   }
 
   peered(a: string, b: string): boolean {
@@ -110,8 +201,65 @@ export class FactIndex {
     return m ? this.byVrf.get(Number(m[1])) : undefined;
   }
 
-  /** What routes of a network may look like: its prefixes and, if external, its destinations. */
-  routesOf(n: NetworkFact): Prefix[] {
-    return prefixesOf([...n.prefixes, ...n.destinationPrefixes]);
+  /** A machine's own network: a private (or shared) network of its project. */
+  primaryOf(m: MachineFact): NetworkFact | undefined {
+    const attached = m.networks.map((id) => this.byId.get(id)).filter((n): n is NetworkFact => n !== undefined);
+    return attached.find((n) => n.kind === "private" && n.project === m.project) ?? attached.find((n) => n.kind === "shared" && n.project === m.project);
+  }
+
+  /** What the project holds in a network, not bound to a firewall (its published addresses there). */
+  published(project: string, network: string): string[] {
+    return this.facts.addresses.filter((a) => a.project === project && a.network === network && !this.firewalls.has(a.machine)).map((a) => a.address);
+  }
+
+  /**
+   * What a machine may announce: its network's prefixes, its super's announceable prefixes, its own
+   * addresses, and its project's addresses in shared and external networks — never another private network's.
+   */
+  private announceable(m: MachineFact, network: NetworkFact): Range[] {
+    const parent = network.parent ? this.byId.get(network.parent) : undefined;
+    const elsewhere = this.facts.addresses.filter((a) => a.project === m.project && !this.firewalls.has(a.machine)).map((a) => a.address);
+    return ranges([...network.prefixes.map((p) => covering(p, false)), ...(parent?.announceable ?? []).map((p) => covering(p, false)), ...[...m.ips.map((i) => i.address), ...elsewhere].map(exactly)]);
+  }
+
+  /** How a network relates to a firewall: its primary (own private network), shared, external or underlay. */
+  roleOn(firewall: MachineFact, network: NetworkFact): FirewallRole | undefined {
+    if (!firewall.networks.includes(network.id)) return undefined;
+    if (network.kind === "underlay") return "underlay";
+    if (network.kind === "external") return "external";
+    return this.primaryOf(firewall)?.id === network.id ? "primary" : "shared";
+  }
+
+  /** What a switch VRF `to` may take from `from`: nothing unless peered. */
+  switchImport(to: NetworkFact, from: NetworkFact): Range[] {
+    if (!this.peered(to.id, from.id)) return [];
+    if (from.kind === "external") return ranges(from.destinationPrefixes.map((p) => covering(p)));
+    if (to.kind === "external") return ranges(this.published(from.project, to.id).map(exactly));
+    return ranges(from.prefixes.map((p) => covering(p)));
+  }
+
+  /**
+   * What a firewall's VRF `to` may take from `from` (both attached to it), marked no-export or not.
+   * The primary takes externals' destinations and prefixes and shared networks' prefixes and
+   * destinations; a shared network the primary's prefixes and, from an external network, the
+   * destinations they share and its prefixes; an external network the project's published
+   * addresses there, and — no-export only — the primary's prefixes (and NAT shared networks').
+   */
+  firewallImport(firewall: MachineFact, to: NetworkFact, from: NetworkFact): { export: Range[]; noExport: Range[] } {
+    const roleTo = this.roleOn(firewall, to);
+    const roleFrom = this.roleOn(firewall, from);
+    const all = (texts: readonly string[]) => ranges(texts.map((p) => covering(p)));
+    const none = { export: [] as Range[], noExport: [] as Range[] };
+    if (!roleTo || !roleFrom || to.id === from.id) return none;
+    if (roleTo === "primary" && (roleFrom === "external" || roleFrom === "shared")) return { export: all([...from.destinationPrefixes, ...from.prefixes]), noExport: [] };
+    if (roleTo === "shared" && roleFrom === "primary") return { export: all(from.prefixes), noExport: [] };
+    if (roleTo === "shared" && roleFrom === "external") {
+      const same = (a: string, b: string) => parsePrefix(a) !== undefined && formatPrefix(parsePrefix(a)!) === formatPrefix(parsePrefix(b) ?? parsePrefix(a)!) && parsePrefix(b) !== undefined;
+      const common = to.destinationPrefixes.filter((d) => from.destinationPrefixes.some((x) => same(x, d)));
+      return common.length > 0 ? { export: all([...common, ...from.prefixes]), noExport: [] } : none;
+    }
+    if (roleTo === "external" && roleFrom === "primary") return { export: ranges(this.published(firewall.project, to.id).map(exactly)), noExport: all(from.prefixes) };
+    if (roleTo === "external" && roleFrom === "shared" && from.nat) return { export: [], noExport: all(from.prefixes) };
+    return none;
   }
 }

@@ -1,25 +1,36 @@
-// A reader of FRR's integrated configuration, as far as isolation depends on it: VRFs and their
-// VNIs, interfaces in VRFs, BGP instances with their neighbors, imports and filters, prefix lists
-// and route maps. Every object keeps the line it was read from. Unknown lines are ignored: the
-// checks treat anything they need and do not find as missing.
+// A closed-world reader of FRR's integrated configuration: the statements Bulkhead renders are
+// read into a model, each with its line; every other statement is returned in `unknown` — the
+// checks report those as findings, because a statement nobody understands may change what a
+// tenant's VRF learns or announces.
 
 export interface PrefixEntry {
   seq: number;
   action: "permit" | "deny";
-  /** `any` is read as the family's default route with `le` its full length. */
+  /** Canonical `address/length`; `any` is the family's default route with `le` its full length. */
   prefix: string;
   ge?: number;
   le?: number;
   line: number;
 }
 
+export interface PrefixList {
+  family: 4 | 6;
+  entries: PrefixEntry[];
+}
+
 export interface RouteMapEntry {
   action: "permit" | "deny";
   seq: number;
-  prefixLists: string[];
+  prefixLists: { family: 4 | 6; name: string }[];
   sourceVrf?: string;
-  /** Other `match` clauses, verbatim. */
-  otherMatches: string[];
+  evpnVni?: number;
+  evpnRouteType?: string;
+  extcommunity?: string;
+  interface?: string;
+  asPath?: string;
+  noExport: boolean;
+  /** `set weight N` (machines' on-host speakers only). */
+  weight?: number;
   line: number;
 }
 
@@ -29,17 +40,23 @@ export interface AddressFamily {
   line: number;
   imports: { vrf: string; line: number }[];
   importRouteMap?: { name: string; line: number };
-  /** neighbor (or peer group) → route map per direction. */
   routeMaps: { neighbor: string; name: string; direction: "in" | "out"; line: number }[];
   maximumPrefix: Map<string, { limit: number; line: number }>;
-  activated: Set<string>;
+  activated: Map<string, number>;
+  allowasIn: Set<string>;
   redistribute: { what: string; routeMap?: string; line: number }[];
+  advertiseAllVni: boolean;
+  advertise: Set<string>;
 }
 
 export interface Neighbor {
   name: string;
   peerGroup?: string;
   isGroup: boolean;
+  /** Interface (unnumbered) neighbor. */
+  unnumbered: boolean;
+  remoteAs?: string;
+  localAs?: string;
   line: number;
 }
 
@@ -47,8 +64,11 @@ export interface BgpInstance {
   asn: string;
   vrf: string;
   line: number;
+  /** `no bgp default ipv4-unicast`: no neighbor is active in IPv4 unless activated. */
+  noDefaultIpv4: boolean;
   neighbors: Map<string, Neighbor>;
   families: Map<string, AddressFamily>;
+  listenRanges: { range: string; group: string; line: number }[];
 }
 
 export interface FrrConfig {
@@ -56,109 +76,177 @@ export interface FrrConfig {
   vrfs: Map<string, { vni?: number; line: number }>;
   interfaces: Map<string, { vrf: string; line: number }>;
   bgp: BgpInstance[];
-  prefixLists: Map<string, { family: 4 | 6; entries: PrefixEntry[] }>;
+  prefixLists: Map<string, PrefixList>;
   routeMaps: Map<string, RouteMapEntry[]>;
+  asPathLists: Map<string, { regex: string; line: number }[]>;
+  extcommunityLists: Map<string, { regex: string; line: number }[]>;
+  /** Statements outside the rendered subset: each is a finding. */
+  unknown: { line: number; text: string }[];
 }
 
-const family = (name: string): AddressFamily => ({ name, line: 0, imports: [], routeMaps: [], maximumPrefix: new Map(), activated: new Set(), redistribute: [] });
+const family = (name: string, line: number): AddressFamily => ({ name, line, imports: [], routeMaps: [], maximumPrefix: new Map(), activated: new Map(), allowasIn: new Set(), redistribute: [], advertiseAllVni: false, advertise: new Set() });
+
+type Block = "top" | "vrf" | "interface" | "bgp" | "af" | "route-map" | "line";
 
 export function parseFrr(text: string): FrrConfig {
-  const config: FrrConfig = { hostname: "", vrfs: new Map(), interfaces: new Map(), bgp: [], prefixLists: new Map(), routeMaps: new Map() };
+  const config: FrrConfig = { hostname: "", vrfs: new Map(), interfaces: new Map(), bgp: [], prefixLists: new Map(), routeMaps: new Map(), asPathLists: new Map(), extcommunityLists: new Map(), unknown: [] };
+  let block: Block = "top";
   let vrf: { vni?: number; line: number } | undefined;
   let bgp: BgpInstance | undefined;
   let af: AddressFamily | undefined;
-  let routeMap: RouteMapEntry | undefined;
+  let entry: RouteMapEntry | undefined;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = i + 1;
-    const words = lines[i]!.trim().split(/\s+/);
-    const [w0, w1, w2, w3] = words;
-    if (!w0 || w0 === "!" || w0.startsWith("#")) continue;
-    // Leaving a block.
-    if (w0 === "exit-vrf") vrf = undefined;
-    else if (w0 === "exit-address-family") af = undefined;
-    else if (w0 === "exit") {
-      if (af) af = undefined;
-      else {
-        bgp = undefined;
-        routeMap = undefined;
-        vrf = undefined;
-      }
-    }
+    const raw = lines[i]!;
+    const t = raw.trim();
+    if (!t || t === "!" || t.startsWith("#")) continue;
+    const w = t.split(/\s+/);
+    const unknown = () => config.unknown.push({ line, text: t });
+    // An unindented statement ends any open block, as in FRR's own reader.
+    if (block !== "top" && !raw.startsWith(" ") && !["exit", "exit-vrf", "exit-address-family"].includes(t)) block = "top";
+    // Leaving blocks.
+    if (t === "exit-vrf" && block === "vrf") block = "top";
+    else if (t === "exit-address-family" && block === "af") block = "bgp";
+    else if (t === "exit") block = block === "af" ? "bgp" : "top";
+    else if (block === "vrf") {
+      if (w[0] === "vni" && /^\d+$/.test(w[1] ?? "") && w.length === 2) vrf!.vni = Number(w[1]);
+      else unknown();
+    } else if (block === "interface") {
+      const ok = (w[0] === "ipv6" && w[1] === "nd" && w[2] === "ra-interval" && w.length === 4) || t === "no ipv6 nd suppress-ra";
+      if (!ok) unknown();
+    } else if (block === "route-map") {
+      if (!readRouteMapLine(entry!, w)) unknown();
+    } else if (block === "bgp" || block === "af") {
+      if (block === "bgp" && w[0] === "address-family") {
+        const name = w.slice(1).join(" ");
+        if (!["ipv4 unicast", "ipv6 unicast", "l2vpn evpn"].includes(name)) unknown();
+        af = bgp!.families.get(name) ?? family(name, line);
+        bgp!.families.set(name, af);
+        block = "af";
+      } else if (!(block === "bgp" ? readBgpLine(bgp!, w, line) : readFamilyLine(af!, w, line))) unknown();
+    } else if (block === "line") unknown();
     // Top level.
-    else if (w0 === "hostname") config.hostname = w1 ?? "";
-    else if (w0 === "vrf" && w1 && !bgp) {
+    else if (t.startsWith("frr version ") || t === "frr defaults datacenter" || t === "service integrated-vtysh-config" || /^log syslog( \w+)?$/.test(t)) continue;
+    else if (w[0] === "hostname" && w.length === 2) config.hostname = w[1]!;
+    else if (w[0] === "vrf" && w.length === 2) {
       vrf = { line };
-      config.vrfs.set(w1, vrf);
-    } else if (w0 === "vni" && vrf && w1) vrf.vni = Number(w1);
-    else if (w0 === "interface" && w1) {
-      config.interfaces.set(w1, { vrf: w2 === "vrf" && w3 ? w3 : "default", line });
-      bgp = undefined;
-    } else if (w0 === "router" && w1 === "bgp" && w2) {
-      bgp = { asn: w2, vrf: words[3] === "vrf" && words[4] ? words[4] : "default", line, neighbors: new Map(), families: new Map() };
+      config.vrfs.set(w[1]!, vrf);
+      block = "vrf";
+    } else if (w[0] === "interface" && (w.length === 2 || (w.length === 4 && w[2] === "vrf"))) {
+      config.interfaces.set(w[1]!, { vrf: w[3] ?? "default", line });
+      block = "interface";
+    } else if (w[0] === "router" && w[1] === "bgp" && /^\d+$/.test(w[2] ?? "") && (w.length === 3 || (w.length === 5 && w[3] === "vrf"))) {
+      bgp = { asn: w[2]!, vrf: w[4] ?? "default", line, noDefaultIpv4: false, neighbors: new Map(), families: new Map(), listenRanges: [] };
       config.bgp.push(bgp);
-      af = undefined;
-    } else if ((w0 === "ip" || w0 === "ipv6") && w1 === "prefix-list" && w2) readPrefixEntry(config, w0 === "ip" ? 4 : 6, w2, words.slice(3), line);
-    else if (w0 === "route-map" && w1 && (w2 === "permit" || w2 === "deny")) {
-      routeMap = { action: w2, seq: Number(w3), prefixLists: [], otherMatches: [], line };
-      const entries = config.routeMaps.get(w1) ?? [];
-      entries.push(routeMap);
-      config.routeMaps.set(w1, entries);
-      bgp = undefined;
-    } else if (w0 === "match" && routeMap) {
-      if ((w1 === "ip" || w1 === "ipv6") && w2 === "address" && w3 === "prefix-list" && words[4]) routeMap.prefixLists.push(words[4]);
-      else if (w1 === "source-vrf" && w2) routeMap.sourceVrf = w2;
-      else routeMap.otherMatches.push(words.slice(1).join(" "));
-    }
-    // Inside `router bgp`.
-    else if (bgp && w0 === "address-family" && w1) {
-      const name = w2 ? `${w1} ${w2}` : w1;
-      af = bgp.families.get(name) ?? family(name);
-      af.line = line;
-      bgp.families.set(name, af);
-    } else if (bgp && w0 === "neighbor" && w1) readNeighbor(bgp, af, words, line);
-    else if (af && w0 === "import" && w1 === "vrf" && w2 === "route-map" && w3) af.importRouteMap = { name: w3, line };
-    else if (af && w0 === "import" && w1 === "vrf" && w2) af.imports.push({ vrf: w2, line });
-    else if (af && w0 === "redistribute" && w1) af.redistribute.push({ what: w1, routeMap: w2 === "route-map" ? w3 : undefined, line });
+      block = "bgp";
+    } else if ((w[0] === "ip" || w[0] === "ipv6") && w[1] === "prefix-list" && w[2]) {
+      if (!readPrefixEntry(config, w[0] === "ip" ? 4 : 6, w[2], w.slice(3), line)) unknown();
+    } else if (w[0] === "route-map" && w[1] && (w[2] === "permit" || w[2] === "deny") && /^\d+$/.test(w[3] ?? "") && w.length === 4) {
+      entry = { action: w[2], seq: Number(w[3]), prefixLists: [], noExport: false, line };
+      config.routeMaps.set(w[1], [...(config.routeMaps.get(w[1]) ?? []), entry]);
+      block = "route-map";
+    } else if (w[0] === "bgp" && w[1] === "as-path" && w[2] === "access-list" && w[3] && w[4] === "seq" && w[6] === "permit" && w.length === 8) {
+      config.asPathLists.set(w[3], [...(config.asPathLists.get(w[3]) ?? []), { regex: w[7]!, line }]);
+    } else if (w[0] === "bgp" && w[1] === "extcommunity-list" && w[2] === "expanded" && w[3] && w[4] === "permit" && w.length >= 6) {
+      config.extcommunityLists.set(w[3], [...(config.extcommunityLists.get(w[3]) ?? []), { regex: w.slice(5).join(" "), line }]);
+    } else if (t === "line vty") block = "line";
+    else unknown();
   }
   return config;
 }
 
-function readPrefixEntry(config: FrrConfig, fam: 4 | 6, name: string, rest: string[], line: number): void {
-  let seq = 0;
+function readRouteMapLine(entry: RouteMapEntry, w: string[]): boolean {
+  const rest = w.slice(1);
+  if (w[0] === "match") {
+    if ((rest[0] === "ip" || rest[0] === "ipv6") && rest[1] === "address" && rest[2] === "prefix-list" && rest[3] && rest.length === 4) entry.prefixLists.push({ family: rest[0] === "ip" ? 4 : 6, name: rest[3] });
+    else if (rest[0] === "source-vrf" && rest[1] && rest.length === 2) entry.sourceVrf = rest[1];
+    else if (rest[0] === "evpn" && rest[1] === "vni" && /^\d+$/.test(rest[2] ?? "") && rest.length === 3) entry.evpnVni = Number(rest[2]);
+    else if (rest[0] === "evpn" && rest[1] === "route-type" && rest[2] && rest.length === 3) entry.evpnRouteType = rest[2];
+    else if (rest[0] === "extcommunity" && rest[1] && rest.length === 2) entry.extcommunity = rest[1];
+    else if (rest[0] === "interface" && rest[1] && rest.length === 2) entry.interface = rest[1];
+    else if (rest[0] === "as-path" && rest[1] && rest.length === 2) entry.asPath = rest[1];
+    else return false;
+    return true;
+  }
+  if (w[0] === "set") {
+    if (rest.join(" ") === "community no-export additive") entry.noExport = true;
+    else if (rest[0] === "weight" && /^\d+$/.test(rest[1] ?? "") && rest.length === 2) entry.weight = Number(rest[1]);
+    else return false;
+    return true;
+  }
+  return false;
+}
+
+function readBgpLine(bgp: BgpInstance, w: string[], line: number): boolean {
+  const t = w.join(" ");
+  if (w[0] === "bgp" && w[1] === "router-id" && w.length === 3) return true;
+  if (t === "bgp bestpath as-path multipath-relax") return true;
+  if (t === "no bgp default ipv4-unicast") return (bgp.noDefaultIpv4 = true);
+  if (w[0] === "bgp" && w[1] === "listen" && w[2] === "range" && w[4] === "peer-group" && w.length === 6) {
+    bgp.listenRanges.push({ range: w[3]!, group: w[5]!, line });
+    return true;
+  }
+  if (w[0] !== "neighbor" || !w[1]) return false;
+  const name = w[1];
+  const rest = w.slice(2);
+  const n = bgp.neighbors.get(name) ?? { name, isGroup: false, unnumbered: false, line };
+  bgp.neighbors.set(name, n);
+  if (rest.length === 1 && rest[0] === "peer-group") n.isGroup = true;
+  else if (rest[0] === "interface" && rest[1] === "peer-group" && rest[2] && rest.length === 3) {
+    n.peerGroup = rest[2];
+    n.unnumbered = true;
+  } else if (rest[0] === "remote-as" && rest[1] && rest.length === 2) n.remoteAs = rest[1];
+  else if (rest[0] === "timers" && rest.length === 3) return true;
+  else if (rest[0] === "local-as" && rest[1] && rest.slice(2).join(" ") === "no-prepend replace-as") n.localAs = rest[1];
+  else if (rest[0] === "description") return true;
+  else return false;
+  return true;
+}
+
+function readFamilyLine(af: AddressFamily, w: string[], line: number): boolean {
+  const t = w.join(" ");
+  if (w[0] === "import" && w[1] === "vrf" && w[2] === "route-map" && w[3] && w.length === 4) af.importRouteMap = { name: w[3], line };
+  else if (w[0] === "import" && w[1] === "vrf" && w[2] && w.length === 3) af.imports.push({ vrf: w[2], line });
+  else if (w[0] === "redistribute" && w[1] && (w.length === 2 || (w.length === 4 && w[2] === "route-map"))) af.redistribute.push({ what: w[1], routeMap: w[3], line });
+  else if (t === "advertise-all-vni") af.advertiseAllVni = true;
+  else if (w[0] === "advertise" && (t === "advertise ipv4 unicast" || t === "advertise ipv6 unicast")) af.advertise.add(`${w[1]} ${w[2]}`);
+  else if (w[0] === "neighbor" && w[1]) {
+    const rest = w.slice(2);
+    if (rest.length === 1 && rest[0] === "activate") af.activated.set(w[1], line);
+    else if (rest[0] === "route-map" && rest[1] && (rest[2] === "in" || rest[2] === "out") && rest.length === 3) af.routeMaps.push({ neighbor: w[1], name: rest[1], direction: rest[2], line });
+    else if (rest[0] === "maximum-prefix" && /^\d+$/.test(rest[1] ?? "") && rest.length === 2) af.maximumPrefix.set(w[1], { limit: Number(rest[1]), line });
+    else if (rest[0] === "allowas-in" && /^\d+$/.test(rest[1] ?? "") && rest.length === 2) af.allowasIn.add(w[1]);
+    else return false;
+  } else return false;
+  return true;
+}
+
+function readPrefixEntry(config: FrrConfig, fam: 4 | 6, name: string, rest: string[], line: number): boolean {
   let k = 0;
+  let seq = 0;
   if (rest[0] === "seq") {
+    if (!/^\d+$/.test(rest[1] ?? "")) return false;
     seq = Number(rest[1]);
     k = 2;
   }
   const action = rest[k];
-  if (action !== "permit" && action !== "deny") return;
+  if (action !== "permit" && action !== "deny") return false;
   const entry: PrefixEntry = { seq, action, prefix: rest[k + 1] ?? "", line };
   if (entry.prefix === "any") {
     entry.prefix = fam === 4 ? "0.0.0.0/0" : "::/0";
     entry.le = fam === 4 ? 32 : 128;
   }
-  for (let j = k + 2; j + 1 < rest.length; j += 2) {
-    if (rest[j] === "ge") entry.ge = Number(rest[j + 1]);
-    if (rest[j] === "le") entry.le = Number(rest[j + 1]);
+  const extra = rest.slice(k + 2);
+  for (let j = 0; j < extra.length; j += 2) {
+    const value = Number(extra[j + 1]);
+    if ((extra[j] !== "ge" && extra[j] !== "le") || !Number.isInteger(value)) return false;
+    if (extra[j] === "ge") entry.ge = value;
+    else entry.le = value;
   }
   const list = config.prefixLists.get(name) ?? { family: fam, entries: [] };
+  if (list.family !== fam) return false;
   list.entries.push(entry);
   config.prefixLists.set(name, list);
-}
-
-function readNeighbor(bgp: BgpInstance, af: AddressFamily | undefined, words: string[], line: number): void {
-  const name = words[1]!;
-  const rest = words.slice(2);
-  if (!af) {
-    const neighbor = bgp.neighbors.get(name) ?? { name, isGroup: false, line };
-    if (rest.length === 1 && rest[0] === "peer-group") neighbor.isGroup = true;
-    else if (rest[0] === "interface" && rest[1] === "peer-group" && rest[2]) neighbor.peerGroup = rest[2];
-    else if (rest[0] === "peer-group" && rest[1]) neighbor.peerGroup = rest[1];
-    bgp.neighbors.set(name, neighbor);
-    return;
-  }
-  if (rest[0] === "route-map" && rest[1] && (rest[2] === "in" || rest[2] === "out")) af.routeMaps.push({ neighbor: name, name: rest[1], direction: rest[2], line });
-  else if (rest[0] === "maximum-prefix" && rest[1]) af.maximumPrefix.set(name, { limit: Number(rest[1]), line });
-  else if (rest[0] === "activate") af.activated.add(name);
+  return true;
 }

@@ -1,21 +1,23 @@
-// libs/verify: proves from the rendered text (parsed back, not the renderer's model) and
-// Bulkhead's facts that tenants are isolated. `verifyPartition` runs every property over a
-// partition's devices; each finding names the device, file, line and offending object.
-import { parseFrr, type FrrConfig } from "./frr.js";
+// libs/verify: proves from the rendered text (parsed back, closed-world: what it does not
+// understand is a finding) and Bulkhead's records (never the renderer's inputs) that tenants are
+// isolated. `verifyPartition` runs every property over a partition's devices; each finding names
+// the device, file, line and offending object.
+import { FactIndex, P, type DeviceConfig, type Facts, type Finding } from "./facts.js";
+import { checkFirewallFrr, checkFirewallInterfaces, checkNftables } from "./firewall.js";
+import { parseFrr } from "./frr.js";
+import { VniRegistry, checkFactsIdentifiers } from "./identifiers.js";
 import { parseInterfaces } from "./interfaces.js";
 import { parseNft } from "./nft.js";
-import { FactIndex, P, type DeviceConfig, type Facts, type Finding } from "./facts.js";
-import { VniRegistry, checkFactsIdentifiers, checkVlans } from "./identifiers.js";
-import { checkImports, checkInfrastructure, checkIngress } from "./routing.js";
-import { checkNftables } from "./nftables.js";
-import { checkDifferential, checkReachability, leaksOf, type Leaks } from "./reachability.js";
+import { RoutingModel, checkDifferential, checkReachability, type Leaks, type Parsed } from "./routing.js";
+import { checkSwitch } from "./switch.js";
 
-export type { DeviceConfig, Facts, Finding, FirewallPortFact, MachinePortFact, NetworkFact } from "./facts.js";
+export type { AddressFact, DeviceConfig, ExternalSessionFact, Facts, Finding, MachineFact, NetworkFact, NetworkKind, PeeringFact, SwitchFact } from "./facts.js";
 export { P as Properties } from "./facts.js";
 export { parseFrr } from "./frr.js";
 export { parseInterfaces } from "./interfaces.js";
 export { parseNft } from "./nft.js";
-export type { Leaks } from "./reachability.js";
+export { routeTargetVnis } from "./switch.js";
+export type { Leaks } from "./routing.js";
 
 const FRR = "frr/frr.conf";
 const IFACES = "network/interfaces";
@@ -30,30 +32,51 @@ export interface Verification {
 
 const fileOf = (d: DeviceConfig, path: string) => d.files.find((f) => f.path === path)?.content;
 
+/**
+ * Every property over the given devices (one device for the gate before a push, or a whole
+ * partition). Partition-wide properties (end-to-end) see only the devices given.
+ */
 export function verifyPartition(devices: readonly DeviceConfig[], facts: Facts): Verification {
   const index = new FactIndex(facts);
   const findings: Finding[] = checkFactsIdentifiers(index);
   const vnis = new VniRegistry();
-  const parsed: { device: string; kind: "switch" | "firewall"; frr: FrrConfig }[] = [];
+  const parsed: Parsed[] = [];
   for (const d of devices) {
     const at = (path: string) => (property: string, line: number, object: string, message: string) => findings.push({ property, device: d.device, path, line, object, message });
+    const understood = (path: string, unknown: { line: number; text: string }[]) => {
+      for (const u of unknown) at(path)(P.understood, u.line, u.text, "a statement outside what Bulkhead renders: nobody has proven what it does to tenant routes or packets");
+    };
     const frrText = fileOf(d, FRR);
-    if (frrText !== undefined) {
-      const frr = parseFrr(frrText);
+    const ifacesText = fileOf(d, IFACES);
+    const nftText = fileOf(d, NFT);
+    const frr = frrText !== undefined ? parseFrr(frrText) : undefined;
+    const ifaces = ifacesText !== undefined ? parseInterfaces(ifacesText) : undefined;
+    if (frr) {
+      understood(FRR, frr.unknown);
       parsed.push({ device: d.device, kind: d.kind, frr });
-      vnis.check(d.device, frr, index, (line, object, message) => at(FRR)(P.identifiers, line, object, message));
-      checkImports(d.device, d.kind, frr, index, at(FRR));
-      checkInfrastructure(frr, at(FRR));
-      if (d.kind === "switch") checkIngress(d.device, frr, index, at(FRR));
-      const ifaces = fileOf(d, IFACES);
-      if (ifaces !== undefined) checkVlans(frr, parseInterfaces(ifaces), (line, object, message) => at(IFACES)(P.identifiers, line, object, message));
+      vnis.check(d.device, frr, index, at(FRR));
     }
-    const nft = fileOf(d, NFT);
-    if (nft !== undefined) checkNftables(d.device, parseNft(nft), index, (line, object, message) => at(NFT)(P.nftables, line, object, message));
+    if (ifaces) understood(IFACES, ifaces.unknown);
+    if (d.kind === "switch") {
+      if (frr) checkSwitch(d.device, frr, ifaces, index, at(FRR), at(IFACES));
+      continue;
+    }
+    const fw = index.firewalls.get(d.device);
+    if (!fw) {
+      at(FRR)(P.understood, 0, `firewall ${d.device}`, "no allocated firewall of this partition has this id");
+      continue;
+    }
+    if (frr) checkFirewallFrr(d.device, frr, fw, index, at(FRR));
+    if (ifaces) checkFirewallInterfaces(d.device, ifaces, fw, index, at(IFACES));
+    if (nftText !== undefined) {
+      const nft = parseNft(nftText);
+      understood(NFT, nft.unknown);
+      checkNftables(d.device, nft, fw, index, at(NFT));
+    }
   }
-  const leaks = leaksOf(parsed, index);
-  findings.push(...checkReachability(parsed, index, leaks));
-  return { findings, leaks, devices: devices.length };
+  const model = new RoutingModel(parsed, index);
+  findings.push(...checkReachability(model, parsed, index));
+  return { findings, leaks: model.leaks(), devices: devices.length };
 }
 
 /** Property 7: between the applied and the proposed revisions, only the leaks the change asked for (`to<from` keys) differ. */

@@ -1,31 +1,76 @@
-// A reader of ifupdown2 `interfaces` files: per interface its VRF, VLAN, VXLAN id and the VLAN a
-// VXLAN device is an access port of, with the line of its `iface` stanza.
+// A closed-world reader of the ifupdown2 `interfaces` files Bulkhead renders for leaves and
+// firewalls: each stanza's kind (loopback, port, bridge, VRF, SVI, VXLAN) and options, with lines.
+// An option outside the rendered subset, or a stanza that is not `auto`, is returned in
+// `unknown`: the checks report it.
+
+export type IfaceKind = "loopback" | "port" | "bridge" | "vrf" | "svi" | "vxlan";
 
 export interface Iface {
   name: string;
+  kind: IfaceKind;
   line: number;
   vrf?: string;
   vlanId?: number;
   vxlanId?: number;
   bridgeAccess?: number;
+  addresses: string[];
+  down: boolean;
+  bridgePorts: string[];
+  tunnelIp?: string;
 }
 
-export function parseInterfaces(text: string): Map<string, Iface> {
-  const ifaces = new Map<string, Iface>();
-  let current: Iface | undefined;
+export interface Interfaces {
+  ifaces: Map<string, Iface>;
+  unknown: { line: number; text: string }[];
+}
+
+const allowed: Record<IfaceKind, string[]> = {
+  loopback: ["address", "vxlan-local-tunnelip"],
+  port: ["mtu", "vrf", "address", "link-down", "bridge-access"],
+  bridge: ["bridge-ports", "bridge-vids", "bridge-vlan-aware", "mtu"],
+  vrf: ["vrf-table", "mtu"],
+  svi: ["vlan-id", "vlan-raw-device", "vrf", "address", "mtu"],
+  vxlan: ["vxlan-id", "bridge-access", "bridge-learning", "bridge-arp-nd-suppress", "mstpctl-bpduguard", "mstpctl-portbpdufilter", "mtu"],
+};
+
+const kindOf = (name: string, keys: Set<string>): IfaceKind =>
+  name === "lo" ? "loopback" : keys.has("vrf-table") ? "vrf" : keys.has("vxlan-id") ? "vxlan" : keys.has("vlan-id") ? "svi" : name === "bridge" ? "bridge" : "port";
+
+export function parseInterfaces(text: string): Interfaces {
+  const result: Interfaces = { ifaces: new Map(), unknown: [] };
+  const autos = new Set<string>();
+  const stanzas: { name: string; head: string; line: number; options: { key: string; value: string; line: number }[] }[] = [];
   text.split("\n").forEach((raw, i) => {
-    const [key, value] = raw.trim().split(/\s+/);
-    if (key === "iface" && value) {
-      current = ifaces.get(value) ?? { name: value, line: i + 1 };
-      ifaces.set(value, current);
-    } else if (key === "auto" || !key) {
-      if (key === "auto") current = undefined;
-    } else if (current && value) {
-      if (key === "vrf") current.vrf = value;
-      else if (key === "vlan-id") current.vlanId = Number(value);
-      else if (key === "vxlan-id") current.vxlanId = Number(value);
-      else if (key === "bridge-access") current.bridgeAccess = Number(value);
-    }
+    const t = raw.trim();
+    if (!t || t.startsWith("#")) return;
+    const [key, ...rest] = t.split(/\s+/);
+    if (key === "auto") for (const n of rest) autos.add(n);
+    else if (key === "iface" && rest[0]) stanzas.push({ name: rest[0], head: rest.slice(1).join(" "), line: i + 1, options: [] });
+    else if (stanzas.length > 0 && raw.startsWith(" ")) stanzas.at(-1)!.options.push({ key: key!, value: rest.join(" "), line: i + 1 });
+    else result.unknown.push({ line: i + 1, text: t });
   });
-  return ifaces;
+  for (const s of stanzas) {
+    const keys = new Set(s.options.map((o) => o.key));
+    const kind = kindOf(s.name, keys);
+    const get = (key: string) => s.options.find((o) => o.key === key)?.value;
+    const num = (key: string) => (get(key) !== undefined && /^\d+$/.test(get(key)!) ? Number(get(key)) : undefined);
+    if (!autos.has(s.name)) result.unknown.push({ line: s.line, text: `iface ${s.name} (not auto)` });
+    if (s.head && !(kind === "loopback" && s.head === "inet loopback")) result.unknown.push({ line: s.line, text: `iface ${s.name} ${s.head}` });
+    for (const o of s.options) if (!allowed[kind].includes(o.key)) result.unknown.push({ line: o.line, text: `${o.key} ${o.value} (in iface ${s.name})` });
+    if (result.ifaces.has(s.name)) result.unknown.push({ line: s.line, text: `iface ${s.name} (a second stanza)` });
+    result.ifaces.set(s.name, {
+      name: s.name,
+      kind,
+      line: s.line,
+      vrf: get("vrf"),
+      vlanId: num("vlan-id"),
+      vxlanId: num("vxlan-id"),
+      bridgeAccess: num("bridge-access"),
+      addresses: s.options.filter((o) => o.key === "address").map((o) => o.value),
+      down: get("link-down") === "yes",
+      bridgePorts: (get("bridge-ports") ?? "").split(/\s+/).filter(Boolean),
+      tunnelIp: get("vxlan-local-tunnelip"),
+    });
+  }
+  return result;
 }

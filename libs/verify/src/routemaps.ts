@@ -1,48 +1,39 @@
-// What a route map lets through, read from its entries and prefix lists. Over-approximates: a
-// permit entry counts with all the permit entries of its prefix lists (deny refinements ignored),
-// which is the safe side for "everything permitted lies inside X".
-import { parsePrefix, type Prefix } from "@bulkhead/netaddr";
+// What a route map lets through, read from its permit entries and their prefix lists. A map is
+// taken as the union of its permit entries (an earlier deny entry is not subtracted): the safe
+// side for "everything it permits lies inside X".
 import type { FrrConfig, RouteMapEntry } from "./frr.js";
+import { admittedBy, type Admitted } from "./prefixes.js";
 
-export interface Permitted {
-  prefix: Prefix;
-  text: string;
-  /** Line of the prefix-list entry. */
-  line: number;
-  sourceVrf?: string;
+export interface PermitEntry {
+  entry: RouteMapEntry;
+  /** Ranges its prefix lists admit, per list; `undefined` when the entry matches no prefix list (it admits every route its other conditions match). */
+  admitted?: Admitted[];
 }
 
 export interface RouteMapReading {
+  name: string;
   exists: boolean;
-  /** Prefixes the permit entries let through. */
-  prefixes: Permitted[];
-  /** Permit entries that match no prefix list: they let through everything (of their source VRF). */
-  unconditional: RouteMapEntry[];
-  /** Prefix lists referenced but not defined (FRR then matches nothing). */
+  permits: PermitEntry[];
+  /** Prefix lists referenced but not defined (FRR then matches nothing; a typo that silently blocks). */
   undefinedLists: { name: string; line: number }[];
 }
 
 export function readRouteMap(config: FrrConfig, name: string): RouteMapReading {
   const entries = config.routeMaps.get(name);
-  const reading: RouteMapReading = { exists: entries !== undefined, prefixes: [], unconditional: [], undefinedLists: [] };
+  const reading: RouteMapReading = { name, exists: entries !== undefined, permits: [], undefinedLists: [] };
   for (const entry of entries ?? []) {
     if (entry.action !== "permit") continue;
     if (entry.prefixLists.length === 0) {
-      reading.unconditional.push(entry);
+      reading.permits.push({ entry });
       continue;
     }
-    for (const listName of entry.prefixLists) {
-      const list = config.prefixLists.get(listName);
-      if (!list) {
-        reading.undefinedLists.push({ name: listName, line: entry.line });
-        continue;
-      }
-      for (const e of list.entries) {
-        if (e.action !== "permit") continue;
-        const prefix = parsePrefix(e.prefix);
-        if (prefix) reading.prefixes.push({ prefix, text: e.le !== undefined ? `${e.prefix} le ${e.le}` : e.prefix, line: e.line, sourceVrf: entry.sourceVrf });
-      }
+    const admitted: Admitted[] = [];
+    for (const ref of entry.prefixLists) {
+      const list = config.prefixLists.get(ref.name);
+      if (!list || list.family !== ref.family) reading.undefinedLists.push({ name: ref.name, line: entry.line });
+      else admitted.push(...admittedBy(list));
     }
+    reading.permits.push({ entry, admitted });
   }
   return reading;
 }

@@ -1,63 +1,51 @@
-// The isolation verifier's facts, read from the services' records at verification time: the
-// partition's networks (network service), its local peerings (peering service), and from the
-// inventory which machine or firewall is on which switch port and what it may announce, and which
-// networks each firewall is attached to.
-import type { Client } from "@connectrpc/connect";
-import type { GetMachineViewResponse } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
-import { PortRole, type GetSwitchViewResponse } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
-import { NetworkType, type Network, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
-import { PeeringType, type PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import type { Facts, NetworkFact } from "@bulkhead/verify";
+// The isolation verifier's facts, from a partition's records (records.ts): networks with their
+// VRFs and prefixes, peerings, switches with their uplinks and router ids, allocated machines and
+// firewalls with their connections and addresses, and the addresses projects hold in shared and
+// external networks. Nothing here comes from the views the renderer consumed.
+import { MachineRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { NatType, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import { PXE_VNI } from "@bulkhead/render";
+import type { Facts, NetworkKind } from "@bulkhead/verify";
+import type { PartitionRecords } from "./records.js";
 
-const kinds: Partial<Record<NetworkType, NetworkFact["kind"]>> = {
+const kinds: Partial<Record<NetworkType, NetworkKind>> = {
   [NetworkType.CHILD]: "private",
   [NetworkType.CHILD_SHARED]: "shared",
   [NetworkType.EXTERNAL]: "external",
   [NetworkType.UNDERLAY]: "underlay",
+  [NetworkType.SUPER]: "super",
+  [NetworkType.SUPER_NAMESPACED]: "super",
 };
 
-async function allNetworks(networks: Client<typeof NetworkService>, filter: { partition?: string; type?: NetworkType }): Promise<Network[]> {
-  const out: Network[] = [];
-  let pageToken = "";
-  do {
-    const page = await networks.listNetworks({ ...filter, pageSize: 1000, pageToken });
-    out.push(...page.networks);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return out;
-}
+const roles: Partial<Record<SwitchRole, "leaf" | "exit" | "spine">> = { [SwitchRole.LEAF]: "leaf", [SwitchRole.EXIT]: "exit", [SwitchRole.SPINE]: "spine" };
 
-/** A partition's networks (and the external ones, which may have no partition) and peerings. */
-export async function partitionFacts(services: { networks: Client<typeof NetworkService>; peering: Client<typeof PeeringService> }, partition: string): Promise<Facts> {
-  const [own, external, { peerings }] = await Promise.all([allNetworks(services.networks, { partition }), allNetworks(services.networks, { type: NetworkType.EXTERNAL }), services.peering.listPeerings({ partition })]);
-  const byId = new Map([...own, ...external].map((n) => [n.id, n]));
-  const networks: NetworkFact[] = [];
-  for (const n of byId.values()) {
-    const kind = kinds[n.type];
-    if (kind) networks.push({ id: n.id, project: n.project, vrf: n.vrf, prefixes: n.prefixes, destinationPrefixes: n.destinationPrefixes, kind });
-  }
+export function factsOf(records: PartitionRecords, reservedVnis: readonly number[] = [PXE_VNI]): Facts {
   return {
-    networks,
-    peerings: peerings.filter((p) => p.type === PeeringType.LOCAL).map((p) => [p.network1, p.network2] as [string, string]),
-    machinePorts: [],
-    firewallPorts: [],
-    firewalls: [],
-    infrastructure: networks.filter((n) => n.kind === "underlay").flatMap((n) => n.prefixes),
+    networks: records.networks.flatMap((n: Network) => {
+      const kind = kinds[n.type];
+      return kind ? [{ id: n.id, project: n.project, kind, vrf: n.vrf, prefixes: n.prefixes, destinationPrefixes: n.destinationPrefixes, nat: n.natType === NatType.IPV4_MASQUERADE, parent: n.parentNetwork || undefined, announceable: n.additionalAnnounceableCidrs }] : [];
+    }),
+    peerings: records.peerings.map((p) =>
+      p.type === PeeringType.EXTERNAL && p.bgp
+        ? { id: p.id, network1: p.network1, external: { switch: p.bgp.switch, port: p.bgp.port, localAddress: p.bgp.local!.address, remoteAddress: p.bgp.remote!.address, remotePrefixes: p.bgp.remotePrefixes, maximumPrefixes: p.bgp.maximumPrefixes || 1000 } }
+        : { id: p.id, network1: p.network1, network2: p.network2 },
+    ),
+    switches: records.switches.flatMap((s) => {
+      const role = roles[s.role];
+      return role ? [{ id: s.id, role, routerId: s.routerId, uplinks: s.ports.filter((p) => p.uplink).map((p) => p.name) }] : [];
+    }),
+    machines: records.machines.map((m) => ({
+      id: m.id,
+      project: m.allocation!.project,
+      role: m.allocation!.role === MachineRole.FIREWALL ? "firewall" : "machine",
+      installed: true,
+      networks: m.allocation!.networks.map((n) => n.network),
+      ips: m.allocation!.networks.flatMap((n) => n.ips.map((address) => ({ network: n.network, address }))),
+      connections: m.connections.map((c) => ({ switch: c.switch, port: c.port, nic: c.nic })),
+    })),
+    addresses: records.addresses.map((ip) => ({ address: ip.ip, network: ip.network, project: ip.project, machine: ip.machine })),
+    reservedVnis: [...reservedVnis],
   };
-}
-
-/** Adds what the inventory records for a switch's ports: who is cabled there and may announce what. */
-export function addSwitch(facts: Facts, view: GetSwitchViewResponse): void {
-  const sw = view.switch!;
-  if (sw.routerId) facts.infrastructure.push(`${sw.routerId}/32`);
-  for (const p of view.ports) {
-    if (p.role === PortRole.MACHINE) facts.machinePorts.push({ switch: sw.id, port: p.name, machine: p.machine, network: p.network, allowed: p.allowedPrefixes });
-    if (p.role === PortRole.FIREWALL) facts.firewallPorts.push({ switch: sw.id, port: p.name, firewall: p.machine, underlay: p.allowedPrefixes, vnis: p.firewallVnis });
-  }
-}
-
-/** Adds a firewall and the networks attached to it. */
-export function addFirewall(facts: Facts, view: GetMachineViewResponse): void {
-  const allocation = view.machine?.allocation;
-  if (allocation) facts.firewalls.push({ id: view.machine!.id, networks: allocation.networks.map((n) => n.network) });
 }

@@ -7,14 +7,16 @@ import { AgentService, ApplyOutcome } from "@bulkhead/api/gen/bulkhead/agent/v1/
 import type { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, type GetMachineViewResponse, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole, type GetSwitchViewResponse, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import type { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
 import type { PublishedEvent } from "@bulkhead/db";
-import { firewallFrrModelOf, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, type RevisionFile } from "@bulkhead/render";
-import { DeviceKind, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
+import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, type FirewallFrrModel, type RevisionFile, type SwitchModel } from "@bulkhead/render";
+import { closedFirewall, closedSwitch, cutFirewall, cutSwitch } from "./cutback.js";
+import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
-import { addFirewall, addSwitch, partitionFacts } from "./facts.js";
+import { factsOf } from "./facts.js";
 import { labInputOf } from "./lab.js";
 import { readRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
@@ -28,6 +30,7 @@ export interface WorkQueues {
 }
 
 export interface Services {
+  ips: Client<typeof IPService>;
   switches: Client<typeof SwitchService>;
   machines: Client<typeof MachineService>;
   peering: Client<typeof PeeringService>;
@@ -35,11 +38,33 @@ export interface Services {
   networks: Client<typeof NetworkService>;
 }
 
-/** A render with the view it was made from (the isolation verifier reads its facts from it). */
+/** A render with the view it was made from. */
 interface Render {
   rendered: Rendered;
   view: { switch: GetSwitchViewResponse } | { firewall: GetMachineViewResponse };
 }
+
+/** What a device's files are rendered from: kept with each revision, to cut a later refused render back to. */
+type DeviceModel = { switch: SwitchModel } | { firewall: FirewallFrrModel; ruleset: string };
+
+function filesOf(model: DeviceModel): RevisionFile[] {
+  if ("switch" in model) {
+    const out = renderSwitch(model.switch);
+    return [
+      { path: FILES.frr, content: out.files["frr.conf"] },
+      { path: FILES.interfaces, content: out.files.interfaces },
+    ];
+  }
+  // Interfaces first: the agent activates files in this order, and FRR needs the VRFs to exist.
+  return [
+    { path: FILES.interfaces, content: renderFirewallInterfaces(model.firewall) },
+    { path: FILES.frr, content: renderFirewallFrr(model.firewall) },
+    { path: FILES.nftables, content: model.ruleset },
+  ];
+}
+
+/** A ruleset for a cut-back firewall: its infrastructure only, nothing forwarded — policies wait for a render that verifies. */
+const closedRuleset = (device: string, model: FirewallFrrModel) => compileFirewall({ id: device, networks: model.networks, policies: [], options: noOptions });
 
 /** Paths of a device's files, relative to its agent's configuration root. */
 export const FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", nftables: "nftables/bulkhead.nft" };
@@ -92,23 +117,56 @@ export class Reconciler {
       return false;
     }
     const { rendered } = render;
-    // What was verified before need not be again: the store keeps it unchanged.
-    if ((await this.store.latestHash(device)) !== rendered.hash) rendered.verification = await this.verify(device, render);
-    failpoint("reconciler.render.before-record");
-    const { row: after, changed } = await this.store.record(device, rendered);
+    let after = row;
+    let changed = false;
+    // A render refused before is refused again; what was verified before need not be again.
+    if (!row || row.refused_hash !== rendered.hash) {
+      if (row?.desired_hash !== rendered.hash) rendered.verification = await this.verify(device, rendered);
+      const cut = rendered.verification.passed ? undefined : await this.cutBack(device, render, row);
+      failpoint("reconciler.render.before-record");
+      ({ row: after, changed } = await this.store.record(device, rendered, cut));
+    }
     if (force) await this.store.unblock(device);
-    if (changed || force || this.needsPush(after)) await this.queues.push(device);
-    this.log.debug({ device, changed, generation: after.desired_generation, ms: Math.round(performance.now() - started) }, "rendered");
+    if (changed || force || this.needsPush(after!)) await this.queues.push(device);
+    this.log.debug({ device, changed, generation: after!.desired_generation, ms: Math.round(performance.now() - started) }, "rendered");
     return changed;
   }
 
-  /** Syntax with the real tools, then isolation (libs/verify) against the partition's facts. */
-  private async verify(device: string, { rendered, view }: Render): Promise<Rendered["verification"]> {
+  /**
+   * The verified part of a refused render: the last verified model minus what the new one no
+   * longer grants (`cutback.ts`); if even that has a finding, every tenant grant removed.
+   */
+  private async cutBack(device: string, render: Render, row: DeviceRow | undefined): Promise<CutBack> {
+    const last = (row?.desired_generation ? (await this.store.revision(device, row.desired_generation))?.model : undefined) as Partial<{ switch: SwitchModel; firewall: FirewallFrrModel }> | undefined;
+    const model = render.rendered.model as DeviceModel;
+    let cut: { model: DeviceModel; withheld: string[] };
+    if ("switch" in model) {
+      const c = cutSwitch(model.switch, last?.switch);
+      cut = { model: { switch: c.model }, withheld: c.withheld };
+    } else {
+      const c = cutFirewall(model.firewall, last?.firewall);
+      cut = { model: { firewall: c.model, ruleset: closedRuleset(device, c.model) }, withheld: c.withheld };
+    }
+    const candidate = this.rendered(render.rendered, cut.model);
+    candidate.verification = await this.verify(device, candidate);
+    if (candidate.verification.passed) return { rendered: candidate, withheld: cut.withheld };
+    const closed = this.rendered(render.rendered, "switch" in model ? { switch: closedSwitch(model.switch) } : { firewall: closedFirewall(model.firewall), ruleset: closedRuleset(device, closedFirewall(model.firewall)) });
+    closed.verification = await this.verify(device, closed);
+    this.log.warn({ device, findings: closed.verification.findings.length }, "even the closed configuration has findings; pushing it: it grants no tenant anything");
+    return { rendered: closed, withheld: ["every tenant grant of this device: its cut-back did not verify either"] };
+  }
+
+  /** Files and hash of a device model, with the rest of a render's record. */
+  private rendered(base: Rendered, model: DeviceModel): Rendered {
+    const files = filesOf(model);
+    return { ...base, files, hash: revisionHash(files), model, verification: { passed: false, checks: [], findings: [] } };
+  }
+
+  /** Syntax with the real tools, then isolation (libs/verify) against the partition's records. */
+  private async verify(device: string, rendered: Rendered): Promise<Rendered["verification"]> {
     const syntax = await verifySyntax(device, rendered.files, this.options.verify);
     if (!this.options.isolation) return syntax;
-    const facts = await partitionFacts(this.services, rendered.partition);
-    if ("switch" in view) addSwitch(facts, view.switch);
-    else addFirewall(facts, view.firewall);
+    const facts = factsOf(await readRecords(this.services, rendered.partition));
     const { findings } = verifyIsolation([{ device, kind: rendered.kind === DeviceKind.Firewall ? "firewall" : "switch", files: rendered.files }], facts);
     return { passed: syntax.passed && findings.length === 0, checks: [...syntax.checks, "isolation"], findings: [...syntax.findings, ...findings] };
   }
@@ -118,17 +176,14 @@ export class Reconciler {
    * black holes between networks), with facts read now.
    */
   async verifyPartition(partition: string): Promise<{ verification: Rendered["verification"]; devices: string[] }> {
-    const facts = await partitionFacts(this.services, partition);
+    const facts = factsOf(await readRecords(this.services, partition));
     const configs: DeviceConfig[] = [];
     const checks = new Set<string>(["isolation"]);
     const syntaxFindings: Finding[] = [];
     for (const d of await this.store.devices({ partition })) {
       const revision = d.desired_generation > 0 ? await this.store.revision(d.device, d.desired_generation) : undefined;
       if (!revision) continue;
-      const firewall = d.kind === DeviceKind.Firewall;
-      if (firewall) addFirewall(facts, await this.services.machines.getMachineView({ device: d.device }));
-      else addSwitch(facts, await this.services.switches.getSwitchView({ device: d.device }));
-      configs.push({ device: d.device, kind: firewall ? "firewall" : "switch", files: revision.files });
+      configs.push({ device: d.device, kind: d.kind === DeviceKind.Firewall ? "firewall" : "switch", files: revision.files });
       for (const c of revision.verification.checks) checks.add(c);
       syntaxFindings.push(...revision.verification.findings.filter((f) => f.property === "syntax"));
     }
@@ -159,12 +214,11 @@ export class Reconciler {
     const sw = view.switch!;
     if (sw.role !== SwitchRole.LEAF && sw.role !== SwitchRole.EXIT) return undefined;
     const plan = await this.services.peering.getRouteLeakPlan({ partition: sw.partition });
-    const out = renderSwitch(switchModelOf(view, plan, row?.vlans ?? {}));
-    const files = [
-      { path: FILES.frr, content: out.files["frr.conf"] },
-      { path: FILES.interfaces, content: out.files.interfaces },
-    ];
+    const model: DeviceModel = { switch: switchModelOf(view, plan, row?.vlans ?? {}) };
+    const out = renderSwitch(model.switch);
+    const files = filesOf(model);
     const rendered: Rendered = {
+      model,
       kind: sw.role === SwitchRole.EXIT ? DeviceKind.Exit : DeviceKind.Leaf,
       partition: sw.partition,
       files,
@@ -186,22 +240,19 @@ export class Reconciler {
       if (notFound(error)) return undefined;
       throw error;
     }
-    const model = firewallFrrModelOf(view);
-    if (!model) return undefined;
+    const frr = firewallFrrModelOf(view);
+    if (!frr) return undefined;
     const { ruleset } = await this.services.policies.getFirewallRuleset({ device });
-    // Interfaces first: the agent activates files in this order, and FRR needs the VRFs to exist.
-    const files: RevisionFile[] = [
-      { path: FILES.interfaces, content: renderFirewallInterfaces(model) },
-      { path: FILES.frr, content: renderFirewallFrr(model) },
-      { path: FILES.nftables, content: ruleset },
-    ];
+    const model: DeviceModel = { firewall: frr, ruleset };
+    const files = filesOf(model);
     const rendered: Rendered = {
+      model,
       kind: DeviceKind.Firewall,
       partition: view.machine!.partition,
       files,
       hash: revisionHash(files),
       verification: { passed: true, checks: [], findings: [] },
-      vrfs: model.networks.filter((n) => n.vrf > 0).map((n) => n.vrf),
+      vrfs: frr.networks.filter((n) => n.vrf > 0).map((n) => n.vrf),
       projects: [view.machine!.allocation!.project],
       projectNetworks: [`${view.machine!.allocation!.project}/*`],
       vlans: {},

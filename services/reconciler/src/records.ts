@@ -6,11 +6,13 @@ import type { Client } from "@connectrpc/connect";
 import { PolicyState, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, MachineState, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import type { Switch, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import type { IP, IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType, type Network, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { Peering, PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 
 export interface RecordServices {
   networks: Client<typeof NetworkService>;
+  ips: Client<typeof IPService>;
   peering: Client<typeof PeeringService>;
   switches: Client<typeof SwitchService>;
   machines: Client<typeof MachineService>;
@@ -27,6 +29,8 @@ export interface PartitionRecords {
   machines: Machine[];
   /** Policies in force (not rejected), by firewall. */
   policies: Map<string, NetworkPolicy[]>;
+  /** Addresses projects hold in the shared and external networks (published, load-balancer and firewall addresses). */
+  addresses: IP[];
 }
 
 /** Walks every page of a paged list. */
@@ -69,5 +73,14 @@ export async function readRecords(services: RecordServices, partition: string): 
     const { policies: list } = await services.policies.listPolicies({ firewall: fw.id });
     policies.set(fw.id, list.filter((p) => p.status?.state !== PolicyState.REJECTED));
   }
-  return { partition, networks, peerings, switches, machines: allocated, policies };
+  const addresses: IP[] = [];
+  for (const n of networks.filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED)) {
+    addresses.push(
+      ...(await allPages(async (pageToken) => {
+        const r = await services.ips.listIPs({ network: n.id, pageSize: 1000, pageToken });
+        return { items: r.ips, next: r.nextPageToken };
+      })),
+    );
+  }
+  return { partition, networks, peerings, switches, machines: allocated, policies, addresses };
 }

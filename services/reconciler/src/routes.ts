@@ -27,6 +27,7 @@ const statusMessage = (d: DeviceRow): DeviceStatus =>
     lastHeartbeatAt: time(d.last_heartbeat_at),
     updatedAt: time(d.updated_at),
     pushes: BigInt(d.pushes),
+    withheld: d.withheld,
   });
 
 const verificationMessage = (v: VerificationRow): Verification => create(VerificationSchema, { passed: v.passed, checks: v.checks, findings: v.findings });

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { Periodic, createServiceClient, serviceTokenSource, signTokenWithKey, vars, type ServiceDefinition, type TokenSettings } from "@bulkhead/service-kit";
@@ -45,6 +46,7 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
     const reconciler = new Reconciler(
       store,
       {
+        ips: createServiceClient(IPService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
         switches: createServiceClient(SwitchService, { ...client, baseUrl: c.BULKHEAD_INVENTORY_URL }),
         machines: createServiceClient(MachineService, { ...client, baseUrl: c.BULKHEAD_INVENTORY_URL }),
         peering: createServiceClient(PeeringService, { ...client, baseUrl: c.BULKHEAD_PEERING_URL }),

@@ -46,6 +46,8 @@ export interface DeviceRow {
   projects: string[];
   vlans: Record<string, number>;
   pushes: number;
+  refused_hash: string;
+  withheld: string[];
   last_heartbeat_at: Date | null;
   updated_at: Date;
 }
@@ -57,6 +59,8 @@ export interface RevisionRow {
   files: RevisionFile[];
   verification: Verification;
   rejected: boolean;
+  /** The model it was rendered from (switch or firewall), for cutting back a later refused render. */
+  model: unknown;
   created_at: Date;
 }
 
@@ -71,11 +75,18 @@ export interface Rendered {
   /** `project/network` of each machine port (a firewall: `project/*`). */
   projectNetworks: string[];
   vlans: Record<string, number>;
+  model?: unknown;
+}
+
+/** A refused render's verified part: what is pushed instead, and what it withholds. */
+export interface CutBack {
+  rendered: Rendered;
+  withheld: string[];
 }
 
 const deviceColumns = `device, kind, partition, state, desired_generation::float8 AS desired_generation, desired_hash, applied_generation::float8 AS applied_generation,
-  applied_hash, running_hash, last_error, blocked_generation::float8 AS blocked_generation, endpoint, vrfs, projects, vlans, pushes, last_heartbeat_at, updated_at`;
-const revisionColumns = "device, generation::float8 AS generation, hash, files, verification, rejected, created_at";
+  applied_hash, running_hash, last_error, blocked_generation::float8 AS blocked_generation, endpoint, vrfs, projects, vlans, pushes, refused_hash, withheld, last_heartbeat_at, updated_at`;
+const revisionColumns = "device, generation::float8 AS generation, hash, files, verification, rejected, model, created_at";
 
 export class ReconcilerStore {
   constructor(private readonly pool: Pool) {}
@@ -117,30 +128,46 @@ export class ReconcilerStore {
   }
 
   /**
-   * Stores a render. Unchanged content stores nothing; a render that failed verification is kept
-   * as a rejected revision and leaves the desired one as it was. Returns the device afterwards and
-   * whether the desired revision changed.
+   * Stores a render. Unchanged content stores nothing. A render that passed verification becomes
+   * the desired revision. One that failed is kept as a rejected revision for inspection and its
+   * cut-back (the verified part) becomes the desired one instead, the device REJECTED with what
+   * was withheld. Returns the device afterwards and whether the desired revision changed.
    */
-  async record(device: string, r: Rendered): Promise<{ row: DeviceRow; changed: boolean }> {
+  async record(device: string, r: Rendered, cut?: CutBack): Promise<{ row: DeviceRow; changed: boolean }> {
     return withTransaction(this.pool, async (client) => {
       await client.query("INSERT INTO devices (device) VALUES ($1) ON CONFLICT DO NOTHING", [device]);
       const current = (await client.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1 FOR UPDATE`, [device])).rows[0]!;
       await client.query("UPDATE devices SET kind = $2, partition = $3, vrfs = $4, projects = $5, project_networks = $6, vlans = $7 WHERE device = $1", [device, r.kind, r.partition, r.vrfs, r.projects, r.projectNetworks, JSON.stringify(r.vlans)]);
-      const latest = (await client.query<{ hash: string; generation: number }>("SELECT hash, generation::float8 AS generation FROM revisions WHERE device = $1 ORDER BY generation DESC LIMIT 1", [device])).rows[0];
-      if (latest?.hash === r.hash) return { row: (await this.device(device, client))!, changed: false };
-      const generation = (latest?.generation ?? 0) + 1;
-      const rejected = !r.verification.passed;
-      await client.query("INSERT INTO revisions (device, generation, hash, files, verification, rejected) VALUES ($1, $2, $3, $4, $5, $6)", [device, generation, r.hash, JSON.stringify(r.files), JSON.stringify(r.verification), rejected]);
-      // Keep the last 20 revisions (and the desired and applied ones).
-      await client.query("DELETE FROM revisions WHERE device = $1 AND generation <= $2 - 20 AND generation NOT IN ($3, $4)", [device, generation, current.desired_generation, current.applied_generation]);
-      if (rejected) {
-        const reason = r.verification.findings.map((f) => `${f.path}${f.line ? `:${f.line}` : ""}: ${f.object ? `${f.object}: ` : ""}${f.message}`).join("; ");
-        await client.query("UPDATE devices SET state = 5, last_error = $2, updated_at = now() WHERE device = $1", [device, `generation ${generation} rejected by verification: ${reason}`.slice(0, 4000)]);
-      } else {
-        const inSync = current.applied_hash === r.hash && current.running_hash === r.hash;
-        await client.query("UPDATE devices SET desired_generation = $2, desired_hash = $3, state = $4, last_error = '', updated_at = now() WHERE device = $1", [device, generation, r.hash, inSync ? 1 : 2]);
+      const latest = async () => (await client.query<{ hash: string; generation: number }>("SELECT hash, generation::float8 AS generation FROM revisions WHERE device = $1 ORDER BY generation DESC LIMIT 1", [device])).rows[0];
+      const insert = async (x: Rendered, rejected: boolean) => {
+        const generation = ((await latest())?.generation ?? 0) + 1;
+        await client.query("INSERT INTO revisions (device, generation, hash, files, verification, rejected, model) VALUES ($1, $2, $3, $4, $5, $6, $7)", [device, generation, x.hash, JSON.stringify(x.files), JSON.stringify(x.verification), rejected, x.model === undefined ? null : JSON.stringify(x.model)]);
+        // Keep the last 20 revisions (and the desired and applied ones).
+        await client.query("DELETE FROM revisions WHERE device = $1 AND generation <= $2 - 20 AND generation NOT IN ($3, $4)", [device, generation, current.desired_generation, current.applied_generation]);
+        return generation;
+      };
+      const desire = async (x: Rendered) => {
+        const generation = await insert(x, false);
+        const inSync = current.applied_hash === x.hash && current.running_hash === x.hash;
+        await client.query("UPDATE devices SET desired_generation = $2, desired_hash = $3, state = $4, updated_at = now() WHERE device = $1", [device, generation, x.hash, inSync && !cut ? 1 : cut ? 5 : 2]);
+      };
+      if (r.verification.passed) {
+        const unchanged = current.desired_hash === r.hash && current.refused_hash === "";
+        if (!unchanged) {
+          if ((await latest())?.hash !== r.hash || current.desired_hash !== r.hash) await desire(r);
+          await client.query("UPDATE devices SET refused_hash = '', withheld = '{}', last_error = '', state = CASE WHEN applied_hash = desired_hash AND running_hash = desired_hash THEN 1 ELSE 2 END WHERE device = $1", [device]);
+        }
+        return { row: (await this.device(device, client))!, changed: !unchanged };
       }
-      return { row: (await this.device(device, client))!, changed: !rejected };
+      if (current.refused_hash === r.hash && (!cut || current.desired_hash === cut.rendered.hash)) return { row: (await this.device(device, client))!, changed: false };
+      if ((await latest())?.hash !== r.hash) await insert(r, true);
+      const reason = r.verification.findings.map((f) => `${f.path}${f.line ? `:${f.line}` : ""}: ${f.object ? `${f.object}: ` : ""}${f.message}`).join("; ");
+      const changed = cut !== undefined && cut.rendered.hash !== current.desired_hash;
+      if (cut && changed) await desire(cut.rendered);
+      const withheld = cut?.withheld ?? [];
+      const message = `render refused by verification: ${reason}${cut ? `; pushed instead: the last verified configuration minus what is no longer authorized${withheld.length > 0 ? `, withholding ${withheld.join("; ")}` : ""}` : ""}`;
+      await client.query("UPDATE devices SET state = 5, refused_hash = $2, withheld = $3, last_error = $4, updated_at = now() WHERE device = $1", [device, r.hash, withheld, message.slice(0, 4000)]);
+      return { row: (await this.device(device, client))!, changed };
     });
   }
 
@@ -160,7 +187,7 @@ export class ReconcilerStore {
   async applied(device: string, generation: number, hash: string, changed: boolean): Promise<void> {
     await this.pool.query(
       `UPDATE devices SET applied_generation = $2, applied_hash = $3, running_hash = $3, pushes = pushes + $4,
-         state = CASE WHEN desired_hash = $3 THEN 1 ELSE 2 END, last_error = CASE WHEN desired_hash = $3 THEN '' ELSE last_error END, updated_at = now()
+         state = CASE WHEN refused_hash <> '' THEN 5 WHEN desired_hash = $3 THEN 1 ELSE 2 END, last_error = CASE WHEN desired_hash = $3 AND refused_hash = '' THEN '' ELSE last_error END, updated_at = now()
        WHERE device = $1 AND applied_generation <= $2`,
       [device, generation, hash, changed ? 1 : 0],
     );

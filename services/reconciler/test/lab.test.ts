@@ -34,8 +34,11 @@ test("two projects peered with the internet meet only at their public addresses"
   const input = await p.labInput();
   if (process.env.LAB_DUMP) (await import("node:fs")).writeFileSync(process.env.LAB_DUMP, JSON.stringify(input, null, 1));
   const report = await runLab(input);
-  console.log(formatReport(report));
+  const statuses = (await stack.fabric.listDeviceStatuses({ partition: p.id })).statuses.map((x) => `${x.device} ${x.state} ${x.lastError.slice(0, 400)}`);
+  console.log(statuses.join("\n"));
   assert.ok(proven(report), formatReport(report));
+  const { verification } = await stack.fabric.verifyPartition({ partition: p.id });
+  assert.equal(verification!.findings.map((f) => `${f.device} ${f.path}:${f.line} ${f.object}: ${f.message}`), []);
 });
 
 test.run();

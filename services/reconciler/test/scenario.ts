@@ -8,6 +8,7 @@ import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js
 import { NetworkPolicyService, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService, NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
@@ -146,6 +147,7 @@ export class ScenarioPartition {
     const admin = this.admin;
     const services = {
       networks: createServiceClient(NetworkService, { baseUrl: s.f.network.url, token: admin, protocol: "grpc" }),
+      ips: createServiceClient(IPService, { baseUrl: s.f.network.url, token: admin, protocol: "grpc" }),
       peering: createServiceClient(PeeringService, { baseUrl: s.peering.url, token: admin, protocol: "grpc" }),
       switches: createServiceClient(SwitchService, { baseUrl: s.f.inventory.url, token: admin, protocol: "grpc" }),
       machines: createServiceClient(MachineService, { baseUrl: s.f.inventory.url, token: admin, protocol: "grpc" }),
