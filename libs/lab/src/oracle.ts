@@ -114,7 +114,7 @@ export class Oracle {
       const rule = this.admits(fw.id, "egress", p.dst, p);
       if (rule) return { why: `firewall ${fw.id} (${rule})`, src: e.nat && !p.src.includes(":") ? (this.addressIn(fw, e.id) ?? p.src) : p.src };
     }
-    return undefined;
+    return this.throughDmz(s, e, p);
   }
 
   /** Whether an address in external network `e`, held by a machine, is published there for `src`. */
@@ -176,15 +176,13 @@ export class Oracle {
     if (outside) {
       const reach = this.reachesExternal(s, outside, p);
       if (reach) return { allowed: true, why: reach.why };
-      const dmz = this.throughDmz(s, outside, p);
-      if (dmz) return { allowed: true, why: dmz };
       return { allowed: false, why: `${s.id} does not reach the outside of ${outside.id}` };
     }
     return { allowed: false, why: `${p.dst} belongs to no network` };
   }
 
-  /** Out through a firewall of `s` into a DMZ, and from the DMZ out through the DMZ's firewall. */
-  private throughDmz(s: RecordNetwork, e: RecordNetwork, p: Packet): string | undefined {
+  /** Out through a firewall of `s` into a DMZ, and from the DMZ out through the DMZ's firewall; the source as it arrives in `e`. */
+  private throughDmz(s: RecordNetwork, e: RecordNetwork, p: Packet): { why: string; src: string } | undefined {
     const sameDestinations = (a: RecordNetwork, b: RecordNetwork) => a.destinationPrefixes.length > 0 && [...a.destinationPrefixes].sort().join() === [...b.destinationPrefixes].sort().join();
     for (const fw of this.firewallsOf(s.id, "primary")) {
       for (const dmz of fw.networks.map((n) => this.networks.get(n)).filter((n): n is RecordNetwork => n?.kind === "shared" && sameDestinations(n, e))) {
@@ -194,7 +192,7 @@ export class Oracle {
         for (const edge of this.firewallsOf(dmz.id, "attached")) {
           if (!edge.networks.includes(e.id)) continue;
           const second = this.admits(edge.id, "egress", p.dst, { ...p, src });
-          if (second) return `firewall ${fw.id} (${first}) into ${dmz.id}, firewall ${edge.id} (${second}) out to ${e.id}`;
+          if (second) return { why: `firewall ${fw.id} (${first}) into ${dmz.id}, firewall ${edge.id} (${second}) out to ${e.id}`, src: e.nat ? (this.addressIn(edge, e.id) ?? src) : src };
         }
       }
     }
@@ -217,6 +215,8 @@ export class Oracle {
     const ownAddresses = [...this.holders.entries()].filter(([, m]) => m.role === "machine" && this.primary(m)?.id === network.id).map(([a]) => a);
     if (inside(network.prefixes) || ownAddresses.some((a) => within(a, prefix) && p.length === (a.includes(":") ? 128 : 32))) return true;
     const reachable: string[] = [];
+    // A network's own external peers: what they may announce, and the link to them.
+    for (const x of this.records.peerings) if (x.external && x.network1 === network.id) reachable.push(...x.external.remotePrefixes, x.external.localAddress);
     for (const other of nets) {
       if (!this.peered(network.id, other.id)) continue;
       if (other.kind === "external") reachable.push(...other.prefixes, ...other.destinationPrefixes);

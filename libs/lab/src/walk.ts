@@ -80,7 +80,8 @@ export class Walker {
     // An external peer delivers what is outside; what it has a route back for (a published
     // address), it sends back in, as the internet would.
     if (r.kind === "external" && s.path.length > 0 && this.isOutside(packet.dst)) return [{ result: "delivered", at: r.name, path: here("to the outside"), reason: "" }];
-    if (this.ownsAddress(r, packet.dst) && s.path.length > 0) {
+    // A router's loopback answers in its default VRF only; in a VRF, its addresses are connected routes there.
+    if (vrf === "default" && this.ownsAddress(r, packet.dst) && s.path.length > 0) {
       return [{ result: "delivered", at: r.name, path: here("its own address"), reason: "" }];
     }
     if (r.kind === "machine" && s.path.length > 0) return dropped(`a machine does not forward (${packet.dst} is not its address)`);

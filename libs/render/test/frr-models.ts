@@ -28,15 +28,16 @@ export const switches: Record<string, SwitchModel> = {
   ),
   // A dual-stack tenant.
   "dual-stack": leaf("leaf03", [machine("swp1", 12, ["10.0.0.0/22", "2001:db8:0:1::/64", "2001:db8:ff::5/128"])], [{ vrf: 12, prefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], imports: [] }]),
-  // Peering chain A–B–C (vrf 41–42–43) plus A to the internet: A and C never see each other.
+  // Peering chain A–B–C (vrf 41–42–43) plus A to the internet: A and C never see each other, and
+  // the internet takes from A only the public address A's machine holds there.
   "peering-chain": leaf(
     "leaf04",
-    [machine("swp1", 41, ["10.1.0.0/24"]), machine("swp2", 42, ["10.2.0.0/24"]), machine("swp3", 43, ["10.3.0.0/24"])],
+    [machine("swp1", 41, ["10.1.0.0/24", "185.1.2.7/32"]), machine("swp2", 42, ["10.2.0.0/24"]), machine("swp3", 43, ["10.3.0.0/24"])],
     [
       { vrf: 41, prefixes: ["10.1.0.0/24"], imports: [{ fromVrf: 42, prefixes: ["10.2.0.0/24"] }, { fromVrf: 104009, prefixes: ["0.0.0.0/0"] }] },
       { vrf: 42, prefixes: ["10.2.0.0/24"], imports: [{ fromVrf: 41, prefixes: ["10.1.0.0/24"] }, { fromVrf: 43, prefixes: ["10.3.0.0/24"] }] },
       { vrf: 43, prefixes: ["10.3.0.0/24"], imports: [{ fromVrf: 42, prefixes: ["10.2.0.0/24"] }] },
-      { vrf: 104009, prefixes: ["185.1.2.0/24"], imports: [{ fromVrf: 41, prefixes: ["10.1.0.0/24"] }] },
+      { vrf: 104009, prefixes: ["185.1.2.0/24"], imports: [{ fromVrf: 41, prefixes: ["185.1.2.7/32"] }] },
     ],
   ),
   // An exit switch with an IPv4 and an IPv6 external session.

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { sh } from "@bulkhead/testkit";
-import { VlansExhausted, assignVlans, firewallLeaks, renderFirewallFrr, renderMachineFrr, renderSwitch, type SwitchModel } from "../src/index.js";
+import { VlansExhausted, assignVlans, firewallLeaks, onlyRouteTargets, renderFirewallFrr, renderFirewallInterfaces, renderMachineFrr, renderSwitch, type SwitchModel } from "../src/index.js";
 import { firewalls, machines, switches } from "./frr-models.js";
 
 const test = suite("FRR renderers");
@@ -19,7 +19,10 @@ function rendered(): Map<string, string> {
     files.set(`${name}.frr.conf`, out.files["frr.conf"]);
     files.set(`${name}.interfaces`, out.files.interfaces);
   }
-  for (const [name, model] of Object.entries(firewalls)) files.set(`${name}.frr.conf`, renderFirewallFrr(model));
+  for (const [name, model] of Object.entries(firewalls)) {
+    files.set(`${name}.frr.conf`, renderFirewallFrr(model));
+    files.set(`${name}.interfaces`, renderFirewallInterfaces(model));
+  }
   for (const [name, model] of Object.entries(machines)) files.set(`${name}.frr.conf`, renderMachineFrr(model));
   return files;
 }
@@ -62,12 +65,14 @@ test("VLANs stay with their VRF across renders; new VRFs take the lowest free on
   assert.is(assignVlans(Array.from({ length: 1000 }, (_, i) => i + 1), {}).get(1000), 2000, "1,000 VRFs fit");
 });
 
-test("leaf: each machine port has its own filter; firewall ports get underlay-only in and their VNIs out; down ports are left out", () => {
+test("leaf: each machine port has its own filter and a maximum-prefix its filter can reach; firewall ports get underlay-only in, their VNIs out, and in EVPN only type-5 routes of their VNIs with their route-targets; down ports are left out", () => {
   const single = renderSwitch(switches["single-tenant"]!).files;
   assert.match(single["frr.conf"], "ip prefix-list swp1-in seq 10 permit 10.0.0.0/22 le 32");
   assert.match(single["frr.conf"], "ip prefix-list swp1-in seq 12 permit 185.1.2.7/32");
   assert.not.match(single["frr.conf"], "swp2-in seq 12", "swp2 may not announce swp1's extra address");
-  assert.match(single["frr.conf"], "  neighbor MACHINE maximum-prefix 24000");
+  assert.match(single["frr.conf"], "  neighbor swp1 maximum-prefix 24000\n", "a /12 announceable lets swp1 through up to the cap");
+  assert.match(single["frr.conf"], "  neighbor swp2 maximum-prefix 24000\n");
+  assert.match(single["frr.conf"], " no bgp default ipv4-unicast\n", "no family is active by default");
   assert.not.match(single["frr.conf"], "swp4");
   assert.match(single.interfaces, "auto swp4\niface swp4\n    link-down yes");
   assert.match(single.interfaces, "auto swp3\niface swp3\n    mtu 9000\n    bridge-access 4000");
@@ -75,6 +80,15 @@ test("leaf: each machine port has its own filter; firewall ports get underlay-on
   const many = renderSwitch(switches["many-tenants"]!).files["frr.conf"];
   assert.match(many, "ip prefix-list fw-swp4-in seq 10 permit 10.255.0.7/32\n");
   assert.match(many, "route-map fw-swp4-vni permit 10\n match evpn vni 12\nexit\nroute-map fw-swp4-vni permit 20\n match evpn vni 30\nexit\nroute-map fw-swp4-vni permit 30\n match evpn vni 104009\nexit");
+  assert.match(many, "  neighbor swp4 route-map fw-swp4-evpn-in in\n");
+  assert.match(many, "route-map fw-swp4-evpn-in permit 10\n match evpn route-type prefix\n match evpn vni 12\n match extcommunity fw-swp4-rt\nexit");
+  assert.match(many, "  neighbor swp2 maximum-prefix 2047\n", "a /22: 2,047 routes at most");
+  const rt = new RegExp(onlyRouteTargets([12, 30]));
+  assert.ok(rt.test("RT:59915:12 ET:8 Rmac:0e:7f:04:ba:64:10"), "a route of VNI 12 with its route-target");
+  assert.ok(rt.test("ET:8 RT:1:30 RT:2:12"), "several route-targets, all of served VNIs");
+  assert.not.ok(rt.test("RT:59915:12 RT:59915:41 ET:8"), "a second route-target of another VRF is refused");
+  assert.not.ok(rt.test("RT:59915:120 ET:8"), "VNI 120 is not VNI 12");
+  assert.not.ok(rt.test("ET:8 Rmac:0e:7f:04:ba:64:10"), "no route-target at all is refused");
 });
 
 test("peering chain: each VRF imports exactly its direct peers' prefixes, never a peer's peer", () => {
@@ -92,15 +106,17 @@ test("peering chain: each VRF imports exactly its direct peers' prefixes, never 
 test("firewall leak rules follow metal-stack, DMZ cases included", () => {
   const leaks = (name: string) => firewallLeaks(firewalls[name]!.networks).map((l) => `${l.target.id}<-${l.source.id}${l.noExport ? " no-export" : ""}: ${l.entries.map((e) => `${e.action} ${e.prefix}`).join(", ")}`);
   assert.equal(leaks("fw-dmz"), [
-    "dmz-cluster<-dmz: permit 10.0.4.0/22, permit 0.0.0.0/0",
+    "dmz-cluster<-dmz: permit 10.0.4.0/22",
     "dmz-cluster<-internet: deny 185.1.2.10/32, permit 0.0.0.0/0, permit 185.1.2.0/24",
     "dmz<-dmz-cluster: permit 10.0.0.0/22",
     "dmz<-internet: deny 185.1.2.10/32, permit 0.0.0.0/0, permit 185.1.2.0/24",
-    "internet<-dmz-cluster: permit 185.1.2.0/24",
+    "internet<-dmz-cluster: permit 185.1.2.7/32, permit 185.1.2.8/32",
     "internet<-dmz-cluster no-export: permit 10.0.0.0/22",
     "internet<-dmz no-export: permit 10.0.4.0/22",
-  ]);
+  ], "one default route for the cluster (the internet's, not the DMZ's too); into the internet only the project's published addresses, exactly");
   assert.equal(leaks("fw-app"), ["app<-dmz: permit 10.0.4.0/22, permit 0.0.0.0/0", "dmz<-app: permit 10.0.16.0/22"], "the app cluster's default route comes from the DMZ, and nothing from the internet");
+  const dualStackInternet = { ...firewalls["fw-dmz"]!, networks: firewalls["fw-dmz"]!.networks.map((n) => (n.id === "internet" ? { ...n, destinationPrefixes: ["0.0.0.0/0", "::/0"] } : n)) };
+  assert.ok(firewallLeaks(dualStackInternet.networks).some((l) => l.target.id === "dmz" && l.source.id === "internet" && l.entries.some((e) => e.prefix === "0.0.0.0/0")), "a dual-stack internet still gives the DMZ its IPv4 default route (destinations matched prefix by prefix)");
   const conf = renderFirewallFrr(firewalls["fw-dmz"]!);
   assert.match(conf, "route-map vrf104009-import-map permit 20\n match source-vrf vrf12\n match ip address prefix-list vrf104009-import-from-vrf12-no-export\n set community no-export additive\nexit");
   assert.match(conf, "ip prefix-list vrf12-import-from-vrf104009 seq 100 deny 185.1.2.10/32\nip prefix-list vrf12-import-from-vrf104009 seq 101 permit 0.0.0.0/0\n");

@@ -47,8 +47,10 @@ test.before(async (ctx) => {
   await link(ns, ns.dmz, "vrf20", ["10.0.4.1/22"], ["10.0.4.10/22"]);
   await inNs(ns.tenant, "ip", "route", "add", "default", "via", "10.0.0.1");
   await inNs(ns.tenant, "ip", "-6", "route", "add", "default", "via", "2001:db8:0:1::1");
-  // The internet knows the way to the tenant (for ingress); the DMZ host does not, so only
-  // masqueraded traffic can be answered there.
+  // The internet knows the way to the tenant (for ingress), not to the DMZ: only masqueraded
+  // traffic from the DMZ can be answered there. The DMZ host's default route is the firewall (a
+  // DMZ firewall is its network's exit to the internet).
+  await inNs(ns.dmz, "ip", "route", "add", "default", "via", "10.0.4.1");
   await inNs(ns.inet, "ip", "route", "add", "10.0.0.0/22", "via", "185.1.2.1");
   await inNs(ns.inet, "ip", "-6", "route", "add", "2001:db8:0:1::/64", "via", "2001:db8:ffff::1");
   // (Through /proc rather than sysctl(8), which a minimal Debian does not have.)
@@ -105,10 +107,41 @@ test("to the DMZ: masqueraded to the firewall's DMZ address, so the DMZ host can
   assert.is(await probe(ns.tenant, "tcp", "10.0.4.10", 9000), "10.0.4.1");
 });
 
+test("out of the DMZ the firewall is the exit of: allowed egress passes to the internet, masqueraded; nothing into the primary", async ({ ns }) => {
+  assert.is(await probe(ns.dmz, "tcp", "185.1.2.100", 443), "185.1.2.1", "DMZ → internet:443 is egress like the primary's, and masqueraded");
+  assert.is(await probe(ns.dmz, "tcp", "185.1.2.100", 444), "blocked");
+  assert.is(await probe(ns.dmz, "tcp", "10.0.0.10", 80), "blocked", "an egress rule of the DMZ never opens the primary network");
+});
+
+test("a spoofed source from the primary network is dropped", async ({ ns }) => {
+  // The tenant host uses an address outside its network; the firewall and the internet host even know the way back.
+  await inNs(ns.tenant, "ip", "addr", "add", "10.9.9.9/32", "dev", "eth0");
+  await inNs(ns.fw, "ip", "route", "add", "10.9.9.9/32", "via", "10.0.0.10", "dev", "vrf12");
+  await inNs(ns.inet, "ip", "route", "add", "10.9.9.9/32", "via", "185.1.2.1");
+  try {
+    assert.is(await inNs(ns.tenant, process.execPath, fixture("client.mjs"), "tcp", "185.1.2.100", "443", "1200", "10.9.9.9").then((o) => o.trim()), "blocked");
+    assert.is(await probe(ns.tenant, "tcp", "185.1.2.100", 443), "185.1.2.1", "its own address still passes");
+  } finally {
+    await inNs(ns.inet, "ip", "route", "del", "10.9.9.9/32");
+    await inNs(ns.fw, "ip", "route", "del", "10.9.9.9/32");
+    await inNs(ns.tenant, "ip", "addr", "del", "10.9.9.9/32", "dev", "eth0");
+  }
+});
+
 test("the drops were counted", async ({ ns }) => {
   const forward = await inNs(ns.fw, "nft", "list", "chain", "inet", "bulkhead", "forward");
   const dropped = /counter packets (\d+) bytes \d+ drop\s*$/m.exec(forward);
   assert.ok(dropped && Number(dropped[1]) > 0, "the final drop counter moved");
+});
+
+test("a rate limit holds for established connections too: the answers of an allowed connection are limited", async ({ ns }) => {
+  // Before the fix the limit came after `ct state established,related accept` and only limited
+  // new connections. Here the internet may send 1 byte per second: the SYN-ACK is over the limit.
+  const file = join(tmpdir(), `bulkhead-packets-limit-${process.pid}.nft`);
+  writeFileSync(file, compileFirewall({ ...tenant, options: { ...tenant.options, rateLimits: [{ network: "internet", bytesPerSecond: 1 }] } }));
+  await inNs(ns.fw, "nft", "-f", file);
+  assert.is(await probe(ns.tenant, "tcp", "185.1.2.100", 443), "blocked");
+  assert.is(await probe(ns.tenant, "tcp", "10.0.4.10", 9000), "10.0.4.1", "other networks are not limited");
 });
 
 test.run();

@@ -208,6 +208,7 @@ export function entitled(facts: FactIndex, to: NetworkFact, origin: string, pref
 export function checkReachability(model: RoutingModel, configs: Parsed[], facts: FactIndex): Finding[] {
   const findings: Finding[] = [];
   const reported = new Set<string>();
+  const firewalls = new Set(configs.filter((c) => c.kind === "firewall").map((c) => c.device));
   const lineOf = (device: string, vrf: string) => configs.find((c) => c.device === device)?.frr.bgp.find((b) => b.vrf === vrf)?.line ?? 0;
   const report = (device: string, line: number, to: NetworkFact, origin: string, message: string) => {
     const k = `${to.id}<${origin}`;
@@ -224,8 +225,9 @@ export function checkReachability(model: RoutingModel, configs: Parsed[], facts:
           const where = r.leak ? `leaked on ${r.leak.device} from ${r.leak.from}` : "learned over EVPN";
           report(r.leak?.device ?? c.device, r.leak?.line ?? lineOf(c.device, vrf), to, r.origin, `${to.id}'s VRF on ${c.device} holds ${r.text} of ${r.origin} (${where}), which no record entitles it to`);
         }
-        // Following a leaked route into its source VRF reaches everything there it covers.
-        if (!r.leak) continue;
+        // Following a leaked route into its source VRF reaches everything there it covers. (On a
+        // firewall, what crosses VRFs is the ruleset's to decide: property 5 bounds its accepts.)
+        if (!r.leak || firewalls.has(r.leak.device)) continue;
         const source = model.vrfsOf(r.leak.device).get(r.leak.from);
         for (const q of source?.values() ?? []) {
           if (q.prefix.family !== r.prefix.family || !contains(r.prefix, q.prefix) || entitled(facts, to, q.origin, q.text, r.leak.device)) continue;
@@ -243,7 +245,8 @@ export function checkReachability(model: RoutingModel, configs: Parsed[], facts:
       if (!to || !from || from.kind === "external" || to.kind === "external") continue;
       const theirs = new Map<string, Route>();
       for (const vrfs of model.tables.values()) for (const r of vrfs.get(`vrf${from.vrf}`)?.values() ?? []) if (r.origin === from.id && inside(r.text.split("/")[0]!, from.prefixes)) theirs.set(r.text, r);
-      const devices = new Set([...facts.machinePorts.entries()].filter(([, m]) => m.network.id === to.id).map(([k]) => k.split("|")[0]!));
+      // Only the devices verified here: one device alone cannot see its peers' routes elsewhere.
+      const devices = new Set([...facts.machinePorts.entries()].filter(([, m]) => m.network.id === to.id).map(([k]) => k.split("|")[0]!).filter((d) => model.tables.has(d)));
       for (const device of devices) {
         const table = model.vrfsOf(device).get(`vrf${to.vrf}`);
         for (const r of theirs.values()) {

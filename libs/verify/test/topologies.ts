@@ -1,72 +1,129 @@
-// The render library's golden configurations with the facts they were made from, as the
-// verifier's known-good inputs.
+// The render library's golden configurations with the records they stand for, as the verifier's
+// known-good inputs. The facts are written as the services hold them — networks, peerings,
+// switches, allocated machines with their cabling and addresses — never as the renderer's model.
 import { readFileSync } from "node:fs";
-import type { DeviceConfig, Facts, NetworkFact } from "../src/index.js";
+import type { AddressFact, DeviceConfig, Facts, MachineFact, NetworkFact } from "../src/index.js";
 
 const golden = (name: string) => readFileSync(new URL(`../../render/test/golden/${name}`, import.meta.url), "utf8");
+const files = (frr?: string, interfaces?: string, nft?: string) => [
+  ...(frr ? [{ path: "frr/frr.conf", content: golden(frr) }] : []),
+  ...(interfaces ? [{ path: "network/interfaces", content: golden(interfaces) }] : []),
+  ...(nft ? [{ path: "nftables/bulkhead.nft", content: golden(nft) }] : []),
+];
 
-const net = (id: string, vrf: number, prefixes: string[], kind: NetworkFact["kind"] = "private", destinationPrefixes: string[] = []): NetworkFact => ({ id, project: `p-${id}`, vrf, prefixes, destinationPrefixes, kind });
-const internet = net("internet", 104009, ["185.1.2.0/24"], "external", ["0.0.0.0/0"]);
-const underlay = net("underlay", 0, ["10.255.0.0/24"], "underlay");
-const infrastructure = ["10.255.0.0/16"];
+const net = (id: string, project: string, vrf: number, prefixes: string[], extra: Partial<NetworkFact> = {}): NetworkFact => ({ id, project, kind: "private", vrf, prefixes, destinationPrefixes: [], nat: false, parent: "super", ...extra });
+const superNet: NetworkFact = { id: "super", project: "", kind: "super", vrf: 0, prefixes: ["10.0.0.0/16", "2001:db8::/48"], destinationPrefixes: [], nat: false, announceable: ["10.240.0.0/12"] };
+const internet: NetworkFact = { id: "internet", project: "", kind: "external", vrf: 104009, prefixes: ["185.1.2.0/24"], destinationPrefixes: ["0.0.0.0/0"], nat: true };
+const underlay: NetworkFact = { id: "underlay", project: "", kind: "underlay", vrf: 0, prefixes: ["10.255.0.0/16"], destinationPrefixes: [], nat: false };
+const base = [superNet, internet, underlay];
+
+const machine = (id: string, project: string, networks: string[], ips: [string, string][], connections: [string, string][], role: MachineFact["role"] = "machine"): MachineFact => ({
+  id,
+  project,
+  role,
+  installed: true,
+  networks,
+  ips: ips.map(([network, address]) => ({ network, address })),
+  connections: connections.map(([sw, port], i) => ({ switch: sw, port, nic: `lan${i}` })),
+});
+const leaf = (id: string, routerId = "10.255.255.1") => ({ id, role: "leaf" as const, routerId, uplinks: ["swp31", "swp32"] });
+const address = (a: string, network: string, project: string, m = ""): AddressFact => ({ address: a, network, project, machine: m });
 
 export interface Topology {
   devices: DeviceConfig[];
   facts: Facts;
 }
 
+const facts = (f: Partial<Facts>): Facts => ({ networks: base, peerings: [], switches: [], machines: [], addresses: [], reservedVnis: [104000], ...f });
+
 export const topologies: Record<string, () => Topology> = {
-  // Leaf04: A–B–C chain (vrf 41, 42, 43) and A to the internet.
+  // Leaf04: A–B–C chain of one project (vrf 41, 42, 43) and A peered with the internet, where
+  // A's machine holds a public address.
   "peering-chain": () => ({
-    devices: [{ device: "leaf04", kind: "switch", files: [{ path: "frr/frr.conf", content: golden("frr/peering-chain.frr.conf") }, { path: "network/interfaces", content: golden("frr/peering-chain.interfaces") }] }],
-    facts: {
-      networks: [net("a", 41, ["10.1.0.0/24"]), net("b", 42, ["10.2.0.0/24"]), net("c", 43, ["10.3.0.0/24"]), internet],
-      peerings: [["a", "b"], ["b", "c"], ["a", "internet"]],
-      machinePorts: [
-        { switch: "leaf04", port: "swp1", machine: "m1", network: "a", allowed: ["10.1.0.0/24"] },
-        { switch: "leaf04", port: "swp2", machine: "m2", network: "b", allowed: ["10.2.0.0/24"] },
-        { switch: "leaf04", port: "swp3", machine: "m3", network: "c", allowed: ["10.3.0.0/24"] },
+    devices: [{ device: "leaf04", kind: "switch", files: files("frr/peering-chain.frr.conf", "frr/peering-chain.interfaces") }],
+    facts: facts({
+      networks: [...base, net("a", "p", 41, ["10.1.0.0/24"]), net("b", "p", 42, ["10.2.0.0/24"]), net("c", "p", 43, ["10.3.0.0/24"])],
+      peerings: [
+        { id: "ab", network1: "a", network2: "b" },
+        { id: "bc", network1: "b", network2: "c" },
+        { id: "a-internet", network1: "a", network2: "internet" },
       ],
-      firewallPorts: [],
-      firewalls: [],
-      infrastructure,
-    },
+      switches: [leaf("leaf04")],
+      machines: [machine("m1", "p", ["a", "internet"], [["a", "10.1.0.10"], ["internet", "185.1.2.7"]], [["leaf04", "swp1"]]), machine("m2", "p", ["b"], [["b", "10.2.0.10"]], [["leaf04", "swp2"]]), machine("m3", "p", ["c"], [["c", "10.3.0.10"]], [["leaf04", "swp3"]])],
+      addresses: [address("185.1.2.7", "internet", "p", "m1")],
+    }),
   }),
-  // Leaf02: three tenants and a firewall serving two of them.
+  // Leaf02: three tenants, and a firewall of n12's project serving n12, the shared n30 and the internet.
   "many-tenants": () => ({
-    devices: [{ device: "leaf02", kind: "switch", files: [{ path: "frr/frr.conf", content: golden("frr/many-tenants.frr.conf") }, { path: "network/interfaces", content: golden("frr/many-tenants.interfaces") }] }],
-    facts: {
-      networks: [net("n12", 12, ["10.0.0.0/22"]), net("n30", 30, ["10.0.8.0/22"]), net("n31", 31, ["10.0.12.0/22"]), internet, underlay],
-      peerings: [],
-      machinePorts: [
-        { switch: "leaf02", port: "swp1", machine: "m1", network: "n12", allowed: ["10.0.0.0/22"] },
-        { switch: "leaf02", port: "swp2", machine: "m2", network: "n30", allowed: ["10.0.8.0/22"] },
-        { switch: "leaf02", port: "swp3", machine: "m3", network: "n31", allowed: ["10.0.12.0/22"] },
-        { switch: "leaf02", port: "swp10", machine: "m4", network: "n30", allowed: ["10.0.8.0/22"] },
+    devices: [{ device: "leaf02", kind: "switch", files: files("frr/many-tenants.frr.conf", "frr/many-tenants.interfaces") }],
+    facts: facts({
+      networks: [...base, net("n12", "p12", 12, ["10.0.0.0/22"]), net("n30", "p30", 30, ["10.0.8.0/22"], { kind: "shared" }), net("n31", "p31", 31, ["10.0.12.0/22"])],
+      switches: [leaf("leaf02")],
+      machines: [
+        machine("m1", "p12", ["n12"], [["n12", "10.0.0.10"]], [["leaf02", "swp1"]]),
+        machine("m2", "p30", ["n30"], [["n30", "10.0.8.10"]], [["leaf02", "swp2"]]),
+        machine("m3", "p31", ["n31"], [["n31", "10.0.12.10"]], [["leaf02", "swp3"]]),
+        machine("m4", "p30", ["n30"], [["n30", "10.0.8.11"]], [["leaf02", "swp10"]]),
+        machine("fw1", "p12", ["n12", "n30", "internet", "underlay"], [["n12", "10.0.0.1"], ["n30", "10.0.8.1"], ["internet", "185.1.2.10"], ["underlay", "10.255.0.7"]], [["leaf02", "swp4"]], "firewall"),
       ],
-      firewallPorts: [{ switch: "leaf02", port: "swp4", firewall: "fw1", underlay: ["10.255.0.7"], vnis: [12, 30, 104009] }],
-      firewalls: [{ id: "fw1", networks: ["n12", "n30", "internet", "underlay"] }],
-      infrastructure,
-    },
+    }),
   }),
-  // The DMZ firewall (FRR) and a tenant firewall's ruleset (nftables).
-  firewalls: () => ({
-    devices: [
-      { device: "fw-dmz", kind: "firewall", files: [{ path: "frr/frr.conf", content: golden("frr/fw-dmz.frr.conf") }] },
-      { device: "fw-app", kind: "firewall", files: [{ path: "frr/frr.conf", content: golden("frr/fw-app.frr.conf") }] },
-      { device: "fw-tenant", kind: "firewall", files: [{ path: "nftables/bulkhead.nft", content: golden("tenant.nft") }] },
-    ],
-    facts: {
-      networks: [net("dmz-cluster", 12, ["10.0.0.0/22"]), net("dmz", 20, ["10.0.4.0/22"], "shared", ["0.0.0.0/0"]), net("app", 13, ["10.0.16.0/22"]), net("other", 77, ["10.9.0.0/16"]), internet, underlay],
-      peerings: [],
-      machinePorts: [],
-      firewallPorts: [],
-      firewalls: [
-        { id: "fw-dmz", networks: ["dmz-cluster", "dmz", "internet", "underlay"] },
-        { id: "fw-app", networks: ["app", "dmz", "underlay"] },
-        { id: "fw-tenant", networks: ["dmz-cluster", "dmz", "internet", "underlay"] },
+  // Leaf01: one tenant, two machines (one announces a public address, both the super's extra block), a PXE port, a port down.
+  "single-tenant": () => ({
+    devices: [{ device: "leaf01", kind: "switch", files: files("frr/single-tenant.frr.conf", "frr/single-tenant.interfaces") }],
+    facts: facts({
+      networks: [...base, net("n12", "p", 12, ["10.0.0.0/22"])],
+      switches: [leaf("leaf01")],
+      machines: [machine("m1", "p", ["n12", "internet"], [["n12", "10.0.0.10"], ["internet", "185.1.2.7"]], [["leaf01", "swp1"]]), machine("m2", "p", ["n12"], [["n12", "10.0.0.11"]], [["leaf01", "swp2"]])],
+      addresses: [address("185.1.2.7", "internet", "p", "m1")],
+    }),
+  }),
+  // Leaf03: a dual-stack tenant whose project holds an IPv6 load-balancer address in a shared network.
+  "dual-stack": () => ({
+    devices: [{ device: "leaf03", kind: "switch", files: files("frr/dual-stack.frr.conf", "frr/dual-stack.interfaces") }],
+    facts: facts({
+      networks: [...base, net("n12", "p", 12, ["10.0.0.0/22", "2001:db8:0:1::/64"]), net("lb", "q", 77, ["2001:db8:ff::/64"], { kind: "shared" })],
+      switches: [leaf("leaf03")],
+      machines: [machine("m1", "p", ["n12"], [["n12", "10.0.0.10"], ["n12", "2001:db8:0:1::10"]], [["leaf03", "swp1"]])],
+      addresses: [address("2001:db8:ff::5", "lb", "p")],
+    }),
+  }),
+  // Exit01: a tenant network with an IPv4 and an IPv6 external session.
+  "external-bgp": () => ({
+    devices: [{ device: "exit01", kind: "switch", files: files("frr/external-bgp.frr.conf", "frr/external-bgp.interfaces") }],
+    facts: facts({
+      networks: [...base, net("n12", "p", 12, ["10.0.0.0/22", "2001:db8:0:1::/64"])],
+      switches: [{ id: "exit01", role: "exit", routerId: "10.255.255.1", uplinks: ["swp31", "swp32"] }],
+      peerings: [
+        { id: "up4", network1: "n12", external: { switch: "exit01", port: "Ethernet0", localAddress: "172.16.0.1/30", remoteAddress: "172.16.0.2/30", remotePrefixes: ["192.168.0.0/16"], maximumPrefixes: 100 } },
+        { id: "up6", network1: "n12", external: { switch: "exit01", port: "Ethernet4", localAddress: "2001:db8:ffff::/127", remoteAddress: "2001:db8:ffff::1/127", remotePrefixes: ["::/0"], maximumPrefixes: 1000 } },
       ],
-      infrastructure,
-    },
+    }),
+  }),
+  // The DMZ firewall of seed private-networks-dmz-release: its cluster, the DMZ and the internet.
+  "fw-dmz": () => ({
+    devices: [{ device: "fw-dmz", kind: "firewall", files: files("frr/fw-dmz.frr.conf", "frr/fw-dmz.interfaces") }],
+    facts: facts({
+      networks: [...base, net("dmz-cluster", "pd", 12, ["10.0.0.0/22"]), net("dmz", "pd", 20, ["10.0.4.0/22"], { kind: "shared", destinationPrefixes: ["0.0.0.0/0"], nat: true })],
+      machines: [machine("fw-dmz", "pd", ["underlay", "dmz-cluster", "dmz", "internet"], [["underlay", "10.255.0.7"], ["dmz-cluster", "10.0.0.1"], ["dmz", "10.0.4.1"], ["internet", "185.1.2.10"]], [["leaf01", "swp5"], ["leaf02", "swp5"]], "firewall")],
+      addresses: [address("185.1.2.7", "internet", "pd", "m1"), address("185.1.2.8", "internet", "pd"), address("185.1.2.10", "internet", "pd", "fw-dmz")],
+    }),
+  }),
+  // An application firewall behind it: its cluster and the DMZ only.
+  "fw-app": () => ({
+    devices: [{ device: "fw-app", kind: "firewall", files: files("frr/fw-app.frr.conf", "frr/fw-app.interfaces") }],
+    facts: facts({
+      networks: [...base, net("app", "pa", 13, ["10.0.16.0/22"]), net("dmz", "pd", 20, ["10.0.4.0/22"], { kind: "shared", destinationPrefixes: ["0.0.0.0/0"], nat: true })],
+      machines: [machine("fw-app", "pa", ["underlay", "app", "dmz"], [["underlay", "10.255.0.7"], ["app", "10.0.16.1"], ["dmz", "10.0.4.2"]], [["leaf01", "swp6"], ["leaf02", "swp6"]], "firewall")],
+    }),
+  }),
+  // A tenant firewall's ruleset, with a leaf of the partition whose VTEP lies in the underlay.
+  "fw-tenant": () => ({
+    devices: [{ device: "fw-tenant", kind: "firewall", files: files(undefined, undefined, "tenant.nft") }],
+    facts: facts({
+      networks: [superNet, { ...internet, prefixes: ["185.1.2.0/24", "2001:db8:ffff::/64"], destinationPrefixes: ["0.0.0.0/0", "::/0"] }, { ...underlay, prefixes: ["10.255.0.0/24"] }, net("tenant", "pt", 12, ["10.0.0.0/22", "2001:db8:0:1::/64"]), net("dmz", "pd", 20, ["10.0.4.0/22"], { kind: "shared", destinationPrefixes: ["0.0.0.0/0"], nat: true }), net("other", "po", 77, ["10.9.0.0/16"])],
+      switches: [leaf("leaf01", "10.255.0.201")],
+      machines: [machine("fw-tenant", "pt", ["underlay", "tenant", "dmz", "internet"], [["underlay", "10.255.0.7"], ["tenant", "10.0.0.1"], ["dmz", "10.0.4.1"], ["internet", "185.1.2.1"]], [["leaf01", "swp5"]], "firewall")],
+    }),
   }),
 };

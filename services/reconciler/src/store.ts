@@ -209,7 +209,8 @@ export class ReconcilerStore {
   }
 
   async waiting(device: string, reason: string): Promise<void> {
-    await this.pool.query("UPDATE devices SET state = CASE WHEN state = 1 THEN 2 ELSE state END, last_error = $2, updated_at = now() WHERE device = $1", [device, reason]);
+    // A refusal's reason stays: it says more than "waiting".
+    await this.pool.query("UPDATE devices SET state = CASE WHEN state = 1 THEN 2 ELSE state END, last_error = CASE WHEN refused_hash <> '' THEN last_error ELSE $2 END, updated_at = now() WHERE device = $1", [device, reason]);
   }
 
   /**
