@@ -2,13 +2,15 @@
 // readable bench-results/<name>.md beside it.
 //   pnpm bench          every benchmark
 //   pnpm bench ipam     only services/*/bench/ipam.bench.ts (or libs/*)
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 /** What a `<name>.bench.ts` module's default export resolves to. */
 export interface BenchResult {
-  figures: Record<string, number>;
+  figures: Record<string, number | string>;
   /** Markdown body: what was measured, how, medians and ratios against the in-run baseline. */
   report: string;
 }
@@ -28,12 +30,22 @@ if (benches.length === 0) {
 }
 
 mkdirSync(join(root, "bench-results"), { recursive: true });
+/** Where a result was measured: every result file records the commit and the machine's core count. */
+const commit = (() => {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" }).trim() !== "";
+    return dirty ? `${head}+uncommitted` : head;
+  } catch {
+    return "unknown";
+  }
+})();
 for (const bench of benches) {
   console.log(`bench ${bench.name}: running ${bench.path.slice(root.length + 1)}`);
   const module = (await import(pathToFileURL(bench.path).href)) as { default: () => Promise<BenchResult> };
   const result = await module.default();
-  writeFileSync(join(root, "bench-results", `${bench.name}.json`), `${JSON.stringify(result.figures, null, 2)}\n`);
-  writeFileSync(join(root, "bench-results", `${bench.name}.md`), `# Benchmark: ${bench.name}\n\nMeasured ${new Date().toISOString()} on this machine.\n\n${result.report}\n`);
+  writeFileSync(join(root, "bench-results", `${bench.name}.json`), `${JSON.stringify({ ...result.figures, commit, cores: availableParallelism() }, null, 2)}\n`);
+  writeFileSync(join(root, "bench-results", `${bench.name}.md`), `# Benchmark: ${bench.name}\n\nMeasured ${new Date().toISOString()} at commit ${commit} on this machine (${availableParallelism()} cores).\n\n${result.report}\n`);
   console.log(`bench ${bench.name}: wrote bench-results/${bench.name}.json and .md`);
 }
 process.exit(0);

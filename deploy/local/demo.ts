@@ -148,7 +148,7 @@ async function seed(c: Context, client: <T extends Parameters<typeof createServi
   await client(PartitionService, network).createPartition({ id: PARTITION, name: "Demo partition" });
   const networks = client(NetworkService, network);
   await networks.createNetwork({ id: "demo-super", name: "tenant super network", type: NetworkType.SUPER, partition: PARTITION, prefixes: ["10.0.0.0/16", "2001:db8::/48"], defaultChildPrefixLength: { ipv4: 22, ipv6: 64 } });
-  await networks.createNetwork({ id: "demo-underlay", name: "underlay", type: NetworkType.UNDERLAY, partition: PARTITION, prefixes: ["10.255.0.0/24"] });
+  await networks.createNetwork({ id: "demo-underlay", name: "underlay", type: NetworkType.UNDERLAY, partition: PARTITION, prefixes: ["10.255.0.0/16"] });
   await networks.createNetwork({ id: "internet", name: "internet", type: NetworkType.EXTERNAL, prefixes: ["185.1.2.0/24"], destinationPrefixes: ["0.0.0.0/0"], vrf: 104009, natType: NatType.IPV4_MASQUERADE });
   await client(TenantService, network).createTenant({ id: "acme", name: "ACME" });
   await client(ProjectService, network).createProject({ tenant: "acme", name: "web" });

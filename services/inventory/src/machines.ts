@@ -6,10 +6,10 @@
 // derived from the allocation; (3) the allocation becomes `ready` with its outbox event. Failures
 // compensate (the machine's IPs are released, the allocation and ASN deleted, the machine free
 // again); a crash is resumed by a retry with the same request_id or compensated by the sweeper.
-import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, compensate, failpoint, type Logger, type Scope } from "@bulkhead/service-kit";
+import { AbortedError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, compensate, failpoint, type Logger, type Scope } from "@bulkhead/service-kit";
 import type { AllocateFirewallRequest, AllocateMachineRequest, BmcCredentials, NetworkAttachment } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
-import { parsePrefix } from "@bulkhead/netaddr";
+import { formatAddress, parsePrefix } from "@bulkhead/netaddr";
 import { matchConnections, type KnownSwitch, type NicReport } from "./lldp.js";
 import { Lookup } from "./lookup.js";
 import { NetworkType, type Network, type NetworkPort } from "./network.js";
@@ -147,6 +147,28 @@ export class Machines {
     return attachments;
   }
 
+  /**
+   * The underlay address for a firewall's VTEP: the one this allocation already got (a resumed
+   * saga), else the lowest host address of the underlay that neither a switch of the partition
+   * (its router id) nor another device holds.
+   */
+  private async freeVtep(underlay: Network, row: MachineRow, allocation: string): Promise<string> {
+    const taken = await this.network.listIps({ network: underlay.id });
+    const mine = taken.find((ip) => ip.machine === row.id);
+    if (mine) return mine.ip;
+    const used = new Set([...taken.map((ip) => ip.ip), ...(await this.switches.list({ partition: row.partition ?? undefined })).map((s) => s.router_id)]);
+    for (const text of underlay.prefixes) {
+      const prefix = parsePrefix(text)!;
+      if (prefix.family !== 4) continue;
+      const size = 2n ** BigInt(32 - prefix.length);
+      for (let i = 1n; i < size - 1n && i < 65536n; i++) {
+        const candidate = formatAddress({ family: 4, value: prefix.network + i });
+        if (!used.has(candidate)) return candidate;
+      }
+    }
+    throw new ResourceExhaustedError(`the underlay ${underlay.id} has no address left for the VTEP of firewall ${row.id} (allocation ${allocation})`);
+  }
+
   /** Checks the addresses the caller lists; returns the networks they belong to. */
   private async checkExplicitIps(project: string, uuids: string[], networks: string[]): Promise<Set<string>> {
     const found = new Set<string>();
@@ -177,7 +199,11 @@ export class Machines {
         if (!network) throw new FailedPreconditionError(`network ${attachment.network} is gone`);
         // One address per family; a firewall's underlay address is IPv4 (its VTEP).
         const families = [...new Set(network.prefixes.map((p) => parsePrefix(p)!.family))].filter((f) => network.type !== NetworkType.UNDERLAY || f === 4);
-        for (const family of families) await this.network.allocateIp(allocation.project, network.id, family, row.id, ipRequestId(allocation.id, network.id, family));
+        for (const family of families) {
+          // A firewall's VTEP: the lowest underlay address that is no switch's router id (nor taken).
+          const address = network.type === NetworkType.UNDERLAY ? await this.freeVtep(network, row, allocation.id) : "";
+          await this.network.allocateIp(allocation.project, network.id, family, row.id, ipRequestId(allocation.id, network.id, family), address);
+        }
       }
       for (const uuid of allocation.explicit_ips) await this.network.bindIp(uuid, row.id);
       failpoint("inventory.allocate.after-ips");

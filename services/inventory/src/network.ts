@@ -36,9 +36,9 @@ export class NetworkPort {
     return (await this.networks.listNetworks({ partition, type: NetworkType.UNDERLAY, pageSize: 1 })).networks[0];
   }
 
-  /** Binds an address of `network` to `machine`, one per call; idempotent by `requestId`. */
-  async allocateIp(project: string, network: string, family: 4 | 6, machine: string, requestId: string): Promise<NetworkIp> {
-    const { ip } = await this.ips.allocateIP({ project, network, machine, requestId, addressFamily: family === 4 ? AddressFamily.IPV4 : AddressFamily.IPV6 });
+  /** Binds an address of `network` to `machine` (the given one, or the next free), one per call; idempotent by `requestId`. */
+  async allocateIp(project: string, network: string, family: 4 | 6, machine: string, requestId: string, address = ""): Promise<NetworkIp> {
+    const { ip } = await this.ips.allocateIP({ project, network, machine, requestId, ip: address, addressFamily: family === 4 ? AddressFamily.IPV4 : AddressFamily.IPV6 });
     return toIp(ip!);
   }
 
@@ -52,11 +52,11 @@ export class NetworkPort {
   }
 
   /** Every address matching the filter (all pages). */
-  async listIps(filter: { machine?: string; project?: string }): Promise<NetworkIp[]> {
+  async listIps(filter: { machine?: string; project?: string; network?: string }): Promise<NetworkIp[]> {
     const all: NetworkIp[] = [];
     let pageToken = "";
     do {
-      const page = await this.ips.listIPs({ machine: filter.machine ?? "", project: filter.project ?? "", pageSize: 1000, pageToken });
+      const page = await this.ips.listIPs({ machine: filter.machine ?? "", project: filter.project ?? "", network: filter.network ?? "", pageSize: 1000, pageToken });
       all.push(...page.ips.map(toIp));
       pageToken = page.nextPageToken;
     } while (pageToken);

@@ -46,7 +46,7 @@ export function createInventoryService(options: InventoryServiceOptions = {}): S
       });
       sweeper.start();
       onClose(() => sweeper.stop());
-      return inventoryRoutes(new Switches(switchStore), machines, machineStore, network);
+      return inventoryRoutes(new Switches(switchStore, network), machines, machineStore, network);
     },
   };
 }

@@ -1,5 +1,11 @@
-// Switches as their agents report them, and operators' port states.
-import { InvalidArgumentError, NotFoundError } from "@bulkhead/service-kit";
+// Switches as their agents report them, and operators' port states. A leaf's or exit switch's
+// router id is its VTEP: it lies in the partition's underlay and is no other device's address
+// there (the firewalls' VTEPs are chosen around it), so a firewall accepting VXLAN from the
+// underlay accepts exactly the partition's VTEPs.
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@bulkhead/service-kit";
+import { SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { contains, parseAddress, parsePrefix } from "@bulkhead/netaddr";
+import type { NetworkPort } from "./network.js";
 import type { RegisterSwitchRequest, SwitchHeartbeatRequest } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { SwitchRow, SwitchStore } from "./store/switches.js";
@@ -7,9 +13,28 @@ import type { SwitchRow, SwitchStore } from "./store/switches.js";
 const SWITCH = "bulkhead.inventory.v1.Switch";
 
 export class Switches {
-  constructor(private readonly store: SwitchStore) {}
+  constructor(
+    private readonly store: SwitchStore,
+    private readonly network: NetworkPort,
+  ) {}
 
-  register(req: RegisterSwitchRequest): Promise<SwitchRow> {
+  /** A VTEP's address: inside the partition's underlay (once it has one), nobody else's there. */
+  private async checkVtep(req: RegisterSwitchRequest): Promise<void> {
+    if (req.role !== SwitchRole.LEAF && req.role !== SwitchRole.EXIT) return;
+    const underlay = await this.network.underlayOf(req.partition);
+    if (!underlay) return;
+    const address = parseAddress(req.routerId)!;
+    if (!underlay.prefixes.some((p) => contains(parsePrefix(p)!, address))) {
+      throw new InvalidArgumentError("router_id", `${req.routerId} is outside the underlay of partition ${req.partition} (${underlay.prefixes.join(", ")}); the router id is the switch's VTEP`);
+    }
+    const other = (await this.store.list({ partition: req.partition })).find((s) => s.id !== req.device && s.router_id === req.routerId && (s.role === SwitchRole.LEAF || s.role === SwitchRole.EXIT));
+    if (other) throw new AlreadyExistsError(SWITCH, other.id, `${req.routerId} is already the router id of switch ${other.id}`);
+    const held = (await this.network.listIps({ network: underlay.id })).find((ip) => ip.ip === req.routerId);
+    if (held) throw new FailedPreconditionError(`${req.routerId} is the underlay address of machine ${held.machine || "(none)"}; choose another router id`);
+  }
+
+  async register(req: RegisterSwitchRequest): Promise<SwitchRow> {
+    await this.checkVtep(req);
     const names = new Set<string>();
     const identifiers = new Set<string>();
     req.ports.forEach((p, i) => {

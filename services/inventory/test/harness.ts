@@ -64,7 +64,7 @@ export async function startFabric(options: { env?: Record<string, string>; commo
   const projectA = (await projects.createProject({ tenant: "acme", name: "a" })).project!.id;
   const projectB = (await projects.createProject({ tenant: "acme", name: "b" })).project!.id;
   await networks.createNetwork({ id: "super", name: "super", type: NetworkType.SUPER, partition: "fra1", prefixes: ["10.0.0.0/16", "2001:db8::/48"], defaultChildPrefixLength: { ipv4: 22, ipv6: 64 }, additionalAnnounceableCidrs: ["10.240.0.0/12"] });
-  await networks.createNetwork({ id: "underlay", name: "underlay", type: NetworkType.UNDERLAY, partition: "fra1", prefixes: ["10.255.0.0/24"] });
+  await networks.createNetwork({ id: "underlay", name: "underlay", type: NetworkType.UNDERLAY, partition: "fra1", prefixes: ["10.255.0.0/16"] });
   await networks.createNetwork({ id: "internet", name: "internet", type: NetworkType.EXTERNAL, prefixes: ["185.1.2.0/24"], destinationPrefixes: ["0.0.0.0/0"], vrf: 104009, natType: NatType.IPV4_MASQUERADE });
   const netA = (await networks.allocateNetwork({ project: projectA, partition: "fra1", name: "a-net" })).network!;
   const storageB = (await networks.allocateNetwork({ project: projectB, partition: "fra1", name: "storage", shared: true, addressFamily: AddressFamily.IPV4 })).network!;

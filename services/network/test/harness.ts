@@ -51,7 +51,7 @@ export async function startWorld(options: { env?: Record<string, string>; ipamIn
     minChildPrefixLength: { ipv4: 20, ipv6: 56 },
     additionalAnnounceableCidrs: ["10.240.0.0/12"],
   });
-  await networks.createNetwork({ id: "fra1-underlay", name: "underlay", type: NetworkType.UNDERLAY, partition: "fra1", prefixes: ["10.255.0.0/24"] });
+  await networks.createNetwork({ id: "fra1-underlay", name: "underlay", type: NetworkType.UNDERLAY, partition: "fra1", prefixes: ["10.255.0.0/16"] });
   await networks.createNetwork({
     id: "internet",
     name: "internet",

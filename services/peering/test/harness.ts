@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Client } from "@connectrpc/connect";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NatType, NetworkService, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
@@ -32,7 +33,7 @@ export interface World {
   projects: Client<typeof ProjectService>;
   projectA: string;
   projectB: string;
-  editor(project: string): Promise<{ peerings: Client<typeof PeeringService>; networks: Client<typeof NetworkService> }>;
+  editor(project: string): Promise<{ peerings: Client<typeof PeeringService>; networks: Client<typeof NetworkService>; ips: Client<typeof IPService> }>;
   /** Allocates a private network of the project (IPv4 unless dual). */
   allocate(project: string, name: string, options?: { partition?: string; shared?: boolean; dual?: boolean }): Promise<Network>;
   count(sql: string): Promise<number>;
@@ -64,17 +65,17 @@ export async function startWorld(options: { notifyPeering?: boolean; peeringEnv?
   const projectB = (await projects.createProject({ tenant: "acme", name: "b" })).project!.id;
   await networks.createNetwork({ id: "super", name: "super", type: NetworkType.SUPER, partition: "fra1", prefixes: ["10.0.0.0/16", "2001:db8::/48"], defaultChildPrefixLength: { ipv4: 24, ipv6: 64 } });
   await networks.createNetwork({ id: "super-ns", name: "namespaced", type: NetworkType.SUPER_NAMESPACED, partition: "fra2", prefixes: ["10.8.0.0/16"], defaultChildPrefixLength: { ipv4: 24 } });
-  await networks.createNetwork({ id: "underlay", name: "underlay", type: NetworkType.UNDERLAY, partition: "fra1", prefixes: ["10.255.0.0/24"] });
+  await networks.createNetwork({ id: "underlay", name: "underlay", type: NetworkType.UNDERLAY, partition: "fra1", prefixes: ["10.255.0.0/16"] });
   await networks.createNetwork({ id: "internet", name: "internet", type: NetworkType.EXTERNAL, prefixes: ["185.1.2.0/24"], destinationPrefixes: ["0.0.0.0/0"], vrf: 104009, natType: NatType.IPV4_MASQUERADE });
 
-  for (const [device, role] of [["exit01", SwitchRole.EXIT], ["leaf01", SwitchRole.LEAF]] as const) {
+  for (const [device, role, routerId] of [["exit01", SwitchRole.EXIT, "10.255.255.9"], ["leaf01", SwitchRole.LEAF, "10.255.255.10"]] as const) {
     await inventory.client(SwitchService, await inventory.agentToken(device)).registerSwitch({
       device,
       partition: "fra1",
       rack: "r1",
       role,
       asn: 4200000100,
-      routerId: "10.255.255.9",
+      routerId,
       os: { vendor: "SONiC", version: "202411" },
       agentVersion: "1.0.0",
       ports: ["Ethernet0", "Ethernet1", "Ethernet2", "Ethernet3"].map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, uplink: name === "Ethernet3" })),
@@ -93,7 +94,7 @@ export async function startWorld(options: { notifyPeering?: boolean; peeringEnv?
     projectB,
     async editor(project) {
       const token = await network.projectToken(project, "editor");
-      return { peerings: peering.client(PeeringService, token), networks: network.client(NetworkService, token) };
+      return { peerings: peering.client(PeeringService, token), networks: network.client(NetworkService, token), ips: network.client(IPService, token) };
     },
     async allocate(project, name, o = {}) {
       const request = { project, partition: o.partition ?? "fra1", name, shared: o.shared ?? false, addressFamily: o.dual ? AddressFamily.UNSPECIFIED : AddressFamily.IPV4 };

@@ -39,7 +39,8 @@ test.after(async (ctx) => ctx.w?.stop());
 const fieldOf = (e: Awaited<ReturnType<typeof failure>>) =>
   e.findDetails(ViolationsSchema)[0]?.violations[0]?.field?.elements.map((x) => x.fieldName).join(".") ?? e.findDetails(ViolationsSchema)[0]?.violations[0]?.ruleId;
 const local = (project: string, network1: string, network2: string, name = `${network1}-${network2}`): Request => ({ project, name, type: PeeringType.LOCAL, network1, network2 });
-const bgp = (port = "Ethernet0", overrides: { localAsn?: number; remoteAsn?: number; local?: string; remote?: string; switch?: string } = {}) => ({
+const bgp = (port = "Ethernet0", overrides: { localAsn?: number; remoteAsn?: number; local?: string; remote?: string; switch?: string; remotePrefixes?: string[] } = {}) => ({
+  remotePrefixes: overrides.remotePrefixes ?? [],
   switch: overrides.switch ?? "exit01",
   port,
   local: { asn: overrides.localAsn ?? 4200000100, address: overrides.local ?? "172.16.0.1/30" },
@@ -88,6 +89,8 @@ test("every rule refuses by name, and a refused peering writes nothing", async (
     ["a remote address outside the link", external(a3.id, bgp("Ethernet0", { remote: "172.16.0.6/30" })), Code.InvalidArgument, "bgp.remote.address", "not in the link"],
     ["the link's broadcast address", external(a3.id, bgp("Ethernet0", { remote: "172.16.0.3/30" })), Code.InvalidArgument, "bgp.remote.address", "usable"],
     ["another project's network to a BGP peer", external(storage.id, bgp()), Code.InvalidArgument, "network1", "external BGP session"],
+    ["a peer allowed to announce a block of the partition's own", external(a3.id, bgp("Ethernet0", { remotePrefixes: ["0.0.0.0/0", "10.0.5.0/24"] })), Code.InvalidArgument, "bgp.remote_prefixes.1", "lies inside 10.0.0.0/16 of network super"],
+    ["a remote prefix with host bits", external(a3.id, bgp("Ethernet0", { remotePrefixes: ["192.168.7.1/24"] })), Code.InvalidArgument, "bgp.remote_prefixes", ""],
     ["an external session without bgp", { project: w.projectA, name: "x", type: PeeringType.EXTERNAL, network1: a3.id }, Code.InvalidArgument, "create_peering.external", ""],
   ];
   for (const [name, request, code, field, message] of cases) {

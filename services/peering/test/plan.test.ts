@@ -22,12 +22,13 @@ test.before(async (ctx) => {
     name: "corp",
     type: PeeringType.EXTERNAL,
     network1: ctx.c.id,
-    bgp: { switch: "exit01", port: "Ethernet0", local: { asn: 4200000100, address: "172.16.0.1/30" }, remote: { asn: 65001, address: "172.16.0.2/30" } },
+    bgp: { switch: "exit01", port: "Ethernet0", local: { asn: 4200000100, address: "172.16.0.1/30" }, remote: { asn: 65001, address: "172.16.0.2/30" }, remotePrefixes: ["192.168.7.0/24"] },
   });
 });
 test.after(async (ctx) => ctx.w?.stop());
 
 test("a chain A–B–C gives A and C B's prefixes and never each other's", async ({ w, a, b, c, lonely }) => {
+  const published = (await (await w.editor(w.projectA)).ips.allocateIP({ project: w.projectA, network: "internet" })).ip!.ip;
   const plan = await w.peerings.getRouteLeakPlan({ partition: "fra1" });
   const byNetwork = Object.fromEntries(plan.vrfs.map((v) => [v.network, v]));
   const imports = (n: Network) => byNetwork[n.id]!.imports.map((i) => [i.fromNetwork, i.fromVrf, i.prefixes]);
@@ -35,7 +36,7 @@ test("a chain A–B–C gives A and C B's prefixes and never each other's", asyn
   assert.equal(imports(c), [[b.id, b.vrf, b.prefixes]], "C: only B");
   assert.equal(imports(b).map((i) => i[0]).sort(), [a.id, c.id].sort(), "B: both its peers");
   assert.not.ok(imports(a).some((i) => i[0] === c.id) || imports(c).some((i) => i[0] === a.id), "no A↔C");
-  assert.equal(byNetwork.internet?.imports.map((i) => [i.fromNetwork, i.prefixes]), [[a.id, a.prefixes]], "the internet VRF takes A's prefixes back");
+  assert.equal(byNetwork.internet?.imports.map((i) => [i.fromNetwork, i.prefixes]), [[a.id, [`${published}/32`]]], "the internet VRF takes from A only the address A's project holds there — never A's own prefixes");
   assert.equal(imports(lonely), [], "unpeered VRFs are listed, importing nothing");
   assert.equal(byNetwork[a.id]?.prefixes, a.prefixes);
   assert.equal(plan.vrfs.map((v) => v.vrf), [...plan.vrfs.map((v) => v.vrf)].sort((x, y) => x - y), "ordered by VRF");
@@ -43,6 +44,8 @@ test("a chain A–B–C gives A and C B's prefixes and never each other's", asyn
   assert.is(plan.externalSessions.length, 1);
   const session = plan.externalSessions[0]!;
   assert.equal([session.switch, session.port, session.vrf, session.network, session.localAsn, session.remoteAddress, session.announcePrefixes], ["exit01", "Ethernet0", c.vrf, c.id, 4200000100, "172.16.0.2/30", c.prefixes]);
+  assert.equal([session.remotePrefixes, session.maximumPrefixes], [["192.168.7.0/24"], 1000], "what the peer may announce, and the default bound");
+  assert.equal(session.deniedPrefixes, ["10.0.0.0/16", "10.255.0.0/16", "185.1.2.0/24", "2001:db8::/48"], "never Bulkhead's own prefixes: supers, underlay, external networks");
 });
 
 test("a plan for one VRF holds only that VRF and its sessions; another partition's plan has neither", async ({ w, b, c }) => {

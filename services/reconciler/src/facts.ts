@@ -8,7 +8,7 @@ import { NatType, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/n
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { PXE_VNI } from "@bulkhead/render";
 import type { Facts, NetworkKind } from "@bulkhead/verify";
-import type { PartitionRecords } from "./records.js";
+import { isInstalled, type PartitionRecords } from "./records.js";
 
 const kinds: Partial<Record<NetworkType, NetworkKind>> = {
   [NetworkType.CHILD]: "private",
@@ -40,7 +40,7 @@ export function factsOf(records: PartitionRecords, reservedVnis: readonly number
       id: m.id,
       project: m.allocation!.project,
       role: m.allocation!.role === MachineRole.FIREWALL ? "firewall" : "machine",
-      installed: true,
+      installed: isInstalled(m),
       networks: m.allocation!.networks.map((n) => n.network),
       ips: m.allocation!.networks.flatMap((n) => n.ips.map((address) => ({ network: n.network, address }))),
       connections: m.connections.map((c) => ({ switch: c.switch, port: c.port, nic: c.nic })),

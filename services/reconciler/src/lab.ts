@@ -8,7 +8,7 @@ import { NatType, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/n
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import type { LabDevice, LabInput, LabRecords, NetworkKind, RecordRule } from "@bulkhead/lab";
 import { renderMachineFrr, type RevisionFile } from "@bulkhead/render";
-import type { PartitionRecords } from "./records.js";
+import { isInstalled, type PartitionRecords } from "./records.js";
 
 const kinds: Partial<Record<NetworkType, NetworkKind>> = {
   [NetworkType.CHILD]: "private",
@@ -57,18 +57,20 @@ const machineFrr = (m: Machine) =>
 
 /** The lab's input from a partition's records and the desired revisions of its devices. */
 export function labInputOf(records: PartitionRecords, devices: { device: string; kind: LabDevice["kind"]; files: readonly RevisionFile[] }[]): LabInput {
-  const machines = records.machines.filter((m) => m.allocation!.role !== MachineRole.FIREWALL);
+  // What runs: installed machines and firewalls, cabled as the connection map says.
+  const installed = records.machines.filter(isInstalled);
+  const machines = installed.filter((m) => m.allocation!.role !== MachineRole.FIREWALL);
   const switches = new Map(records.switches.map((s) => [s.id, s]));
   return {
     partition: records.partition,
-    devices: devices.map((d) => ({
+    devices: devices.filter((d) => d.kind !== "firewall" || installed.some((m) => m.id === d.device)).map((d) => ({
       id: d.device,
       kind: d.kind,
       files: Object.fromEntries(d.files.map((f) => [f.path, f.content])),
       uplinks: switches.get(d.device)?.ports.filter((p) => p.uplink).map((p) => p.name),
     })),
     machines: machines.map((m) => ({ id: m.id, frr: machineFrr(m), addresses: m.allocation!.networks.filter((n) => n.type !== NetworkType.UNDERLAY).flatMap((n) => n.ips) })),
-    cables: records.machines.flatMap((m) => m.connections.map((c) => ({ switch: c.switch, port: c.port, machine: m.id, nic: c.nic }))),
+    cables: installed.flatMap((m) => m.connections.map((c) => ({ switch: c.switch, port: c.port, machine: m.id, nic: c.nic }))),
     spines: records.switches.filter((s) => s.role === SwitchRole.SPINE).map((s) => ({ id: s.id, asn: s.asn, routerId: s.routerId })),
     records: labRecordsOf(records),
   };

@@ -25,7 +25,7 @@ export interface PartitionRecords {
   networks: Network[];
   peerings: Peering[];
   switches: Switch[];
-  /** Allocated machines and firewalls of the partition. */
+  /** Allocated machines and firewalls of the partition (installed or being installed). */
   machines: Machine[];
   /** Policies in force (not rejected), by firewall. */
   policies: Map<string, NetworkPolicy[]>;
@@ -52,8 +52,10 @@ export async function allNetworks(networks: Client<typeof NetworkService>, filte
   });
 }
 
-/** Machines and firewalls whose ports are bound: allocated and installed. */
-export const isAllocated = (m: Machine) => m.allocation !== undefined && m.state === MachineState.INSTALLED;
+/** Machines and firewalls with an allocation (being installed, or installed: their ports are bound). */
+export const isAllocated = (m: Machine) => m.allocation !== undefined && (m.state === MachineState.ALLOCATED || m.state === MachineState.INSTALLED);
+
+export const isInstalled = (m: Machine) => m.state === MachineState.INSTALLED;
 
 export async function readRecords(services: RecordServices, partition: string): Promise<PartitionRecords> {
   const [own, external, { peerings }, { switches }, machines] = await Promise.all([

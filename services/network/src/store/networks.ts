@@ -1,6 +1,6 @@
 // SQL for networks, the VRF pool and network IPs.
 import { SqlState, sqlState, violatedConstraint, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError, ResourceExhaustedError, type SagaState } from "@bulkhead/service-kit";
+import { AlreadyExistsError, InvalidArgumentError, FailedPreconditionError, NotFoundError, ResourceExhaustedError, type SagaState } from "@bulkhead/service-kit";
 import type { Outbox } from "./common.js";
 
 export const enum NetworkType {
@@ -110,11 +110,15 @@ export class NetworkStore {
     private readonly pool: Pool,
     private readonly outbox: Outbox,
     private readonly vrfRange: { min: number; max: number },
+    /** VNIs the fabric uses itself (the PXE segment's, static VRFs'): never a network's. */
+    private readonly reserved: readonly number[] = [],
   ) {}
 
-  /** Records the VRF pool range; refuses to change it once a VRF is in use. */
+  /** Records the VRF pool range; refuses to change it once a VRF is in use, and refuses to start while a network holds a reserved VNI. */
   async fixVrfRange(): Promise<void> {
     await withTransaction(this.pool, async (client) => {
+      const clash = (await client.query<{ vrf: number; network: string }>("SELECT vrf, network FROM vrfs WHERE vrf = ANY($1::int[]) ORDER BY vrf", [this.reserved])).rows;
+      if (clash.length > 0) throw new Error(`${clash.map((c) => `network ${c.network} holds VRF ${c.vrf}`).join(", ")}, which is reserved (BULKHEAD_RESERVED_VNIS); move it before starting with this setting`);
       await client.query("LOCK TABLE settings IN EXCLUSIVE MODE");
       const stored = (await client.query<{ value: { min: number; max: number } }>("SELECT value FROM settings WHERE key = 'vrf_pool'")).rows[0]?.value;
       if (stored && (stored.min !== this.vrfRange.min || stored.max !== this.vrfRange.max)) {
@@ -199,6 +203,7 @@ export class NetworkStore {
   }
 
   private async acquireVrf(client: PoolClient, network: string, specific: number | undefined): Promise<void> {
+    if (specific !== undefined && this.reserved.includes(specific)) throw new InvalidArgumentError("vrf", `VRF ${specific} is reserved for the fabric itself (BULKHEAD_RESERVED_VNIS: ${this.reserved.join(", ")})`);
     if (specific !== undefined) {
       const taken = (await client.query("INSERT INTO vrfs (vrf, network) VALUES ($1, $2) ON CONFLICT (vrf) DO NOTHING RETURNING vrf", [specific, network])).rowCount === 0;
       if (taken) {
@@ -212,10 +217,11 @@ export class NetworkStore {
     // runs full the lowest free one is searched instead.
     for (let attempt = 0; attempt < 16; attempt++) {
       const candidate = min + Math.floor(Math.random() * (max - min + 1));
+      if (this.reserved.includes(candidate)) continue;
       if ((await client.query("INSERT INTO vrfs (vrf, network) VALUES ($1, $2) ON CONFLICT (vrf) DO NOTHING RETURNING vrf", [candidate, network])).rowCount === 1) return;
     }
     for (;;) {
-      const free = (await client.query<{ v: number }>("SELECT v FROM generate_series($1::int, $2::int) v WHERE NOT EXISTS (SELECT 1 FROM vrfs WHERE vrf = v) LIMIT 1", [min, max])).rows[0]?.v;
+      const free = (await client.query<{ v: number }>("SELECT v FROM generate_series($1::int, $2::int) v WHERE v <> ALL($3::int[]) AND NOT EXISTS (SELECT 1 FROM vrfs WHERE vrf = v) LIMIT 1", [min, max, this.reserved])).rows[0]?.v;
       if (free === undefined) throw new ResourceExhaustedError(`the VRF pool ${min}-${max} is exhausted`);
       if ((await client.query("INSERT INTO vrfs (vrf, network) VALUES ($1, $2) ON CONFLICT (vrf) DO NOTHING RETURNING vrf", [free, network])).rowCount === 1) return;
     }
