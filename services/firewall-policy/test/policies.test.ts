@@ -68,7 +68,7 @@ test("a policy no network of the firewall can carry is rejected with the reason,
   assert.match(policy.status!.reason, "fw-a: egress 0: 2001:db8:ffff::/48 is outside the networks the firewall reaches");
   assert.not.match(await ruleset(w, "fw-a"), "v6-out");
   assert.equal((await editor.listPolicies({ project: w.f.projectA, state: PolicyState.REJECTED })).policies.map((p) => p.name), ["v6-out"]);
-  const pending = (await editor.createPolicy({ project: w.f.projectA, spec: { name: "later", network: (await w.f.networks.allocateNetwork({ project: w.f.projectA, partition: "fra1", name: "later" })).network!.id, ingress: [{ from: [], ports: [] }] } })).policy!;
+  const pending = (await editor.createPolicy({ project: w.f.projectA, spec: { name: "later", network: (await w.f.networks.allocateNetwork({ project: w.f.projectA, partition: "fra1", name: "later" })).network!.id, ingress: [{ from: [], ports: [tcp(22)] }] } })).policy!;
   assert.equal([pending.status?.state, pending.status?.firewalls], [PolicyState.PENDING, []]);
   assert.match(pending.status!.reason, "no firewall");
 });
@@ -78,9 +78,11 @@ test("bad policies are refused naming the field, and nothing is written", async 
   const before = await w.count("SELECT count(*) FROM policies");
   const events = await w.count("SELECT count(*) FROM outbox");
   const cases: [string, Spec, Code, string][] = [
-    ["an exception outside its block", { name: "x", firewall: "fw-a", egress: [{ to: [{ cidr: "10.0.0.0/8", except: ["192.168.0.0/16"] }] }] }, Code.InvalidArgument, "spec.egress.0.to.0.except.0"],
-    ["an exception equal to its block", { name: "x", firewall: "fw-a", ingress: [{ from: [{ cidr: "10.0.0.0/8", except: ["10.0.0.0/8"] }] }] }, Code.InvalidArgument, "spec.ingress.0.from.0.except.0"],
-    ["host bits", { name: "x", firewall: "fw-a", egress: [{ to: [{ cidr: "10.0.0.1/8", except: [] }] }] }, Code.InvalidArgument, "spec.egress.0.to.0.cidr"],
+    ["an exception outside its block", { name: "x", firewall: "fw-a", egress: [{ to: [{ cidr: "10.0.0.0/8", except: ["192.168.0.0/16"] }], ports: [tcp(443)] }] }, Code.InvalidArgument, "spec.egress.0.to.0.except.0"],
+    ["an exception equal to its block", { name: "x", firewall: "fw-a", ingress: [{ from: [{ cidr: "10.0.0.0/8", except: ["10.0.0.0/8"] }], ports: [tcp(443)] }] }, Code.InvalidArgument, "spec.ingress.0.from.0.except.0"],
+    ["host bits", { name: "x", firewall: "fw-a", egress: [{ to: [{ cidr: "10.0.0.1/8", except: [] }], ports: [tcp(443)] }] }, Code.InvalidArgument, "spec.egress.0.to.0.cidr"],
+    ["a rule without ports (it would open every port by omission)", { name: "x", firewall: "fw-a", egress: [{ to: [{ cidr: "10.0.0.0/8", except: [] }] }] }, Code.InvalidArgument, "spec.egress.0.ports"],
+    ["an ingress rule without ports", { name: "x", firewall: "fw-a", ingress: [{ from: [] }] }, Code.InvalidArgument, "spec.ingress.0.ports"],
     ["a range ending before it starts", { name: "x", firewall: "fw-a", egress: [{ ports: [tcp(2000, 1000)] }] }, Code.InvalidArgument, "spec.egress.0.ports.0"],
     ["a port above 65535", { name: "x", firewall: "fw-a", egress: [{ ports: [tcp(70000)] }] }, Code.InvalidArgument, "spec.egress.0.ports.0.port"],
     ["no scope", { name: "x", egress: [] }, Code.InvalidArgument, "spec"],
@@ -128,7 +130,7 @@ test("a plan shows the ruleset and diff a draft would give, and stores nothing",
   assert.ok(diff.split("\n").some((l) => l.startsWith("-# policies:")), "the header lists the new policy");
   assert.is(await w.count("SELECT count(*) FROM policies"), policies);
   assert.is(await ruleset(w, "fw-a"), deployed, "nothing changed");
-  const replacing = await editor.planPolicy({ project: w.f.projectA, spec: { name: "dns-out", network: w.f.netA.id, egress: [{ to: [{ cidr: "2001:db8::/32", except: [] }], ports: [] }] } });
+  const replacing = await editor.planPolicy({ project: w.f.projectA, spec: { name: "dns-out", network: w.f.netA.id, egress: [{ to: [{ cidr: "2001:db8::/32", except: [] }], ports: [tcp(53)] }] } });
   assert.match(replacing.problems.join("\n"), "fw-a: egress 0: 2001:db8::/32 is outside");
   assert.ok(replacing.firewalls[0]!.diff.split("\n").some((l) => l.startsWith("-") && l.includes("dns-out")), "the draft replaces the policy of its name, which would go");
 });

@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { MachineService, MachineState, NetworkRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
-import { PortRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { PortRole, SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
@@ -136,6 +136,8 @@ test("a firewall gets the underlay added and its ports carry the VNIs of its net
   assert.equal([onlyShared.code, fieldOf(onlyShared)], [Code.InvalidArgument, "networks"]);
   assert.match(onlyShared.rawMessage, "one unshared private network");
 
+  // A leaf whose router id is the underlay's first address: the firewall's VTEP goes around it.
+  await f.inventory.client(SwitchService, await f.inventory.agentToken("leaf08")).registerSwitch({ device: "leaf08", partition: "fra1", rack: "r8", role: SwitchRole.LEAF, asn: 4200000098, routerId: "10.255.0.1", os: { vendor: "SONiC", version: "202411" }, agentVersion: "1.0.0", ports: [{ name: "swp1", identifier: "Eth1/1" }] });
   // A static address the project holds is attached as it is and outlives the firewall.
   const vip = (await f.ips.allocateIP({ project: f.projectA, network: "internet", type: IPType.IP_TYPE_STATIC })).ip!;
   const networks = [{ network: f.netA.id, autoAcquire: true }, { network: f.storageB.id, autoAcquire: true }, { network: "internet", autoAcquire: false }];
@@ -143,7 +145,9 @@ test("a firewall gets the underlay added and its ports carry the VNIs of its net
   const byNetwork = Object.fromEntries(fw.allocation!.networks.map((n) => [n.network, n]));
   assert.equal(Object.keys(byNetwork).sort(), [f.netA.id, f.storageB.id, "internet", "underlay"].sort());
   assert.equal([byNetwork.underlay?.role, byNetwork.underlay?.ips.length], [NetworkRole.UNDERLAY, 1], "one IPv4 VTEP address");
-  assert.match(byNetwork.underlay!.ips[0]!, /^10\.255\.0\./);
+  assert.equal(byNetwork.underlay!.ips, ["10.255.0.2"], "the lowest underlay address that is no switch's router id");
+  const routerIds = new Set((await f.switches.listSwitches({ partition: "fra1" })).switches.map((s) => s.routerId));
+  assert.not.ok(routerIds.has(byNetwork.underlay!.ips[0]!), "a firewall's VTEP is never a switch's router id");
   assert.equal(byNetwork[f.storageB.id]?.role, NetworkRole.PRIVATE_SECONDARY_SHARED);
   assert.equal(byNetwork.internet?.ips, [vip.ip]);
 

@@ -94,4 +94,15 @@ test("ports of a registered machine are unprovisioned (PXE), uplinks are fabric"
   assert.is(view.ports.find((p) => p.name === "swp1")?.machine, "m1");
 });
 
+test("a leaf's router id is its VTEP: inside the partition's underlay, and nobody else's there", async ({ f }) => {
+  const register = async (device: string, routerId: string) =>
+    f.inventory.client(SwitchService, await f.inventory.agentToken(device)).registerSwitch({ device, partition: "fra1", rack: "r9", role: SwitchRole.LEAF, asn: 4200000099, routerId, os: { vendor: "SONiC", version: "202411" }, agentVersion: "1.0.0", ports: [{ name: "swp1", identifier: "Eth1/1" }] });
+  const outside = await failure(register("leaf09", "10.254.255.9"));
+  assert.equal([outside.code, outside.rawMessage.includes("router_id: 10.254.255.9 is outside the underlay of partition fra1")], [Code.InvalidArgument, true], outside.rawMessage);
+  const twice = await failure(register("leaf09", "10.255.255.1"));
+  assert.equal([twice.code, /already the router id of switch leaf01/.test(twice.rawMessage)], [Code.AlreadyExists, true], twice.rawMessage);
+  assert.not.ok((await f.switches.listSwitches({ partition: "fra1" })).switches.some((s) => s.id === "leaf09"), "nothing was registered");
+  assert.ok(await register("leaf09", "10.255.0.1"), "an unused underlay address is fine");
+});
+
 test.run();
