@@ -207,9 +207,10 @@ export class Oracle {
   expected(network: RecordNetwork, prefix: string, device: { firewall?: RecordMachine }): boolean {
     const p = prefixOf(prefix);
     if (!p) return false;
+    // A default route is expected as itself; it does not make every more specific route expected.
     const inside = (list: readonly string[]) => list.some((x) => {
       const q = prefixOf(x);
-      return q !== undefined && q.family === p.family && q.length <= p.length && within(prefix.split("/")[0]!, x);
+      return q !== undefined && q.family === p.family && q.length <= p.length && (q.length > 0 || p.length === 0) && within(prefix.split("/")[0]!, x);
     });
     const nets = [...this.networks.values()];
     const ownAddresses = [...this.holders.entries()].filter(([, m]) => m.role === "machine" && this.primary(m)?.id === network.id).map(([a]) => a);
@@ -229,11 +230,11 @@ export class Oracle {
     for (const f of this.firewallsOf(network.id, "primary")) for (const n of f.networks) reachable.push(...(this.networks.get(n)?.prefixes ?? []), ...(this.networks.get(n)?.destinationPrefixes ?? []));
     for (const f of this.firewallsOf(network.id, "attached")) {
       const primary = this.primary(f);
-      if (primary) reachable.push(...primary.prefixes);
-      if (network.kind === "external" || network.destinationPrefixes.length > 0) {
-        // What the firewall publishes into it: its machines' addresses there, and (a DMZ) the outside.
-        reachable.push(...[...this.holders.entries()].filter(([a, m]) => primary && this.primary(m)?.id === primary.id && within(a, network.prefixes[0] ?? "0.0.0.0/32")).map(([a]) => a));
-      }
+      if (!primary) continue;
+      // A shared network takes the firewall's primary fabric-wide; an external one only on the
+      // firewall itself (no-export), and elsewhere only what the project publishes there.
+      if (network.kind !== "external" || device.firewall?.id === f.id) reachable.push(...primary.prefixes);
+      else reachable.push(...this.addressesOf(primary, network));
     }
     if (network.destinationPrefixes.length > 0) {
       for (const e of nets.filter((x) => x.kind === "external" && x.destinationPrefixes.join() === network.destinationPrefixes.join())) reachable.push(...e.prefixes, ...e.destinationPrefixes);

@@ -55,11 +55,11 @@ export function prove(input: LabInput, plan: LabPlan, run: LabRun): LabReport {
   const inLab = new Set(plan.routers.map((r) => r.name));
 
   // Sources: machines in their network, external peers in theirs.
-  const sources: { router: string; source: Source; addresses: string[] }[] = [];
+  const sources: { router: string; source: Source; addresses: string[]; claims: string[] }[] = [];
   for (const m of input.records.machines) {
     if (m.role !== "machine" || !inLab.has(m.id)) continue;
     const home = oracle.primary(m);
-    if (home) sources.push({ router: m.id, source: { kind: "machine", machine: m.id, network: home.id }, addresses: m.ips.filter((i) => i.network === home.id).map((i) => i.address) });
+    if (home) sources.push({ router: m.id, source: { kind: "machine", machine: m.id, network: home.id }, addresses: m.ips.filter((i) => i.network === home.id).map((i) => i.address), claims: [] });
   }
   const outsides = new Map<string, string[]>();
   for (const p of input.records.peerings) {
@@ -69,7 +69,7 @@ export function prove(input: LabInput, plan: LabPlan, run: LabRun): LabReport {
     if (!e || !inLab.has(router)) continue;
     const announced = input.announce?.[`${p.external.switch}/${p.external.port}`] ?? p.external.remotePrefixes;
     const addresses = OUTSIDE.filter((a) => oracle.isOutside(a) && inAny(a, announced.length > 0 ? announced : ["0.0.0.0/0", "::/0"]));
-    sources.push({ router, source: { kind: "outside", network: e.id }, addresses });
+    sources.push({ router, source: { kind: "outside", network: e.id }, addresses, claims: announced.filter((p) => !/\/0$/.test(p)) });
     if (e.kind === "external") outsides.set(e.id, [...(outsides.get(e.id) ?? []), ...addresses]);
   }
 
@@ -89,6 +89,9 @@ export function prove(input: LabInput, plan: LabPlan, run: LabRun): LabReport {
     for (const [dst, target] of destinations) {
       const src = s.addresses.find((a) => a.includes(":") === dst.includes(":"));
       if (!src || s.addresses.includes(dst)) continue;
+      // A peer that announces a more specific route itself (a hijack attempt) keeps that traffic:
+      // its own view says nothing about the fabric.
+      if (s.claims.some((p) => inAny(dst, [p]))) continue;
       for (const port of ports.values()) {
         const packet: Packet = { src, dst, ...port };
         probes++;

@@ -39,7 +39,7 @@ function privateMounts(): void {
   chownSync("/var/run/frr", uid, gid);
 }
 
-/** Starts zebra (netns VRF backend) and bgpd for a router, in its namespace with only its VRFs visible. */
+/** Starts zebra (netns VRF backend), staticd and bgpd for a router, in its namespace with only its VRFs visible. */
 function startRouter(r: RouterPlan): void {
   const { uid, gid } = frrIds();
   const run_ = `/var/run/frr/${r.pathspace}`;
@@ -53,13 +53,13 @@ function startRouter(r: RouterPlan): void {
   mkdirSync(view, { recursive: true });
   const binds = Object.entries(r.vrfs).map(([vrf, ns]) => `touch ${view}/${vrf} && mount --bind /run/netns/${ns} ${view}/${vrf}`);
   const daemon = (name: string, extra: string[]) => [`${FRR}/${name}`, "-d", "-F", "datacenter", "-N", r.pathspace, "-i", `${run_}/${name}.pid`, "--log", `file:${run_}/${name}.log`, ...extra].join(" ");
-  const script = [...binds, `mount --rbind ${view} /run/netns`, daemon("zebra", ["-n"]), daemon("bgpd", [])].join(" && ");
+  const script = [...binds, `mount --rbind ${view} /run/netns`, daemon("zebra", ["-n"]), daemon("staticd", []), daemon("bgpd", [])].join(" && ");
   must(["nsenter", `--net=/run/netns/${r.ns}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", script]);
 }
 
 async function configure(r: RouterPlan, deadline: number): Promise<string[]> {
   const run_ = `/var/run/frr/${r.pathspace}`;
-  while (!(existsSync(`${run_}/zebra.vty`) && existsSync(`${run_}/bgpd.vty`))) {
+  while (!["zebra", "staticd", "bgpd"].every((d) => existsSync(`${run_}/${d}.vty`))) {
     if (Date.now() > deadline) return [`${r.name}: FRR did not start (no vty sockets under ${run_})`];
     await sleep(50);
   }

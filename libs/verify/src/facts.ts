@@ -67,8 +67,25 @@ export interface AddressFact {
   machine: string;
 }
 
+/** A rule of a policy in force on a firewall: new connections from (ingress) or to (egress) these peers on these ports. */
+export interface RuleFact {
+  /** No peers: any address. */
+  peers: { cidr: string; except: string[] }[];
+  /** Port 0: every port of the protocol. */
+  ports: { protocol: "tcp" | "udp"; from: number; to: number }[];
+}
+
+export interface PolicyFact {
+  firewall: string;
+  name: string;
+  ingress: RuleFact[];
+  egress: RuleFact[];
+}
+
 export interface Facts {
   networks: NetworkFact[];
+  /** Policies in force, per firewall: every forward accept must be one of their rules. */
+  policies: PolicyFact[];
   peerings: PeeringFact[];
   switches: SwitchFact[];
   machines: MachineFact[];

@@ -6,10 +6,10 @@
 // networks, and accepts VXLAN from every VTEP of the partition.
 import { parsePrefix } from "@bulkhead/netaddr";
 import type { FrrConfig } from "./frr.js";
-import { P, hostRoute, inside, type FactIndex, type MachineFact, type NetworkFact } from "./facts.js";
+import { P, hostRoute, inside, type FactIndex, type MachineFact, type NetworkFact, type PolicyFact, type RuleFact } from "./facts.js";
 import type { Interfaces } from "./interfaces.js";
 import type { NftChain, NftRule, Nftables } from "./nft.js";
-import { covering, withinAny } from "./prefixes.js";
+import { covering, overlapping, withinAny } from "./prefixes.js";
 import { readRouteMap } from "./routemaps.js";
 import { checkImports, checkRouteMapInventory, type Report } from "./common.js";
 
@@ -129,9 +129,10 @@ export function checkNftables(device: string, nft: Nftables, fw: MachineFact, fa
       if (rule.limit === "over" && rule.verdict === "drop" && established && chain.hook === "forward") report(P.nftables, rule.line, rule.text, "a rate limit after the accept of established connections limits only new connections");
       if (rule.verdict !== "accept" || ct !== undefined) continue;
       if (chain.hook === "input") checkInputAccept(rule, report);
-      else checkForwardAccept(rule, byIface, primary, dmzs, foreign, report);
+      else checkForwardAccept(rule, byIface, primary, dmzs, foreign, facts.facts.policies.filter((x) => x.firewall === device), report);
     }
     if (chain.hook === "input") checkVxlan(device, chain, nft, fw, facts, report);
+    else checkAntiSpoofing(chain, nft, attached.filter((n) => n.vrf > 0 && (n.kind === "private" || n.kind === "shared")), report);
   }
   for (const chain of nft.chains.filter((c) => c.type === "nat")) {
     for (const rule of chain.rules) {
@@ -149,6 +150,19 @@ export function checkNftables(device: string, nft: Nftables, fw: MachineFact, fa
   }
 }
 
+/** What enters from a network behind the firewall must come from it: a drop of any other source, per family. */
+function checkAntiSpoofing(chain: NftChain, nft: Nftables, networks: NetworkFact[], report: Report): void {
+  const rules = reachable(nft.chains, chain, () => {}).filter((r) => r.verdict === "drop");
+  for (const n of networks) {
+    const own = new Set(ifacesOf(n));
+    const guards = rules.filter((r) => r.iifnames?.length && r.iifnames.every((i) => own.has(i)));
+    for (const family of [4, 6] as const) {
+      const guarded = guards.some((r) => r.addresses.some((a) => a.family === family && a.field === "saddr" && a.negated) || r.nfproto === (family === 4 ? "ipv4" : "ipv6"));
+      if (!guarded) report(P.nftables, chain.line, `chain ${chain.name}`, `IPv${family} sources entering from ${n.id} are not checked: a machine could send as any address (no anti-spoofing)`);
+    }
+  }
+}
+
 function checkInputAccept(rule: NftRule, report: Report): void {
   const lo = rule.iifnames?.length === 1 && rule.iifnames[0] === "lo";
   const sourced = rule.addresses.some((a) => a.field === "saddr" && !a.negated);
@@ -157,7 +171,37 @@ function checkInputAccept(rule: NftRule, report: Report): void {
   if (!ok) report(P.nftables, rule.line, rule.text, "accepts connections to the firewall itself beyond loopback, ICMP, BGP, VXLAN and SSH from given sources");
 }
 
-function checkForwardAccept(rule: NftRule, byIface: Map<string, NetworkFact>, primary: NetworkFact | undefined, dmzs: { dmz: NetworkFact; out: NetworkFact[] }[], foreign: string[], report: Report): void {
+/** The addresses a rule matches in one field (its positive values minus its negated ones), covered by a policy rule's peers. */
+function addressesCovered(rule: NftRule, field: "saddr" | "daddr", peers: RuleFact["peers"]): boolean {
+  if (peers.length === 0) return true;
+  const matches = rule.addresses.filter((a) => a.field === field);
+  const positive = matches.filter((a) => !a.negated).flatMap((a) => a.values);
+  const negated = matches.filter((a) => a.negated).flatMap((a) => a.values);
+  if (positive.length === 0) return false; // any address, where the policy names some
+  const range = (text: string) => covering(text.includes("/") ? text : hostRoute(text), false)!;
+  return positive.every((v) => peers.some((p) => withinAny(range(v), [range(p.cidr)]) && p.except.every((e) => !overlapping(range(e), range(v)) || negated.some((n) => withinAny(range(e), [range(n)])))));
+}
+
+/** The ports a rule matches, covered by a policy rule's ports. */
+function portsCovered(rule: NftRule, ports: RuleFact["ports"]): boolean {
+  const allOf = (protocol: string) => ports.some((p) => p.protocol === protocol && p.from === 0);
+  if (rule.dports) {
+    return rule.dports.values.every((v) => {
+      const [from, to = from] = v.split("-").map(Number);
+      return ports.some((p) => p.protocol === rule.dports!.protocol && (p.from === 0 || (from! >= p.from && to! <= p.to)));
+    });
+  }
+  if (rule.l4proto) return rule.l4proto.every((proto) => allOf(proto));
+  return false; // every protocol: no policy rule allows that
+}
+
+/** Whether some rule of the firewall's policies (in that direction) allows everything the accept lets through. */
+function allowedByPolicy(rule: NftRule, direction: "ingress" | "egress", policies: PolicyFact[]): boolean {
+  const field = direction === "ingress" ? "saddr" : "daddr";
+  return policies.some((p) => p[direction].some((r) => addressesCovered(rule, field, r.peers) && portsCovered(rule, r.ports)));
+}
+
+function checkForwardAccept(rule: NftRule, byIface: Map<string, NetworkFact>, primary: NetworkFact | undefined, dmzs: { dmz: NetworkFact; out: NetworkFact[] }[], foreign: string[], policies: PolicyFact[], report: Report): void {
   const iif = rule.iifnames ?? [];
   const oif = rule.oifnames ?? [];
   if (iif.length === 0 && oif.length === 0 && rule.addresses.length === 0) {
@@ -173,6 +217,7 @@ function checkForwardAccept(rule: NftRule, byIface: Map<string, NetworkFact>, pr
   const egress = isPrimary(from);
   const dmzEgress = dmzs.some((d) => from.size === 1 && from.has(d.dmz.id) && into.size > 0 && [...into].every((n) => d.out.some((e) => e.id === n)));
   if (!ingress && !egress && !dmzEgress) report(P.nftables, rule.line, rule.text, `accepts traffic ${iif.join(",") || "from anywhere"} → ${oif.join(",") || "anywhere"}: neither into nor out of the primary network, nor out of a DMZ this firewall is the exit of`);
+  else if (!allowedByPolicy(rule, ingress ? "ingress" : "egress", policies)) report(P.nftables, rule.line, rule.text, `accepts more than any ${ingress ? "ingress" : "egress"} rule of the firewall's policies allows`);
   for (const a of rule.addresses.filter((x) => !x.negated)) {
     for (const v of a.values) {
       const p = parsePrefix(v.includes("/") ? v : hostRoute(v));

@@ -11,7 +11,7 @@ import { parseNft } from "./nft.js";
 import { RoutingModel, checkDifferential, checkReachability, type Leaks, type Parsed } from "./routing.js";
 import { checkSwitch } from "./switch.js";
 
-export type { AddressFact, DeviceConfig, ExternalSessionFact, Facts, Finding, MachineFact, NetworkFact, NetworkKind, PeeringFact, SwitchFact } from "./facts.js";
+export type { AddressFact, DeviceConfig, ExternalSessionFact, Facts, Finding, MachineFact, NetworkFact, NetworkKind, PeeringFact, PolicyFact, RuleFact, SwitchFact } from "./facts.js";
 export { P as Properties } from "./facts.js";
 export { parseFrr } from "./frr.js";
 export { parseInterfaces } from "./interfaces.js";

@@ -34,7 +34,9 @@ export interface Topology {
   facts: Facts;
 }
 
-const facts = (f: Partial<Facts>): Facts => ({ networks: base, peerings: [], switches: [], machines: [], addresses: [], reservedVnis: [104000], ...f });
+const facts = (f: Partial<Facts>): Facts => ({ networks: base, peerings: [], switches: [], machines: [], addresses: [], policies: [], reservedVnis: [104000], ...f });
+const tcp = (from: number, to = from) => ({ protocol: "tcp" as const, from, to });
+const peer = (cidr: string, except: string[] = []) => ({ cidr, except });
 
 export const topologies: Record<string, () => Topology> = {
   // Leaf04: A–B–C chain of one project (vrf 41, 42, 43) and A peered with the internet, where
@@ -124,6 +126,15 @@ export const topologies: Record<string, () => Topology> = {
       networks: [superNet, { ...internet, prefixes: ["185.1.2.0/24", "2001:db8:ffff::/64"], destinationPrefixes: ["0.0.0.0/0", "::/0"] }, { ...underlay, prefixes: ["10.255.0.0/24"] }, net("tenant", "pt", 12, ["10.0.0.0/22", "2001:db8:0:1::/64"]), net("dmz", "pd", 20, ["10.0.4.0/22"], { kind: "shared", destinationPrefixes: ["0.0.0.0/0"], nat: true }), net("other", "po", 77, ["10.9.0.0/16"])],
       switches: [leaf("leaf01", "10.255.0.201")],
       machines: [machine("fw-tenant", "pt", ["underlay", "tenant", "dmz", "internet"], [["underlay", "10.255.0.7"], ["tenant", "10.0.0.1"], ["dmz", "10.0.4.1"], ["internet", "185.1.2.1"]], [["leaf01", "swp5"]], "firewall")],
+      // The policies the golden ruleset was compiled from (libs/render/test/models.ts).
+      policies: [
+        { firewall: "fw-tenant", name: "web-out", ingress: [], egress: [{ peers: [], ports: [tcp(443)] }] },
+        { firewall: "fw-tenant", name: "udp-range", ingress: [], egress: [{ peers: [peer("185.1.2.0/24")], ports: [{ protocol: "udp", from: 5000, to: 5010 }] }] },
+        { firewall: "fw-tenant", name: "except", ingress: [], egress: [{ peers: [peer("185.1.2.0/24", ["185.1.2.100/32"])], ports: [tcp(8080)] }] },
+        { firewall: "fw-tenant", name: "service-in", ingress: [{ peers: [peer("185.1.2.0/24")], ports: [tcp(80)] }], egress: [] },
+        { firewall: "fw-tenant", name: "v6-out", ingress: [], egress: [{ peers: [peer("2001:db8:ffff::/64")], ports: [tcp(8443)] }] },
+        { firewall: "fw-tenant", name: "to-dmz", ingress: [], egress: [{ peers: [peer("10.0.4.0/22")], ports: [tcp(9000)] }] },
+      ],
     }),
   }),
 };

@@ -1,6 +1,7 @@
 // What the peering service reads from the network and inventory services, as the service
 // principal `peering`. Networks are read live: their prefixes and VRFs are the network service's.
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { MachineRole, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
@@ -45,6 +46,7 @@ export class Directory {
     private readonly projects: Client<typeof ProjectService>,
     private readonly switches: Client<typeof SwitchService>,
     private readonly ips: Client<typeof IPService>,
+    private readonly machines: Client<typeof MachineService>,
   ) {}
 
   /** A ready network, or undefined if there is none with that id. */
@@ -69,13 +71,18 @@ export class Directory {
     return all;
   }
 
-  /** The addresses a project holds in a network (its published addresses, for an external one). */
+  /**
+   * The addresses a project holds in a network that no firewall of it is bound to: what its
+   * machines may announce there (its published addresses, for an external network). A firewall's
+   * own address lives on the firewall, never behind a tenant VRF.
+   */
   async addressesOf(project: string, network: string): Promise<string[]> {
+    const firewalls = new Set((await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000 })).machines.map((m) => m.id));
     const all: string[] = [];
     let pageToken = "";
     do {
       const page = await this.ips.listIPs({ project, network, pageSize: 1000, pageToken });
-      all.push(...page.ips.map((ip) => ip.ip));
+      all.push(...page.ips.filter((ip) => !firewalls.has(ip.machine)).map((ip) => ip.ip));
       pageToken = page.nextPageToken;
     } while (pageToken);
     return all.sort();

@@ -1,3 +1,4 @@
+import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
@@ -26,6 +27,7 @@ export const peeringService: ServiceDefinition<typeof config> = {
       createServiceClient(ProjectService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
       createServiceClient(SwitchService, { ...client, baseUrl: c.BULKHEAD_INVENTORY_URL }),
       createServiceClient(IPService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
+      createServiceClient(MachineService, { ...client, baseUrl: c.BULKHEAD_INVENTORY_URL }),
     );
     const peerings = new Peerings(new PeeringStore(pool, outbox), directory, logger);
     const sweep = new Periodic(c.BULKHEAD_PEERING_SWEEP_MS, logger, "peering sweep", () => peerings.sweep());

@@ -8,7 +8,7 @@ import { NatType, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/n
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { PXE_VNI } from "@bulkhead/render";
 import type { Facts, NetworkKind } from "@bulkhead/verify";
-import { isInstalled, type PartitionRecords } from "./records.js";
+import { isInstalled, policiesOf, type PartitionRecords } from "./records.js";
 
 const kinds: Partial<Record<NetworkType, NetworkKind>> = {
   [NetworkType.CHILD]: "private",
@@ -46,6 +46,7 @@ export function factsOf(records: PartitionRecords, reservedVnis: readonly number
       connections: m.connections.map((c) => ({ switch: c.switch, port: c.port, nic: c.nic })),
     })),
     addresses: records.addresses.map((ip) => ({ address: ip.ip, network: ip.network, project: ip.project, machine: ip.machine })),
+    policies: policiesOf(records),
     reservedVnis: [...reservedVnis],
   };
 }

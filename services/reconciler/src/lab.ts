@@ -1,14 +1,13 @@
 // The fabric lab's input for a partition: the desired revisions of its leaves, exit switches and
 // firewalls (what the reconciler pushes), every installed machine's FRR (as its installer writes
 // it), the connection map, the spines, and the records for the oracle.
-import { Protocol, type NetworkPolicy } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, type Machine } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NatType, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import type { LabDevice, LabInput, LabRecords, NetworkKind, RecordRule } from "@bulkhead/lab";
+import type { LabDevice, LabInput, LabRecords, NetworkKind } from "@bulkhead/lab";
 import { renderMachineFrr, type RevisionFile } from "@bulkhead/render";
-import { isInstalled, type PartitionRecords } from "./records.js";
+import { isInstalled, policiesOf, type PartitionRecords } from "./records.js";
 
 const kinds: Partial<Record<NetworkType, NetworkKind>> = {
   [NetworkType.CHILD]: "private",
@@ -18,15 +17,6 @@ const kinds: Partial<Record<NetworkType, NetworkKind>> = {
 };
 
 export const networkKind = (n: Network) => kinds[n.type];
-
-const protocols: Record<number, "tcp" | "udp"> = { [Protocol.TCP]: "tcp", [Protocol.UDP]: "udp" };
-
-function rules(list: readonly { from?: { cidr: string; except: string[] }[]; to?: { cidr: string; except: string[] }[]; ports: { protocol: Protocol; port: number; endPort: number }[] }[]): RecordRule[] {
-  return list.map((r) => ({
-    peers: (r.from ?? r.to ?? []).map((p) => ({ cidr: p.cidr, except: p.except })),
-    ports: r.ports.map((p) => ({ protocol: protocols[p.protocol] ?? "tcp", from: p.port, to: p.endPort || p.port })),
-  }));
-}
 
 /** The oracle's records: networks, peerings, allocations and policies, as the services hold them. */
 export function labRecordsOf(records: PartitionRecords): LabRecords {
@@ -47,7 +37,7 @@ export function labRecordsOf(records: PartitionRecords): LabRecords {
       networks: m.allocation!.networks.map((n) => n.network),
       ips: m.allocation!.networks.flatMap((n) => n.ips.map((address) => ({ network: n.network, address }))),
     })),
-    policies: [...records.policies].flatMap(([firewall, list]: [string, NetworkPolicy[]]) => list.map((p) => ({ firewall, name: p.name, ingress: rules(p.ingress), egress: rules(p.egress) }))),
+    policies: policiesOf(records),
   };
 }
 

@@ -3,7 +3,7 @@
 // policies in force on each firewall. The isolation verifier's facts and the fabric lab's oracle
 // are derived from these — never from the views the renderer consumed.
 import type { Client } from "@connectrpc/connect";
-import { PolicyState, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { PolicyState, Protocol, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, MachineState, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import type { Switch, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import type { IP, IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
@@ -86,3 +86,22 @@ export async function readRecords(services: RecordServices, partition: string): 
   }
   return { partition, networks, peerings, switches, machines: allocated, policies, addresses };
 }
+
+/** A policy rule as plain data: peers with exceptions, and port ranges (`to` = `from` for one port). */
+export interface PolicyRule {
+  peers: { cidr: string; except: string[] }[];
+  ports: { protocol: "tcp" | "udp"; from: number; to: number }[];
+}
+
+const protocols: Record<number, "tcp" | "udp"> = { [Protocol.TCP]: "tcp", [Protocol.UDP]: "udp" };
+
+function rules(list: readonly { from?: { cidr: string; except: string[] }[]; to?: { cidr: string; except: string[] }[]; ports: { protocol: Protocol; port: number; endPort: number }[] }[]): PolicyRule[] {
+  return list.map((r) => ({
+    peers: (r.from ?? r.to ?? []).map((p) => ({ cidr: p.cidr, except: p.except })),
+    ports: r.ports.map((p) => ({ protocol: protocols[p.protocol] ?? "tcp", from: p.port, to: p.endPort || p.port })),
+  }));
+}
+
+/** The policies in force on each firewall, as the verifier's and the lab's facts hold them. */
+export const policiesOf = (records: PartitionRecords) =>
+  [...records.policies].flatMap(([firewall, list]) => list.map((p) => ({ firewall, name: p.name, ingress: rules(p.ingress), egress: rules(p.egress) })));

@@ -19,7 +19,7 @@ import type { LabInput } from "@bulkhead/lab";
 import { createServiceClient } from "@bulkhead/service-kit";
 import { DeviceKind } from "../src/store.js";
 import { labInputOf } from "../src/lab.js";
-import { readRecords } from "../src/records.js";
+import { readRecords, type PartitionRecords } from "../src/records.js";
 import type { Stack } from "./harness.js";
 
 const LEAF_PORTS = ["swp1", "swp2", "swp3", "swp4", "swp5", "swp6", "swp7", "swp8", "swp31", "swp32"];
@@ -140,20 +140,28 @@ export class ScenarioPartition {
     await client.createPolicy({ project, spec: { name, firewall, egress: (rules.egress ?? []).map(([cidr, p]) => ({ to: [{ cidr, except: [] }], ports: ports(p) })), ingress: (rules.ingress ?? []).map(([cidr, p]) => ({ from: [{ cidr, except: [] }], ports: ports(p) })) } });
   }
 
+  /** The partition's records, read as the reconciler reads them. */
+  async records(): Promise<PartitionRecords> {
+    const s = this.stack;
+    const admin = this.admin;
+    return readRecords(
+      {
+        networks: createServiceClient(NetworkService, { baseUrl: s.f.network.url, token: admin, protocol: "grpc" }),
+        ips: createServiceClient(IPService, { baseUrl: s.f.network.url, token: admin, protocol: "grpc" }),
+        peering: createServiceClient(PeeringService, { baseUrl: s.peering.url, token: admin, protocol: "grpc" }),
+        switches: createServiceClient(SwitchService, { baseUrl: s.f.inventory.url, token: admin, protocol: "grpc" }),
+        machines: createServiceClient(MachineService, { baseUrl: s.f.inventory.url, token: admin, protocol: "grpc" }),
+        policies: createServiceClient(NetworkPolicyService, { baseUrl: s.policy.url, token: admin, protocol: "grpc" }),
+      },
+      this.id,
+    );
+  }
+
   /** Waits for the reconciler to render everything, then returns what it would push, with the records. */
   async labInput(): Promise<LabInput> {
     await settle(this.stack);
     const s = this.stack;
-    const admin = this.admin;
-    const services = {
-      networks: createServiceClient(NetworkService, { baseUrl: s.f.network.url, token: admin, protocol: "grpc" }),
-      ips: createServiceClient(IPService, { baseUrl: s.f.network.url, token: admin, protocol: "grpc" }),
-      peering: createServiceClient(PeeringService, { baseUrl: s.peering.url, token: admin, protocol: "grpc" }),
-      switches: createServiceClient(SwitchService, { baseUrl: s.f.inventory.url, token: admin, protocol: "grpc" }),
-      machines: createServiceClient(MachineService, { baseUrl: s.f.inventory.url, token: admin, protocol: "grpc" }),
-      policies: createServiceClient(NetworkPolicyService, { baseUrl: s.policy.url, token: admin, protocol: "grpc" }),
-    };
-    const records = await readRecords(services, this.id);
+    const records = await this.records();
     const kinds: Partial<Record<number, "leaf" | "exit" | "firewall">> = { [DeviceKind.Leaf]: "leaf", [DeviceKind.Exit]: "exit", [DeviceKind.Firewall]: "firewall" };
     const devices = [];
     for (const status of (await s.fabric.listDeviceStatuses({ partition: this.id })).statuses) {
@@ -192,4 +200,60 @@ export async function settle(stack: Stack, ms = 60_000): Promise<void> {
     await Promise.all(queues.map((q) => q.close()));
     redis.disconnect();
   }
+}
+
+/** The handles of `threeProjects`: networks, machines and firewalls by their role in it. */
+export interface ThreeProjects {
+  partition: ScenarioPartition;
+  nets: Record<"a1" | "a2" | "a3" | "b1" | "bs" | "c1" | "c2" | "c3" | "dmz", NetworkHandle>;
+  machines: Record<"a1" | "a1b" | "a2" | "a3" | "b1" | "bs" | "c1" | "c2" | "c3", string>;
+  /** The DMZ firewall (c2, the DMZ, the internet) and the application firewall (c3, the DMZ). */
+  edge: string;
+  app: string;
+}
+
+/**
+ * Three projects: A's chain a1–a2–a3 with a1 on the internet, B's network with its own external
+ * peer and B's shared storage that a1 and C's c1 both use, C's DMZ with its firewall and an
+ * application cluster behind a second firewall, the internet on the exit switch.
+ */
+export async function threeProjects(stack: Stack, id: string, k: number): Promise<ThreeProjects> {
+  const p = await ScenarioPartition.create(stack, id, k, { racks: 2, exit: true, spines: 2 });
+  const ops = await p.project("ops");
+  await p.externalSession(ops, "internet", "swp1", 0, ["0.0.0.0/0"]);
+  const [a, b, c] = [await p.project("a"), await p.project("b"), await p.project("c")];
+  const nets = {
+    a1: await p.network(a, "a1"),
+    a2: await p.network(a, "a2"),
+    a3: await p.network(a, "a3"),
+    b1: await p.network(b, "b1"),
+    bs: await p.network(b, "bs", { shared: true }),
+    c1: await p.network(c, "c1"),
+    c2: await p.network(c, "c2"),
+    c3: await p.network(c, "c3"),
+    dmz: await p.network(c, "cdmz", { dmz: true }),
+  };
+  await p.peer(a, nets.a1.id, nets.a2.id);
+  await p.peer(a, nets.a2.id, nets.a3.id);
+  await p.peer(a, nets.a1.id, "internet");
+  await p.peer(a, nets.a1.id, nets.bs.id);
+  await p.peer(c, nets.c1.id, nets.bs.id);
+  await p.peer(c, nets.c1.id, "internet");
+  await p.externalSession(b, nets.b1.id, "swp2", 1, ["192.168.50.0/24"]);
+  const machines = {
+    a1: await p.machine(a, 1, [nets.a1.id, "internet"]),
+    a1b: await p.machine(a, 2, [nets.a1.id]),
+    a2: await p.machine(a, 1, [nets.a2.id]),
+    a3: await p.machine(a, 2, [nets.a3.id]),
+    b1: await p.machine(b, 1, [nets.b1.id]),
+    bs: await p.machine(b, 2, [nets.bs.id]),
+    c1: await p.machine(c, 1, [nets.c1.id, "internet"]),
+    c2: await p.machine(c, 2, [nets.c2.id]),
+    c3: await p.machine(c, 1, [nets.c3.id]),
+  };
+  const edge = await p.firewall(c, 2, [nets.c2.id, nets.dmz.id, "internet"]);
+  const app = await p.firewall(c, 1, [nets.c3.id, nets.dmz.id]);
+  await p.policy(c, edge, "edge-out", { egress: [["0.0.0.0/0", [443]]] });
+  await p.policy(c, app, "app-out", { egress: [["0.0.0.0/0", [443]]] });
+  return { partition: p, nets, machines, edge, app };
 }

@@ -1,0 +1,53 @@
+// A small fabric for the lab's own tests: two leaves of one tenant network, a machine on each, a
+// spine — rendered by libs/render (the lab runs whatever it is given).
+import { renderMachineFrr, renderSwitch, type SwitchModel } from "@bulkhead/render";
+import type { LabInput } from "../src/index.js";
+
+const leaf = (hostname: string, n: number): SwitchModel => ({
+  hostname,
+  asn: 4200000010 + n,
+  routerId: `10.255.255.${n}`,
+  ports: [
+    { name: "swp31", role: "fabric", adminUp: true, vrf: 0, allowedPrefixes: [], firewallVnis: [] },
+    { name: "swp1", role: "machine", adminUp: true, vrf: 41, allowedPrefixes: ["10.1.0.0/24"], firewallVnis: [] },
+  ],
+  vrfs: [{ vrf: 41, prefixes: ["10.1.0.0/24"], imports: [] }],
+  externalSessions: [],
+  vlans: {},
+});
+
+const files = (model: SwitchModel) => {
+  const out = renderSwitch(model).files;
+  return { "frr/frr.conf": out["frr.conf"], "network/interfaces": out.interfaces };
+};
+
+export function twoLeaves(): LabInput {
+  return {
+    partition: "lab-test",
+    devices: [
+      { id: "leaf01", kind: "leaf", files: files(leaf("leaf01", 1)), uplinks: ["swp31"] },
+      { id: "leaf02", kind: "leaf", files: files(leaf("leaf02", 2)), uplinks: ["swp31"] },
+    ],
+    machines: [
+      { id: "m1", frr: renderMachineFrr({ hostname: "m1", asn: 4210000001, uplinks: ["lan0"], addresses: ["10.1.0.10"] }), addresses: ["10.1.0.10"] },
+      { id: "m2", frr: renderMachineFrr({ hostname: "m2", asn: 4210000002, uplinks: ["lan0"], addresses: ["10.1.0.11"] }), addresses: ["10.1.0.11"] },
+    ],
+    cables: [
+      { switch: "leaf01", port: "swp1", machine: "m1", nic: "lan0" },
+      { switch: "leaf02", port: "swp1", machine: "m2", nic: "lan0" },
+    ],
+    spines: [{ id: "spine1", asn: 4200000000, routerId: "10.255.254.1" }],
+    records: {
+      networks: [
+        { id: "n41", project: "a", kind: "private", vrf: 41, prefixes: ["10.1.0.0/24"], destinationPrefixes: [], nat: false },
+        { id: "underlay", project: "", kind: "underlay", vrf: 0, prefixes: ["10.255.0.0/16"], destinationPrefixes: [], nat: false },
+      ],
+      peerings: [],
+      machines: [
+        { id: "m1", project: "a", role: "machine", networks: ["n41"], ips: [{ network: "n41", address: "10.1.0.10" }] },
+        { id: "m2", project: "a", role: "machine", networks: ["n41"], ips: [{ network: "n41", address: "10.1.0.11" }] },
+      ],
+      policies: [],
+    },
+  };
+}
