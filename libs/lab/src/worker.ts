@@ -166,8 +166,11 @@ async function main(): Promise<void> {
     }
     nft[f.router] = JSON.parse(run(["ip", "netns", "exec", f.ns, "nft", "-j", "list", "ruleset"]).out);
   }
+  // Up to three rounds: the first packets may wait for neighbor resolution along the path.
+  const ping = (p: LabPlan["pings"][number]) => run(["ip", "netns", "exec", p.ns, "ping", "-n", "-q", "-c", "4", "-i", "0.25", "-W", "2", "-I", p.source, p.destination]);
   const pings = plan.pings.map((p) => {
-    const r = run(["ip", "netns", "exec", p.ns, "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", p.source, p.destination]);
+    let r = ping(p);
+    for (let round = 1; round < 3 && r.code !== 0 && p.expect; round++) r = ping(p);
     return { ...p, ok: r.code === 0, output: r.out.trim().split("\n").slice(-2).join(" ") };
   });
   const result: LabRun = { converged, sessions, routers, nft, pings, errors, timings: { setupMs, convergedMs, totalMs: Date.now() - started } };

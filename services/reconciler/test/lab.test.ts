@@ -2,11 +2,11 @@
 // would push runs on real FRR in network namespaces, and isolation is read off the routers.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { formatReport, labUnavailable, proven, runLab } from "@bulkhead/lab";
+import { formatReport, labUnavailable, proven, runLab, type LabInput } from "@bulkhead/lab";
 import { startStack, type Stack } from "./harness.js";
-import { ScenarioPartition, threeProjects } from "./scenario.js";
+import { ScenarioPartition, threeProjects, type ThreeProjects } from "./scenario.js";
 
-const test = suite<{ stack: Stack }>("fabric lab", {} as never);
+const test = suite<{ stack: Stack; tri: ThreeProjects; triInput: LabInput }>("fabric lab", {} as never);
 
 test.before(async (ctx) => {
   const unavailable = labUnavailable();
@@ -39,13 +39,35 @@ test("two projects peered with the internet meet only at their public addresses"
   assert.equal(verification!.findings.map((f) => `${f.device} ${f.path}:${f.line} ${f.object}: ${f.message}`), []);
 });
 
-test("three projects: peering chains, a shared network, a DMZ with its firewalls, NAT to the internet, external peers", async ({ stack }) => {
-  const { partition } = await threeProjects(stack, "tri", 2);
-  const input = await partition.labInput();
+test("three projects: peering chains, a shared network, a DMZ with its firewalls, NAT to the internet, external peers", async (ctx) => {
+  const { stack } = ctx;
+  const fabric = (ctx.tri = await threeProjects(stack, "tri", 2));
+  const { partition } = fabric;
+  const input = (ctx.triInput = await partition.labInput());
   const { verification } = await stack.fabric.verifyPartition({ partition: partition.id });
   assert.equal(verification!.findings.map((f) => `${f.device} ${f.path}:${f.line} ${f.object}: ${f.message}`), []);
   const report = await runLab(input);
   assert.ok(proven(report), formatReport(report));
+});
+
+test("a firewall whose OS the tenant controls cannot put its routes into another VRF: the leaves' EVPN filter holds", async ({ tri, triInput }) => {
+  // The application firewall exports its cluster's routes with the route-target of A's a1.
+  const hostile = structuredClone(triInput);
+  const fw = hostile.devices.find((d) => d.id === tri.app)!;
+  const block = `vrf vrf${tri.nets.c3.vrf}\n bgp router-id`;
+  const at = fw.files["frr/frr.conf"]!.indexOf(" address-family l2vpn evpn\n  advertise ipv4 unicast\n", fw.files["frr/frr.conf"]!.indexOf(block));
+  assert.ok(at > 0, "the firewall's c3 VRF has an EVPN family");
+  const end = at + " address-family l2vpn evpn\n  advertise ipv4 unicast\n".length;
+  fw.files["frr/frr.conf"] = `${fw.files["frr/frr.conf"]!.slice(0, end)}  route-target export 65000:${tri.nets.a1.vrf}\n${fw.files["frr/frr.conf"]!.slice(end)}`;
+  const guarded = await runLab(hostile);
+  // Its own cluster loses its routes through it (fail closed: the routes are refused whole); nobody else notices.
+  assert.equal([guarded.leaks.length, guarded.strays.length, guarded.errors], [0, 0, []], formatReport(guarded));
+  assert.equal([...new Set(guarded.blackHoles.map((b) => b.source))], guarded.blackHoles.length ? [tri.nets.c3.id] : [], formatReport(guarded));
+  // Without the leaves' inbound filter the same firewall lands its routes in a1's VRF: the test can fail.
+  const open = structuredClone(hostile);
+  for (const d of open.devices.filter((x) => x.kind === "leaf")) d.files["frr/frr.conf"] = d.files["frr/frr.conf"]!.replace(/  neighbor \S+ route-map fw-\S+-evpn-in in\n/g, "");
+  const unguarded = await runLab(open);
+  assert.ok(unguarded.strays.some((x) => x.vrf === `vrf${tri.nets.a1.vrf}`) || unguarded.leaks.length > 0, formatReport(unguarded));
 });
 
 test.run();
