@@ -20,7 +20,7 @@ export const runPrefix = () => `bhl${randomBytes(3).toString("hex")}`;
 export async function runLab(input: LabInput, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<LabReport> {
   const plan = planLab(input, runPrefix());
   if (plan.errors.length > 0) {
-    return { partition: input.partition, converged: false, notUp: [], leaks: [], blackHoles: [], strays: [], pings: [], errors: plan.errors, probes: 0, routers: plan.routers.length, timings: { setupMs: 0, convergedMs: 0, totalMs: 0 } };
+    return { partition: input.partition, converged: false, notUp: [], leaks: [], blackHoles: [], strays: [], pings: [], errors: plan.errors, repairs: [], probes: 0, routers: plan.routers.length, timings: { setupMs: 0, convergedMs: 0, totalMs: 0 } };
   }
   const run = await runPlan(plan, options);
   return prove(input, plan, run);
@@ -35,6 +35,7 @@ export function formatReport(r: LabReport): string {
   const path = (hops: LabReport["leaks"][number]["path"]) => hops.map((h) => `    ${h.router} [${h.vrf}] ${h.note}`).join("\n");
   for (const s of r.notUp) lines.push(`session not up: ${s.router} ${s.vrf} ${s.family} ${s.peer} (${s.state})`);
   for (const e of r.errors) lines.push(`error: ${e}`);
+  for (const x of r.repairs) lines.push(`repaired: ${x}`);
   for (const l of r.leaks) lines.push(`LEAK ${l.source} (${l.from} ${l.packet.src}) → ${l.destination} ${l.packet.dst} ${l.packet.protocol}/${l.packet.port}: ${l.why}\n${path(l.path)}`);
   for (const b of r.blackHoles) lines.push(`BLACK HOLE ${b.source} (${b.from} ${b.packet.src}) → ${b.destination} ${b.packet.dst} ${b.packet.protocol}/${b.packet.port}: allowed (${b.why}), dropped at ${b.dropped}\n${path(b.path)}`);
   for (const s of r.strays) lines.push(`stray route: ${s.device} ${s.vrf} (${s.network}) holds ${s.prefix}`);

@@ -9,12 +9,14 @@
 // - A local peering of a private network S with an external network E: S reaches E's destinations
 //   (the outside) and E's own prefixes; into E goes nothing of S but the addresses S's machines
 //   hold in E. So E never carries a tenant's private prefix, and two networks peered with E meet
-//   only at their public addresses, like any two hosts on the internet.
+//   only at their public addresses, like any two hosts on the internet. When a firewall of S (its
+//   primary) is attached to E, the firewall governs S's way to E and the peering stands aside.
 // - A firewall F with primary network P: P reaches each other network D attached to F (and, for
 //   an external D, the outside behind it) where an egress rule of F admits the packet; D reaches P
 //   where an ingress rule admits it. Through F, private sources leave a NAT network as F.
-// - A DMZ: a shared network D with destinations, attached to a firewall F2 together with an
-//   external network E of the same destinations: D reaches E's outside where F2's egress admits.
+// - A DMZ: a shared NAT network D with destinations, attached to a firewall F2 of D's own project
+//   together with an external network E of the same destinations: D (its machines, and what
+//   comes through another firewall into D) reaches E's outside where F2's egress admits.
 // - From the outside behind E: only addresses in E that are published — held by a machine whose
 //   network peers with E, or admitted by an ingress rule of the machine's firewall.
 // Nothing else: no transitivity, nothing across projects that a record does not name.
@@ -59,8 +61,20 @@ export class Oracle {
     for (const p of records.policies) this.policies.set(p.firewall, [...(this.policies.get(p.firewall) ?? []), p]);
   }
 
+  /** Whether a local peering joins `a` and `b`, and no firewall of one governs its way to the other (external). */
   peered(a: string, b: string): boolean {
-    return this.peers.has(`${a}|${b}`);
+    return this.peers.has(`${a}|${b}`) && !this.firewallExit(a, b) && !this.firewallExit(b, a);
+  }
+
+  /** Whether a firewall whose primary is `network` is attached to the external network `e`. */
+  private firewallExit(network: string, e: string): boolean {
+    return this.networks.get(e)?.kind === "external" && this.firewallsOf(network, "primary").some((fw) => fw.networks.includes(e));
+  }
+
+  /** The firewalls that are the exit of DMZ `d` towards external network `e`: of D's project, attached to both. */
+  private dmzExits(d: RecordNetwork, e: RecordNetwork): RecordMachine[] {
+    const isDmz = d.kind === "shared" && d.nat && d.destinationPrefixes.length > 0 && [...d.destinationPrefixes].sort().join() === [...e.destinationPrefixes].sort().join();
+    return isDmz ? this.firewallsOf(d.id, "attached").filter((fw) => fw.project === d.project && fw.networks.includes(e.id)) : [];
   }
 
   /** The network whose prefixes hold the address (most specific), if any. */
@@ -113,6 +127,10 @@ export class Oracle {
       if (!fw.networks.includes(e.id)) continue;
       const rule = this.admits(fw.id, "egress", p.dst, p);
       if (rule) return { why: `firewall ${fw.id} (${rule})`, src: e.nat && !p.src.includes(":") ? (this.addressIn(fw, e.id) ?? p.src) : p.src };
+    }
+    for (const edge of this.dmzExits(s, e)) {
+      const rule = this.admits(edge.id, "egress", p.dst, p);
+      if (rule) return { why: `${s.id} is a DMZ, firewall ${edge.id} (${rule})`, src: e.nat && !p.src.includes(":") ? (this.addressIn(edge, e.id) ?? p.src) : p.src };
     }
     return this.throughDmz(s, e, p);
   }
@@ -183,14 +201,13 @@ export class Oracle {
 
   /** Out through a firewall of `s` into a DMZ, and from the DMZ out through the DMZ's firewall; the source as it arrives in `e`. */
   private throughDmz(s: RecordNetwork, e: RecordNetwork, p: Packet): { why: string; src: string } | undefined {
-    const sameDestinations = (a: RecordNetwork, b: RecordNetwork) => a.destinationPrefixes.length > 0 && [...a.destinationPrefixes].sort().join() === [...b.destinationPrefixes].sort().join();
     for (const fw of this.firewallsOf(s.id, "primary")) {
-      for (const dmz of fw.networks.map((n) => this.networks.get(n)).filter((n): n is RecordNetwork => n?.kind === "shared" && sameDestinations(n, e))) {
-        const first = this.admits(fw.id, "egress", p.dst, p);
+      for (const dmz of fw.networks.map((n) => this.networks.get(n)).filter((n): n is RecordNetwork => n !== undefined)) {
+        const edges = this.dmzExits(dmz, e).filter((edge) => edge.id !== fw.id);
+        const first = edges.length > 0 ? this.admits(fw.id, "egress", p.dst, p) : undefined;
         if (!first) continue;
-        const src = dmz.nat ? (this.addressIn(fw, dmz.id) ?? p.src) : p.src;
-        for (const edge of this.firewallsOf(dmz.id, "attached")) {
-          if (!edge.networks.includes(e.id)) continue;
+        const src = this.addressIn(fw, dmz.id) ?? p.src;
+        for (const edge of edges) {
           const second = this.admits(edge.id, "egress", p.dst, { ...p, src });
           if (second) return { why: `firewall ${fw.id} (${first}) into ${dmz.id}, firewall ${edge.id} (${second}) out to ${e.id}`, src: e.nat ? (this.addressIn(edge, e.id) ?? src) : src };
         }
@@ -236,9 +253,7 @@ export class Oracle {
       if (network.kind !== "external" || device.firewall?.id === f.id) reachable.push(...primary.prefixes);
       else reachable.push(...this.addressesOf(primary, network));
     }
-    if (network.destinationPrefixes.length > 0) {
-      for (const e of nets.filter((x) => x.kind === "external" && x.destinationPrefixes.join() === network.destinationPrefixes.join())) reachable.push(...e.prefixes, ...e.destinationPrefixes);
-    }
+    for (const e of nets.filter((x) => x.kind === "external" && this.dmzExits(network, x).length > 0)) reachable.push(...e.prefixes, ...e.destinationPrefixes);
     return inside(reachable) || (network.kind === "external" && !this.overlapsTenants(prefix));
   }
 

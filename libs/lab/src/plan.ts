@@ -3,6 +3,7 @@
 // interfaces translated into `ip` commands, and the FRR configuration of every router. Routers the
 // lab adds itself — spines and the stand-ins of external BGP peers — get small configs owned by
 // the lab (`spineConfig`, `externalPeerConfig`).
+import { createHash } from "node:crypto";
 import { FILES, type LabInput, type RecordMachine, type RecordNetwork } from "./input.js";
 import { readInterfaces, type InterfacesLayout } from "./ifupdown.js";
 
@@ -30,6 +31,8 @@ export interface RouterPlan {
   /** Addresses on the loopback (router id, VTEP, a machine's addresses). */
   loopback: string[];
   vtep?: string;
+  /** VRF → its L3VNI's SVI and VXLAN device and the SVI's MAC (the router MAC EVPN advertises). */
+  evpn: Record<string, { svi: string; vxlan: string; mac: string }>;
   /** BGP neighbors (interface names or addresses) that have a router at the other end. */
   live: string[];
 }
@@ -111,13 +114,20 @@ export function externalPeerConfig(hostname: string, asn: number, address: strin
   ].join("\n");
 }
 
+/**
+ * A fixed, locally administered MAC for a bridge: a Linux bridge otherwise takes its lowest
+ * port's MAC and changes it as ports come and go, and an SVI's MAC is the router MAC that EVPN
+ * advertises — on a switch it never changes.
+ */
+const bridgeMac = (router: string, bridge: string) => `02:${createHash("sha256").update(`${router}/${bridge}`).digest("hex").slice(0, 10).match(/../g)!.join(":")}`;
+
 /** A short, namespace-safe name. */
 const safe = (text: string) => text.replace(/[^A-Za-z0-9_.-]/g, "_");
 
-/** The machine's own network (its private primary, or the first private network it is attached to). */
+/** The machine's own network: a private network of its project, else a shared one of its project. */
 export function primaryOf(machine: RecordMachine, networks: ReadonlyMap<string, RecordNetwork>): RecordNetwork | undefined {
-  const attached = machine.networks.map((n) => networks.get(n)).filter((n): n is RecordNetwork => n !== undefined);
-  return attached.find((n) => n.kind === "private" && n.project === machine.project) ?? attached.find((n) => n.kind === "private" || n.kind === "shared");
+  const own = machine.networks.map((n) => networks.get(n)).filter((n): n is RecordNetwork => n !== undefined && n.project === machine.project);
+  return own.find((n) => n.kind === "private") ?? own.find((n) => n.kind === "shared");
 }
 
 export function planLab(input: LabInput, prefix: string): LabPlan {
@@ -131,7 +141,7 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
 
   const router = (name: string, kind: RouterKind, config: string, vrfs: string[] = []): RouterPlan => {
     const ns = `${prefix}-${safe(name)}`;
-    const r: RouterPlan = { name, kind, ns, vrfs: Object.fromEntries(vrfs.map((v) => [v, `${ns}.${v}`])), pathspace: `${prefix}-${safe(name)}`, config, ports: {}, loopback: [], live: [] };
+    const r: RouterPlan = { name, kind, ns, vrfs: Object.fromEntries(vrfs.map((v) => [v, `${ns}.${v}`])), pathspace: `${prefix}-${safe(name)}`, config, ports: {}, loopback: [], evpn: {}, live: [] };
     for (const n of [ns, ...Object.values(r.vrfs)]) {
       namespaces.push(n);
       commands.push(["ip", "netns", "add", n], ip(n, "link", "set", "lo", "up"));
@@ -240,11 +250,15 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
   for (const d of input.devices) {
     const r = byName.get(d.id)!;
     const layout = layouts.get(d.id)!;
+    for (const v of layout.vxlans) {
+      const svi = layout.svis.get(v.access);
+      if (svi?.vrf) r.evpn[svi.vrf] = { svi: svi.name, vxlan: v.name, mac: bridgeMac(d.id, svi.name) };
+    }
     for (const a of r.loopback) commands.push(ip(r.ns, ...familyFlag(a), "addr", "add", a, "dev", "lo"));
     const nsOf = (vrf: string | undefined) => (vrf ? (r.vrfs[vrf] ?? r.ns) : r.ns);
     for (const svi of [...layout.svis.values()].sort((a, b) => a.vlan - b.vlan)) {
       const ns = nsOf(svi.vrf);
-      commands.push(ip(ns, "link", "add", svi.name, "type", "bridge"));
+      commands.push(ip(ns, "link", "add", svi.name, "address", bridgeMac(d.id, svi.name), "type", "bridge"));
       if (svi.mtu) commands.push(ip(ns, "link", "set", svi.name, "mtu", String(svi.mtu)));
       for (const a of svi.addresses) commands.push(ip(ns, ...familyFlag(a), "addr", "add", withLength(a), "dev", svi.name));
       commands.push(ip(ns, "link", "set", svi.name, "up"));
@@ -256,7 +270,7 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
       const name = `br${vlan}`;
       if (!r.ports[`bridge:${vlan}`]) {
         r.ports[`bridge:${vlan}`] = { ns: r.ns, vrf: "default" };
-        commands.push(ip(r.ns, "link", "add", name, "type", "bridge"), ip(r.ns, "link", "set", name, "up"));
+        commands.push(ip(r.ns, "link", "add", name, "address", bridgeMac(d.id, name), "type", "bridge"), ip(r.ns, "link", "set", name, "up"));
       }
       return { ns: r.ns, name };
     };

@@ -40,6 +40,8 @@ export interface LabReport {
   pings: { from: string; to: string; destination: string; expect: boolean; ok: boolean; why: string; output: string }[];
   /** What the lab could not set up or interpret: a run with errors proves nothing. */
   errors: string[];
+  /** Router MACs FRR had lost after convergence, which the lab reinstalled. */
+  repairs: string[];
   probes: number;
   routers: number;
   timings: LabRun["timings"];
@@ -141,6 +143,7 @@ export function prove(input: LabInput, plan: LabPlan, run: LabRun): LabReport {
     strays,
     pings: run.pings.map((p) => ({ from: p.from, to: p.to, destination: p.destination, expect: p.expect, ok: p.ok, why: p.why, output: p.output })),
     errors: [...plan.errors, ...run.errors, ...walker.errors],
+    repairs: run.repairs,
     probes,
     routers: plan.routers.length,
     timings: run.timings,

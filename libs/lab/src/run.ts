@@ -55,6 +55,8 @@ export interface LabRun {
   nft: Record<string, unknown>;
   pings: (PingPlan & { ok: boolean; output: string })[];
   errors: string[];
+  /** Router MACs FRR 8.4 lost after convergence, which the lab reinstalled (see `repairRouterMacs`). */
+  repairs: string[];
   timings: { setupMs: number; convergedMs: number; totalMs: number };
 }
 

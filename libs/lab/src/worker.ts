@@ -102,6 +102,63 @@ function sessionsOf(r: RouterPlan): Session[] {
   return sessions;
 }
 
+interface RouterMacGap {
+  router: RouterPlan;
+  vrf: string;
+  vtep: string;
+  svi: string;
+}
+
+/**
+ * EVPN next hops whose remote VTEP's router MAC zebra did not install: a route of a VRF's own
+ * (not leaked) via a VTEP on the VRF's SVI, and no neighbor entry for the VTEP there.
+ */
+function routerMacGaps(r: RouterPlan): RouterMacGap[] {
+  const gaps = new Map<string, RouterMacGap>();
+  for (const table of concatenated(vtysh(r, "show ip route vrf all json")) as Record<string, RouterState["routes"][string][string]>[]) {
+    for (const entries of Object.values(table)) {
+      const vrf = entries[0]?.vrfName ?? "default";
+      const ns = r.vrfs[vrf];
+      const hops = entries.filter((e) => e.selected).flatMap((e) => e.nexthops).filter((h) => h.onLink && h.ip && !h.vrf && h.interfaceName === r.evpn[vrf]?.svi);
+      if (!ns || hops.length === 0) continue;
+      const neighbors = JSON.parse(run(["ip", "netns", "exec", ns, "ip", "-j", "neigh", "show"]).out || "[]") as { dst: string; dev: string; lladdr?: string }[];
+      for (const h of hops) if (!neighbors.some((n) => n.dst === h.ip && n.dev === h.interfaceName && n.lladdr)) gaps.set(`${vrf}|${h.ip}`, { router: r, vrf, vtep: h.ip!, svi: h.interfaceName! });
+    }
+  }
+  return [...gaps.values()];
+}
+
+/**
+ * FRR 8.4's zebra deletes a remote VTEP's router MAC when a route via that VTEP is replaced by
+ * another via the same VTEP (it tracks users by prefix, and the old route's removal takes the
+ * new one's entry with it), which convergence does all the time: the RIB stays right, packets
+ * are dropped. The lab reinstalls what zebra should have kept — the neighbor and FDB entries
+ * for the remote router's SVI MAC, which the plan knows — and says so; a gap it cannot fill is
+ * an error.
+ */
+function repairRouterMacs(routers: readonly RouterPlan[]): { repairs: string[]; errors: string[] } {
+  const byVtep = new Map(routers.filter((r) => r.vtep).map((r) => [r.vtep!, r]));
+  const repairs: string[] = [];
+  const errors: string[] = [];
+  for (const gap of routers.flatMap(routerMacGaps)) {
+    const what = `${gap.router.name} ${gap.vrf}: no router MAC of VTEP ${gap.vtep}`;
+    const remote = byVtep.get(gap.vtep)?.evpn[gap.vrf];
+    const local = gap.router.evpn[gap.vrf]!;
+    const ns = gap.router.vrfs[gap.vrf]!;
+    const steps = remote
+      ? [
+          ["bridge", "fdb", "replace", remote.mac, "dev", local.vxlan, "master", "extern_learn"],
+          ["bridge", "fdb", "replace", remote.mac, "dev", local.vxlan, "dst", gap.vtep, "self", "extern_learn"],
+          ["ip", "neigh", "replace", gap.vtep, "lladdr", remote.mac, "dev", gap.svi, "nud", "noarp", "extern_learn"],
+        ].map((argv) => run(["ip", "netns", "exec", ns, ...argv]))
+      : [];
+    const failed = steps.find((x) => x.code !== 0);
+    if (remote && !failed) repairs.push(`${what} (zebra lost it; reinstalled ${remote.mac})`);
+    else errors.push(`FRR's dataplane differs from its RIB: ${what}${failed ? `, and reinstalling it failed: ${failed.out.trim()}` : ", and no router of the lab has that VTEP and VRF"}`);
+  }
+  return { repairs, errors };
+}
+
 /** Waits until every live session is up and nothing changed for three polls in a row. */
 async function converge(routers: RouterPlan[], deadline: number): Promise<{ converged: boolean; sessions: Session[] }> {
   let last = "";
@@ -152,6 +209,8 @@ async function main(): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const r of plan.routers) errors.push(...(await configure(r, deadline)));
   const { converged, sessions } = await converge(plan.routers, deadline);
+  const { repairs, errors: unrepaired } = repairRouterMacs(plan.routers);
+  errors.push(...unrepaired);
   const convergedMs = Date.now() - started;
   const routers = Object.fromEntries(plan.routers.map((r) => [r.name, stateOf(r)]));
   const nft: LabRun["nft"] = {};
@@ -173,7 +232,13 @@ async function main(): Promise<void> {
     for (let round = 1; round < 3 && r.code !== 0 && p.expect; round++) r = ping(p);
     return { ...p, ok: r.code === 0, output: r.out.trim().split("\n").slice(-2).join(" ") };
   });
-  const result: LabRun = { converged, sessions, routers, nft, pings, errors, timings: { setupMs, convergedMs, totalMs: Date.now() - started } };
+  // The daemons' logs die with the lab's mounts unless asked for.
+  const logs = process.env.BULKHEAD_LAB_LOGS;
+  if (logs) {
+    mkdirSync(logs, { recursive: true });
+    for (const r of plan.routers) for (const d of ["zebra", "staticd", "bgpd"]) run(["cp", `/var/run/frr/${r.pathspace}/${d}.log`, `${logs}/${r.name}.${d}.log`]);
+  }
+  const result: LabRun = { converged, sessions, routers, nft, pings, errors, repairs, timings: { setupMs, convergedMs, totalMs: Date.now() - started } };
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 

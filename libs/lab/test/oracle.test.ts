@@ -84,6 +84,22 @@ test("a private-only cluster leaves through its firewall into the DMZ and out th
   assert.not.ok(allowed("app", tcp("10.5.1.10", "10.4.1.10", 443)), "the app firewall's egress excepts 10/8");
 });
 
+test("the DMZ's own machines leave through the DMZ's firewall; another project's firewall on the DMZ is no exit", () => {
+  assert.ok(allowed("dmz", tcp("10.4.9.20", "198.51.100.10", 443)), "fw-edge (D's) admits 443 out of D's DMZ");
+  assert.not.ok(allowed("dmz", tcp("10.4.9.20", "198.51.100.10", 80)));
+  const foreign = new Oracle({ ...records, machines: records.machines.map((m) => (m.id === "fw-edge" ? { ...m, project: "X", networks: ["dmz", "internet", "underlay"] } : m)) });
+  assert.not.ok(foreign.allowed(from("dmz"), tcp("10.4.9.20", "198.51.100.10", 443)).allowed, "a firewall of project X attached to D's DMZ and the internet");
+  assert.not.ok(foreign.allowed(from("app"), tcp("10.5.1.10", "198.51.100.10", 443)).allowed, "nor for the clusters behind the DMZ");
+});
+
+test("a firewall of a network attached to an external network governs the way there: the network's peering with it stands aside", () => {
+  const governed = new Oracle({ ...records, machines: [...records.machines, { id: "fw-a1", project: "A", role: "firewall", networks: ["a1", "internet", "underlay"], ips: [{ network: "a1", address: "10.1.1.1" }, { network: "internet", address: "185.1.2.9" }] }] });
+  assert.ok(oracle.allowed(from("a1"), tcp("10.1.1.10", "198.51.100.10", 22)).allowed, "peered: every port");
+  assert.not.ok(governed.allowed(from("a1"), tcp("10.1.1.10", "198.51.100.10", 22)).allowed, "with the firewall (no policy): none");
+  assert.not.ok(governed.peered("a1", "internet"));
+  assert.ok(governed.peered("a1", "a2"), "private peerings stay");
+});
+
 test("nobody reaches the underlay", () => {
   for (const n of ["a1", "web", "app", "storage"]) assert.not.ok(allowed(n, tcp("10.0.0.1", "10.255.0.7")), n);
 });

@@ -44,9 +44,9 @@ function firewallModel(policyCount: number): FirewallModel {
   return {
     id: "fw-bench",
     networks: [
-      { id: "a", role: "primary", vrf: 12, prefixes: ["10.0.0.0/22"], destinationPrefixes: [], nat: false, ips: ["10.0.0.1"], projectIps: [] },
-      { id: "internet", role: "external", vrf: 104009, prefixes: ["185.1.2.0/24"], destinationPrefixes: ["0.0.0.0/0", "::/0"], nat: true, ips: ["185.1.2.10"], projectIps: [] },
-      { id: "underlay", role: "underlay", vrf: 0, prefixes: ["10.255.0.0/24"], destinationPrefixes: [], nat: false, ips: ["10.255.0.7"], projectIps: [] },
+      { id: "a", role: "primary", vrf: 12, prefixes: ["10.0.0.0/22"], destinationPrefixes: [], nat: false, dmz: false, ips: ["10.0.0.1"], projectIps: [] },
+      { id: "internet", role: "external", vrf: 104009, prefixes: ["185.1.2.0/24"], destinationPrefixes: ["0.0.0.0/0", "::/0"], nat: true, dmz: false, ips: ["185.1.2.10"], projectIps: [] },
+      { id: "underlay", role: "underlay", vrf: 0, prefixes: ["10.255.0.0/24"], destinationPrefixes: [], nat: false, dmz: false, ips: ["10.255.0.7"], projectIps: [] },
     ],
     policies,
     options: { rateLimits: [{ network: "internet", bytesPerSecond: 1_000_000 }], logAcceptedConnections: false, sshAllowedFrom: [], snat: [] },

@@ -48,12 +48,12 @@ const destinationsFor = (n: FirewallNetwork, owners: Map<4 | 6, FirewallNetwork>
  * - the private primary imports every external network's destinations and prefixes (not the
  *   firewall's own addresses there) and every shared network's prefixes and destinations — the
  *   default route from one network only (`defaultRouteOwners`);
- * - a shared network imports the primary's prefixes, and from an external network the
- *   destinations it shares with it, prefix by prefix (the DMZ firewall: the DMZ takes the
- *   internet's default route), with the external's prefixes;
+ * - a shared network imports the primary's prefixes, and — a DMZ the firewall is the exit of —
+ *   from an external network the destinations it shares with it, prefix by prefix (the DMZ
+ *   takes the internet's default route), with the external's prefixes;
  * - an external network imports from the primary exactly the addresses the project publishes
  *   there (its machines' public and load-balancer addresses), and, marked no-export, the
- *   primary's prefixes (and, when it carries a default route, the NAT shared networks' — the DMZ)
+ *   primary's prefixes (and, when it carries a default route, those of the DMZs it is the exit of)
  *   so replies find their way without the routes ever leaving the firewall;
  * - the underlay imports nothing.
  */
@@ -71,6 +71,7 @@ export function firewallLeaks(networks: readonly FirewallNetwork[]): Leak[] {
     for (const s of shared) add(primary, s, [...permitAll(s.prefixes), ...permitAll(destinationsFor(s, owners))]);
     for (const s of shared) {
       add(s, primary, permitAll(primary.prefixes));
+      if (!s.dmz) continue;
       for (const e of externals) {
         const common = s.destinationPrefixes.filter((d) => e.destinationPrefixes.some((x) => prefixInfo(x).text === prefixInfo(d).text));
         if (common.length > 0) add(s, e, [...hosts(e.ips, "deny"), ...permitAll(common), ...permitAll(e.prefixes)]);
@@ -79,7 +80,7 @@ export function firewallLeaks(networks: readonly FirewallNetwork[]): Leak[] {
     for (const e of externals) {
       add(e, primary, hosts(e.projectIps.filter((ip) => !e.ips.includes(ip)), "permit"));
       add(e, primary, permitAll(primary.prefixes), true);
-      if (e.destinationPrefixes.some(isDefault)) for (const s of shared.filter((x) => x.nat)) add(e, s, permitAll(s.prefixes), true);
+      if (e.destinationPrefixes.some(isDefault)) for (const s of shared.filter((x) => x.dmz)) add(e, s, permitAll(s.prefixes), true);
     }
   }
   return leaks.sort((a, b) => a.target.vrf - b.target.vrf || a.source.vrf - b.source.vrf || Number(a.noExport) - Number(b.noExport));

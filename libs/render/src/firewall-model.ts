@@ -14,6 +14,11 @@ export interface FirewallNetwork {
   destinationPrefixes: string[];
   /** Private sources leaving through this network are masqueraded (IPv4). */
   nat: boolean;
+  /**
+   * A DMZ the firewall may be the exit of: a shared NAT network with destinations, of the
+   * firewall's own project (another project's firewall never takes a DMZ's default route).
+   */
+  dmz: boolean;
   /** The firewall's own addresses in the network. */
   ips: string[];
   /**

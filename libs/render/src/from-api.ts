@@ -15,8 +15,8 @@ const networkRoles: Record<number, Role> = {
   [NetworkRole.UNDERLAY]: "underlay",
 };
 
-/** A firewall's networks as the inventory classifies them. */
-export const firewallNetworksOf = (networks: readonly MachineNetwork[]): FirewallNetwork[] =>
+/** A firewall's networks as the inventory classifies them; `project` is the firewall's. */
+export const firewallNetworksOf = (networks: readonly MachineNetwork[], project: string): FirewallNetwork[] =>
   networks.map((n) => ({
     id: n.network,
     role: networkRoles[n.role] ?? "external",
@@ -24,6 +24,7 @@ export const firewallNetworksOf = (networks: readonly MachineNetwork[]): Firewal
     prefixes: n.prefixes,
     destinationPrefixes: n.destinationPrefixes,
     nat: n.natType === NatType.IPV4_MASQUERADE,
+    dmz: n.role === NetworkRole.PRIVATE_SECONDARY_SHARED && n.natType === NatType.IPV4_MASQUERADE && n.destinationPrefixes.length > 0 && n.project === project,
     ips: n.ips,
     projectIps: n.projectIps,
   }));
@@ -93,7 +94,7 @@ export function firewallFrrModelOf(view: GetMachineViewResponse): FirewallFrrMod
     asn: allocation.asn,
     routerId: view.underlayIps[0] ?? "",
     uplinks: view.uplinks.map((u) => u.nic),
-    networks: firewallNetworksOf(allocation.networks),
+    networks: firewallNetworksOf(allocation.networks, allocation.project),
   };
 }
 

@@ -62,14 +62,14 @@ function peerMatches(rule: PolicyRule, direction: "saddr" | "daddr"): string[] {
 }
 
 /**
- * A DMZ this firewall is the exit of: a shared NAT network with destinations, and the external
- * networks it shares (some of) them with. New connections out of it are egress like the primary's.
+ * A DMZ this firewall is the exit of (`FirewallNetwork.dmz`), and the external networks it shares
+ * (some of) its destinations with. New connections out of it are egress like the primary's.
  */
 function servedDmzs(networks: readonly FirewallNetwork[]): { dmz: FirewallNetwork; externals: FirewallNetwork[] }[] {
   const externals = networks.filter((n) => n.role === "external");
   const same = (a: string, b: string) => formatPrefix(parsePrefix(a)!) === formatPrefix(parsePrefix(b)!);
   return networks
-    .filter((n) => n.role === "shared" && n.nat && n.destinationPrefixes.length > 0)
+    .filter((n) => n.dmz)
     .map((dmz) => ({ dmz, externals: externals.filter((e) => e.destinationPrefixes.some((d) => dmz.destinationPrefixes.some((x) => same(d, x)))) }))
     .filter((d) => d.externals.length > 0)
     .sort((a, b) => a.dmz.vrf - b.dmz.vrf);
@@ -156,14 +156,14 @@ function forwardChain(model: FirewallModel, policies: readonly Policy[]): string
 
 /**
  * Private sources leaving through a NAT network are masqueraded (or SNATed to the configured
- * addresses): the primary network's IPv4 prefixes and, as metal-stack does, those of other NAT
- * shared networks (DMZ) attached to the firewall.
+ * addresses): the primary network's IPv4 prefixes and, as metal-stack does, those of a DMZ the
+ * firewall is the exit of.
  */
 function postroutingChain(model: FirewallModel): string[] {
   const lines = ["type nat hook postrouting priority srcnat; policy accept;"];
   const natNetworks = model.networks.filter((n) => n.nat && n.role !== "primary" && n.role !== "underlay").sort((a, b) => a.vrf - b.vrf);
   for (const out of natNetworks) {
-    const sources = model.networks.filter((n) => n.role === "primary" || (n.role === "shared" && n.nat && n.id !== out.id)).flatMap((n) => n.prefixes);
+    const sources = model.networks.filter((n) => n.role === "primary" || (n.dmz && n.id !== out.id)).flatMap((n) => n.prefixes);
     const v4 = prefixes(sources).filter((p) => p.family === 4);
     if (v4.length === 0) continue;
     const match = `oifname ${quoted(interfacesOf(out))} ip saddr ${set(v4.map(formatPrefix))}`;

@@ -50,7 +50,8 @@ export const switches: Record<string, SwitchModel> = {
   },
 };
 
-const net = (id: string, role: FirewallNetwork["role"], vrf: number, prefixes: string[], destinationPrefixes: string[], nat: boolean, ips: string[], projectIps: string[] = []): FirewallNetwork => ({ id, role, vrf, prefixes, destinationPrefixes, nat, ips, projectIps });
+/** A shared NAT network with destinations is a DMZ of the firewall's own project here. */
+const net = (id: string, role: FirewallNetwork["role"], vrf: number, prefixes: string[], destinationPrefixes: string[], nat: boolean, ips: string[], projectIps: string[] = []): FirewallNetwork => ({ id, role, vrf, prefixes, destinationPrefixes, nat, dmz: role === "shared" && nat && destinationPrefixes.length > 0, ips, projectIps });
 const underlay = net("underlay", "underlay", 0, ["10.255.0.0/24"], [], false, ["10.255.0.7"]);
 const internet = net("internet", "external", 104009, ["185.1.2.0/24"], ["0.0.0.0/0"], true, ["185.1.2.10"], ["185.1.2.7", "185.1.2.8", "185.1.2.10"]);
 const fw = (hostname: string, networks: FirewallNetwork[]): FirewallFrrModel => ({ hostname, asn: 4210000042, routerId: "10.255.0.7", uplinks: ["lan1", "lan0"], networks: [underlay, ...networks] });

@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { sh } from "@bulkhead/testkit";
-import { VlansExhausted, assignVlans, firewallLeaks, onlyRouteTargets, renderFirewallFrr, renderFirewallInterfaces, renderMachineFrr, renderSwitch, type SwitchModel } from "../src/index.js";
+import { VlansExhausted, assignVlans, firewallLeaks, onlyRouteTargets, renderFirewallFrr, renderFirewallInterfaces, compileFirewall, renderMachineFrr, renderSwitch, type SwitchModel } from "../src/index.js";
 import { firewalls, machines, switches } from "./frr-models.js";
+import { tenant } from "./models.js";
 
 const test = suite("FRR renderers");
 
@@ -121,6 +122,17 @@ test("firewall leak rules follow metal-stack, DMZ cases included", () => {
   assert.match(conf, "route-map vrf104009-import-map permit 20\n match source-vrf vrf12\n match ip address prefix-list vrf104009-import-from-vrf12-no-export\n set community no-export additive\nexit");
   assert.match(conf, "ip prefix-list vrf12-import-from-vrf104009 seq 100 deny 185.1.2.10/32\nip prefix-list vrf12-import-from-vrf104009 seq 101 permit 0.0.0.0/0\n");
   assert.match(conf, " neighbor FABRIC route-map only-self-out out", "towards the leaves only its own routes");
+});
+
+test("another project's DMZ on a firewall with the internet is a shared network there: no default route into it, its prefixes never leave", () => {
+  const foreign = firewalls["fw-dmz"]!.networks.map((n) => (n.id === "dmz" ? { ...n, dmz: false } : n));
+  const leaks = firewallLeaks(foreign).map((l) => `${l.target.id}<-${l.source.id}${l.noExport ? " no-export" : ""}`);
+  assert.equal(leaks, ["dmz-cluster<-dmz", "dmz-cluster<-internet", "dmz<-dmz-cluster", "internet<-dmz-cluster", "internet<-dmz-cluster no-export"]);
+  const own = compileFirewall(tenant);
+  assert.match(own, 'iifname { "vlan20", "vrf20" } oifname { "vlan104009", "vrf104009" }', "the test can fail: its own DMZ has egress");
+  const ruleset = compileFirewall({ ...tenant, networks: tenant.networks.map((n) => (n.id === "dmz" ? { ...n, dmz: false } : n)) });
+  assert.not.match(ruleset, 'iifname { "vlan20", "vrf20" } oifname', "no egress out of another project's DMZ");
+  assert.match(ruleset, 'oifname { "vlan104009", "vrf104009" } ip saddr 10.0.0.0/22 masquerade', "only the primary is masqueraded");
 });
 
 test("machine: unnumbered to both leaves, only its own routes out, on-host speakers only from its own addresses", () => {

@@ -3,10 +3,10 @@
 // a DMZ 10.0.4.0/22 behind vrf20.
 import { noOptions, type FirewallModel, type FirewallNetwork, type Policy } from "../src/index.js";
 
-export const tenantNetwork: FirewallNetwork = { id: "tenant", role: "primary", vrf: 12, prefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], destinationPrefixes: [], nat: false, ips: ["10.0.0.1", "2001:db8:0:1::1"], projectIps: [] };
-export const internet: FirewallNetwork = { id: "internet", role: "external", vrf: 104009, prefixes: ["185.1.2.0/24", "2001:db8:ffff::/64"], destinationPrefixes: ["0.0.0.0/0", "::/0"], nat: true, ips: ["185.1.2.1", "2001:db8:ffff::1"], projectIps: [] };
-export const dmz: FirewallNetwork = { id: "dmz", role: "shared", vrf: 20, prefixes: ["10.0.4.0/22"], destinationPrefixes: ["0.0.0.0/0"], nat: true, ips: ["10.0.4.1"], projectIps: [] };
-export const underlay: FirewallNetwork = { id: "underlay", role: "underlay", vrf: 0, prefixes: ["10.255.0.0/24"], destinationPrefixes: [], nat: false, ips: ["10.255.0.7"], projectIps: [] };
+export const tenantNetwork: FirewallNetwork = { id: "tenant", role: "primary", vrf: 12, prefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], destinationPrefixes: [], nat: false, dmz: false, ips: ["10.0.0.1", "2001:db8:0:1::1"], projectIps: [] };
+export const internet: FirewallNetwork = { id: "internet", role: "external", vrf: 104009, prefixes: ["185.1.2.0/24", "2001:db8:ffff::/64"], destinationPrefixes: ["0.0.0.0/0", "::/0"], nat: true, dmz: false, ips: ["185.1.2.1", "2001:db8:ffff::1"], projectIps: [] };
+export const dmz: FirewallNetwork = { id: "dmz", role: "shared", vrf: 20, prefixes: ["10.0.4.0/22"], destinationPrefixes: ["0.0.0.0/0"], nat: true, dmz: true, ips: ["10.0.4.1"], projectIps: [] };
+export const underlay: FirewallNetwork = { id: "underlay", role: "underlay", vrf: 0, prefixes: ["10.255.0.0/24"], destinationPrefixes: [], nat: false, dmz: false, ips: ["10.255.0.7"], projectIps: [] };
 
 const tcp = (port: number, endPort = 0) => ({ protocol: "tcp" as const, port, endPort });
 const udp = (port: number, endPort = 0) => ({ protocol: "udp" as const, port, endPort });

@@ -4,7 +4,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { Rng } from "./rng.js";
+import { Rng } from "@bulkhead/testkit";
 import { startStack, type Stack } from "./stack.js";
 
 const test = suite<{ s: Stack }>("fuzz", {} as never);

@@ -10,7 +10,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createApiRegistry } from "@bulkhead/api";
 import type { TestService } from "@bulkhead/testkit";
-import { Rng } from "./rng.js";
+import { Rng } from "@bulkhead/testkit";
 import { anyMethodClient, startStack, type Stack } from "./stack.js";
 
 const PER_METHOD = Number(process.env.BULKHEAD_FUZZ_PER_METHOD ?? 24);

@@ -17,7 +17,7 @@ export {
 } from "./errors.js";
 export { failpoint } from "./failpoints.js";
 export { HealthState, ServingStatus } from "./health.js";
-export { decodePageToken, encodePageToken, page, type Page } from "./paging.js";
+export { allPages, decodePageToken, encodePageToken, page, type Page } from "./paging.js";
 export { compensate, Periodic, SagaSweeper, type SagaState } from "./sagas.js";
 export { scopeOf, type Scope } from "./scope.js";
 export { codeName, kLogger, kRequestId } from "./interceptors.js";

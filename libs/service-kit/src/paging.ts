@@ -22,6 +22,21 @@ export function decodePageToken(token: string): string | undefined {
   throw new InvalidArgumentError("page_token", "is not a token returned by a previous call");
 }
 
+/**
+ * Every item of a paged list, walking its pages: `fetch` gets the page token ("" first) and
+ * returns the page's items and the next token ("" at the end).
+ */
+export async function allPages<T>(fetch: (pageToken: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
+  const all: T[] = [];
+  let pageToken = "";
+  do {
+    const page = await fetch(pageToken);
+    all.push(...page.items);
+    pageToken = page.next;
+  } while (pageToken);
+  return all;
+}
+
 /** Cuts `rows` (fetched with limit + 1) to `limit` and makes the next token when more remain. */
 export function page<T>(rows: T[], limit: number, key: (row: T) => string): Page<T> {
   const items = rows.slice(0, limit);

@@ -178,3 +178,4 @@ export async function deleteKeys(url: string, pattern: string): Promise<void> {
   }
 }
 export { inNs, namespaces, sh } from "./netns.js";
+export { Rng } from "./rng.js";

@@ -157,6 +157,8 @@ export class FactIndex {
   readonly byId = new Map<string, NetworkFact>();
   readonly byVrf = new Map<number, NetworkFact>();
   private readonly peers = new Map<string, PeeringFact>();
+  /** `primary|external` of each firewall and each external network it is attached to. */
+  private readonly firewallExits = new Set<string>();
   readonly machinePorts = new Map<string, MachinePort>();
   readonly firewallPorts = new Map<string, FirewallPort>();
   readonly firewalls = new Map<string, MachineFact>();
@@ -194,6 +196,10 @@ export class FactIndex {
         }
       }
     }
+    for (const fw of this.firewalls.values()) {
+      const primary = this.primaryOf(fw);
+      if (primary) for (const e of fw.networks.filter((id) => this.byId.get(id)?.kind === "external")) this.firewallExits.add(`${primary.id}|${e}`);
+    }
     this.infrastructure = facts.networks.filter((n) => n.kind === "underlay").flatMap((n) => n.prefixes);
     this.owned = ranges(facts.networks.filter((n) => n.kind !== "private" && n.kind !== "shared").flatMap((n) => n.prefixes.map((p) => covering(p, false))));
   }
@@ -208,8 +214,25 @@ export class FactIndex {
     return [...this.sessions.values()].filter((s) => s.session.switch === device);
   }
 
+  /** Whether a local peering joins `a` and `b` (and no firewall between them governs instead). */
   peered(a: string, b: string): boolean {
-    return this.peers.has(`${a}|${b}`);
+    return this.peers.has(`${a}|${b}`) && !this.firewalled(a, b);
+  }
+
+  /**
+   * Whether a firewall of one (its primary) is attached to the other, an external network: the
+   * firewall then governs the way between them, and a peering of the two stands aside.
+   */
+  firewalled(a: string, b: string): boolean {
+    return this.firewallExits.has(`${a}|${b}`) || this.firewallExits.has(`${b}|${a}`);
+  }
+
+  /**
+   * Whether a firewall may be the exit of a DMZ: a shared NAT network with destinations of the
+   * firewall's own project (another project's firewall never takes a DMZ's default route).
+   */
+  servesDmz(firewall: MachineFact, network: NetworkFact): boolean {
+    return this.roleOn(firewall, network) === "shared" && network.nat && network.destinationPrefixes.length > 0 && network.project === firewall.project;
   }
 
   /** The network of a VRF name `vrf<N>`. */
@@ -271,12 +294,13 @@ export class FactIndex {
     if (roleTo === "primary" && (roleFrom === "external" || roleFrom === "shared")) return { export: all([...from.destinationPrefixes, ...from.prefixes]), noExport: [] };
     if (roleTo === "shared" && roleFrom === "primary") return { export: all(from.prefixes), noExport: [] };
     if (roleTo === "shared" && roleFrom === "external") {
+      if (!this.servesDmz(firewall, to)) return none;
       const same = (a: string, b: string) => parsePrefix(a) !== undefined && formatPrefix(parsePrefix(a)!) === formatPrefix(parsePrefix(b) ?? parsePrefix(a)!) && parsePrefix(b) !== undefined;
       const common = to.destinationPrefixes.filter((d) => from.destinationPrefixes.some((x) => same(x, d)));
       return common.length > 0 ? { export: all([...common, ...from.prefixes]), noExport: [] } : none;
     }
     if (roleTo === "external" && roleFrom === "primary") return { export: ranges(this.published(firewall.project, to.id).map(exactly)), noExport: all(from.prefixes) };
-    if (roleTo === "external" && roleFrom === "shared" && from.nat) return { export: [], noExport: all(from.prefixes) };
+    if (roleTo === "external" && roleFrom === "shared" && this.servesDmz(firewall, from)) return { export: [], noExport: all(from.prefixes) };
     return none;
   }
 }

@@ -113,7 +113,7 @@ export function checkNftables(device: string, nft: Nftables, fw: MachineFact, fa
   const primary = facts.primaryOf(fw);
   const byIface = new Map(attached.filter((n) => n.vrf > 0).flatMap((n) => ifacesOf(n).map((i) => [i, n] as const)));
   const externals = attached.filter((n) => n.kind === "external");
-  const dmzs = attached.filter((n) => facts.roleOn(fw, n) === "shared" && n.nat && n.destinationPrefixes.length > 0).map((d) => ({ dmz: d, out: externals.filter((e) => e.destinationPrefixes.some((x) => d.destinationPrefixes.includes(x))) })).filter((d) => d.out.length > 0);
+  const dmzs = attached.filter((n) => facts.servesDmz(fw, n)).map((d) => ({ dmz: d, out: externals.filter((e) => e.destinationPrefixes.some((x) => d.destinationPrefixes.includes(x))) })).filter((d) => d.out.length > 0);
   const foreign = facts.facts.networks.filter((n) => !attached.includes(n) && (n.kind === "private" || n.kind === "shared")).flatMap((n) => n.prefixes);
   const filters = nft.chains.filter((c) => c.type === "filter" && (c.hook === "input" || c.hook === "forward"));
   if (!filters.some((c) => c.hook === "forward")) report(P.nftables, 0, "chain forward", "no forward base chain: forwarding is not filtered");

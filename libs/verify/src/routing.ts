@@ -169,11 +169,11 @@ function reaches(facts: FactIndex, n: NetworkFact, e: NetworkFact): boolean {
   for (const fw of facts.firewalls.values()) {
     const onFw = (x: NetworkFact) => facts.roleOn(fw, x);
     if (onFw(n) === "primary" && onFw(e) === "external") return true;
-    if (onFw(n) === "shared" && onFw(e) === "external" && n.destinationPrefixes.some((d) => e.destinationPrefixes.includes(d))) return true;
+    if (facts.servesDmz(fw, n) && onFw(e) === "external" && n.destinationPrefixes.some((d) => e.destinationPrefixes.includes(d))) return true;
     // A DMZ: out through this firewall into a shared network that another firewall connects to `e`.
     if (onFw(n) === "primary") for (const id of fw.networks) {
       const d = facts.byId.get(id);
-      if (d && onFw(d) === "shared" && d.destinationPrefixes.length > 0 && [...facts.firewalls.values()].some((f2) => f2.id !== fw.id && facts.roleOn(f2, d) === "shared" && facts.roleOn(f2, e) === "external")) return true;
+      if (d && onFw(d) === "shared" && [...facts.firewalls.values()].some((f2) => f2.id !== fw.id && facts.servesDmz(f2, d) && facts.roleOn(f2, e) === "external")) return true;
     }
   }
   return false;

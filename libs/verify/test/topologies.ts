@@ -123,7 +123,7 @@ export const topologies: Record<string, () => Topology> = {
   "fw-tenant": () => ({
     devices: [{ device: "fw-tenant", kind: "firewall", files: files(undefined, undefined, "tenant.nft") }],
     facts: facts({
-      networks: [superNet, { ...internet, prefixes: ["185.1.2.0/24", "2001:db8:ffff::/64"], destinationPrefixes: ["0.0.0.0/0", "::/0"] }, { ...underlay, prefixes: ["10.255.0.0/24"] }, net("tenant", "pt", 12, ["10.0.0.0/22", "2001:db8:0:1::/64"]), net("dmz", "pd", 20, ["10.0.4.0/22"], { kind: "shared", destinationPrefixes: ["0.0.0.0/0"], nat: true }), net("other", "po", 77, ["10.9.0.0/16"])],
+      networks: [superNet, { ...internet, prefixes: ["185.1.2.0/24", "2001:db8:ffff::/64"], destinationPrefixes: ["0.0.0.0/0", "::/0"] }, { ...underlay, prefixes: ["10.255.0.0/24"] }, net("tenant", "pt", 12, ["10.0.0.0/22", "2001:db8:0:1::/64"]), net("dmz", "pt", 20, ["10.0.4.0/22"], { kind: "shared", destinationPrefixes: ["0.0.0.0/0"], nat: true }), net("other", "po", 77, ["10.9.0.0/16"])],
       switches: [leaf("leaf01", "10.255.0.201")],
       machines: [machine("fw-tenant", "pt", ["underlay", "tenant", "dmz", "internet"], [["underlay", "10.255.0.7"], ["tenant", "10.0.0.1"], ["dmz", "10.0.4.1"], ["internet", "185.1.2.1"]], [["leaf01", "swp5"]], "firewall")],
       // The policies the golden ruleset was compiled from (libs/render/test/models.ts).

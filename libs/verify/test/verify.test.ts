@@ -31,6 +31,12 @@ function mutate(name: string, device: string, path: string, edit: (text: string)
   return t;
 }
 const replace = (from: string | RegExp, to: string) => (text: string) => text.replace(from, to);
+/** The topology's configs unchanged, its DMZ now another project's: the firewall may no longer be its exit. */
+function foreignDmz(name: string): Topology {
+  const t = topologies[name]!();
+  t.facts.networks = t.facts.networks.map((n) => (n.id === "dmz" ? { ...n, project: "px" } : n));
+  return t;
+}
 const frr = "frr/frr.conf";
 const ifaces = "network/interfaces";
 const nft = "nftables/bulkhead.nft";
@@ -101,6 +107,13 @@ const faults: { name: string; property: string; object?: string; make: () => Top
   { name: "a jump into a chain that accepts everything", property: "nftables-policy", make: () => mutate("fw-tenant", "fw-tenant", nft, (t) => t.replace("\t\tct state invalid drop\n\t\tiifname { \"vlan12\"", "\t\tct state invalid drop\n\t\tjump open\n\t\tiifname { \"vlan12\"").replace("\tchain postrouting {", "\tchain open {\n\t\taccept\n\t}\n\tchain postrouting {")) },
   { name: "a rate limit after the accept of established connections", property: "nftables-policy", make: () => mutate("fw-tenant", "fw-tenant", nft, (t) => t.replace("\t\tct state established,related accept\n\t\tct state invalid drop\n\t\tiifname { \"vlan12\"", '\t\tct state established,related accept\n\t\tct state invalid drop\n\t\tiifname { "vlan104009", "vrf104009" } limit rate over 1000 bytes/second counter drop\n\t\tiifname { "vlan12"')) },
   { name: "a firewall dropping VXLAN from a leaf (its VTEP outside the accepted range)", property: "end-to-end", object: "VXLAN from 10.255.0.201", make: () => mutate("fw-tenant", "fw-tenant", nft, replace("ip saddr 10.255.0.0/24 udp dport 4789", "ip saddr 10.255.0.0/25 udp dport 4789")) },
+  { name: "a leaf still importing the internet into a network whose firewall now governs its way out", property: "import-closure", make: () => {
+    const t = topologies["peering-chain"]!();
+    t.facts.machines.push({ id: "fw", project: "p", role: "firewall", installed: false, networks: ["a", "internet", "underlay"], ips: [{ network: "a", address: "10.1.0.1" }, { network: "internet", address: "185.1.2.9" }], connections: [] });
+    return t;
+  } },
+  { name: "a firewall giving another project's DMZ the internet's default route", property: "import-closure", make: () => foreignDmz("fw-dmz") },
+  { name: "a firewall letting another project's DMZ out to the internet", property: "nftables-policy", make: () => foreignDmz("fw-tenant") },
   // End to end.
   { name: "a black hole: a peering whose import is gone", property: "end-to-end", object: "b → a", make: () => mutate("peering-chain", "leaf04", frr, replace("  import vrf vrf42\n  import vrf vrf104009\n", "  import vrf vrf104009\n")) },
 ];

@@ -5,6 +5,7 @@ import { MachineRole, type Machine, type MachineService } from "@bulkhead/api/ge
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { firewallNetworksOf, type FirewallNetwork } from "@bulkhead/render";
+import { allPages } from "@bulkhead/service-kit";
 
 export { NetworkType };
 
@@ -23,7 +24,7 @@ function firewallOf(m: Machine): Firewall | undefined {
   return {
     id: m.id,
     project: a.project,
-    networks: firewallNetworksOf(a.networks),
+    networks: firewallNetworksOf(a.networks, a.project),
   };
 }
 
@@ -45,14 +46,10 @@ export class Directory {
 
   /** The project's allocated firewalls (all pages). */
   async firewallsOf(project: string): Promise<Firewall[]> {
-    const all: Firewall[] = [];
-    let pageToken = "";
-    do {
+    return allPages(async (pageToken) => {
       const page = await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000, pageToken });
-      all.push(...page.machines.map(firewallOf).filter((f): f is Firewall => f !== undefined));
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-    return all;
+      return { items: page.machines.map(firewallOf).filter((f): f is Firewall => f !== undefined), next: page.nextPageToken };
+    });
   }
 
   async network(id: string): Promise<{ id: string; type: NetworkType; project: string } | undefined> {
@@ -67,13 +64,9 @@ export class Directory {
 
   /** The addresses the project holds in a network. */
   async projectIps(project: string, network: string): Promise<string[]> {
-    const all: string[] = [];
-    let pageToken = "";
-    do {
+    return allPages(async (pageToken) => {
       const page = await this.ips.listIPs({ project, network, pageSize: 1000, pageToken });
-      all.push(...page.ips.map((ip) => ip.ip));
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-    return all;
+      return { items: page.ips.map((ip) => ip.ip), next: page.nextPageToken };
+    });
   }
 }

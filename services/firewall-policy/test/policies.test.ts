@@ -145,7 +145,10 @@ test("options: rate limits, SSH, logging and SNAT to the project's own addresses
   const compiled = await ruleset(w, "fw-a");
   assert.match(compiled, 'iifname { "vlan104009", "vrf104009" } limit rate over 10485760 bytes/second counter drop');
   assert.match(compiled, 'ip saddr 192.0.2.0/24 tcp dport 22 accept comment "SSH"');
-  assert.match(compiled, `oifname { "vlan104009", "vrf104009" } ip saddr { ${w.f.netA.prefixes[0]}, ${w.dmzB.prefixes[0]} } snat ip to ${own.ip}`);
+  // B's DMZ is attached to A's firewall, but A's firewall is not its exit: only A's network leaves.
+  assert.match(compiled, `oifname { "vlan104009", "vrf104009" } ip saddr ${w.f.netA.prefixes[0]} snat ip to ${own.ip}`);
+  assert.equal(compiled.split("\n").filter((l) => (l.includes("snat") || l.includes("masquerade")) && l.includes(w.dmzB.prefixes[0]!)), [], "B's DMZ is never masqueraded");
+  assert.not.match(compiled, `iifname { "vlan${w.dmzB.vrf}", "vrf${w.dmzB.vrf}" } oifname { "vlan104009"`, "nor let out to the internet");
   assert.match(compiled, 'log prefix "bulkhead-accepted: " level info counter accept');
   const refusals: [typeof options, string][] = [
     [{ ...options, snat: [{ network: "internet", ips: [others.ip] }] }, "options.snat.0.ips.0"],

@@ -4,6 +4,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType, type Network, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { allPages } from "@bulkhead/service-kit";
 
 export { NetworkType, type Network };
 
@@ -53,14 +54,10 @@ export class NetworkPort {
 
   /** Every address matching the filter (all pages). */
   async listIps(filter: { machine?: string; project?: string; network?: string }): Promise<NetworkIp[]> {
-    const all: NetworkIp[] = [];
-    let pageToken = "";
-    do {
+    return allPages(async (pageToken) => {
       const page = await this.ips.listIPs({ machine: filter.machine ?? "", project: filter.project ?? "", network: filter.network ?? "", pageSize: 1000, pageToken });
-      all.push(...page.ips.map(toIp));
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-    return all;
+      return { items: page.ips.map(toIp), next: page.nextPageToken };
+    });
   }
 
   /** Binds an address the project holds to `machine`; binding it again is a no-op. */

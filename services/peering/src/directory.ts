@@ -1,11 +1,12 @@
 // What the peering service reads from the network and inventory services, as the service
 // principal `peering`. Networks are read live: their prefixes and VRFs are the network service's.
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { MachineRole, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { MachineRole, NetworkRole, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
+import { allPages } from "@bulkhead/service-kit";
 
 export { NetworkType };
 
@@ -61,14 +62,10 @@ export class Directory {
 
   /** Every ready network matching the filter (all pages). */
   async listNetworks(filter: { partition?: string; project?: string } = {}): Promise<NetworkFacts[]> {
-    const all: NetworkFacts[] = [];
-    let pageToken = "";
-    do {
+    return allPages(async (pageToken) => {
       const page = await this.networks.listNetworks({ partition: filter.partition ?? "", project: filter.project ?? "", pageSize: 1000, pageToken });
-      all.push(...page.networks.map(facts));
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-    return all;
+      return { items: page.networks.map(facts), next: page.nextPageToken };
+    });
   }
 
   /**
@@ -77,15 +74,34 @@ export class Directory {
    * own address lives on the firewall, never behind a tenant VRF.
    */
   async addressesOf(project: string, network: string): Promise<string[]> {
-    const firewalls = new Set((await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000 })).machines.map((m) => m.id));
-    const all: string[] = [];
-    let pageToken = "";
-    do {
+    const firewalls = new Set((await this.firewallsOf(project)).map((m) => m.id));
+    const ips = await allPages(async (pageToken) => {
       const page = await this.ips.listIPs({ project, network, pageSize: 1000, pageToken });
-      all.push(...page.ips.filter((ip) => !firewalls.has(ip.machine)).map((ip) => ip.ip));
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-    return all.sort();
+      return { items: page.ips, next: page.nextPageToken };
+    });
+    return ips.filter((ip) => !firewalls.has(ip.machine)).map((ip) => ip.ip).sort();
+  }
+
+  /**
+   * `primary|external` for each of the project's firewalls and each external network it is
+   * attached to: the firewall governs its primary network's way to that external network.
+   */
+  async firewallExits(project: string): Promise<Set<string>> {
+    const exits = new Set<string>();
+    for (const fw of await this.firewallsOf(project)) {
+      const networks = fw.allocation?.networks ?? [];
+      const primary = networks.find((n) => n.role === NetworkRole.PRIVATE_PRIMARY);
+      if (primary) for (const e of networks.filter((n) => n.role === NetworkRole.EXTERNAL)) exits.add(`${primary.network}|${e.network}`);
+    }
+    return exits;
+  }
+
+  /** The project's allocated firewalls (all pages). */
+  private firewallsOf(project: string): Promise<Machine[]> {
+    return allPages(async (pageToken) => {
+      const page = await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000, pageToken });
+      return { items: page.machines, next: page.nextPageToken };
+    });
   }
 
   /** The project's labels, or undefined if the project does not exist. */

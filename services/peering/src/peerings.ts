@@ -184,16 +184,22 @@ export class Peerings {
     const facts = await this.factsOf(peerings, new Map(partitionNetworks.map((n) => [n.id, n])));
     const externals = (await this.directory.listNetworks()).filter((n) => n.type === NetworkType.EXTERNAL);
     // What each project publishes into an external network it is peered with: its addresses there.
+    // And where the project's firewalls take over the way out.
     const published = new Map<string, string[]>();
+    const firewallExits = new Set<string>();
+    const exitsRead = new Set<string>();
     for (const p of peerings) {
       const [a, b] = [facts.get(p.network1), p.network2 ? facts.get(p.network2) : undefined];
       for (const [own, external] of [[a, b], [b, a]] as const) {
         if (!own || external?.type !== NetworkType.EXTERNAL || !own.project) continue;
         const key = `${own.project}|${external.id}`;
         if (!published.has(key)) published.set(key, await this.directory.addressesOf(own.project, external.id));
+        if (exitsRead.has(own.project)) continue;
+        exitsRead.add(own.project);
+        for (const exit of await this.directory.firewallExits(own.project)) firewallExits.add(exit);
       }
     }
-    return leakPlan(partitionNetworks, peerings, facts, { vrf, published, externals });
+    return leakPlan(partitionNetworks, peerings, facts, { vrf, published, externals, firewallExits });
   }
 
   /** The networks the peerings name, read once each; gone networks are left out. */

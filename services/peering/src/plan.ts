@@ -2,7 +2,9 @@
 // prefixes, plus the external BGP sessions. Pure: imports come from direct peerings only, so
 // A–B and B–C never give A a route to C. A peering with an external network E gives the private
 // side E's destinations, and E only the addresses the private side's project holds in E: E's VRF
-// never carries a tenant's own prefixes, so it cannot join two tenants that peer with it.
+// never carries a tenant's own prefixes, so it cannot join two tenants that peer with it. When a
+// firewall of the private side (its primary network) is attached to E, the firewall governs the
+// way in and out (its policies): the peering then stands aside, contributing no import at all.
 import { NetworkType, type NetworkFacts } from "./directory.js";
 import { isPrivate } from "./rules.js";
 import type { PeeringRow } from "./store.js";
@@ -47,6 +49,8 @@ export interface PlanContext {
   published: ReadonlyMap<string, string[]>;
   /** Every external network (their prefixes are Bulkhead's, never a peer's). */
   externals: readonly NetworkFacts[];
+  /** `network|external network` where a firewall of the network is attached to the external one. */
+  firewallExits: ReadonlySet<string>;
 }
 
 export interface LeakPlan {
@@ -106,8 +110,10 @@ export function leakPlan(partitionNetworks: readonly NetworkFacts[], peerings: r
     }
     const n2 = networks.get(p.network2!);
     if (!n2) continue;
-    planOf(n1).imports.push({ fromVrf: n2.vrf, fromNetwork: n2.id, prefixes: exported(n2, n1, context.published), peering: p.id });
-    planOf(n2).imports.push({ fromVrf: n1.vrf, fromNetwork: n1.id, prefixes: exported(n1, n2, context.published), peering: p.id });
+    if (context.firewallExits.has(`${n1.id}|${n2.id}`) || context.firewallExits.has(`${n2.id}|${n1.id}`)) continue;
+    for (const [to, from] of [[n1, n2], [n2, n1]] as const) {
+      planOf(to).imports.push({ fromVrf: from.vrf, fromNetwork: from.id, prefixes: exported(from, to, context.published), peering: p.id });
+    }
   }
 
   const vrfs = [...plans.values()].filter((v) => !onlyVrf || v.vrf === onlyVrf).sort((a, b) => a.vrf - b.vrf);

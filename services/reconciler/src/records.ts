@@ -3,6 +3,7 @@
 // policies in force on each firewall. The isolation verifier's facts and the fabric lab's oracle
 // are derived from these — never from the views the renderer consumed.
 import type { Client } from "@connectrpc/connect";
+import { allPages } from "@bulkhead/service-kit";
 import { PolicyState, Protocol, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, MachineState, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import type { Switch, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
@@ -31,18 +32,6 @@ export interface PartitionRecords {
   policies: Map<string, NetworkPolicy[]>;
   /** Addresses projects hold in the shared and external networks (published, load-balancer and firewall addresses). */
   addresses: IP[];
-}
-
-/** Walks every page of a paged list. */
-export async function allPages<T>(page: (token: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let token = "";
-  do {
-    const p = await page(token);
-    out.push(...p.items);
-    token = p.next;
-  } while (token);
-  return out;
 }
 
 export async function allNetworks(networks: Client<typeof NetworkService>, filter: { partition?: string; type?: NetworkType }): Promise<Network[]> {

@@ -2,16 +2,17 @@
 // would push runs on real FRR in network namespaces, and isolation is read off the routers.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { formatReport, labUnavailable, proven, runLab, type LabInput } from "@bulkhead/lab";
 import { startStack, type Stack } from "./harness.js";
-import { ScenarioPartition, threeProjects, type ThreeProjects } from "./scenario.js";
+import { ScenarioPartition, randomFabric, threeProjects, type ThreeProjects } from "./scenario.js";
 
 const test = suite<{ stack: Stack; tri: ThreeProjects; triInput: LabInput }>("fabric lab", {} as never);
 
 test.before(async (ctx) => {
   const unavailable = labUnavailable();
   if (unavailable) throw new Error(unavailable);
-  ctx.stack = await startStack(process.env.LAB_NO_VERIFY ? { reconcilerEnv: { BULKHEAD_VERIFY_ISOLATION: "false" } } : {});
+  ctx.stack = await startStack();
 });
 
 test.after(async (ctx) => {
@@ -32,7 +33,6 @@ test("two projects peered with the internet meet only at their public addresses"
   await p.machine(a, 2, [netA.id]);
   await p.machine(c, 2, [netC.id, "internet"]);
   const input = await p.labInput();
-  if (process.env.LAB_DUMP) (await import("node:fs")).writeFileSync(process.env.LAB_DUMP, JSON.stringify(input, null, 1));
   const report = await runLab(input);
   assert.ok(proven(report), formatReport(report));
   const { verification } = await stack.fabric.verifyPartition({ partition: p.id });
@@ -69,5 +69,43 @@ test("a firewall whose OS the tenant controls cannot put its routes into another
   const unguarded = await runLab(open);
   assert.ok(unguarded.strays.some((x) => x.vrf === `vrf${tri.nets.a1.vrf}`) || unguarded.leaks.length > 0, formatReport(unguarded));
 });
+
+test("a firewall of a network peered with the internet takes over its way there: the leaves stop importing the internet", async ({ stack }) => {
+  const p = await ScenarioPartition.create(stack, "gov", 3, { racks: 1, exit: true });
+  const ops = await p.project("ops");
+  await p.externalSession(ops, "internet", "swp1", 0, ["0.0.0.0/0"]);
+  const a = await p.project("a");
+  const net = await p.network(a, "a1");
+  await p.peer(a, net.id, "internet");
+  await p.machine(a, 1, [net.id]);
+  const importsOf = async () => (await stack.peering.client(PeeringService, await stack.peering.adminToken()).getRouteLeakPlan({ partition: p.id, vrf: net.vrf })).vrfs[0]?.imports.map((i) => i.fromNetwork);
+  assert.equal(await importsOf(), ["internet"], "the test can fail: peered, the VRF imports the internet");
+  const leafImports = async () => {
+    const input = await p.labInput();
+    const leaf = input.devices.find((d) => d.id === p.leaf(1, "a"))!;
+    const block = new RegExp(`router bgp \\d+ vrf vrf${net.vrf}\\n([^]*?)\\nexit\\n`).exec(leaf.files["frr/frr.conf"]!)?.[1];
+    assert.ok(block, "the leaf carries the network's VRF");
+    return block.split("\n").filter((l) => l.includes("import vrf vrf"));
+  };
+  assert.equal(await leafImports(), ["  import vrf vrf104009"]);
+  await p.firewall(a, 1, [net.id, "internet"]);
+  assert.equal(await importsOf(), [], "the firewall governs: the peering stands aside");
+  assert.equal(await leafImports(), [], "the leaf's VRF imports nothing from the internet VRF: its default route is the firewall's");
+  const { verification } = await stack.fabric.verifyPartition({ partition: p.id });
+  assert.equal(verification!.findings.map((f) => `${f.device} ${f.path}:${f.line} ${f.object}: ${f.message}`), []);
+});
+
+// Seeded random fabrics: the seed (and what it built) is printed on failure; BULKHEAD_LAB_SEEDS picks others.
+const seeds = (process.env.BULKHEAD_LAB_SEEDS ?? "11,23").split(",").map(Number);
+for (const [n, seed] of seeds.entries()) {
+  test(`a random fabric (seed ${seed}): the routers agree with the oracle, the verifier finds nothing`, async ({ stack }) => {
+    const { partition, describe } = await randomFabric(stack, `rnd${n}`, 10 + n, seed);
+    const input = await partition.labInput();
+    const { verification } = await stack.fabric.verifyPartition({ partition: partition.id });
+    assert.equal(verification!.findings.map((f) => `${f.device} ${f.path}:${f.line} ${f.object}: ${f.message}`), [], describe.join("; "));
+    const report = await runLab(input);
+    assert.ok(proven(report), `${describe.join("; ")}\n${formatReport(report)}`);
+  });
+}
 
 test.run();

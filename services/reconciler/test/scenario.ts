@@ -17,6 +17,7 @@ import { FABRIC_CHANGES_QUEUE } from "@bulkhead/db";
 import { testValkeyUrl } from "@bulkhead/db/testing";
 import type { LabInput } from "@bulkhead/lab";
 import { createServiceClient } from "@bulkhead/service-kit";
+import { Rng } from "@bulkhead/testkit";
 import { DeviceKind } from "../src/store.js";
 import { labInputOf } from "../src/lab.js";
 import { readRecords, type PartitionRecords } from "../src/records.js";
@@ -256,4 +257,78 @@ export async function threeProjects(stack: Stack, id: string, k: number): Promis
   await p.policy(c, edge, "edge-out", { egress: [["0.0.0.0/0", [443]]] });
   await p.policy(c, app, "app-out", { egress: [["0.0.0.0/0", [443]]] });
   return { partition: p, nets, machines, edge, app };
+}
+
+/**
+ * A random fabric from a seed: 2–3 projects with 1–3 private networks each, some shared, maybe a
+ * DMZ; peerings of every kind the rules allow (private pairs of a project, a private network and a
+ * shared one of any project, a private network and the internet); machines in random racks;
+ * firewalls of a project's private network with shared and external networks, and egress
+ * policies. `describe` says what was built (printed with the seed when a test fails).
+ */
+export async function randomFabric(stack: Stack, id: string, k: number, seed: number): Promise<{ partition: ScenarioPartition; describe: string[] }> {
+  const rng = new Rng(seed);
+  const p = await ScenarioPartition.create(stack, id, k, { racks: 2, exit: true });
+  const describe: string[] = [`seed ${seed}`];
+  const ops = await p.project("ops");
+  await p.externalSession(ops, "internet", "swp1", 0, ["0.0.0.0/0"]);
+  const projects: { id: string; privates: NetworkHandle[]; shared: NetworkHandle[] }[] = [];
+  const names = new Map<string, string>([["internet", "internet"]]);
+  const named = async (handle: Promise<NetworkHandle>, name: string) => {
+    const n = await handle;
+    names.set(n.id, name);
+    return n;
+  };
+  for (let j = 0; j < 2 + rng.int(2); j++) {
+    const project = await p.project(`p${j}`);
+    const privates = [];
+    const shared = [];
+    for (let n = 0; n < 1 + rng.int(3); n++) privates.push(await named(p.network(project, `p${j}n${n}`), `p${j}n${n}`));
+    if (rng.next() < 0.5) shared.push(await named(p.network(project, `p${j}s`, { shared: true }), `p${j}s`));
+    if (rng.next() < 0.3) shared.push(await named(p.network(project, `p${j}dmz`, { dmz: true }), `p${j}dmz`));
+    projects.push({ id: project, privates, shared });
+    describe.push(`project p${j}: ${[...privates, ...shared].map((n) => names.get(n.id)).join(", ")}`);
+  }
+  const allShared = projects.flatMap((x) => x.shared);
+  const peered = new Set<string>();
+  const peer = async (project: string, a: string, b: string) => {
+    const key = [a, b].sort().join("|");
+    if (a === b || peered.has(key)) return;
+    peered.add(key);
+    await p.peer(project, a, b);
+    describe.push(`peering ${names.get(a)}–${names.get(b)}`);
+  };
+  for (const x of projects) {
+    for (const [n, net] of x.privates.entries()) {
+      if (n > 0 && rng.next() < 0.6) await peer(x.id, x.privates[n - 1]!.id, net.id);
+      if (rng.next() < 0.4) await peer(x.id, net.id, "internet");
+      if (allShared.length > 0 && rng.next() < 0.5) await peer(x.id, net.id, rng.pick(allShared).id);
+    }
+  }
+  let slots = 14;
+  for (const [j, x] of projects.entries()) {
+    for (const net of x.privates) {
+      for (let m = rng.int(3); m > 0 && slots > 2; m--, slots--) {
+        const attach = rng.next() < 0.3 ? [net.id, "internet"] : [net.id];
+        await p.machine(x.id, 1 + rng.int(2), attach);
+        describe.push(`machine in ${names.get(net.id)}${attach.length > 1 ? " with a public address" : ""}`);
+      }
+    }
+    for (const sh of x.shared) {
+      if (slots > 2 && rng.next() < 0.5) {
+        await p.machine(x.id, 1 + rng.int(2), [sh.id]);
+        slots--;
+        describe.push(`machine in ${names.get(sh.id)}`);
+      }
+    }
+    if (slots > 0 && rng.next() < 0.5) {
+      const primary = rng.pick(x.privates);
+      const extra = [...allShared.filter(() => rng.next() < 0.5).map((sh) => sh.id), ...(rng.next() < 0.7 ? ["internet"] : [])];
+      const fw = await p.firewall(x.id, 1 + rng.int(2), [primary.id, ...new Set(extra)]);
+      slots--;
+      await p.policy(x.id, fw, `out-${j}`, { egress: [["0.0.0.0/0", [rng.pick([443, 80, 53])]]], ...(rng.next() < 0.5 ? { ingress: [["0.0.0.0/0", [22]]] } : {}) });
+      describe.push(`firewall of ${names.get(primary.id)} with ${[...new Set(extra)].map((e) => names.get(e)).join(", ") || "nothing else"}`);
+    }
+  }
+  return { partition: p, describe };
 }

@@ -1,4 +1,4 @@
-/** A small seeded generator (mulberry32): the fuzz tests send the same requests on every run. */
+/** A small seeded generator (mulberry32): seeded tests do the same on every run, and print the seed to repeat a failure. */
 export class Rng {
   constructor(private state: number) {}
   next(): number {
