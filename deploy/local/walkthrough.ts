@@ -19,6 +19,7 @@ export function cliWalkthrough(dataDir: string): string[] {
     `grep web-out ${dataDir}/devices/fw01/nftables/bulkhead.nft`,
     `./bulkhead fabric status`,
     `./bulkhead fabric verify --partition demo`,
+    `./bulkhead fabric lab --partition demo`,
   ];
 }
 

@@ -1,7 +1,8 @@
 // npm start's path: the launcher in a process of its own with embedded PGlite and a local Valkey,
 // driven like a user would — the printed `bulkhead` and `buf curl` walkthroughs run exactly as
-// printed; the simulated leaf gains the new VRF and the firewall the policy's rule; restart keeps
-// the data, --reset starts clean, SIGINT stops everything.
+// printed; the simulated leaf gains the new VRF and the firewall the policy's rule, and the fabric
+// lab proves the demo fabric on real FRR; restart keeps the data, --reset starts clean, SIGINT
+// stops everything.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -73,6 +74,8 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   assert.match(stdout, /^vrf vrf\d+$/m, "the machine's VRF reached leaf01's frr.conf");
   assert.match(stdout, /tcp dport 443 counter accept comment "web-out: egress 0"/, "the policy reached the firewall's ruleset");
   assert.match(stdout, /partition demo: isolated — 6 devices/, "and the partition verifies");
+  assert.match(stdout, /^fabric lab of partition demo: \d+ routers, \d+ probes, converged yes/m, "the fabric lab runs the demo fabric on real FRR");
+  assert.match(stdout, /^0 leaks, 0 black holes, 0 strays, (\d+)\/\1 pings as expected$/m, "and proves it");
   assert.match(stderr, /fabric converged in [\d.]+ s: .*leaf01 generation/, "--wait shows the convergence");
   const leaf = readFileSync(join(dir, "devices", "leaf01", "frr", "frr.conf"), "utf8");
   const vrfs = [...leaf.matchAll(/^vrf (vrf\d+)$/gm)].map((m) => m[1]);

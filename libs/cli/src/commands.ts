@@ -1,6 +1,7 @@
 // The commands: each names its flags, calls one RPC (a few call two) and says how to print the
 // answer. Modelled on metalctl: `bulkhead <resource> <verb> [args] [flags]`.
 import { readFileSync } from "node:fs";
+import { Code } from "@connectrpc/connect";
 import { create, fromJson, type JsonValue, type Message } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ListAuditEventsResponseSchema, type AuditEvent } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
@@ -34,6 +35,8 @@ export interface Command {
   flags?: Record<string, { type: "string" | "boolean"; multiple?: boolean; description: string; required?: boolean }>;
   /** Changes the fabric: `--wait` waits for it to converge. */
   mutates?: boolean;
+  /** A call failing with this code means the capability is missing where it runs: one line, exit 2. */
+  unavailableWhen?: Code;
   run(bh: Bulkhead, args: string[], flags: Flags): Promise<Answer>;
 }
 
@@ -253,6 +256,23 @@ export const commands: Command[] = [
       const v = message.verification!;
       const verdict = v.passed ? `partition ${str(f, "partition")}: isolated — ${message.devices.length} devices, checks: ${v.checks.join(", ")}` : undefined;
       return { message, text: verdict, failed: !v.passed, list: { field: "verification.findings", columns: [["PROPERTY", "property"], ["DEVICE", "device"], ["FILE", "path"], ["LINE", "line"], ["OBJECT", "object"], ["MESSAGE", "message"]] } };
+    },
+  },
+  {
+    path: ["fabric", "lab"],
+    summary: "run a partition's desired configurations (or a policy draft) on real FRR and prove isolation from the routing tables",
+    flags: {
+      partition: flag("partition", true),
+      plan: flag("a policy file: run the fabric as it would be with it"),
+      project: flag("project of the policy file, unless the file names it"),
+      timeout: flag("seconds to wait for BGP to converge (default 120)"),
+    },
+    unavailableWhen: Code.FailedPrecondition,
+    run: async (bh, _, f) => {
+      const timeoutSeconds = str(f, "timeout") ? Number(str(f, "timeout")) : 0;
+      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) throw new Error(`--timeout: not a number of seconds: ${str(f, "timeout")}`);
+      const message = await bh.fabric.runFabricLab({ partition: str(f, "partition"), timeoutSeconds, planPolicy: str(f, "plan") ? policyFile(str(f, "plan"), f) : undefined });
+      return { message, text: message.report, failed: !message.proven };
     },
   },
 ];

@@ -119,6 +119,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (before) io.err(await waitForFabric(bh, before, Number(flags["wait-timeout"] ?? 120) * 1000, progress));
     return answer.failed ? 1 : 0;
   } catch (error) {
+    if (error instanceof ConnectError && command.unavailableWhen === error.code) {
+      io.err(`bulkhead ${command.path.join(" ")}: ${error.rawMessage}`);
+      return 2;
+    }
     io.err(explain(error));
     return 1;
   }

@@ -60,14 +60,15 @@ export interface LabRun {
   timings: { setupMs: number; convergedMs: number; totalMs: number };
 }
 
-const FRR = process.env.BULKHEAD_FRR_DIR ?? "/usr/lib/frr";
+/** Where FRR's daemons are (`BULKHEAD_FRR_DIR`, read when asked). */
+export const frrDir = () => process.env.BULKHEAD_FRR_DIR ?? "/usr/lib/frr";
 const onPath = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 
 /** Why the lab cannot run on this machine (one line), or undefined when it can. */
 export function labUnavailable(): string | undefined {
   if (userInfo().uid !== 0) return "the fabric lab needs root (it creates network namespaces and runs FRR)";
   const missing = [
-    ...(existsSync(`${FRR}/zebra`) && existsSync(`${FRR}/bgpd`) && onPath("vtysh") ? [] : ["frr"]),
+    ...(existsSync(`${frrDir()}/zebra`) && existsSync(`${frrDir()}/bgpd`) && onPath("vtysh") ? [] : ["frr"]),
     ...(onPath("nft") ? [] : ["nftables"]),
     ...(onPath("ip") ? [] : ["iproute2"]),
     ...(onPath("ping") ? [] : ["iputils-ping"]),

@@ -8,9 +8,9 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { createInterface } from "node:readline";
 import type { LabPlan, RouterPlan } from "./plan.js";
-import type { LabRun, RouterState, Session } from "./run.js";
+import { frrDir, type LabRun, type RouterState, type Session } from "./run.js";
 
-const FRR = process.env.BULKHEAD_FRR_DIR ?? "/usr/lib/frr";
+const FRR = frrDir();
 const log = (message: string) => process.stderr.write(`lab: ${message}\n`);
 
 function run(argv: readonly string[], input?: string): { code: number; out: string } {

@@ -5,9 +5,10 @@ import { MachineRole, type Machine } from "@bulkhead/api/gen/bulkhead/inventory/
 import { SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NatType, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import type { LabDevice, LabInput, LabRecords, NetworkKind } from "@bulkhead/lab";
+import type { PolicySpec } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { FILES, type LabDevice, type LabInput, type LabRecords, type NetworkKind } from "@bulkhead/lab";
 import { renderMachineFrr, type RevisionFile } from "@bulkhead/render";
-import { isInstalled, policiesOf, type PartitionRecords } from "./records.js";
+import { isInstalled, policiesOf, rules, type PartitionRecords } from "./records.js";
 
 const kinds: Partial<Record<NetworkType, NetworkKind>> = {
   [NetworkType.CHILD]: "private",
@@ -63,5 +64,25 @@ export function labInputOf(records: PartitionRecords, devices: { device: string;
     cables: installed.flatMap((m) => m.connections.map((c) => ({ switch: c.switch, port: c.port, machine: m.id, nic: c.nic }))),
     spines: records.switches.filter((s) => s.role === SwitchRole.SPINE).map((s) => ({ id: s.id, asn: s.asn, routerId: s.routerId })),
     records: labRecordsOf(records),
+  };
+}
+
+/**
+ * The lab's input as it would be with a policy draft: each firewall the plan names gets its
+ * planned ruleset, and the oracle the draft in place of the policy of the same name there.
+ */
+export function withPlannedPolicy(input: LabInput, spec: PolicySpec, planned: readonly { firewall: string; ruleset: string }[]): LabInput {
+  const firewalls = new Set(planned.map((p) => p.firewall));
+  const rulesets = new Map(planned.map((p) => [p.firewall, p.ruleset]));
+  return {
+    ...input,
+    devices: input.devices.map((d) => (rulesets.has(d.id) ? { ...d, files: { ...d.files, [FILES.nftables]: rulesets.get(d.id)! } } : d)),
+    records: {
+      ...input.records,
+      policies: [
+        ...input.records.policies.filter((p) => !(firewalls.has(p.firewall) && p.name === spec.name)),
+        ...[...firewalls].map((firewall) => ({ firewall, name: spec.name, ingress: rules(spec.ingress), egress: rules(spec.egress) })),
+      ],
+    },
   };
 }

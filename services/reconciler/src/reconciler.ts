@@ -4,20 +4,20 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { UnrecoverableError } from "bullmq";
 import { AgentService, ApplyOutcome } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
-import type { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import type { NetworkPolicyService, PlanPolicyRequest } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, type GetMachineViewResponse, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole, type GetSwitchViewResponse, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import type { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
+import { InvalidArgumentError, createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
 import type { PublishedEvent } from "@bulkhead/db";
 import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, type FirewallFrrModel, type RevisionFile, type SwitchModel } from "@bulkhead/render";
 import { closedFirewall, closedSwitch, cutFirewall, cutSwitch } from "./cutback.js";
 import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
 import { factsOf } from "./facts.js";
-import { labInputOf } from "./lab.js";
+import { labInputOf, withPlannedPolicy } from "./lab.js";
 import { readRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
 import { targetsOf } from "./targets.js";
@@ -192,15 +192,22 @@ export class Reconciler {
     return { verification: { passed: all.length === 0, checks: [...checks].sort(), findings: all }, devices: configs.map((c) => c.device) };
   }
 
-  /** The fabric lab's input: the partition's desired revisions, its machines and its records. */
-  async labInput(partition: string): Promise<LabInput> {
+  /**
+   * The fabric lab's input: the partition's desired revisions, its machines and its records — or,
+   * with a policy draft, the fabric as it would be with it (its problems are the caller's).
+   */
+  async labInput(partition: string, draft?: PlanPolicyRequest): Promise<LabInput> {
     const records = await readRecords(this.services, partition);
     const devices = [];
     for (const d of await this.store.devices({ partition })) {
       const revision = d.desired_generation > 0 ? await this.store.revision(d.device, d.desired_generation) : undefined;
       if (revision) devices.push({ device: d.device, kind: labKinds[d.kind]!, files: revision.files });
     }
-    return labInputOf(records, devices);
+    const input = labInputOf(records, devices);
+    if (!draft?.spec) return input;
+    const plan = await this.services.policies.planPolicy(draft);
+    if (plan.problems.length > 0) throw new InvalidArgumentError("plan_policy", `the draft would be rejected: ${plan.problems.join("; ")}`);
+    return withPlannedPolicy(input, draft.spec, plan.firewalls);
   }
 
   private async renderDevice(device: string, row: DeviceRow | undefined): Promise<Render | undefined> {

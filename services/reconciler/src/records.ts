@@ -84,7 +84,7 @@ export interface PolicyRule {
 
 const protocols: Record<number, "tcp" | "udp"> = { [Protocol.TCP]: "tcp", [Protocol.UDP]: "udp" };
 
-function rules(list: readonly { from?: { cidr: string; except: string[] }[]; to?: { cidr: string; except: string[] }[]; ports: { protocol: Protocol; port: number; endPort: number }[] }[]): PolicyRule[] {
+export function rules(list: readonly { from?: { cidr: string; except: string[] }[]; to?: { cidr: string; except: string[] }[]; ports: { protocol: Protocol; port: number; endPort: number }[] }[]): PolicyRule[] {
   return list.map((r) => ({
     peers: (r.from ?? r.to ?? []).map((p) => ({ cidr: p.cidr, except: p.except })),
     ports: r.ports.map((p) => ({ protocol: protocols[p.protocol] ?? "tcp", from: p.port, to: p.endPort || p.port })),

@@ -75,7 +75,7 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
       async runFabricLab(req) {
         const unavailable = labUnavailable();
         if (unavailable) throw new FailedPreconditionError(unavailable);
-        const report = await runLab(await reconciler.labInput(req.partition), { timeoutMs: (req.timeoutSeconds || 120) * 1000 });
+        const report = await runLab(await reconciler.labInput(req.partition, req.planPolicy), { timeoutMs: (req.timeoutSeconds || 120) * 1000 });
         const flow = (f: Flow) => create(LabFlowSchema, { sourceNetwork: f.source, from: f.from, source: f.packet.src, destination: f.packet.dst, destinationLabel: f.destination, port: `${f.packet.protocol}/${f.packet.port}`, why: f.why, path: f.path.map((h) => `${h.router} [${h.vrf}] ${h.note}`), dropped: f.dropped ?? "" });
         return {
           proven: proven(report),

@@ -1,8 +1,12 @@
 // The fabric lab on fabrics built through the public RPCs: every desired revision the reconciler
 // would push runs on real FRR in network namespaces, and isolation is read off the routers.
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import { run } from "@bulkhead/cli";
 import { formatReport, labUnavailable, proven, runLab, type LabInput } from "@bulkhead/lab";
 import { startStack, type Stack } from "./harness.js";
 import { ScenarioPartition, randomFabric, threeProjects, type ThreeProjects } from "./scenario.js";
@@ -93,6 +97,40 @@ test("a firewall of a network peered with the internet takes over its way there:
   assert.equal(await leafImports(), [], "the leaf's VRF imports nothing from the internet VRF: its default route is the firewall's");
   const { verification } = await stack.fabric.verifyPartition({ partition: p.id });
   assert.equal(verification!.findings.map((f) => `${f.device} ${f.path}:${f.line} ${f.object}: ${f.message}`), []);
+});
+
+/** `bulkhead …` against the stack's reconciler as an admin: exit code, stdout and stderr. */
+async function cli(stack: Stack, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await run([...argv, "--token", stack.f.admin], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), env: { BULKHEAD_RECONCILER_URL: stack.reconcilerUrl } });
+  return { code, out, err };
+}
+
+test("bulkhead fabric lab: the report and exit 0 when proven; a policy draft runs as planned; one line and exit 2 without FRR", async ({ stack, tri }) => {
+  const partition = tri.partition.id;
+  const proof = await cli(stack, ["fabric", "lab", "--partition", partition]);
+  assert.is(proof.code, 0, proof.out + proof.err);
+  assert.match(proof.out, /^fabric lab of partition tri: \d+ routers, \d+ probes, converged yes/);
+  assert.match(proof.out, "0 leaks, 0 black holes, 0 strays");
+  // The application firewall's draft: egress to the internet on 8443 instead of 443.
+  const draft = join(tmpdir(), `draft-${process.pid}.yaml`);
+  writeFileSync(draft, `project: ${(await tri.partition.records()).machines.find((m) => m.id === tri.app)!.allocation!.project}\nname: app-out\nfirewall: ${tri.app}\negress:\n  - to: [{cidr: 0.0.0.0/0}]\n    ports: [{protocol: PROTOCOL_TCP, port: 8443}]\n`);
+  const planned = await cli(stack, ["fabric", "lab", "--partition", partition, "--plan", draft]);
+  assert.is(planned.code, 0, planned.out + planned.err);
+  const probes = (text: string) => Number(/(\d+) probes/.exec(text)?.[1]);
+  assert.ok(probes(planned.out) > probes(proof.out), "the draft's port is probed too: the lab ran the planned fabric");
+  const saved = process.env.BULKHEAD_FRR_DIR;
+  process.env.BULKHEAD_FRR_DIR = "/nonexistent";
+  try {
+    const missing = await cli(stack, ["fabric", "lab", "--partition", partition]);
+    assert.is(missing.code, 2);
+    assert.equal(missing.err.trim().split("\n").length, 1, missing.err);
+    assert.match(missing.err, "the fabric lab needs the Debian packages frr");
+  } finally {
+    if (saved === undefined) delete process.env.BULKHEAD_FRR_DIR;
+    else process.env.BULKHEAD_FRR_DIR = saved;
+  }
 });
 
 // Seeded random fabrics: the seed (and what it built) is printed on failure; BULKHEAD_LAB_SEEDS picks others.
