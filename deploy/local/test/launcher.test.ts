@@ -3,67 +3,27 @@
 // printed; the simulated leaf gains the new VRF and the firewall the policy's rule, and the fabric
 // lab proves the demo fabric on real FRR; restart keeps the data, --reset starts clean, SIGINT
 // stops everything.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { killLaunched, launch, section, sh, stop } from "./launch.js";
 
 const exec = promisify(execFile);
 const test = suite<{ dir: string }>("launcher", {} as never);
-const children = new Set<ChildProcess>();
 const basePort = 17001 + Math.floor(Math.random() * 500);
-const root = new URL("../../../", import.meta.url).pathname;
-const bin = join(root, "node_modules", ".bin");
-
-async function launch(dir: string, args: string[] = [], port = basePort): Promise<{ child: ChildProcess; output: () => string }> {
-  const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(port) };
-  delete env.DATABASE_URL;
-  delete env.VALKEY_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "deploy/local/start.ts"), ...args], { env, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  for (let i = 0; i < 1200 && !output.includes("Ctrl-C stops everything"); i++) {
-    if (child.exitCode !== null) throw new Error(`launcher exited:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.match(output, "Bulkhead is running.");
-  return { child, output: () => output };
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  child.kill("SIGINT");
-  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-}
-
-/** The indented lines of a printed section, from its heading to the next empty line. */
-function section(output: string, heading: string): string[] {
-  const lines = output.split("\n");
-  const start = lines.findIndex((l) => l.startsWith(heading));
-  assert.ok(start >= 0, `"${heading}" is printed`);
-  const end = lines.findIndex((l, i) => i > start && l.trim() === "");
-  return lines.slice(start + 1, end).map((l) => l.trim());
-}
-
-/** Runs lines as a user pasting them into bash would (from the repository, CLI config from the data directory). */
-const sh = (lines: string[], dir: string, extra: Record<string, string> = {}) =>
-  exec("bash", ["-e", "-o", "pipefail", "-c", lines.join("\n")], { cwd: root, env: { ...process.env, BULKHEAD_CONFIG: join(dir, "cli.json"), PATH: `${bin}:${process.env.PATH}`, ...extra }, maxBuffer: 16 << 20 });
 
 test.before((ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), "bh-launch-"));
 });
 // A failed assertion must not leave a launcher running.
-test.after(() => {
-  for (const child of children) child.kill("SIGKILL");
-});
+test.after(killLaunched);
 
 test("seeds a demo fabric; the printed walkthroughs work as printed; data survives restarts; --reset starts clean", async ({ dir }) => {
-  const first = await launch(dir);
+  const first = await launch(dir, [], basePort);
   assert.match(first.output(), `http://127.0.0.1:${basePort}`);
   assert.match(first.output(), "Seeding the demo fabric");
 
@@ -89,14 +49,14 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   assert.match(bufOut, '"passed": true', "VerifyPartition passes");
   assert.is(await stop(first.child), 0, "Ctrl-C stops cleanly");
 
-  const second = await launch(dir);
+  const second = await launch(dir, [], basePort);
   assert.not.match(second.output(), "Seeding the demo fabric", "the second start finds its data");
   const networks = (await sh([`./bulkhead network list --project ${project} -o json`], dir)).stdout;
   const own = (json: string) => (JSON.parse(json).networks as { name: string; project?: string }[]).filter((n) => n.project).map((n) => n.name).sort();
   assert.equal(own(networks), ["app", "db", "web"]);
   assert.is(await stop(second.child), 0);
 
-  const reset = await launch(dir, ["--reset"]);
+  const reset = await launch(dir, ["--reset"], basePort);
   assert.match(reset.output(), "Seeding the demo fabric", "--reset starts clean");
   const fresh = section(reset.output(), "Try it with the bulkhead CLI")[0]!; // export PROJECT=<the new project>
   const after = (await sh([fresh, "./bulkhead network list --project $PROJECT -o json"], dir)).stdout;

@@ -41,10 +41,17 @@ function parseV6(text: string): bigint {
 }
 
 /** Parses `10.0.0.1` or `2001:db8::1`; undefined if it is neither. */
-export function parseAddress(text: string): Address | undefined {
-  if (isIPv4(text)) return { family: 4, value: parseV4(text) };
-  if (isIPv6(text) && !text.includes("%")) return { family: 6, value: parseV6(text) };
-  return undefined;
+/** Parsed addresses by text: verifying a partition parses the same few thousand over and over. */
+const parsed = new Map<string, Readonly<Address> | undefined>();
+const PARSED_MAX = 200_000;
+
+/** Parses an address; the result is shared (frozen), undefined if malformed. */
+export function parseAddress(text: string): Readonly<Address> | undefined {
+  if (parsed.has(text)) return parsed.get(text);
+  const address = isIPv4(text) ? { family: 4 as const, value: parseV4(text) } : isIPv6(text) && !text.includes("%") ? { family: 6 as const, value: parseV6(text) } : undefined;
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(text, address && Object.freeze(address));
+  return address;
 }
 
 /** Parses `10.0.0.0/8`; with `strict`, host bits must be zero. Undefined if malformed. */
@@ -61,9 +68,13 @@ export function parsePrefix(text: string, options: { strict?: boolean } = {}): P
   return { family: address.family, network, length };
 }
 
+const netmasks = { 4: [] as bigint[], 6: [] as bigint[] };
+
 export function netmask(family: Family, length: number): bigint {
+  const known = netmasks[family][length];
+  if (known !== undefined) return known;
   const bits = BigInt(addressBits(family));
-  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(length))) - 1n);
+  return (netmasks[family][length] = ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(length))) - 1n));
 }
 
 /** Number of addresses in the prefix. */

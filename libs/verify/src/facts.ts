@@ -165,6 +165,8 @@ export class FactIndex {
   /** External sessions by `switch|peer address`. */
   readonly sessions = new Map<string, ExternalSession>();
   readonly switches = new Map<string, SwitchFact>();
+  /** The external networks. */
+  readonly externals: NetworkFact[];
   /** Underlay prefixes: never in a tenant VRF. */
   readonly infrastructure: string[];
   /** Every prefix of Bulkhead's own networks: no external peer may announce them. */
@@ -200,6 +202,7 @@ export class FactIndex {
       const primary = this.primaryOf(fw);
       if (primary) for (const e of fw.networks.filter((id) => this.byId.get(id)?.kind === "external")) this.firewallExits.add(`${primary.id}|${e}`);
     }
+    this.externals = facts.networks.filter((n) => n.kind === "external");
     this.infrastructure = facts.networks.filter((n) => n.kind === "underlay").flatMap((n) => n.prefixes);
     this.owned = ranges(facts.networks.filter((n) => n.kind !== "private" && n.kind !== "shared").flatMap((n) => n.prefixes.map((p) => covering(p, false))));
   }

@@ -18,7 +18,20 @@ export interface RouteMapReading {
   undefinedLists: { name: string; line: number }[];
 }
 
+/** Readings by parsed configuration: a route map is read once however many routes it is asked about. */
+const readings = new WeakMap<FrrConfig, Map<string, RouteMapReading>>();
+
 export function readRouteMap(config: FrrConfig, name: string): RouteMapReading {
+  let known = readings.get(config);
+  if (!known) readings.set(config, (known = new Map()));
+  const cached = known.get(name);
+  if (cached) return cached;
+  const reading = read(config, name);
+  known.set(name, reading);
+  return reading;
+}
+
+function read(config: FrrConfig, name: string): RouteMapReading {
   const entries = config.routeMaps.get(name);
   const reading: RouteMapReading = { name, exists: entries !== undefined, permits: [], undefinedLists: [] };
   for (const entry of entries ?? []) {

@@ -118,11 +118,14 @@ export class RoutingModel {
       for (const [device, vrfs] of this.tables) for (const [vrf, table] of vrfs) {
         const vni = this.vnis.get(device)?.get(vrf);
         if (vni === undefined) continue;
-        for (const r of table.values()) if (!r.noExport) byVni.set(vni, [...(byVni.get(vni) ?? []), r]);
+        let routes = byVni.get(vni);
+        if (!routes) byVni.set(vni, (routes = []));
+        for (const r of table.values()) if (!r.noExport) routes.push(r);
       }
       for (const [device, vrfs] of this.tables) for (const vrf of vrfs.keys()) {
         const vni = this.vnis.get(device)?.get(vrf);
-        for (const r of byVni.get(vni ?? -1) ?? []) changed = this.add(device, vrf, { ...r }) || changed;
+        const table = vrfs.get(vrf)!;
+        for (const r of byVni.get(vni ?? -1) ?? []) if (!table.has(key(r))) changed = this.add(device, vrf, { ...r }) || changed;
       }
       // Leaks: each import admits routes of its source VRF on the device that were not leaked there.
       for (const c of this.configs) {
@@ -190,7 +193,7 @@ export function entitled(facts: FactIndex, to: NetworkFact, origin: string, pref
   if (!from) return false;
   const address = prefix.split("/")[0]!;
   // Public space: an address inside an external network `to` reaches is everyone's to reach.
-  const externals = facts.facts.networks.filter((n) => n.kind === "external" && inside(address, n.prefixes));
+  const externals = facts.externals.filter((n) => inside(address, n.prefixes));
   if (externals.some((e) => reaches(facts, to, e))) return true;
   if (to.kind === "external" && inside(address, to.prefixes) && facts.peered(to.id, from.id)) return facts.published(from.project, to.id).includes(address);
   if (facts.peered(to.id, from.id) && from.kind !== "external" && inside(address, from.prefixes)) return true;

@@ -1,0 +1,54 @@
+// `npm start` driven like a user would: the launcher in a process of its own (embedded PGlite, a
+// local Valkey), the sections it prints, and their lines run as a user pasting them into bash.
+// Shared by the launcher test and the lab benchmark.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const exec = promisify(execFile);
+const children = new Set<ChildProcess>();
+const root = new URL("../../../", import.meta.url).pathname;
+const bin = join(root, "node_modules", ".bin");
+
+/** Starts the launcher with its data in `dir`, its services from `port`; resolves once it says it runs. */
+export async function launch(dir: string, args: string[], port: number): Promise<{ child: ChildProcess; output: () => string }> {
+  const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(port) };
+  delete env.DATABASE_URL;
+  delete env.VALKEY_URL;
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "deploy/local/start.ts"), ...args], { env, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  for (let i = 0; i < 1200 && !output.includes("Ctrl-C stops everything"); i++) {
+    if (child.exitCode !== null) throw new Error(`launcher exited:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!output.includes("Bulkhead is running.")) throw new Error(`the launcher did not say it runs:\n${output}`);
+  return { child, output: () => output };
+}
+
+/** Ctrl-C: resolves with the launcher's exit code. */
+export async function stop(child: ChildProcess): Promise<number | null> {
+  child.kill("SIGINT");
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+/** Ends every launcher still running (a failed test must not leave one behind). */
+export function killLaunched(): void {
+  for (const child of children) child.kill("SIGKILL");
+}
+
+/** The indented lines of a printed section, from its heading to the next empty line. */
+export function section(output: string, heading: string): string[] {
+  const lines = output.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(heading));
+  if (start < 0) throw new Error(`"${heading}" is not printed:\n${output}`);
+  const end = lines.findIndex((l, i) => i > start && l.trim() === "");
+  return lines.slice(start + 1, end).map((l) => l.trim());
+}
+
+/** Runs lines as a user pasting them into bash would (from the repository, CLI config from the data directory). */
+export const sh = (lines: string[], dir: string, extra: Record<string, string> = {}) =>
+  exec("bash", ["-e", "-o", "pipefail", "-c", lines.join("\n")], { cwd: root, env: { ...process.env, BULKHEAD_CONFIG: join(dir, "cli.json"), PATH: `${bin}:${process.env.PATH}`, ...extra }, maxBuffer: 16 << 20 });
