@@ -80,8 +80,11 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         return { machine: machineMessage(await machines.setBmc(req.id, req.credentials!)) };
       },
       async getMachineView(req) {
-        const row = await store.get(req.device);
-        if (!row) throw new NotFoundError("bulkhead.inventory.v1.Machine", req.device);
+        const stored = await store.get(req.device);
+        if (!stored) throw new NotFoundError("bulkhead.inventory.v1.Machine", req.device);
+        // An allocation still being made (its addresses not all taken) or undone is no allocation
+        // yet for the agent and the renderer: a firewall is rendered only once it is complete.
+        const row = stored.allocation && stored.allocation.state !== "ready" ? { ...stored, allocation: null } : stored;
         const networks = row.allocation?.role === 2 ? await firewallNetworks(row, new Lookup(network), store) : await machineNetworks(row, new Lookup(network));
         const underlayIps = networks.filter((n) => n.role === 4).flatMap((n) => n.ips);
         return {

@@ -95,9 +95,12 @@ async function dyingAllocation(f: Fabric, request: ReturnType<typeof allocation>
 crash("killed after taking the IPs: a retry with the same request_id finishes the allocation with them", async ({ f }) => {
   const request = allocation(f, { requestId: "web-1" });
   await dyingAllocation(f, request);
+  const agent = f.inventory.client(MachineService, await f.inventory.agentToken("m1"));
+  assert.is((await agent.getMachineView({ device: "m1" })).machine?.allocation, undefined, "half an allocation is none in the machine's view (nothing is rendered from it)");
   const taken = (await f.ips.listIPs({ project: f.projectA })).ips.map((ip) => ip.ip).sort();
   const machine = (await (await f.editor(f.projectA)).allocateMachine(request)).machine!;
   assert.equal(machine.allocation?.networks.flatMap((n) => n.ips).sort(), taken, "the same addresses, no second set");
+  assert.ok((await agent.getMachineView({ device: "m1" })).machine?.allocation, "finished, it is the machine's");
   assert.is(await projectIps(f), 3);
   assert.is(await count(f, "SELECT count(*) FROM outbox WHERE topic = 'machine.allocated'"), 1);
   await (await f.editor(f.projectA)).freeMachine({ project: f.projectA, id: "m1" });
