@@ -121,6 +121,11 @@ export interface LabInput {
    * remote prefixes — to play a peer that misbehaves.
    */
   announce?: Record<string, string[]>;
+  /**
+   * What a machine announces besides its own addresses, by machine id — a tenant controls its
+   * machine's OS: each prefix becomes a blackhole route in its kernel, which its FRR redistributes.
+   */
+  hostile?: Record<string, string[]>;
 }
 
 export const FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", nftables: "nftables/bulkhead.nft" } as const;

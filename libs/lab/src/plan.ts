@@ -300,6 +300,7 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
   // Machines, spines and external peers: loopbacks and ports up.
   for (const r of routers.filter((x) => x.kind === "machine" || x.kind === "spine")) {
     for (const a of r.loopback) commands.push(ip(r.ns, ...familyFlag(a), "addr", "add", a, "dev", "lo"));
+    for (const p of input.hostile?.[r.name] ?? []) commands.push(ip(r.ns, ...familyFlag(p), "route", "add", "blackhole", p));
     for (const [name, end] of Object.entries(r.ports)) commands.push(ip(end.ns, "link", "set", name, "mtu", "9000"), ip(end.ns, "link", "set", name, "up"));
   }
   // A port down on one side leaves its peer's session dangling.

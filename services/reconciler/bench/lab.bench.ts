@@ -14,7 +14,7 @@ import { median, table } from "@bulkhead/testkit/bench";
 import { launch, section, sh, stop } from "../../../deploy/local/test/launch.js";
 import { factsOf } from "../src/facts.js";
 import { startStack } from "../test/harness.js";
-import { measure } from "../test/mutations.js";
+import { hostile, measure } from "../test/mutations.js";
 import { threeProjects } from "../test/scenario.js";
 
 const RUNS = Number(process.env.BENCH_LAB_RUNS ?? 3);
@@ -55,7 +55,7 @@ export default async function run() {
   let results: Awaited<ReturnType<typeof measure>> = [];
   try {
     const fabric = await threeProjects(stack, "bench", 4);
-    const input = await fabric.partition.labInput();
+    const input = hostile(await fabric.partition.labInput(), fabric);
     for (let i = 0; i < RUNS; i++) {
       const started = performance.now();
       fabricReport = await runLab(input);

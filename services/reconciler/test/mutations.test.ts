@@ -12,7 +12,7 @@ import { inNs, namespaces, sh } from "@bulkhead/testkit";
 import { verifyPartition, type Facts } from "@bulkhead/verify";
 import { factsOf } from "../src/facts.js";
 import { startStack, type Stack } from "./harness.js";
-import { describe, devicesOf, measure, mutated, mutations } from "./mutations.js";
+import { describe, devicesOf, hostile, measure, mutated, mutations } from "./mutations.js";
 import { threeProjects, type ThreeProjects } from "./scenario.js";
 
 interface Ctx {
@@ -30,12 +30,8 @@ test.before(async (ctx) => {
   if (unavailable) throw new Error(unavailable);
   ctx.stack = await startStack();
   ctx.fabric = await threeProjects(ctx.stack, "mut", 3);
-  ctx.input = await ctx.fabric.partition.labInput();
   ctx.facts = factsOf(await ctx.fabric.partition.records());
-  // The internet's stand-in misbehaves: it also announces a tenant's private block and a tenant's
-  // public address. Correct filters refuse both.
-  const a1Public = ctx.input.records.machines.find((m) => m.id === ctx.fabric.machines.a1)!.ips.find((i) => i.network === "internet")!.address;
-  ctx.input.announce = { [`${ctx.fabric.partition.exit}/swp1`]: ["0.0.0.0/0", ctx.fabric.nets.c1.prefixes[0]!, `${a1Public}/32`] };
+  ctx.input = hostile(await ctx.fabric.partition.labInput(), ctx.fabric);
 });
 
 test.after(async (ctx) => {
@@ -68,6 +64,8 @@ test("the correct fabric: the verifier finds nothing, the lab proves it — host
 
 /** Classic holes the lab must show on real FRR by itself (the rest of its catch rate: `pnpm bench lab`). */
 const SAMPLE = [
+  "a machine's filter admits every prefix",
+  "a machine's inbound route map is gone",
   "imports without their route map (a peer's peer comes along)",
   "the internet VRF takes a tenant's own prefix (the transit hub)",
   "a peer's import list widened to the super network",

@@ -67,6 +67,20 @@ const forwardRule = (rule: string) => (text: string) => {
   return `${text.slice(0, end)}\t\t${rule}\n${text.slice(end)}`;
 };
 
+/**
+ * The three-project fabric with misbehaving neighbors: the internet's stand-in also announces a
+ * tenant's private block and a tenant's public address, and a1's machine (its tenant controls its
+ * OS) announces B's and C's networks. Correct filters refuse all of it; a broken one shows.
+ */
+export function hostile(input: LabInput, f: ThreeProjects): LabInput {
+  const a1Public = input.records.machines.find((m) => m.id === f.machines.a1)!.ips.find((i) => i.network === "internet")!.address;
+  return {
+    ...input,
+    announce: { [`${f.partition.exit}/swp1`]: ["0.0.0.0/0", v4(f.nets.c1), `${a1Public}/32`] },
+    hostile: { [f.machines.a1]: [v4(f.nets.b1), v4(f.nets.c1)] },
+  };
+}
+
 export const mutations: Mutation[] = [
   // --- a machine's port on its leaf ---
   { name: "a machine's filter admits every prefix", isolation: true, apply: (i, f) => ((p) => edit(i, p.device, FRR, sub(`ip prefix-list ${p.port}-in seq 10 permit ${v4(f.nets.a1)} le 32`, `ip prefix-list ${p.port}-in seq 10 permit 0.0.0.0/0 le 32`)))(a1Leaf(i, f)) },
