@@ -5,32 +5,37 @@
 // render that verifies. `closedModel` removes every tenant grant: the last resort. Pure.
 import type { FirewallFrrModel, FirewallNetwork, SwitchModel, SwitchPortModel } from "@bulkhead/render";
 
+/** A grant the new model asked for that the cut withholds, and the records that asked for it. */
+export interface Withheld {
+  grant: string;
+  records: string[];
+}
+
 export interface Cut<M> {
   model: M;
-  /** The grants the new model asked for that the cut withholds, naming their records. */
-  withheld: string[];
+  withheld: Withheld[];
 }
 
 const sameSet = (a: readonly (string | number)[], b: readonly (string | number)[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
 const subset = <T>(a: readonly T[], b: readonly T[]) => a.every((x) => b.includes(x));
 
 /** A port grant: unchanged, narrower, or a removal (to PXE, down, fabric) passes; anything else is switched off. */
-function cutPort(next: SwitchPortModel, last: SwitchPortModel | undefined, withheld: string[]): SwitchPortModel {
+function cutPort(next: SwitchPortModel, last: SwitchPortModel | undefined, withheld: Withheld[]): SwitchPortModel {
   const granting = next.adminUp && (next.role === "machine" || next.role === "firewall");
   if (!granting) return next;
   const narrower = last !== undefined && last.adminUp && last.role === next.role && last.vrf === next.vrf && subset(next.allowedPrefixes, last.allowedPrefixes) && subset(next.firewallVnis, last.firewallVnis) && last.machine === next.machine;
   if (narrower) return next;
   if (next.role === "firewall" && last?.role === "firewall" && last.machine === next.machine && sameSet(next.allowedPrefixes, last.allowedPrefixes)) {
     const vnis = next.firewallVnis.filter((v) => last.firewallVnis.includes(v));
-    withheld.push(`port ${next.name}: VNIs ${next.firewallVnis.filter((v) => !vnis.includes(v)).join(", ")} for firewall ${next.machine ?? "?"}`);
+    withheld.push({ grant: `port ${next.name}: VNIs ${next.firewallVnis.filter((v) => !vnis.includes(v)).join(", ")} for firewall ${next.machine ?? "?"}`, records: next.machine ? [next.machine] : [] });
     return { ...next, firewallVnis: vnis };
   }
-  withheld.push(`port ${next.name}: ${next.role} ${next.machine ?? ""}${next.role === "machine" ? ` in vrf${next.vrf}` : ""} (switched off)`.replace("  ", " "));
+  withheld.push({ grant: `port ${next.name}: ${next.role} ${next.machine ?? ""}${next.role === "machine" ? ` in vrf${next.vrf}` : ""} (switched off)`.replace("  ", " "), records: next.machine ? [next.machine] : [] });
   return { ...next, adminUp: false };
 }
 
 export function cutSwitch(next: SwitchModel, last: SwitchModel | undefined): Cut<SwitchModel> {
-  const withheld: string[] = [];
+  const withheld: Withheld[] = [];
   const lastPorts = new Map((last?.ports ?? []).map((p) => [p.name, p]));
   const ports = next.ports.map((p) => cutPort(p, lastPorts.get(p.name), withheld));
   const lastVrfs = new Map((last?.vrfs ?? []).map((v) => [v.vrf, v]));
@@ -40,14 +45,14 @@ export function cutSwitch(next: SwitchModel, last: SwitchModel | undefined): Cut
       const was = before?.imports.find((x) => x.fromVrf === i.fromVrf);
       const prefixes = i.prefixes.filter((p) => was?.prefixes.includes(p));
       const dropped = i.prefixes.filter((p) => !prefixes.includes(p));
-      if (dropped.length > 0) withheld.push(`vrf${v.vrf} import from vrf${i.fromVrf}: ${dropped.join(", ")}${i.peering ? ` (peering ${i.peering})` : ""}`);
+      if (dropped.length > 0) withheld.push({ grant: `vrf${v.vrf} import from vrf${i.fromVrf}: ${dropped.join(", ")}${i.peering ? ` (peering ${i.peering})` : ""}`, records: i.peering ? [i.peering] : [] });
       return prefixes.length > 0 ? [{ ...i, prefixes }] : [];
     });
     return { ...v, imports };
   });
   const externalSessions = next.externalSessions.filter((s) => {
     const keep = (last?.externalSessions ?? []).some((x) => JSON.stringify({ ...x, peering: undefined }) === JSON.stringify({ ...s, peering: undefined }) || (x.port === s.port && x.vrf === s.vrf && x.remoteAddress === s.remoteAddress && subset(s.remotePrefixes, x.remotePrefixes) && subset(s.announcePrefixes, x.announcePrefixes)));
-    if (!keep) withheld.push(`external session on ${s.port}${s.peering ? ` (peering ${s.peering})` : ""}`);
+    if (!keep) withheld.push({ grant: `external session on ${s.port}${s.peering ? ` (peering ${s.peering})` : ""}`, records: s.peering ? [s.peering] : [] });
     return keep;
   });
   return { model: { ...next, ports, vrfs, externalSessions }, withheld };
@@ -66,13 +71,13 @@ export function closedSwitch(next: SwitchModel): SwitchModel {
 const sameNetwork = (a: FirewallNetwork, b: FirewallNetwork) => a.role === b.role && a.vrf === b.vrf && sameSet(a.prefixes, b.prefixes) && sameSet(a.destinationPrefixes, b.destinationPrefixes) && a.nat === b.nat;
 
 /** A firewall keeps the networks it had, unchanged (their published addresses only where still published); new or changed ones wait. */
-export function cutFirewall(next: FirewallFrrModel, last: FirewallFrrModel | undefined): Cut<FirewallFrrModel> {
-  const withheld: string[] = [];
+export function cutFirewall(device: string, next: FirewallFrrModel, last: FirewallFrrModel | undefined): Cut<FirewallFrrModel> {
+  const withheld: Withheld[] = [];
   const networks = next.networks.flatMap((n) => {
     const was = last?.networks.find((x) => x.id === n.id);
     if (n.role === "underlay") return [n];
     if (!was || !sameNetwork(n, was)) {
-      withheld.push(`network ${n.id} on firewall ${next.hostname}`);
+      withheld.push({ grant: `network ${n.id} on firewall ${device}`, records: [device, n.id] });
       return [];
     }
     return [{ ...n, projectIps: n.projectIps.filter((ip) => was.projectIps.includes(ip)) }];

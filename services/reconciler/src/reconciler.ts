@@ -13,7 +13,7 @@ import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peeri
 import { InvalidArgumentError, createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
 import type { PublishedEvent } from "@bulkhead/db";
 import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, type FirewallFrrModel, type RevisionFile, type SwitchModel } from "@bulkhead/render";
-import { closedFirewall, closedSwitch, cutFirewall, cutSwitch } from "./cutback.js";
+import { closedFirewall, closedSwitch, cutFirewall, cutSwitch, type Withheld } from "./cutback.js";
 import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
 import { factsOf } from "./facts.js";
@@ -139,12 +139,12 @@ export class Reconciler {
   private async cutBack(device: string, render: Render, row: DeviceRow | undefined): Promise<CutBack> {
     const last = (row?.desired_generation ? (await this.store.revision(device, row.desired_generation))?.model : undefined) as Partial<{ switch: SwitchModel; firewall: FirewallFrrModel }> | undefined;
     const model = render.rendered.model as DeviceModel;
-    let cut: { model: DeviceModel; withheld: string[] };
+    let cut: { model: DeviceModel; withheld: Withheld[] };
     if ("switch" in model) {
       const c = cutSwitch(model.switch, last?.switch);
       cut = { model: { switch: c.model }, withheld: c.withheld };
     } else {
-      const c = cutFirewall(model.firewall, last?.firewall);
+      const c = cutFirewall(device, model.firewall, last?.firewall);
       cut = { model: { firewall: c.model, ruleset: closedRuleset(device, c.model) }, withheld: c.withheld };
     }
     const candidate = this.rendered(render.rendered, cut.model);
@@ -153,7 +153,7 @@ export class Reconciler {
     const closed = this.rendered(render.rendered, "switch" in model ? { switch: closedSwitch(model.switch) } : { firewall: closedFirewall(model.firewall), ruleset: closedRuleset(device, closedFirewall(model.firewall)) });
     closed.verification = await this.verify(device, closed);
     this.log.warn({ device, findings: closed.verification.findings.length }, "even the closed configuration has findings; pushing it: it grants no tenant anything");
-    return { rendered: closed, withheld: ["every tenant grant of this device: its cut-back did not verify either"] };
+    return { rendered: closed, withheld: [{ grant: "every tenant grant of this device: its cut-back did not verify either", records: [...new Set(cut.withheld.flatMap((w) => w.records))] }] };
   }
 
   /** Files and hash of a device model, with the rest of a render's record. */

@@ -28,6 +28,7 @@ const statusMessage = (d: DeviceRow): DeviceStatus =>
     updatedAt: time(d.updated_at),
     pushes: BigInt(d.pushes),
     withheld: d.withheld,
+    withheldRecords: d.withheld_records,
   });
 
 const verificationMessage = (v: VerificationRow): Verification => create(VerificationSchema, { passed: v.passed, checks: v.checks, findings: v.findings });
@@ -47,7 +48,7 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
         return { status: statusMessage(await device(req.device)) };
       },
       async listDeviceStatuses(req) {
-        return { statuses: (await store.devices({ partition: req.partition || undefined, state: req.state || undefined, kind: req.kind || undefined })).map(statusMessage) };
+        return { statuses: (await store.devices({ partition: req.partition || undefined, state: req.state || undefined, kind: req.kind || undefined, record: req.record || undefined })).map(statusMessage) };
       },
       async getRevision(req) {
         const revision = await store.revision(req.device, Number(req.generation) || undefined);

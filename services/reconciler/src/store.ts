@@ -3,6 +3,7 @@
 import { withTransaction, type Pool } from "@bulkhead/db";
 import type { RevisionFile } from "@bulkhead/render";
 import type { Finding } from "@bulkhead/verify";
+import type { Withheld } from "./cutback.js";
 
 export const enum DeviceKind {
   Unknown = 0,
@@ -48,6 +49,8 @@ export interface DeviceRow {
   pushes: number;
   refused_hash: string;
   withheld: string[];
+  /** The records (machine, firewall, peering, network ids) whose grants `withheld` names. */
+  withheld_records: string[];
   last_heartbeat_at: Date | null;
   updated_at: Date;
 }
@@ -81,11 +84,11 @@ export interface Rendered {
 /** A refused render's verified part: what is pushed instead, and what it withholds. */
 export interface CutBack {
   rendered: Rendered;
-  withheld: string[];
+  withheld: Withheld[];
 }
 
 const deviceColumns = `device, kind, partition, state, desired_generation::float8 AS desired_generation, desired_hash, applied_generation::float8 AS applied_generation,
-  applied_hash, running_hash, last_error, blocked_generation::float8 AS blocked_generation, endpoint, vrfs, projects, vlans, pushes, refused_hash, withheld, last_heartbeat_at, updated_at`;
+  applied_hash, running_hash, last_error, blocked_generation::float8 AS blocked_generation, endpoint, vrfs, projects, vlans, pushes, refused_hash, withheld, withheld_records, last_heartbeat_at, updated_at`;
 const revisionColumns = "device, generation::float8 AS generation, hash, files, verification, rejected, model, created_at";
 
 export class ReconcilerStore {
@@ -95,10 +98,10 @@ export class ReconcilerStore {
     return (await client.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1`, [device])).rows[0];
   }
 
-  async devices(filter: { partition?: string; state?: number; kind?: number } = {}): Promise<DeviceRow[]> {
+  async devices(filter: { partition?: string; state?: number; kind?: number; record?: string } = {}): Promise<DeviceRow[]> {
     const { rows } = await this.pool.query<DeviceRow>(
-      `SELECT ${deviceColumns} FROM devices WHERE ($1::text IS NULL OR partition = $1) AND ($2::int IS NULL OR state = $2) AND ($3::int IS NULL OR kind = $3) ORDER BY device`,
-      [filter.partition ?? null, filter.state ?? null, filter.kind ?? null],
+      `SELECT ${deviceColumns} FROM devices WHERE ($1::text IS NULL OR partition = $1) AND ($2::int IS NULL OR state = $2) AND ($3::int IS NULL OR kind = $3) AND ($4::text IS NULL OR $4 = ANY(withheld_records)) ORDER BY device`,
+      [filter.partition ?? null, filter.state ?? null, filter.kind ?? null, filter.record ?? null],
     );
     return rows;
   }
@@ -155,7 +158,7 @@ export class ReconcilerStore {
         const unchanged = current.desired_hash === r.hash && current.refused_hash === "";
         if (!unchanged) {
           if ((await latest())?.hash !== r.hash || current.desired_hash !== r.hash) await desire(r);
-          await client.query("UPDATE devices SET refused_hash = '', withheld = '{}', last_error = '', state = CASE WHEN applied_hash = desired_hash AND running_hash = desired_hash THEN 1 ELSE 2 END WHERE device = $1", [device]);
+          await client.query("UPDATE devices SET refused_hash = '', withheld = '{}', withheld_records = '{}', last_error = '', state = CASE WHEN applied_hash = desired_hash AND running_hash = desired_hash THEN 1 ELSE 2 END WHERE device = $1", [device]);
         }
         return { row: (await this.device(device, client))!, changed: !unchanged };
       }
@@ -164,9 +167,10 @@ export class ReconcilerStore {
       const reason = r.verification.findings.map((f) => `${f.path}${f.line ? `:${f.line}` : ""}: ${f.object ? `${f.object}: ` : ""}${f.message}`).join("; ");
       const changed = cut !== undefined && cut.rendered.hash !== current.desired_hash;
       if (cut && changed) await desire(cut.rendered);
-      const withheld = cut?.withheld ?? [];
+      const withheld = (cut?.withheld ?? []).map((w) => w.grant);
+      const records = [...new Set((cut?.withheld ?? []).flatMap((w) => w.records))].sort();
       const message = `render refused by verification: ${reason}${cut ? `; pushed instead: the last verified configuration minus what is no longer authorized${withheld.length > 0 ? `, withholding ${withheld.join("; ")}` : ""}` : ""}`;
-      await client.query("UPDATE devices SET state = 5, refused_hash = $2, withheld = $3, last_error = $4, updated_at = now() WHERE device = $1", [device, r.hash, withheld, message.slice(0, 4000)]);
+      await client.query("UPDATE devices SET state = 5, refused_hash = $2, withheld = $3, withheld_records = $4, last_error = $5, updated_at = now() WHERE device = $1", [device, r.hash, withheld, records, message.slice(0, 4000)]);
       return { row: (await this.device(device, client))!, changed };
     });
   }

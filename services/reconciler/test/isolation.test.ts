@@ -6,6 +6,7 @@
 import { create } from "@bufbuild/protobuf";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { MachineRole, MachineState } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { GetSwitchViewResponseSchema, PortRole, SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
@@ -83,6 +84,9 @@ const desiredFiles = async (store: ReconcilerStore) => {
   return { row, revision, frr: revision.files.find((f) => f.path === "frr/frr.conf")!.content, interfaces: revision.files.find((f) => f.path === "network/interfaces")!.content };
 };
 
+/** The devices withholding a grant of `record`, as an operator asks (an admin's call). */
+const refusing = async (ctx: { service: TestService }, record: string) => ctx.service.client(DesiredStateService, await ctx.service.adminToken()).listDeviceStatuses({ record });
+
 const inA = { project: "pa", network: "a", vrf: 41, prefix: "10.1.0.0/24" } as const;
 const inB = { project: "pb", network: "b", vrf: 42, prefix: "10.2.0.0/24" } as const;
 
@@ -108,6 +112,10 @@ test("a render that leaks is never pushed: the device gets the verified part, an
   assert.equal(row.state, 5, "REJECTED while something is withheld");
   assert.match(row.last_error, /import vrf vrf41/);
   assert.equal(row.withheld, ["vrf42 import from vrf41: 10.1.0.0/24 (peering a-bug)"]);
+  // Reported on the record too: the peering's id finds the device and why.
+  const [found, ...more] = (await refusing(ctx, "a-bug")).statuses;
+  assert.equal([found?.device, found?.withheldRecords, found?.withheld, more], ["leaf01", ["a-bug"], row.withheld, []]);
+  assert.equal((await refusing(ctx, "m2")).statuses, [], "m2's port is granted");
   // Nothing new was pushed: the verified part is what the device already runs.
   assert.equal(row.desired_hash, before.desired_hash);
   // The same refused render again changes nothing.
@@ -125,6 +133,8 @@ test("while refused, a port leaving a tenant's VRF is still delivered: it never 
   assert.match(interfaces, /iface swp1\n {4}link-down yes/, "the move into B's VRF waits for a render that verifies: the port is off");
   assert.equal(row.state, 5);
   assert.ok(row.withheld.some((w) => /^port swp1: machine m1 in vrf42/.test(w)), row.withheld.join("; "));
+  assert.equal(row.withheld_records, ["a-bug", "m1"]);
+  assert.equal((await refusing(ctx, "m1")).statuses.map((s) => s.device), ["leaf01"], "the machine's id finds where its port was switched off");
   assert.equal(ctx.pushed, ["leaf01"]);
 });
 
@@ -140,7 +150,8 @@ test("once the render verifies again, everything is granted and nothing is withh
   assert.ok(await render(ctx, { plan: "clean", m1: inB }));
   const { row, frr } = await desiredFiles(ctx.store);
   assert.match(frr, /interface swp1 vrf vrf42/);
-  assert.equal([row.state, row.withheld, row.last_error], [2, [], ""]);
+  assert.equal([row.state, row.withheld, row.withheld_records, row.last_error], [2, [], [], ""]);
+  assert.equal((await refusing(ctx, "a-bug")).statuses, []);
 });
 
 test.run();
