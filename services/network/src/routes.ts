@@ -59,9 +59,10 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
         return { project: projectMessage(await directory.getProject(req.project)) };
       },
       async listProjects(req, ctx) {
-        const principal = ctx.values.get(kPrincipal)!;
-        const member = principal.kind === "user" && principal.platformRoles.size === 0;
-        const projects = await directory.listProjects({ tenant: req.tenant || undefined, labels: req.labels }, member ? [...principal.projects.keys()] : undefined);
+        const principal = ctx.values.get(kPrincipal);
+        // Membership is the default for every principal kind (an agent is a member of none).
+        const { restricted } = scopeOf(principal, "");
+        const projects = await directory.listProjects({ tenant: req.tenant || undefined, labels: req.labels }, restricted ? [...(principal?.projects.keys() ?? [])] : undefined);
         return { projects: projects.map(projectMessage) };
       },
       async updateProject(req) {

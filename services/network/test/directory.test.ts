@@ -30,7 +30,7 @@ test("partitions: everyone reads, admins write; server lists are validated; in u
   assert.is((await failure(admin.getPartition({ id: "empty" }))).code, Code.NotFound);
 });
 
-test("projects: names unique per tenant, request_id idempotent, members list only theirs, owners rename", async ({ w }) => {
+test("projects: names unique per tenant, request_id idempotent, members list only theirs (agents none), owners rename", async ({ w }) => {
   const admin = w.network.client(ProjectService, w.admin);
   assert.is((await failure(admin.createProject({ tenant: "acme", name: "a" }))).code, Code.AlreadyExists);
   await w.network.client(TenantService, w.admin).createTenant({ id: "other", name: "Other" });
@@ -42,6 +42,10 @@ test("projects: names unique per tenant, request_id idempotent, members list onl
 
   const memberOfA = w.network.client(ProjectService, await w.network.projectToken(w.projectA, "viewer"));
   assert.equal((await memberOfA.listProjects({})).projects.map((p) => p.id), [w.projectA]);
+  const agent = w.network.client(ProjectService, await w.network.agentToken("fw01"));
+  assert.equal((await agent.listProjects({})).projects, [], "an agent is a member of no project: it lists none");
+  const service = w.network.client(ProjectService, await w.network.serviceToken());
+  assert.ok((await service.listProjects({})).projects.length >= 3, "services list every project");
   assert.is((await failure(memberOfA.getProject({ project: w.projectB }))).code, Code.PermissionDenied);
   assert.is((await failure(memberOfA.updateProject({ project: w.projectA, name: "renamed" }))).code, Code.PermissionDenied, "viewers do not rename");
   const owner = w.network.client(ProjectService, await w.network.projectToken(w.projectA, "owner"));
