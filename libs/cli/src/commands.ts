@@ -14,6 +14,7 @@ import { PortState } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js"
 import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { SERVERS, type Bulkhead, type Server } from "@bulkhead/sdk";
+import { wholeNumber } from "./numbers.js";
 import type { Column } from "./output.js";
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -44,6 +45,10 @@ const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (
 const list = (flags: Flags, name: string) => (Array.isArray(flags[name]) ? (flags[name] as string[]) : typeof flags[name] === "string" ? [flags[name] as string] : []);
 const flag = (description: string, required = false) => ({ type: "string" as const, description, required });
 const bool = (description: string) => ({ type: "boolean" as const, description });
+/** The reconciler's default when a lab request names no convergence timeout. */
+const LAB_CONVERGENCE_DEFAULT_S = 120;
+/** Time the lab may spend besides convergence: starting its routers, probing, stopping. */
+const LAB_SETUP_ALLOWANCE_S = 600;
 
 const NETWORK_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["PROJECT", "project"], ["PARTITION", "partition"], ["TYPE", "type", "NETWORK_TYPE_"], ["VRF", "vrf"], ["PREFIXES", "prefixes"]];
 const MACHINE_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["STATE", "state", "MACHINE_STATE_"], ["PROJECT", "allocation.project"], ["HOSTNAME", "allocation.hostname"], ["ROLE", "allocation.role", "MACHINE_ROLE_"]];
@@ -189,8 +194,7 @@ export const commands: Command[] = [
     run: async (bh, _, f) => {
       const server = str(f, "server");
       if (server && !SERVERS.includes(server as Server)) throw new Error(`--server: unknown server ${server}; one of ${SERVERS.join(", ")}`);
-      const limit = Number(str(f, "limit") || 50);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Error("--limit: a whole number from 1 to 1000");
+      const limit = wholeNumber("limit", str(f, "limit"), { fallback: 50, min: 1, max: 1000, unit: "events" });
       const since = str(f, "since") ? timestampFromDate(pointInTime("since", str(f, "since"))) : undefined;
       const request = { principal: str(f, "principal"), method: str(f, "method"), outcome: str(f, "outcome"), target: str(f, "target"), since, pageSize: limit };
       const servers = server ? [server as Server] : SERVERS;
@@ -208,8 +212,7 @@ export const commands: Command[] = [
     args: ["device"],
     flags: { ttl: flag("lifetime in days (default 30, at most 400)") },
     run: async (bh, [device], f) => {
-      const days = Number(str(f, "ttl") || 30);
-      if (!Number.isInteger(days) || days < 1 || days > 400) throw new Error("--ttl: a whole number of days from 1 to 400");
+      const days = wholeNumber("ttl", str(f, "ttl"), { fallback: 30, min: 1, max: 400, unit: "days" });
       const message = await bh.tokens.issueAgentToken({ device, ttlSeconds: days * 86_400 });
       return { message, text: `${message.token}\n# token id ${message.tokenId} (for bulkhead token revoke --id)` };
     },
@@ -265,13 +268,14 @@ export const commands: Command[] = [
       partition: flag("partition", true),
       plan: flag("a policy file: run the fabric as it would be with it"),
       project: flag("project of the policy file, unless the file names it"),
-      timeout: flag("seconds to wait for BGP to converge (default 120)"),
+      timeout: flag(`seconds to wait for BGP to converge (default ${LAB_CONVERGENCE_DEFAULT_S})`),
     },
     unavailableWhen: Code.FailedPrecondition,
     run: async (bh, _, f) => {
-      const timeoutSeconds = str(f, "timeout") ? Number(str(f, "timeout")) : 0;
-      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) throw new Error(`--timeout: not a number of seconds: ${str(f, "timeout")}`);
-      const message = await bh.fabric.runFabricLab({ partition: str(f, "partition"), timeoutSeconds, planPolicy: str(f, "plan") ? policyFile(str(f, "plan"), f) : undefined });
+      const timeoutSeconds = wholeNumber("timeout", str(f, "timeout"), { fallback: LAB_CONVERGENCE_DEFAULT_S, min: 1, max: 3600, unit: "seconds" });
+      // The call lasts as long as the lab: convergence is bounded by --timeout, starting and probing the routers by their number.
+      const callTimeoutMs = (timeoutSeconds + LAB_SETUP_ALLOWANCE_S) * 1000;
+      const message = await bh.fabric.runFabricLab({ partition: str(f, "partition"), timeoutSeconds, planPolicy: str(f, "plan") ? policyFile(str(f, "plan"), f) : undefined }, { timeoutMs: callTimeoutMs });
       return { message, text: message.report, failed: !message.proven };
     },
   },

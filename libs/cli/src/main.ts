@@ -9,6 +9,7 @@ import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js"
 import { createBulkhead } from "@bulkhead/sdk";
 import { commands, type Command, type Flags } from "./commands.js";
 import { loadConfig } from "./config.js";
+import { wholeNumber } from "./numbers.js";
 import { render, type Format } from "./output.js";
 import { snapshot, waitForFabric } from "./wait.js";
 
@@ -104,6 +105,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.err(`bulkhead: --output must be table, json or yaml, not ${format}`);
     return 2;
   }
+  let waitTimeoutSeconds: number;
+  try {
+    waitTimeoutSeconds = wholeNumber("wait-timeout", flags["wait-timeout"] as string | undefined, { fallback: 120, min: 1, max: 86_400, unit: "seconds" });
+  } catch (error) {
+    io.err(`bulkhead: ${(error as Error).message}`);
+    return 2;
+  }
   try {
     const config = loadConfig({ endpoint: flags.endpoint as string | undefined, token: flags.token as string | undefined, config: flags.config as string | undefined, ca: flags.ca as string | undefined }, io.env ?? process.env);
     const bh = createBulkhead({ endpoints: config.endpoints, token: config.token, ca: config.ca });
@@ -116,7 +124,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else if (schema) io.out(render(format, schema, answer.message as never, answer.list));
     let last = "";
     const progress = (line: string) => line !== last && io.err((last = line));
-    if (before) io.err(await waitForFabric(bh, before, Number(flags["wait-timeout"] ?? 120) * 1000, progress));
+    if (before) io.err(await waitForFabric(bh, before, waitTimeoutSeconds * 1000, progress));
     return answer.failed ? 1 : 0;
   } catch (error) {
     if (error instanceof ConnectError && command.unavailableWhen === error.code) {

@@ -102,6 +102,24 @@ test("usage errors exit 2 and say what is wrong", async (ctx) => {
   assert.match(flag.err, "--colour");
 });
 
+test("numeric flags are whole numbers within bounds, checked before anything is sent", async (ctx) => {
+  const before = (await cli(ctx, "network", "list", "--project", ctx.f.projectA, "-o", "json")).out;
+  const wait = await cli(ctx, "network", "allocate", "--project", ctx.f.projectA, "--partition", "fra1", "--name", "never-made", "--wait", "--wait-timeout", "abc");
+  assert.is(wait.code, 2);
+  assert.match(wait.err, '--wait-timeout: a whole number of seconds from 1 to 86400, not "abc"');
+  assert.is((await cli(ctx, "network", "list", "--project", ctx.f.projectA, "-o", "json")).out, before, "nothing was allocated");
+  for (const [argv, message] of [
+    [["token", "issue", "leaf01", "--ttl", "1.5"], "--ttl: a whole number of days from 1 to 400"],
+    [["token", "issue", "leaf01", "--ttl", "0"], "--ttl: a whole number of days from 1 to 400"],
+    [["audit", "list", "--limit", "ten"], "--limit: a whole number of events from 1 to 1000"],
+    [["fabric", "lab", "--partition", "fra1", "--timeout", "1e3"], "--timeout: a whole number of seconds from 1 to 3600"],
+  ] as const) {
+    const refused = await cli(ctx, ...argv);
+    assert.is(refused.code, 1, argv.join(" "));
+    assert.match(refused.err, message);
+  }
+});
+
 test("without a token the server answers unauthenticated", async (ctx) => {
   writeFileSync(ctx.config, JSON.stringify({ endpoints: { network: ctx.f.network.url } }));
   const denied = await cli(ctx, "partition", "list");
