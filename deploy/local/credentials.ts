@@ -1,22 +1,13 @@
 // Credentials the launcher makes on first start and keeps in the data directory: the reconciler's
 // key for signing its calls to agents, and with --tls a local CA with a certificate per listener.
 import { execFileSync, spawnSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { agentSigningKeyPair, type AgentSigningKeyFiles } from "@bulkhead/service-kit";
 
-/** The reconciler's Ed25519 key pair: it signs with the private half; agents verify with the public. */
-export function agentSigningKey(dataDir: string): { privateKeyFile: string; publicKeyFile: string } {
-  const dir = join(dataDir, "keys");
-  const privateKeyFile = join(dir, "agent-signing.pem");
-  const publicKeyFile = join(dir, "agent-signing.pub");
-  if (!existsSync(privateKeyFile) || !existsSync(publicKeyFile)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    writeFileSync(privateKeyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-    writeFileSync(publicKeyFile, publicKey.export({ type: "spki", format: "pem" }));
-  }
-  return { privateKeyFile, publicKeyFile };
+/** The reconciler's key pair for its calls to agents, kept under the data directory. */
+export function agentSigningKey(dataDir: string): AgentSigningKeyFiles {
+  return agentSigningKeyPair(join(dataDir, "keys"));
 }
 
 export interface Certificate {
@@ -25,7 +16,7 @@ export interface Certificate {
 }
 
 /**
- * A local CA and, per name, a certificate for 127.0.0.1 and localhost signed by it (ECDSA P-256,
+ * A local CA and, per name, a certificate for 127.0.0.1, localhost and the name signed by it (ECDSA P-256,
  * made with openssl once and reused). Returns the CA file and a function giving each name's pair.
  */
 export function localCa(dataDir: string): { caFile: string; certificate(name: string): Certificate } {
@@ -48,11 +39,16 @@ export function localCa(dataDir: string): { caFile: string; certificate(name: st
       if (!existsSync(certFile)) {
         const csr = join(dir, `${name}.csr`);
         const ext = join(dir, `${name}.ext`);
-        writeFileSync(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
+        writeFileSync(ext, `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\n`);
         openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${name}`, "-keyout", keyFile, "-out", csr]);
         openssl(["x509", "-req", "-in", csr, "-CA", caFile, "-CAkey", caKey, "-CAcreateserial", "-days", "825", "-extfile", ext, "-out", certFile]);
       }
       return { certFile, keyFile };
     },
   };
+}
+
+/** The variables a listener serves TLS with. */
+export function tlsEnv(caFile: string, cert: Certificate): Record<string, string> {
+  return { BULKHEAD_TLS_CERT_FILE: cert.certFile, BULKHEAD_TLS_KEY_FILE: cert.keyFile, BULKHEAD_TLS_CA_FILE: caFile };
 }

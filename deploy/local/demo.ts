@@ -13,6 +13,7 @@ import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partitio
 import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { createServiceClient, startService, type RunningService } from "@bulkhead/service-kit";
+import { tlsEnv, type Certificate } from "./credentials.js";
 import { firewallAgentService } from "@bulkhead/firewall-agent";
 import { metalCoreService } from "@bulkhead/metal-core";
 
@@ -47,8 +48,8 @@ interface Context {
   agentToken(device: string): Promise<string>;
   /** The reconciler's public key: agents accept only its tokens, bound to their device. */
   agentPublicKeyFile: string;
-  /** With --tls: the local CA and the agents' certificate. */
-  tls?: { caFile: string; certFile: string; keyFile: string };
+  /** With --tls: the local CA and each device's certificate (naming the device: the reconciler checks it). */
+  tls?: { caFile: string; certificate(device: string): Certificate };
   dataDir: string;
   basePort: number;
   validate: { frr: string; nft: string };
@@ -128,7 +129,7 @@ function agentEnv(c: Context, device: string, root: string, port: number, token:
     BULKHEAD_JWT_SECRET: "",
     BULKHEAD_JWT_PUBLIC_KEY_FILE: c.agentPublicKeyFile,
     BULKHEAD_JWT_AUDIENCE: `agent:${device}`,
-    ...(c.tls ? { BULKHEAD_TLS_CERT_FILE: c.tls.certFile, BULKHEAD_TLS_KEY_FILE: c.tls.keyFile, BULKHEAD_TLS_CA_FILE: c.tls.caFile } : {}),
+    ...(c.tls ? tlsEnv(c.tls.caFile, c.tls.certificate(device)) : {}),
     BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
     BULKHEAD_DEVICE: device,
     BULKHEAD_AGENT_ROOT: root,

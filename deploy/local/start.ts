@@ -12,7 +12,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { ConfigError, schemaOf, signToken, startService, type RunningService } from "@bulkhead/service-kit";
-import { agentSigningKey, localCa } from "./credentials.js";
+import { agentSigningKey, localCa, tlsEnv } from "./credentials.js";
 import { startDemo, type Demo } from "./demo.js";
 import { serviceUrls, services } from "./services.js";
 import { bufCurlWalkthrough, cliWalkthrough } from "./walkthrough.js";
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   writeFileSync(join(dataDir, "cli.json"), JSON.stringify({ endpoints: urlOf, token, ...(ca ? { ca: ca.caFile } : {}) }, null, 2), { mode: 0o600 });
   let demo: Demo;
   try {
-    demo = await startDemo({ urls, admin: token, agentToken: (device) => signToken(tokens, { kind: "agent", subject: device, device, expiresIn: "30d" }), agentPublicKeyFile: signing.publicKeyFile, tls: ca && { caFile: ca.caFile, ...ca.certificate("agents") }, dataDir, basePort, validate: tools, say });
+    demo = await startDemo({ urls, admin: token, agentToken: (device) => signToken(tokens, { kind: "agent", subject: device, device, expiresIn: "30d" }), agentPublicKeyFile: signing.publicKeyFile, tls: ca, dataDir, basePort, validate: tools, say });
   } catch (error) {
     say(`The demo fabric did not start: ${(error as Error).stack}`);
     await stop();
@@ -185,10 +185,6 @@ async function main(): Promise<void> {
   for (const line of bufCurlWalkthrough(urls, ca && (relative(process.cwd(), ca.caFile) || ca.caFile))) say(`  ${line}`);
   say();
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
-}
-
-function tlsEnv(caFile: string, cert: { certFile: string; keyFile: string }): Record<string, string> {
-  return { BULKHEAD_TLS_CERT_FILE: cert.certFile, BULKHEAD_TLS_KEY_FILE: cert.keyFile, BULKHEAD_TLS_CA_FILE: caFile };
 }
 
 /** Which of FRR's and nftables' checkers work here; the agents and the reconciler use those that do. */

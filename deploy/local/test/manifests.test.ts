@@ -60,7 +60,8 @@ test("compose: Postgres and Valkey with health checks; every service waits for t
     assert.ok(svc, `${s.name} is in compose.yaml`);
     assert.equal(svc.command, ["pnpm", "--filter", `@bulkhead/${s.name}`, "start"]);
     assert.match(svc.healthcheck.test.join(" "), `127.0.0.1:${s.port}/healthz`);
-    assert.equal(svc.depends_on, { postgres: { condition: "service_healthy" }, valkey: { condition: "service_healthy" } });
+    const keys = s.name === "reconciler" ? { "agent-keys": { condition: "service_completed_successfully" } } : {};
+    assert.equal(svc.depends_on, { postgres: { condition: "service_healthy" }, valkey: { condition: "service_healthy" }, ...keys });
     assert.is(svc.environment.PORT, String(s.port));
     for (const name of required(s.name)) assert.ok(svc.environment[name] !== undefined, `${s.name} gets ${name}`);
     for (const other of SERVICES) assert.is(svc.environment[urlVariable(other.name)], `http://${other.name}:${other.port}`);

@@ -47,7 +47,7 @@ const flag = (description: string, required = false) => ({ type: "string" as con
 const bool = (description: string) => ({ type: "boolean" as const, description });
 /** The reconciler's default when a lab request names no convergence timeout. */
 const LAB_CONVERGENCE_DEFAULT_S = 120;
-/** Time the lab may spend besides convergence: starting its routers, probing, stopping. */
+/** Time the lab may spend besides convergence: starting its routers, probing, stopping (the reconciler's BULKHEAD_MAX_TIMEOUT_MS allows 900 s + this). */
 const LAB_SETUP_ALLOWANCE_S = 600;
 
 const NETWORK_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["PROJECT", "project"], ["PARTITION", "partition"], ["TYPE", "type", "NETWORK_TYPE_"], ["VRF", "vrf"], ["PREFIXES", "prefixes"]];
@@ -272,7 +272,7 @@ export const commands: Command[] = [
     },
     unavailableWhen: Code.FailedPrecondition,
     run: async (bh, _, f) => {
-      const timeoutSeconds = wholeNumber("timeout", str(f, "timeout"), { fallback: LAB_CONVERGENCE_DEFAULT_S, min: 1, max: 3600, unit: "seconds" });
+      const timeoutSeconds = wholeNumber("timeout", str(f, "timeout"), { fallback: LAB_CONVERGENCE_DEFAULT_S, min: 1, max: 900, unit: "seconds" });
       // The call lasts as long as the lab: convergence is bounded by --timeout, starting and probing the routers by their number.
       const callTimeoutMs = (timeoutSeconds + LAB_SETUP_ALLOWANCE_S) * 1000;
       const message = await bh.fabric.runFabricLab({ partition: str(f, "partition"), timeoutSeconds, planPolicy: str(f, "plan") ? policyFile(str(f, "plan"), f) : undefined }, { timeoutMs: callTimeoutMs });

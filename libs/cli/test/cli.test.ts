@@ -112,7 +112,7 @@ test("numeric flags are whole numbers within bounds, checked before anything is 
     [["token", "issue", "leaf01", "--ttl", "1.5"], "--ttl: a whole number of days from 1 to 400"],
     [["token", "issue", "leaf01", "--ttl", "0"], "--ttl: a whole number of days from 1 to 400"],
     [["audit", "list", "--limit", "ten"], "--limit: a whole number of events from 1 to 1000"],
-    [["fabric", "lab", "--partition", "fra1", "--timeout", "1e3"], "--timeout: a whole number of seconds from 1 to 3600"],
+    [["fabric", "lab", "--partition", "fra1", "--timeout", "1e3"], "--timeout: a whole number of seconds from 1 to 900"],
   ] as const) {
     const refused = await cli(ctx, ...argv);
     assert.is(refused.code, 1, argv.join(" "));

@@ -40,12 +40,11 @@ function parseV6(text: string): bigint {
   return value;
 }
 
-/** Parses `10.0.0.1` or `2001:db8::1`; undefined if it is neither. */
 /** Parsed addresses by text: verifying a partition parses the same few thousand over and over. */
 const parsed = new Map<string, Readonly<Address> | undefined>();
 const PARSED_MAX = 200_000;
 
-/** Parses an address; the result is shared (frozen), undefined if malformed. */
+/** Parses `10.0.0.1` or `2001:db8::1`; the result is shared (frozen), undefined if it is neither. */
 export function parseAddress(text: string): Readonly<Address> | undefined {
   if (parsed.has(text)) return parsed.get(text);
   const address = isIPv4(text) ? { family: 4 as const, value: parseV4(text) } : isIPv6(text) && !text.includes("%") ? { family: 6 as const, value: parseV6(text) } : undefined;

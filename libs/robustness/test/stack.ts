@@ -1,13 +1,16 @@
 // Every Bulkhead service with storage, started for the cross-service tests: the inventory's test
 // fabric (ipam, network, inventory) plus peering, firewall-policy and the reconciler. Rate limits
 // are off: these tests measure what the services do with input, not how fast they refuse it.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import { bulkheadServices } from "@bulkhead/api";
 import { firewallPolicyService } from "@bulkhead/firewall-policy";
 import { startFabric, type Fabric } from "@bulkhead/inventory/testing";
 import { peeringService } from "@bulkhead/peering";
 import { reconcilerService } from "@bulkhead/reconciler";
-import { createServiceClient, type Protocol } from "@bulkhead/service-kit";
+import { agentSigningKeyPair, createServiceClient, type Protocol } from "@bulkhead/service-kit";
 import { startTestService, type TestService } from "@bulkhead/testkit";
 
 export interface Stack {
@@ -31,7 +34,13 @@ export async function startStack(): Promise<Stack> {
   const policy = await startTestService(firewallPolicyService, { secret, env: clients });
   const reconciler = await startTestService(reconcilerService, {
     secret,
-    env: { ...clients, BULKHEAD_PEERING_URL: peering.url, BULKHEAD_FIREWALL_POLICY_URL: policy.url, BULKHEAD_FULL_RESYNC_MS: "3600000" },
+    env: {
+      ...clients,
+      BULKHEAD_PEERING_URL: peering.url,
+      BULKHEAD_FIREWALL_POLICY_URL: policy.url,
+      BULKHEAD_FULL_RESYNC_MS: "3600000",
+      BULKHEAD_AGENT_SIGNING_KEY_FILE: agentSigningKeyPair(mkdtempSync(join(tmpdir(), "bh-agent-key-"))).privateKeyFile,
+    },
   });
   const byPackage = new Map(
     Object.entries({

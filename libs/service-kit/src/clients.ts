@@ -1,5 +1,6 @@
 // Calling Bulkhead services: a bearer-token interceptor and a token source for service principals.
 import type { DescService } from "@bufbuild/protobuf";
+import type { PeerCertificate } from "node:tls";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { signToken, type TokenSettings } from "./auth.js";
@@ -36,6 +37,11 @@ export interface ClientOptions {
   ca?: string | Buffer;
   /** Interceptors run after the bearer token is added (outermost first). */
   interceptors?: Interceptor[];
+  /**
+   * For an https baseUrl: the name the peer's certificate must carry (a DNS subject alternative
+   * name), whatever address the URL names — e.g. the device an agent runs on.
+   */
+  peerName?: string;
 }
 
 let trustedCa: Buffer | undefined;
@@ -53,7 +59,9 @@ export function trustCa(ca: Buffer | undefined): void {
 export function createServiceClient<T extends DescService>(service: T, options: ClientOptions): Client<T> {
   const interceptors = [...(options.token ? [bearerAuth(options.token)] : []), ...(options.interceptors ?? [])];
   const ca = options.ca ?? trustedCa;
-  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: ca ? { ca } : undefined };
+  const checkServerIdentity = options.peerName === undefined ? undefined : certificateNames(options.peerName);
+  const nodeOptions = ca || checkServerIdentity ? { ...(ca ? { ca } : {}), ...(checkServerIdentity ? { checkServerIdentity } : {}) } : undefined;
+  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions };
   const transport =
     options.protocol === "grpc"
       ? createGrpcTransport(common)
@@ -61,4 +69,12 @@ export function createServiceClient<T extends DescService>(service: T, options: 
         ? createGrpcWebTransport({ ...common, httpVersion: options.httpVersion ?? "1.1" })
         : createConnectTransport({ ...common, httpVersion: options.httpVersion ?? "2" });
   return createClient(service, transport);
+}
+
+/** A TLS identity check: the certificate must name `name` as a DNS subject alternative name. */
+function certificateNames(name: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    const names = (cert.subjectaltname ?? "").split(", ");
+    return names.includes(`DNS:${name}`) ? undefined : new Error(`the peer's certificate does not name ${name} (it names ${cert.subjectaltname || "nothing"})`);
+  };
 }

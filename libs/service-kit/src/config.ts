@@ -23,6 +23,15 @@ export class ConfigError extends Error {
 
 class ParseError extends Error {}
 
+function readableFile(path: string): string {
+  try {
+    readFileSync(path);
+  } catch (error) {
+    throw new ParseError(`must name a readable file (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
+  }
+  return path;
+}
+
 /** Adds `default` only when the caller gave one: a Var without the key is required. */
 function defaulted<T>(v: Var<T>, options: { default?: T }): Var<T> {
   return "default" in options ? { ...v, default: options.default } : v;
@@ -89,20 +98,13 @@ export const vars = {
       },
     }, options);
   },
+  /** A path to a readable file, required; the value is the path. */
+  file(description: string): Var<string> {
+    return { description, parse: readableFile };
+  },
   /** A path to a readable file; the value is the path. */
   optionalFile(description: string): Var<string | undefined> {
-    return {
-      description,
-      default: undefined,
-      parse(raw) {
-        try {
-          readFileSync(raw);
-        } catch (error) {
-          throw new ParseError(`must name a readable file (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
-        }
-        return raw;
-      },
-    };
+    return { description, default: undefined, parse: readableFile };
   },
 };
 

@@ -16,7 +16,7 @@ const test = suite<{ svc: TestService; dir: string; ca: Buffer; admin: string }>
 
 test.before(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), "bh-tls-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=bulkhead-test", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(ctx.dir, "key.pem"), "-out", join(ctx.dir, "cert.pem")], { stdio: "ignore" });
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=bulkhead-test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:leaf01", "-keyout", join(ctx.dir, "key.pem"), "-out", join(ctx.dir, "cert.pem")], { stdio: "ignore" });
   ctx.ca = readFileSync(join(ctx.dir, "cert.pem"));
   ctx.svc = await startTestService(fixtureService, { env: { BULKHEAD_TLS_CERT_FILE: join(ctx.dir, "cert.pem"), BULKHEAD_TLS_KEY_FILE: join(ctx.dir, "key.pem") } });
   ctx.admin = await ctx.svc.adminToken();
@@ -44,6 +44,15 @@ test("cleartext and untrusted clients are refused", async ({ svc, admin }) => {
     .getPartition({ id: "tls-1" })
     .then(() => undefined, (error) => ConnectError.from(error));
   assert.ok(cleartext, "a cleartext call fails");
+});
+
+test("a client naming its peer accepts only a certificate that names it, whatever address it dialled", async ({ svc, ca, admin }) => {
+  const call = (peerName: string) =>
+    createServiceClient(PartitionService, { baseUrl: svc.url, token: admin, ca, protocol: "grpc", peerName })
+      .getPartition({ id: "tls-1" })
+      .then((r) => r.partition?.name, (error) => ConnectError.from(error).message);
+  assert.is(await call("leaf01"), "over TLS");
+  assert.match(await call("leaf02") ?? "", "the peer's certificate does not name leaf02 (it names IP Address:127.0.0.1, DNS:leaf01)");
 });
 
 test.run();

@@ -10,7 +10,9 @@ import { SwitchRole, type GetSwitchViewResponse, type SwitchService } from "@bul
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import type { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { InvalidArgumentError, createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
+import type { Prefix } from "@bulkhead/netaddr";
+import { agentEndpointVerdict } from "./endpoints.js";
 import type { PublishedEvent } from "@bulkhead/db";
 import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, type FirewallFrrModel, type RevisionFile, type SwitchModel } from "@bulkhead/render";
 import { closedFirewall, closedSwitch, cutFirewall, cutSwitch, type Withheld } from "./cutback.js";
@@ -80,7 +82,7 @@ export class Reconciler {
     private readonly store: ReconcilerStore,
     private readonly services: Services,
     private readonly queues: WorkQueues,
-    private readonly options: { verify: VerifyMode; isolation: boolean; agentToken: (device: string) => Promise<string>; agentTimeoutMs: number },
+    private readonly options: { verify: VerifyMode; isolation: boolean; agentToken: (device: string) => Promise<string>; agentTimeoutMs: number; agentNetworks: readonly Prefix[] },
     private readonly log: Logger,
   ) {}
 
@@ -305,11 +307,11 @@ export class Reconciler {
     if (row) await this.store.failed(device, row.desired_generation, reason, refused);
   }
 
-  /** The agent's client; its token is bound to the device (a token for one agent is refused by all others). */
+  /** The agent's client: its token is good for this device only, and over TLS its certificate must name the device. */
   private agent(endpoint: string, device: string): Client<typeof AgentService> {
     const key = `${device} ${endpoint}`;
     let client = this.agents.get(key);
-    if (!client) this.agents.set(key, (client = createServiceClient(AgentService, { baseUrl: endpoint, token: () => this.options.agentToken(device), protocol: "grpc", timeoutMs: this.options.agentTimeoutMs })));
+    if (!client) this.agents.set(key, (client = createServiceClient(AgentService, { baseUrl: endpoint, token: () => this.options.agentToken(device), protocol: "grpc", timeoutMs: this.options.agentTimeoutMs, peerName: device })));
     return client;
   }
 
@@ -317,10 +319,34 @@ export class Reconciler {
 
   /** An agent reported: record it; re-push on drift or when it does not run the desired revision. */
   async heartbeat(device: string, report: { appliedGeneration: number; appliedHash: string; runningHash: string; endpoint: string }): Promise<DeviceRow> {
+    if (report.endpoint) {
+      const verdict = agentEndpointVerdict(report.endpoint, this.options.agentNetworks);
+      if (!verdict.allowed) throw verdict.problem === "outside" ? new PermissionDeniedError(verdict.message) : new InvalidArgumentError("endpoint", verdict.message);
+    }
+    if (!(await this.store.device(device))?.desired_generation) await this.requireManaged(device);
     const row = await this.store.heartbeat(device, report);
     if (row.desired_generation === 0) await this.queues.render(device);
     else if (this.needsPush(row)) await this.queues.push(device);
     return row;
+  }
+
+  /** Throws unless `device` is one Bulkhead configures: a leaf or exit switch, or an allocated firewall. */
+  private async requireManaged(device: string): Promise<void> {
+    try {
+      const { switch: sw } = await this.services.switches.getSwitchView({ device });
+      if (sw!.role === SwitchRole.LEAF || sw!.role === SwitchRole.EXIT) return;
+      throw new FailedPreconditionError(`switch ${device} is a ${SwitchRole[sw!.role].toLowerCase()}: Bulkhead configures leaf and exit switches only`);
+    } catch (error) {
+      if (!notFound(error)) throw error;
+    }
+    let view;
+    try {
+      view = await this.services.machines.getMachineView({ device });
+    } catch (error) {
+      if (notFound(error)) throw new NotFoundError("device", device, `no switch or machine ${JSON.stringify(device)} is registered`);
+      throw error;
+    }
+    if (!firewallFrrModelOf(view)) throw new FailedPreconditionError(`machine ${device} is not an allocated firewall: its agent has nothing to apply`);
   }
 
   /** Re-renders and re-pushes devices (one, a partition's, or every known one and every switch). */

@@ -7,6 +7,7 @@ import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { Periodic, createServiceClient, serviceTokenSource, signTokenWithKey, vars, type ServiceDefinition, type TokenSettings } from "@bulkhead/service-kit";
+import { parseAgentNetworks } from "./endpoints.js";
 import { BullQueues } from "./queues.js";
 import { Reconciler } from "./reconciler.js";
 import { reconcilerRoutes } from "./routes.js";
@@ -26,7 +27,10 @@ const config = {
   BULKHEAD_STALLED_MS: vars.int("After how long a job of a dead reconciler process is taken up again (BullMQ lock duration)", { default: 30_000, min: 500, max: 600_000 }),
   BULKHEAD_FULL_RESYNC_MS: vars.int("Interval of the full re-render of every device: a safety net, not the main path", { default: 600_000, min: 1_000, max: 86_400_000 }),
   BULKHEAD_VERIFY_ISOLATION: vars.bool("Verify every render with libs/verify against the partition's facts; a revision with findings is rejected", { default: true }),
-  BULKHEAD_AGENT_SIGNING_KEY_FILE: vars.optionalFile("PEM Ed25519 private key the reconciler signs its calls to agents with, each token bound to one device (audience agent:<device>); agents hold only the public key. Unset: calls to agents carry a shared-secret service token (development only)"),
+  BULKHEAD_AGENT_SIGNING_KEY_FILE: vars.file("PEM Ed25519 private key the reconciler signs its calls to agents with, each token bound to one device (audience agent:<device>) and good for that device only; agents hold only the public key (`pnpm --filter @bulkhead/reconciler keys /abs/dir` makes a pair)"),
+  BULKHEAD_AGENT_NETWORKS: vars.string("Comma-separated management networks agents are reached in: a heartbeat naming an endpoint outside them (or a host name) is refused, and the reconciler never calls it", { default: "127.0.0.0/8,::1/128" }),
+  // A fabric lab run lasts as long as its convergence timeout (at most 900 s) plus starting and probing its routers.
+  BULKHEAD_MAX_TIMEOUT_MS: vars.int("Largest deadline a client may ask for (a fabric lab run takes minutes)", { default: 1_500_000, min: 100, max: 3_600_000 }),
   BULKHEAD_VERIFY_TOOLS: vars.oneOf("Verify renders with vtysh -C and nft -c: `auto` when installed, `required`, or `off`", ["auto", "required", "off"] as const, { default: "auto" }),
 };
 
@@ -43,6 +47,7 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
       { url: c.VALKEY_URL, prefix: c.BULKHEAD_QUEUE_PREFIX, renderConcurrency: c.BULKHEAD_RENDER_CONCURRENCY, renderIntervalMs: c.BULKHEAD_RENDER_INTERVAL_MS, pushConcurrency: c.BULKHEAD_PUSH_CONCURRENCY, pushAttempts: c.BULKHEAD_PUSH_ATTEMPTS, pushBackoffMs: c.BULKHEAD_PUSH_BACKOFF_MS, stalledMs: c.BULKHEAD_STALLED_MS },
       logger,
     );
+    const agentNetworks = parseAgentNetworks(c.BULKHEAD_AGENT_NETWORKS);
     const reconciler = new Reconciler(
       store,
       {
@@ -54,7 +59,7 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
         networks: createServiceClient(NetworkService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
       },
       queues,
-      { verify: c.BULKHEAD_VERIFY_TOOLS, isolation: c.BULKHEAD_VERIFY_ISOLATION, agentToken: agentTokens(tokens, c.BULKHEAD_AGENT_SIGNING_KEY_FILE, token), agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS },
+      { verify: c.BULKHEAD_VERIFY_TOOLS, isolation: c.BULKHEAD_VERIFY_ISOLATION, agentToken: agentTokens(tokens, c.BULKHEAD_AGENT_SIGNING_KEY_FILE), agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS, agentNetworks },
       logger,
     );
     queues.start(reconciler);
@@ -69,11 +74,10 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
 };
 
 /**
- * Tokens for calls to agents: with a signing key, short-lived Ed25519-signed tokens whose audience
- * is the one device (renewed a minute before they expire); without, the shared-secret token.
+ * Tokens for calls to agents: short-lived Ed25519-signed tokens whose audience is the one device
+ * (renewed a minute before they expire). No other token is ever sent to an agent.
  */
-function agentTokens(tokens: TokenSettings, keyFile: string | undefined, shared: () => Promise<string>): (device: string) => Promise<string> {
-  if (!keyFile) return () => shared();
+function agentTokens(tokens: TokenSettings, keyFile: string): (device: string) => Promise<string> {
   const key = createPrivateKey(readFileSync(keyFile));
   const issued = new Map<string, { token: Promise<string>; renewAt: number }>();
   return (device) => {

@@ -4,12 +4,13 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { AgentService } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
+import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { NetworkPolicyService, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { testValkeyUrl } from "@bulkhead/db/testing";
-import { signToken, signTokenWithKey } from "@bulkhead/service-kit";
+import { createServiceClient, signToken, signTokenWithKey } from "@bulkhead/service-kit";
 import { failure, inSync, startStack, SyncState, type Stack } from "./harness.js";
 
 const test = suite<{ s: Stack }>("convergence", {} as never);
@@ -122,6 +123,28 @@ test("status, diff and revisions are there to inspect; only the reconciler's key
   // The reconciler's key: a token bound to another device is refused; another principal's is denied.
   assert.is((await push(await signTokenWithKey({ ...settings, audience: "agent:leaf02" }, s.agentKey, { kind: "service", subject: "reconciler" }))).code, Code.Unauthenticated);
   assert.is((await push(await signTokenWithKey(settings, s.agentKey, { kind: "service", subject: "network" }))).code, Code.PermissionDenied, "only the reconciler pushes");
+});
+
+test("a heartbeat is taken only from a device Bulkhead configures, naming an address in the management networks", async ({ s }) => {
+  const before = (await s.fabric.listDeviceStatuses({})).statuses.map((d) => `${d.device} ${d.lastHeartbeatAt?.seconds}`);
+  const report = async (device: string, endpoint = "http://127.0.0.1:9") =>
+    failure(createServiceClient(DesiredStateService, { baseUrl: s.reconcilerUrl, token: await s.f.inventory.agentToken(device), protocol: "grpc" }).reportDeviceState({ device, appliedGeneration: 0n, appliedHash: "", runningHash: "", agentVersion: "test", endpoint }));
+  const refused = async (device: string, code: Code, message: string, endpoint?: string) => {
+    const error = await report(device, endpoint);
+    assert.is(error.code, code, `${device}: ${error.message}`);
+    assert.match(error.rawMessage, message);
+  };
+  await refused("nowhere", Code.NotFound, 'no switch or machine "nowhere" is registered');
+  await refused("spine01", Code.FailedPrecondition, "switch spine01 is a spine: Bulkhead configures leaf and exit switches only");
+  await s.f.register("m-unallocated", [["leaf03", "Ethernet20"]]);
+  await refused("m-unallocated", Code.FailedPrecondition, "machine m-unallocated is not an allocated firewall");
+  // A known device naming an endpoint the reconciler must not call: a name, or an address outside its networks.
+  await refused("leaf01", Code.InvalidArgument, "endpoint: endpoint \"http://agents.example:7100\" must be an http(s) URL whose host is an IP address", "http://agents.example:7100");
+  await refused("leaf01", Code.PermissionDenied, "endpoint host 169.254.169.254 is outside the agent management networks (BULKHEAD_AGENT_NETWORKS: 127.0.0.0/8, ::1/128)", "http://169.254.169.254/");
+  await refused("leaf01", Code.InvalidArgument, "without credentials", "http://user:pw@127.0.0.1:9");
+  const after = (await s.fabric.listDeviceStatuses({})).statuses.map((d) => `${d.device} ${d.lastHeartbeatAt?.seconds}`);
+  assert.equal(after.filter((d) => !d.startsWith("leaf01 ")), before.filter((d) => !d.startsWith("leaf01 ")), "no device appeared, no heartbeat was recorded");
+  assert.is((await s.status("leaf01"))?.state, SyncState.IN_SYNC, "leaf01 keeps its agent's endpoint and state");
 });
 
 test.run();

@@ -2,7 +2,7 @@
 // inventory's test fabric: leaf01/leaf02 in r1, leaf03 in r2, spine01), peering, firewall policy,
 // the reconciler — and device agents started on demand (metal-core, firewall-agent) in simulate
 // mode, each with its own configuration directory. All share one JWT secret and one queue prefix.
-import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { createPrivateKey, randomBytes, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ import { isUplink, leafPorts, startFabric, type Fabric } from "@bulkhead/invento
 import { metalCoreService } from "@bulkhead/metal-core";
 import { peeringService } from "@bulkhead/peering";
 import { createTestDatabase, testValkeyUrl } from "@bulkhead/db/testing";
-import { createServiceClient, type ConfigSpec, type ServiceDefinition } from "@bulkhead/service-kit";
+import { agentSigningKeyPair, createServiceClient, type ConfigSpec, type ServiceDefinition } from "@bulkhead/service-kit";
 import { startServiceProcess, startTestService, type ServiceProcess, type TestService } from "@bulkhead/testkit";
 import { reconcilerService } from "../src/service.js";
 
@@ -75,16 +75,13 @@ export async function startStack(options: { valkeyUrl?: string; reconcilerProces
   const common = { BULKHEAD_QUEUE_PREFIX: `bhrec-${randomBytes(4).toString("hex")}`, BULKHEAD_OUTBOX_POLL_MS: "200", ...(options.valkeyUrl ? { VALKEY_URL: options.valkeyUrl } : {}) };
   const f = await startFabric({ commonEnv: common });
   const secret = f.inventory.tokens.secret;
-  const keys = generateKeyPairSync("ed25519");
-  const keyDir = mkdtempSync(join(tmpdir(), "bh-agent-key-"));
-  writeFileSync(join(keyDir, "agent-signing.pem"), keys.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-  writeFileSync(join(keyDir, "agent-signing.pub"), keys.publicKey.export({ type: "spki", format: "pem" }));
+  const keys = agentSigningKeyPair(mkdtempSync(join(tmpdir(), "bh-agent-key-")));
   const peering = await startTestService(peeringService, { secret, env: { ...common, BULKHEAD_NETWORK_URL: f.network.url, BULKHEAD_INVENTORY_URL: f.inventory.url } });
   const policy = await startTestService(firewallPolicyService, { secret, env: { ...common, BULKHEAD_INVENTORY_URL: f.inventory.url, BULKHEAD_NETWORK_URL: f.network.url } });
   let reconciler: TestService | undefined;
   let process_: ServiceProcess | undefined;
   const stopExtra: (() => Promise<void>)[] = [];
-  const env: Record<string, string> = { ...common, ...reconcilerEnv({ f, peering, policy }), BULKHEAD_AGENT_SIGNING_KEY_FILE: join(keyDir, "agent-signing.pem"), ...options.reconcilerEnv };
+  const env: Record<string, string> = { ...common, ...reconcilerEnv({ f, peering, policy }), BULKHEAD_AGENT_SIGNING_KEY_FILE: keys.privateKeyFile, ...options.reconcilerEnv };
   if (options.reconcilerProcess) {
     const database = await createTestDatabase("reconciler_process");
     Object.assign(env, { DATABASE_URL: database.url, BULKHEAD_JWT_SECRET: secret, VALKEY_URL: options.valkeyUrl ?? testValkeyUrl(), ...options.reconcilerProcess });
@@ -102,7 +99,7 @@ export async function startStack(options: { valkeyUrl?: string; reconcilerProces
 
   const stack: Stack = {
     f,
-    agentKey: keys.privateKey,
+    agentKey: createPrivateKey(readFileSync(keys.privateKeyFile)),
     peering,
     policy,
     reconciler,
@@ -136,7 +133,7 @@ export async function startStack(options: { valkeyUrl?: string; reconcilerProces
         env: {
           // Agents verify the reconciler's calls with its public key only; they hold no platform secret.
           BULKHEAD_JWT_SECRET: "",
-          BULKHEAD_JWT_PUBLIC_KEY_FILE: join(keyDir, "agent-signing.pub"),
+          BULKHEAD_JWT_PUBLIC_KEY_FILE: keys.publicKeyFile,
           BULKHEAD_JWT_AUDIENCE: `agent:${device}`,
           BULKHEAD_DEVICE: device,
           BULKHEAD_AGENT_ROOT: root,

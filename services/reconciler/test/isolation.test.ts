@@ -3,6 +3,9 @@
 // who is cabled where), the store is real: a refused render is kept as a rejected revision and
 // never pushed; the device gets the last verified configuration minus everything no longer
 // authorized instead, and its status names what was withheld.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -11,7 +14,7 @@ import { MachineRole, MachineState } from "@bulkhead/api/gen/bulkhead/inventory/
 import { GetSwitchViewResponseSchema, PortRole, SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { GetRouteLeakPlanResponseSchema } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { createLogger } from "@bulkhead/service-kit";
+import { agentSigningKeyPair, createLogger } from "@bulkhead/service-kit";
 import { startTestService, type TestService } from "@bulkhead/testkit";
 import { Reconciler, type Services } from "../src/reconciler.js";
 import { reconcilerService } from "../src/service.js";
@@ -69,14 +72,15 @@ function services(world: World): Services {
 }
 
 test.before(async (ctx) => {
-  ctx.service = await startTestService(reconcilerService, { env: { BULKHEAD_INVENTORY_URL: unused, BULKHEAD_NETWORK_URL: unused, BULKHEAD_PEERING_URL: unused, BULKHEAD_FIREWALL_POLICY_URL: unused } });
+  const keys = agentSigningKeyPair(mkdtempSync(join(tmpdir(), "bh-agent-key-")));
+  ctx.service = await startTestService(reconcilerService, { env: { BULKHEAD_INVENTORY_URL: unused, BULKHEAD_NETWORK_URL: unused, BULKHEAD_PEERING_URL: unused, BULKHEAD_FIREWALL_POLICY_URL: unused, BULKHEAD_AGENT_SIGNING_KEY_FILE: keys.privateKeyFile } });
   ctx.store = new ReconcilerStore(ctx.service.service.pool);
   ctx.pushed = [];
 });
 test.after(async (ctx) => ctx.service?.stop());
 
 const render = (ctx: { store: ReconcilerStore; pushed: string[] }, world: World) =>
-  new Reconciler(ctx.store, services(world), { render: async () => {}, push: async (d) => void ctx.pushed.push(d) }, { verify: "off", isolation: true, agentToken: async () => "", agentTimeoutMs: 1000 }, createLogger("reconciler", "silent")).render("leaf01");
+  new Reconciler(ctx.store, services(world), { render: async () => {}, push: async (d) => void ctx.pushed.push(d) }, { verify: "off", isolation: true, agentToken: async () => "", agentTimeoutMs: 1000, agentNetworks: [] }, createLogger("reconciler", "silent")).render("leaf01");
 
 const desiredFiles = async (store: ReconcilerStore) => {
   const row = (await store.device("leaf01"))!;

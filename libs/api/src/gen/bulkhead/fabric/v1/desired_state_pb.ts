@@ -653,7 +653,8 @@ export type ReportDeviceStateRequest = Message<"bulkhead.fabric.v1.ReportDeviceS
   agentVersion: string;
 
   /**
-   * endpoint is the base URL the reconciler reaches the agent's AgentService at.
+   * endpoint is the base URL the reconciler reaches the agent's AgentService at: an http(s) URL
+   * whose host is an IP address in the reconciler's management networks (else refused).
    *
    * @generated from field: string endpoint = 6;
    */

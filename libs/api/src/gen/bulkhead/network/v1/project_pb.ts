@@ -738,7 +738,7 @@ export const ProjectService: GenService<{
   },
   /**
    * ListProjects lists projects: all of them for platform roles and services, otherwise only the
-   * projects the caller is a member of.
+   * projects the caller is a member of (none for an agent).
    *
    * @generated from rpc bulkhead.network.v1.ProjectService.ListProjects
    */
