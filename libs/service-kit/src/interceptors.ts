@@ -117,7 +117,12 @@ function authenticationInterceptor({ tokens, audit, revocations }: InterceptorDe
       if (error instanceof TokenError) return deny(error.message);
       throw new ConnectError("the token cannot be checked now: the identity provider's keys are not reachable", Code.Unavailable, undefined, undefined, error);
     }
-    if (revocations?.isRevoked(principal)) return deny("token revoked");
+    const verdict = revocations?.verdict(principal) ?? "valid";
+    if (verdict === "revoked") return deny("token revoked");
+    // Services' tokens are never revoked one by one: the platform keeps working while Valkey is away.
+    if (verdict === "unknown" && principal.kind !== "service") {
+      throw new ConnectError("the revocation list has not been read yet (valkey does not answer); retry shortly", Code.Unavailable);
+    }
     req.contextValues.set(kPrincipal, principal);
     return next(req);
   };

@@ -1,6 +1,8 @@
 // Revoked tokens and principals, shared by every service through one Valkey hash and held in
 // memory by each: checking a call costs no round trip, and a revocation reaches every service
-// within one refresh interval. While Valkey is away the last list read stays in force.
+// within one refresh interval. While Valkey is away the last list read stays in force; until the
+// first list is read nobody can tell a revoked token, so the service refuses people's and agents'
+// tokens until then (`verdict` says "unknown").
 import type { Redis } from "ioredis";
 import { principalName, type Principal } from "./auth.js";
 import { occasionalWarning, type Logger } from "./observability.js";
@@ -8,7 +10,12 @@ import { occasionalWarning, type Logger } from "./observability.js";
 /** Revocations of single tokens are forgotten after the longest token lifetime. */
 const MAX_TOKEN_LIFETIME_MS = 400 * 86_400_000;
 
+export type RevocationVerdict = "valid" | "revoked" | "unknown";
+
 export class Revocations {
+  private loaded = false;
+  private firstRead!: () => void;
+  private readonly read = new Promise<void>((resolve) => (this.firstRead = resolve));
   private tokens = new Map<string, number>();
   private principals = new Map<string, number>();
   private timer?: NodeJS.Timeout;
@@ -24,21 +31,31 @@ export class Revocations {
     this.warn = occasionalWarning(logger, 30_000);
   }
 
-  start(): void {
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+  /** Starts refreshing; resolves once the first list is read, or after `waitMs` if Valkey does not answer. */
+  async start(waitMs: number): Promise<void> {
+    // A (re)connected Valkey is read at once rather than at the next tick.
+    this.redis.on("ready", this.refreshNow);
+    this.timer = setInterval(this.refreshNow, this.refreshMs);
     this.timer.unref();
+    this.refreshNow();
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([this.read, new Promise<void>((resolve) => (timeout = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timeout);
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.redis.off("ready", this.refreshNow);
   }
 
-  isRevoked(principal: Principal): boolean {
-    if (principal.tokenId && this.tokens.has(principal.tokenId)) return true;
+  verdict(principal: Principal): RevocationVerdict {
+    if (!this.loaded) return "unknown";
+    if (principal.tokenId && this.tokens.has(principal.tokenId)) return "revoked";
     const before = this.principals.get(principalName(principal));
-    return before !== undefined && (principal.issuedAt ?? 0) * 1000 < before;
+    return before !== undefined && (principal.issuedAt ?? 0) * 1000 < before ? "revoked" : "valid";
   }
+
+  private readonly refreshNow = () => void this.refresh();
 
   async revokeToken(tokenId: string): Promise<void> {
     const now = Date.now();
@@ -69,6 +86,8 @@ export class Revocations {
       }
       this.tokens = tokens;
       this.principals = principals;
+      this.loaded = true;
+      this.firstRead();
     } catch (error) {
       this.warn(error, "revocation list not refreshed: valkey does not answer; the last one read stays in force");
     }

@@ -54,6 +54,9 @@ function commonConfigSpec(defaultPort: number) {
   };
 }
 
+/** How long a starting service waits for the first revocation list before it serves anyway (refusing people's and agents' tokens until it is read). */
+const REVOCATIONS_FIRST_READ_MS = 3_000;
+
 /** Variables of services that keep state in Postgres and publish changes through Valkey. */
 function storageConfigSpec() {
   return {
@@ -63,6 +66,7 @@ function storageConfigSpec() {
     BULKHEAD_DB_STATEMENT_TIMEOUT_MS: vars.int("Server-side timeout of a single SQL statement (0 disables)", { default: 30_000, min: 0, max: 3_600_000 }),
     BULKHEAD_DB_NAMED_STATEMENTS: vars.bool("Use server-side prepared statements; false for Postgres servers whose connections share one session (PGlite)", { default: true }),
     BULKHEAD_QUEUE_PREFIX: vars.string("Key prefix of the BullMQ queues in Valkey", { default: "bulkhead" }),
+    BULKHEAD_VALKEY_COMMAND_TIMEOUT_MS: vars.int("Deadline of the Valkey commands a request waits for (rate limits, revocations): past it a rate limit is not enforced and the last revocation list holds", { default: 500, min: 10, max: 60_000 }),
     BULKHEAD_RATE_LIMIT_PER_SECOND: vars.int("Sustained calls per second each user or agent may make to this service (0: no limit; services are never limited)", { default: 100, min: 0, max: 1_000_000 }),
     BULKHEAD_RATE_LIMIT_BURST: vars.int("Calls a user or agent may make at once before the per-second limit applies", { default: 200, min: 1, max: 1_000_000 }),
     BULKHEAD_OUTBOX_POLL_MS: vars.int("Outbox relay safety-net poll interval (NOTIFY wakes it immediately)", { default: 1000, min: 50, max: 600_000 }),
@@ -270,6 +274,10 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
   });
   const redis = new Redis(config.VALKEY_URL, { maxRetriesPerRequest: null, enableOfflineQueue: false, lazyConnect: true });
   redis.on("error", (error) => logger.debug({ err: error }, "valkey connection error"));
+  // Rate limits and revocations are read while a caller waits: a Valkey that hangs must cost a
+  // request at most this long (rate limits are then not enforced, the last revocation list holds).
+  const requestPath = new Redis(config.VALKEY_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, commandTimeout: config.BULKHEAD_VALKEY_COMMAND_TIMEOUT_MS });
+  requestPath.on("error", (error) => logger.debug({ err: error }, "valkey connection error (request path)"));
   let relay: OutboxRelay | undefined;
   let audit: PgAuditWriter | undefined;
   let revocations: Revocations | undefined;
@@ -278,6 +286,7 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
     await relay?.stop().catch((error) => logger.error({ err: error }, "outbox relay did not stop cleanly"));
     await audit?.close();
     redis.disconnect();
+    requestPath.disconnect();
     await pool.end();
   };
   try {
@@ -289,6 +298,7 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
     audit = new PgAuditWriter(pool, { onError: (error, lost) => logger.error({ err: error, lost }, "audit records could not be written") });
     // Not awaited: while Valkey is down the service serves, and the outbox relay keeps retrying.
     redis.connect().catch((error) => logger.warn({ err: error }, "valkey not reachable yet; the outbox relay keeps retrying"));
+    requestPath.connect().catch(() => undefined);
     relay = new OutboxRelay({
       pool,
       schema,
@@ -298,11 +308,11 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
       onError: (error) => logger.warn({ err: error }, "outbox relay could not publish; retrying"),
     });
     await relay.start();
-    const revoked = new Revocations(redis, `${config.BULKHEAD_QUEUE_PREFIX}:revocations`, logger);
-    revoked.start();
+    const revoked = new Revocations(requestPath, `${config.BULKHEAD_QUEUE_PREFIX}:revocations`, logger);
     revocations = revoked;
+    await revoked.start(REVOCATIONS_FIRST_READ_MS);
     const limit = { perSecond: config.BULKHEAD_RATE_LIMIT_PER_SECOND, burst: config.BULKHEAD_RATE_LIMIT_BURST };
-    const rateLimiter = limit.perSecond > 0 ? new RateLimiter(redis, limit, `${config.BULKHEAD_QUEUE_PREFIX}:${schema}`) : undefined;
+    const rateLimiter = limit.perSecond > 0 ? new RateLimiter(requestPath, limit, `${config.BULKHEAD_QUEUE_PREFIX}:${schema}`) : undefined;
     const routes = (router: ConnectRouter) => {
       router.service(AuditService, auditService(pool));
       router.service(TokenService, tokenService(tokens, revoked));

@@ -21,6 +21,8 @@ import {
   type TokenSettings,
 } from "@bulkhead/service-kit";
 
+export { startValkey } from "./valkey.js";
+
 export interface TestService {
   service: RunningService;
   url: string;

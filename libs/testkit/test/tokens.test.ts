@@ -13,7 +13,7 @@ import { exportJWK, SignJWT } from "jose";
 import { TokenService } from "@bulkhead/api/gen/bulkhead/auth/v1/token_pb.js";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import { signToken, signTokenWithKey } from "@bulkhead/service-kit";
-import { failure, freePort, startTestService, type TestService } from "@bulkhead/testkit";
+import { failure, freePort, startTestService, startValkey, type TestService } from "@bulkhead/testkit";
 import { fixtureService } from "./fixture/service.js";
 
 interface Ctx {
@@ -119,6 +119,48 @@ test("revoking a principal refuses its tokens issued until then, not the ones is
   await new Promise((r) => setTimeout(r, 1100)); // iat has whole seconds
   await get(ctx.svc, await signToken(settings, { kind: "user", subject: "carol", roles: ["viewer"] }));
   assert.is((await failure(ctx.svc.client(TokenService, await ctx.svc.adminToken()).revokePrincipal({ principal: "carol" }))).code, Code.InvalidArgument);
+});
+
+test("a revoked token is refused from the first call after a restart", async (ctx) => {
+  const settings = ctx.svc.tokens;
+  const dave = await signToken(settings, { kind: "user", subject: "dave", roles: ["viewer"] });
+  await ctx.svc.client(TokenService, await ctx.svc.adminToken()).revokePrincipal({ principal: "user:dave" });
+  await ctx.replica.restart();
+  assert.is(await refused(get(ctx.replica, dave)), "Unauthenticated: token revoked", "the first call after the port opens");
+});
+
+test("Valkey unreachable at start: people's and agents' calls are unavailable until the revocation list is read; services' calls work", async () => {
+  const svc = await startTestService(fixtureService, { env: { VALKEY_URL: `redis://127.0.0.1:${await freePort()}` } });
+  try {
+    for (const token of [await svc.adminToken(), await svc.agentToken("leaf01")]) {
+      const error = await failure(svc.client(PartitionService, token).getPartition({ id: "none" }));
+      assert.is(error.code, Code.Unavailable);
+      assert.match(error.rawMessage, "the revocation list has not been read yet");
+    }
+    assert.is((await failure(svc.client(PartitionService, await svc.serviceToken()).getPartition({ id: "none" }))).code, Code.NotFound, "a service's call reaches the handler");
+  } finally {
+    await svc.stop();
+  }
+});
+
+test("a hung Valkey (SIGSTOP) does not hang the API: calls are answered within the command deadline", async () => {
+  const port = await freePort();
+  const valkey = await startValkey(port, mkdtempSync(join(tmpdir(), "bh-valkey-")));
+  const svc = await startTestService(fixtureService, { env: { VALKEY_URL: `redis://127.0.0.1:${port}`, BULKHEAD_VALKEY_COMMAND_TIMEOUT_MS: "200" } });
+  try {
+    const admin = svc.client(PartitionService, await svc.adminToken());
+    await admin.createPartition({ id: "hung", name: "before" });
+    valkey.kill("SIGSTOP");
+    // Rate limits go unenforced and the last revocation list holds: reads and writes go on.
+    assert.is((await admin.getPartition({ id: "hung" }, { timeoutMs: 5_000 })).partition?.name, "before");
+    await admin.createPartition({ id: "hung-2", name: "during" }, { timeoutMs: 5_000 });
+    valkey.kill("SIGCONT");
+    assert.is((await admin.getPartition({ id: "hung-2" })).partition?.name, "during");
+  } finally {
+    valkey.kill("SIGCONT");
+    await svc.stop();
+    valkey.kill("SIGKILL");
+  }
 });
 
 test("a service configured with a public key accepts only tokens signed with its private half", async () => {

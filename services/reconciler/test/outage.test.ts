@@ -1,11 +1,11 @@
 // Failures of the machinery itself: Valkey killed during a fan-out, the reconciler killed in the
 // middle of a job. Nothing is lost; the fabric converges to the newest revisions.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
-import { freePort } from "@bulkhead/testkit";
+import { freePort, startValkey } from "@bulkhead/testkit";
 import { inSync, startStack, type Stack } from "./harness.js";
 
 const inSyncAll = (s: Stack, devices: string[], ms?: number) => s.until(async () => (await Promise.all(devices.map((d) => s.status(d)))).every(inSync), `${devices.join(", ")} in sync`, ms);
@@ -13,26 +13,11 @@ const carries = (s: Stack, device: string, text: string) => s.agents.get(device)
 
 // --- Valkey ---
 
-/** A Valkey of the test's own, durable (AOF, fsync always) as production runs it. */
-async function valkey(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir], { stdio: "ignore" });
-  for (let i = 0; i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = spawn("redis-cli", ["-p", String(port), "ping"], { stdio: "ignore" });
-      probe.on("exit", (code) => resolve(code === 0));
-      probe.on("error", () => resolve(false));
-    });
-    if (ok) return child;
-  }
-  throw new Error("redis-server did not start");
-}
-
 const killed = suite<{ s: Stack; port: number; dir: string; server: ChildProcess }>("Valkey killed during a fan-out", {} as never);
 killed.before(async (ctx) => {
   ctx.port = await freePort();
   ctx.dir = mkdtempSync(join(tmpdir(), "bh-valkey-"));
-  ctx.server = await valkey(ctx.port, ctx.dir);
+  ctx.server = await startValkey(ctx.port, ctx.dir);
   ctx.s = await startStack({ valkeyUrl: `redis://127.0.0.1:${ctx.port}` });
 });
 killed.after(async (ctx) => {
@@ -50,7 +35,7 @@ killed("changes made before and while Valkey is down all arrive once it is back"
   await new Promise((r) => ctx.server.once("exit", r));
   await s.machine("m2", "Eth1/2");
   await new Promise((r) => setTimeout(r, 1500));
-  ctx.server = await valkey(ctx.port, ctx.dir);
+  ctx.server = await startValkey(ctx.port, ctx.dir);
   await s.until(async () => ["leaf01", "leaf02"].every((d) => carries(s, d, "neighbor swp1 interface peer-group MACHINE") && carries(s, d, "neighbor swp2 interface peer-group MACHINE")), "both machines on both leaves", 30_000);
   await inSyncAll(s, ["leaf01", "leaf02"], 30_000);
 });
