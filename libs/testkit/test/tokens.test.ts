@@ -93,6 +93,25 @@ test("OIDC provider unreachable: unavailable, not a caller error", async (ctx) =
   }
 });
 
+test("OIDC discovery naming another issuer than the configured one: no token of it is accepted", async (ctx) => {
+  const keys = await (await fetch(`${ctx.issuer}/keys`)).json();
+  const liar = createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    if (req.url === "/.well-known/openid-configuration") res.end(JSON.stringify({ issuer: "https://idp.example.org", jwks_uri: `http://127.0.0.1:${(liar.address() as { port: number }).port}/keys` }));
+    else res.end(JSON.stringify(keys));
+  });
+  await new Promise<void>((resolve) => liar.listen(0, "127.0.0.1", resolve));
+  const issuer = `http://127.0.0.1:${(liar.address() as { port: number }).port}`;
+  const fooled = await startTestService(fixtureService, { env: { BULKHEAD_OIDC_ISSUER: issuer } });
+  try {
+    const token = await new SignJWT({ bulkhead_roles: ["admin"] }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuer(issuer).setAudience("bulkhead").setSubject("mallory").setExpirationTime("5m").sign(ctx.idpKey);
+    assert.match(await refused(get(fooled, token)), /^Unavailable: the token cannot be checked now/);
+  } finally {
+    await fooled.stop();
+    liar.close();
+  }
+});
+
 test("an admin issues a per-device agent token; revoking it refuses it on every replica", async (ctx) => {
   const tokens = ctx.svc.client(TokenService, await ctx.svc.adminToken());
   const issued = await tokens.issueAgentToken({ device: "leaf01", ttlSeconds: 3600 });
