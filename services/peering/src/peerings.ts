@@ -1,6 +1,7 @@
 // Peerings: creating and deleting them under the rules, releasing a network before it is deleted,
 // keeping automatic peerings in line with the `auto-peer` label, and the route-leak plan.
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, type Logger, type Scope } from "@bulkhead/service-kit";
+import type { Queryable } from "@bulkhead/db";
 import { PeeringType, type CreatePeeringRequest, type ExternalBgp } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { checkExternalBgp, checkRemotePrefixes } from "./bgp.js";
 import { NetworkType, type Directory, type NetworkFacts } from "./directory.js";
@@ -48,12 +49,16 @@ export class Peerings {
     const n1 = checkSide("network1", req.network1, await this.directory.network(req.network1), project);
     const facts = new Map([[n1.id, n1]]);
     let peering: NewPeering;
+    let check: ((q: Queryable) => Promise<void>) | undefined;
     if (req.type === PeeringType.LOCAL) {
       const n2 = checkSide("network2", req.network2, await this.directory.network(req.network2), project);
       facts.set(n2.id, n2);
       const partition = checkLocalPeering(project, n1, n2);
-      await this.checkImports(n1, n2);
-      await this.checkImports(n2, n1);
+      // Under the networks' locks: a concurrent peering of either cannot slip in between check and insert.
+      check = async (q) => {
+        await this.checkImports(n1, n2, q);
+        await this.checkImports(n2, n1, q);
+      };
       peering = { project, name: req.name, type: 1, partition, network1: n1.id, network2: n2.id, bgp: null, exit_switch: null, exit_port: null, automatic: false, request_id: req.requestId || null };
     } else {
       const partition = await this.checkExternal(scope, project, n1, req.bgp!);
@@ -73,7 +78,7 @@ export class Peerings {
       };
     }
     try {
-      return await this.store.insert(peering, describeWith(facts));
+      return await this.store.insert(peering, describeWith(facts), check);
     } catch (error) {
       if (!(error instanceof Taken)) throw error;
       if (error.what === "request") return (await this.store.byRequestId(project, req.requestId))!;
@@ -84,9 +89,9 @@ export class Peerings {
   }
 
   /** Adding `added` as a peer of `side` must not collide with what `side` already imports. */
-  private async checkImports(side: NetworkFacts, added: NetworkFacts): Promise<void> {
+  private async checkImports(side: NetworkFacts, added: NetworkFacts, q: Queryable): Promise<void> {
     const peers: { peering: string; network: NetworkFacts }[] = [];
-    for (const peer of await this.store.localPeersOf(side.id)) {
+    for (const peer of await this.store.localPeersOf(side.id, q)) {
       const network = await this.directory.network(peer.network);
       if (network) peers.push({ peering: peer.peering, network });
     }

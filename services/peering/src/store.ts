@@ -43,9 +43,17 @@ export class PeeringStore {
     private readonly outbox: Outbox,
   ) {}
 
-  async insert(p: NewPeering, describe: Describe): Promise<PeeringRow> {
+  /**
+   * Inserts a peering. Peerings of the same network are created one at a time (a lock per network,
+   * taken in order): `check` runs under those locks, so what it reads cannot change before the insert.
+   */
+  async insert(p: NewPeering, describe: Describe, check: (q: Queryable) => Promise<void> = async () => {}): Promise<PeeringRow> {
     try {
       return await withTransaction(this.pool, async (client) => {
+        for (const network of [p.network1, p.network2 ?? p.network1].sort().filter((n, i, all) => all.indexOf(n) === i)) {
+          await client.query("SELECT pg_advisory_xact_lock(hashtext('peering-network'), hashtext($1))", [network]);
+        }
+        await check(client);
         const row = (await client.query<PeeringRow>(
           `INSERT INTO peerings (id, project, name, type, partition, network1, network2, bgp, exit_switch, exit_port, automatic, request_id)
            VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${columns}`,
@@ -91,8 +99,8 @@ export class PeeringStore {
   }
 
   /** The networks a network imports from through local peerings, with the peering. */
-  async localPeersOf(network: string): Promise<{ peering: string; network: string }[]> {
-    const { rows } = await this.pool.query<{ peering: string; network: string }>(
+  async localPeersOf(network: string, q: Queryable = this.pool): Promise<{ peering: string; network: string }[]> {
+    const { rows } = await q.query<{ peering: string; network: string }>(
       "SELECT id::text AS peering, CASE WHEN network1 = $1 THEN network2 ELSE network1 END AS network FROM peerings WHERE type = 1 AND (network1 = $1 OR network2 = $1)",
       [network],
     );

@@ -112,6 +112,17 @@ test("a VRF's imports never collide: a second peer overlapping the first is refu
   assert.match(error.rawMessage, `already imports ${bFar.id}`);
 });
 
+test("concurrent peerings of one network are checked one at a time: of two overlapping peers only one gets in", async ({ w, aFar, bFar }) => {
+  const { peerings } = await w.editor(w.projectA);
+  for (let round = 0; round < 4; round++) {
+    const hub = await w.allocate(w.projectA, `hub-${round}`, { partition: "fra2" });
+    const outcomes = await Promise.allSettled([peerings.createPeering(local(w.projectA, hub.id, bFar.id)), peerings.createPeering(local(w.projectA, hub.id, aFar.id))]);
+    assert.equal(outcomes.map((o) => o.status).sort(), ["fulfilled", "rejected"], `round ${round}: exactly one of the overlapping peers`);
+    const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    assert.match(String(refused.reason), "whose prefixes overlap");
+  }
+});
+
 test("external peerings take a free exit switch port; the port is then used", async ({ w, a3 }) => {
   const { peerings } = await w.editor(w.projectA);
   const session = (await peerings.createPeering({ project: w.projectA, name: "corp", type: PeeringType.EXTERNAL, network1: a3.id, bgp: bgp("Ethernet1") })).peering!;
