@@ -26,6 +26,7 @@ export interface FirewallPlan {
   diff: string;
 }
 
+const noFirewall = (id: string) => new NotFoundError(FIREWALL, id, `there is no allocated firewall ${id}`);
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const asPolicy = (id: string, d: Pick<PolicyDraft, "name" | "ingress" | "egress">): Policy => ({ id, name: d.name, ingress: d.ingress, egress: d.egress });
 
@@ -92,16 +93,34 @@ export class Policies {
   }
 
   /**
-   * Deployed when it compiles for every firewall in scope (it is then part of their rulesets),
-   * rejected with the reasons when it does not for one of them, pending while no firewall is in
-   * scope.
+   * Rejected with the reasons when it does not compile for a firewall in scope, pending while no
+   * firewall is in scope; otherwise what the firewalls did with it (`deployment`), or pending
+   * when that is not asked (a policy just written is on no firewall yet).
    */
-  private async evaluate(project: string, draft: PolicyDraft, firewalls?: Firewall[]): Promise<Status> {
+  private async evaluate(project: string, draft: PolicyDraft, firewalls?: Firewall[], deployment?: { policy: string }): Promise<Status> {
     const scope = await this.scopeOf(project, draft, firewalls);
     const ids = scope.map((f) => f.id).sort();
     if (scope.length === 0) return { state: PolicyState.Pending, reason: draft.firewall ? `firewall ${draft.firewall} is not allocated` : `no firewall of the project is attached to ${draft.network} yet`, firewalls: [] };
     const reasons = scope.flatMap((fw) => policyProblems(asPolicy("", draft), fw.networks).map((p) => `${fw.id}: ${p}`));
-    return reasons.length > 0 ? { state: PolicyState.Rejected, reason: reasons.join("; "), firewalls: ids } : { state: PolicyState.Deployed, reason: "", firewalls: ids };
+    if (reasons.length > 0) return { state: PolicyState.Rejected, reason: reasons.join("; "), firewalls: ids };
+    const waiting = { state: PolicyState.Pending, reason: `waiting for ${ids.join(", ")} to apply it`, firewalls: ids };
+    return deployment ? this.deployment(deployment.policy, scope, ids) : waiting;
+  }
+
+  /**
+   * Deployed once every firewall in scope applied the ruleset compiled from the current policies
+   * (with this one in it); rejected when that ruleset was refused for one of them; else pending.
+   */
+  private async deployment(policy: string, scope: Firewall[], ids: string[]): Promise<Status> {
+    const waiting: string[] = [];
+    for (const fw of scope) {
+      const current = await this.compile(fw);
+      const outcome = await this.store.outcome(fw.id);
+      if (outcome.appliedHash === current.hash && current.policies.includes(policy)) continue;
+      if (outcome.refused?.hash === current.hash) return { state: PolicyState.Rejected, reason: `${fw.id} refused its ruleset: ${outcome.refused.reason}`, firewalls: ids };
+      waiting.push(fw.id);
+    }
+    return waiting.length > 0 ? { state: PolicyState.Pending, reason: `waiting for ${waiting.join(", ")} to apply it`, firewalls: ids } : { state: PolicyState.Deployed, reason: "", firewalls: ids };
   }
 
   // --- compiling ---
@@ -121,21 +140,34 @@ export class Policies {
     return { ruleset, hash: sha256(ruleset), policies: accepted.map((p) => p.id).sort(), problems };
   }
 
-  /**
-   * The ruleset a firewall runs, as its agent or the reconciler fetches it. It is recorded as the
-   * deployed one (what plans diff against), and the statuses of its policies are brought up to
-   * date: the firewall's networks may have changed since they were written.
-   */
+  /** The ruleset a firewall's policies compile to now (a pure read). */
   async ruleset(device: string): Promise<Compiled> {
-    const fw = await this.directory.firewall(device);
-    if (!fw) throw new NotFoundError(FIREWALL, device, `there is no allocated firewall ${device}`);
-    const compiled = await this.compile(fw);
-    await this.store.putRuleset({ firewall: fw.id, ruleset: compiled.ruleset, hash: compiled.hash, policies: compiled.policies });
-    const firewalls = await this.directory.firewallsOf(fw.project);
-    for (const row of await this.store.applyingTo(fw.id, fw.project, fw.networks.map((n) => n.id))) {
-      await this.store.setStatus(row.id, await this.evaluate(row.project, row, firewalls));
+    return this.compile(await this.allocatedFirewall(device));
+  }
+
+  /**
+   * What became of a ruleset on a firewall (the reconciler reports it): recorded, and the
+   * statuses of the policies applying to the firewall follow. Returns those policies.
+   */
+  async reportOutcome(device: string, ruleset: string, outcome: "applied" | "refused", reason: string): Promise<string[]> {
+    const fw = await this.allocatedFirewall(device);
+    const hash = sha256(ruleset);
+    if (outcome === "applied") {
+      const current = await this.compile(fw);
+      await this.store.putApplied({ firewall: fw.id, ruleset, hash, policies: current.hash === hash ? current.policies : [] });
+    } else {
+      await this.store.putRefused(fw.id, hash, reason || "no reason given");
     }
-    return compiled;
+    const firewalls = await this.directory.firewallsOf(fw.project);
+    const rows = await this.store.applyingTo(fw.id, fw.project, fw.networks.map((n) => n.id));
+    for (const row of rows) await this.store.setStatus(row.id, await this.evaluate(row.project, row, firewalls, { policy: row.id }));
+    return rows.map((r) => r.id).sort();
+  }
+
+  private async allocatedFirewall(device: string): Promise<Firewall> {
+    const fw = await this.directory.firewall(device);
+    if (!fw) throw noFirewall(device);
+    return fw;
   }
 
   /** What a draft would compile to on each firewall in its scope, and the diff to what is deployed. */
@@ -157,7 +189,7 @@ export class Policies {
 
   private async ownFirewall(scope: Scope, id: string): Promise<Firewall> {
     const fw = await this.directory.firewall(id);
-    if (!fw || (scope.project && fw.project !== scope.project)) throw new NotFoundError(FIREWALL, id, `there is no allocated firewall ${id}`);
+    if (!fw || (scope.project && fw.project !== scope.project)) throw noFirewall(id);
     return fw;
   }
 

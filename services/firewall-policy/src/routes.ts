@@ -1,7 +1,7 @@
 // Thin handlers: protobuf in, domain call with the caller's scope, protobuf out.
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { kPrincipal, scopeOf } from "@bulkhead/service-kit";
-import { NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { NetworkPolicyService, RulesetOutcome } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { optionsMessage, optionsOf, policyMessage } from "./mappers.js";
 import type { Policies } from "./policies.js";
 import { draftOf } from "./spec.js";
@@ -38,6 +38,10 @@ export function policyRoutes(policies: Policies) {
       async getFirewallRuleset(req) {
         const compiled = await policies.ruleset(req.device);
         return { ruleset: compiled.ruleset, hash: compiled.hash, policies: compiled.policies };
+      },
+      async reportRulesetOutcome(req) {
+        const outcome = req.outcome === RulesetOutcome.APPLIED ? "applied" : "refused";
+        return { policies: await policies.reportOutcome(req.device, req.ruleset, outcome, req.reason) };
       },
     });
   };

@@ -32,6 +32,11 @@ export interface PolicyRow extends Status {
   updated_at: Date;
 }
 
+export interface RulesetOutcomes {
+  appliedHash?: string;
+  refused?: { hash: string; reason: string };
+}
+
 export interface RulesetRow {
   firewall: string;
   ruleset: string;
@@ -144,12 +149,33 @@ export class PolicyStore {
     return (await this.pool.query<RulesetRow>("SELECT firewall, ruleset, hash, policies FROM rulesets WHERE firewall = $1", [firewall])).rows[0];
   }
 
-  async putRuleset(r: RulesetRow): Promise<void> {
+  /** The ruleset the firewall's agent applied. */
+  async putApplied(r: RulesetRow): Promise<void> {
     await this.pool.query(
       `INSERT INTO rulesets (firewall, ruleset, hash, policies) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (firewall) DO UPDATE SET ruleset = $2, hash = $3, policies = $4, compiled_at = now() WHERE rulesets.hash <> $3`,
+       ON CONFLICT (firewall) DO UPDATE SET ruleset = $2, hash = $3, policies = $4, applied_at = now() WHERE rulesets.hash <> $3`,
       [r.firewall, r.ruleset, r.hash, r.policies],
     );
+  }
+
+  /** A ruleset refused for the firewall, with the reason. */
+  async putRefused(firewall: string, hash: string, reason: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ruleset_refusals (firewall, hash, reason) VALUES ($1, $2, $3)
+       ON CONFLICT (firewall) DO UPDATE SET hash = $2, reason = $3, refused_at = now()`,
+      [firewall, hash, reason],
+    );
+  }
+
+  /** What became of the firewall's rulesets: the hash last applied, the last refusal. */
+  async outcome(firewall: string): Promise<RulesetOutcomes> {
+    const { rows } = await this.pool.query<{ applied: string | null; refused: string | null; reason: string | null }>(
+      `SELECT (SELECT hash FROM rulesets WHERE firewall = $1) AS applied, r.hash AS refused, r.reason
+       FROM (SELECT 1) one LEFT JOIN ruleset_refusals r ON r.firewall = $1`,
+      [firewall],
+    );
+    const row = rows[0]!;
+    return { appliedHash: row.applied ?? undefined, refused: row.refused ? { hash: row.refused, reason: row.reason! } : undefined };
   }
 
   private async event(client: Queryable, topic: string, row: PolicyRow, firewalls: readonly string[]): Promise<void> {

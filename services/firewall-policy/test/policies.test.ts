@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
-import { PolicyState, Protocol, type PolicySpecSchema } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { NetworkPolicyService, PolicyState, Protocol, RulesetOutcome, type PolicySpecSchema } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { inNs, namespaces } from "@bulkhead/testkit";
 import { failure, startPolicyWorld, type PolicyWorld } from "./harness.js";
@@ -31,7 +31,7 @@ test("a policy on one firewall is deployed into that firewall's ruleset only, wh
   const editor = await w.editor(w.f.projectA);
   const spec: Spec = { name: "web-out", description: "HTTPS out", firewall: "fw-a", egress: [{ to: [{ cidr: "0.0.0.0/0", except: ["185.1.2.0/24"] }], ports: [tcp(443)] }] };
   const policy = (await editor.createPolicy({ project: w.f.projectA, spec })).policy!;
-  assert.equal([policy.status?.state, policy.status?.firewalls, policy.status?.reason], [PolicyState.DEPLOYED, ["fw-a"], ""]);
+  assert.equal([policy.status?.state, policy.status?.firewalls, policy.status?.reason], [PolicyState.PENDING, ["fw-a"], "waiting for fw-a to apply it"]);
   const compiled = await w.policies.getFirewallRuleset({ device: "fw-a" });
   assert.match(compiled.ruleset, 'ip daddr 0.0.0.0/0 ip daddr != 185.1.2.0/24 tcp dport 443 counter accept comment "web-out: egress 0"');
   assert.equal(compiled.policies, [policy.id]);
@@ -53,11 +53,50 @@ test("a policy on one firewall is deployed into that firewall's ruleset only, wh
 test("a policy on a network applies to every firewall of the project attached to it", async ({ w }) => {
   const editor = await w.editor(w.f.projectA);
   const policy = (await editor.createPolicy({ project: w.f.projectA, spec: { name: "dns-out", network: w.f.netA.id, egress: [{ to: [], ports: [{ protocol: Protocol.UDP, port: 53 }] }] } })).policy!;
-  assert.equal([policy.status?.state, policy.status?.firewalls], [PolicyState.DEPLOYED, ["fw-a", "fw-a2"]]);
+  assert.equal([policy.status?.state, policy.status?.firewalls], [PolicyState.PENDING, ["fw-a", "fw-a2"]]);
   for (const fw of ["fw-a", "fw-a2"]) assert.match(await ruleset(w, fw), 'udp dport 53 counter accept comment "dns-out: egress 0"', fw);
   assert.not.match(await ruleset(w, "fw-b"), "dns-out", "another project's firewall never gets it");
   const listed = (await editor.listPolicies({ project: w.f.projectA, firewall: "fw-a2" })).policies.map((p) => p.name);
   assert.equal(listed, ["dns-out"]);
+});
+
+test("a policy is deployed once every firewall in scope applied the ruleset with it, rejected when one refused it; reading a ruleset changes nothing", async ({ w }) => {
+  const editor = await w.editor(w.f.projectA);
+  const spec: Spec = { name: "ntp-out", network: w.f.netA.id, egress: [{ to: [], ports: [{ protocol: Protocol.UDP, port: 123 }] }] };
+  const policy = (await editor.createPolicy({ project: w.f.projectA, spec })).policy!;
+  const status = async () => {
+    const s = (await editor.getPolicy({ project: w.f.projectA, id: policy.id })).policy!.status!;
+    return `${PolicyState[s.state]} ${s.reason}`;
+  };
+  assert.is(await status(), "PENDING waiting for fw-a, fw-a2 to apply it");
+  const applied = await w.count("SELECT count(*) FROM rulesets");
+  const [a, a2] = [(await w.policies.getFirewallRuleset({ device: "fw-a" })).ruleset, (await w.policies.getFirewallRuleset({ device: "fw-a2" })).ruleset];
+  assert.equal([await status(), await w.count("SELECT count(*) FROM rulesets")], ["PENDING waiting for fw-a, fw-a2 to apply it", applied], "a read writes nothing");
+
+  const reconciler = w.service.client(NetworkPolicyService, await w.service.serviceToken("reconciler"));
+  const report = (device: string, ruleset: string, outcome: RulesetOutcome, reason = "") => reconciler.reportRulesetOutcome({ device, ruleset, outcome, reason });
+  await report("fw-a", a, RulesetOutcome.APPLIED);
+  assert.is(await status(), "PENDING waiting for fw-a2 to apply it");
+  await report("fw-a2", "table inet bulkhead {}\n", RulesetOutcome.APPLIED);
+  assert.is(await status(), "PENDING waiting for fw-a2 to apply it", "a ruleset without the policy is not it");
+  assert.equal((await report("fw-a2", a2, RulesetOutcome.APPLIED)).policies.includes(policy.id), true);
+  assert.is(await status(), "DEPLOYED ");
+
+  await editor.updatePolicy({ project: w.f.projectA, id: policy.id, spec: { ...spec, egress: [{ to: [], ports: [{ protocol: Protocol.UDP, port: 1123 }] }] } });
+  assert.is(await status(), "PENDING waiting for fw-a, fw-a2 to apply it", "a changed policy is on no firewall yet");
+  await report("fw-a", (await w.policies.getFirewallRuleset({ device: "fw-a" })).ruleset, RulesetOutcome.REFUSED, "the agent refused it: nft: syntax error");
+  assert.is(await status(), "REJECTED fw-a refused its ruleset: the agent refused it: nft: syntax error");
+
+  for (const caller of [editor, w.service.client(NetworkPolicyService, await w.service.agentToken("fw-a"))]) {
+    assert.is((await failure(caller.reportRulesetOutcome({ device: "fw-a", ruleset: a, outcome: RulesetOutcome.APPLIED }))).code, Code.PermissionDenied, "only services report");
+  }
+  assert.is((await failure(reconciler.reportRulesetOutcome({ device: "fw-a", ruleset: a, outcome: RulesetOutcome.UNSPECIFIED }))).code, Code.InvalidArgument);
+  assert.is((await failure(report("fw-nowhere", a, RulesetOutcome.APPLIED))).code, Code.NotFound);
+  // The refused ruleset held every policy of fw-a: dns-out and web-out too. Without ntp-out, the firewalls apply theirs again.
+  assert.is((await editor.listPolicies({ project: w.f.projectA, state: PolicyState.REJECTED })).policies.map((p) => p.name).sort().join(), "dns-out,ntp-out,web-out");
+  await editor.deletePolicy({ project: w.f.projectA, id: policy.id });
+  for (const fw of ["fw-a", "fw-a2"]) await report(fw, (await w.policies.getFirewallRuleset({ device: fw })).ruleset, RulesetOutcome.APPLIED);
+  assert.equal((await editor.listPolicies({ project: w.f.projectA })).policies.map((p) => `${p.name} ${PolicyState[p.status!.state]}`), ["dns-out DEPLOYED", "web-out DEPLOYED"]);
 });
 
 test("a policy no network of the firewall can carry is rejected with the reason, and left out", async ({ w }) => {

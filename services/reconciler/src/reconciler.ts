@@ -4,7 +4,7 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { UnrecoverableError } from "bullmq";
 import { AgentService, ApplyOutcome } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
-import type { NetworkPolicyService, PlanPolicyRequest } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { RulesetOutcome, type NetworkPolicyService, type PlanPolicyRequest } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, type GetMachineViewResponse, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole, type GetSwitchViewResponse, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
@@ -75,6 +75,14 @@ const labKinds: Partial<Record<DeviceKind, "leaf" | "exit" | "firewall">> = { [D
 
 const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
 
+/** The longest reason ReportRulesetOutcome takes. */
+const REASON_MAX = 4096;
+
+const findingsSummary = (findings: readonly Finding[]) => {
+  const shown = findings.slice(0, 3).map((f) => `${f.device} ${f.object}: ${f.message}`);
+  return `${shown.join("; ")}${findings.length > shown.length ? `; and ${findings.length - shown.length} more` : ""}`;
+};
+
 export class Reconciler {
   private readonly agents = new Map<string, Client<typeof AgentService>>();
 
@@ -127,6 +135,7 @@ export class Reconciler {
       const cut = rendered.verification.passed ? undefined : await this.cutBack(device, render, row);
       failpoint("reconciler.render.before-record");
       ({ row: after, changed } = await this.store.record(device, rendered, cut));
+      if (cut && changed) await this.reportRuleset(device, rendered.model, RulesetOutcome.REFUSED, `the reconciler's isolation verification refused it: ${findingsSummary(rendered.verification.findings)}`);
     }
     if (force) await this.store.unblock(device);
     if (changed || force || this.needsPush(after!)) await this.queues.push(device);
@@ -292,6 +301,7 @@ export class Reconciler {
     try {
       const res = await this.agent(row.endpoint, device).apply({ device, generation: BigInt(revision.generation), files: revision.files, hash: revision.hash });
       await this.store.applied(device, Number(res.appliedGeneration), res.appliedHash, res.outcome === ApplyOutcome.APPLIED);
+      if (res.appliedHash === revision.hash) await this.reportRuleset(device, revision.model, RulesetOutcome.APPLIED);
       this.log.debug({ device, generation: revision.generation, outcome: ApplyOutcome[res.outcome] }, "pushed");
       return res.outcome === ApplyOutcome.APPLIED ? "applied" : "unchanged";
     } catch (error) {
@@ -304,7 +314,23 @@ export class Reconciler {
   /** After the last attempt: the device is FAILED with the reason. */
   async pushFailed(device: string, reason: string, refused: boolean): Promise<void> {
     const row = await this.store.device(device);
-    if (row) await this.store.failed(device, row.desired_generation, reason, refused);
+    if (!row) return;
+    await this.store.failed(device, row.desired_generation, reason, refused);
+    if (refused) await this.reportRuleset(device, (await this.store.revision(device, row.desired_generation))?.model, RulesetOutcome.REFUSED, reason);
+  }
+
+  /**
+   * Tells the firewall-policy service what became of a firewall's ruleset (a switch's model has
+   * none). A report that fails leaves the policies pending: a status never says more than happened.
+   */
+  private async reportRuleset(device: string, model: unknown, outcome: RulesetOutcome, reason = ""): Promise<void> {
+    const ruleset = (model as Partial<{ ruleset: string }> | undefined)?.ruleset;
+    if (!ruleset) return;
+    try {
+      await this.services.policies.reportRulesetOutcome({ device, ruleset, outcome, reason: reason.slice(0, REASON_MAX) });
+    } catch (error) {
+      this.log.warn({ device, outcome: RulesetOutcome[outcome], err: error }, "ruleset outcome not reported; the firewall's policies stay pending");
+    }
   }
 
   /** The agent's client: its token is good for this device only, and over TLS its certificate must name the device. */

@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { AgentService } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
-import { NetworkPolicyService, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { NetworkPolicyService, PolicyState, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
@@ -52,9 +52,12 @@ test("a firewall gets FRR and the nftables ruleset, and a policy change reaches 
   assert.match(fw.read("frr/frr.conf"), `vrf vrf${s.f.netA.vrf}`);
   const leafGeneration = (await s.status("leaf01"))!.desiredGeneration;
   const policies = s.policy.client(NetworkPolicyService, await s.policy.projectToken(s.f.projectA, "editor"));
-  await policies.createPolicy({ project: s.f.projectA, spec: { name: "https-out", firewall: "fw1", egress: [{ to: [], ports: [{ protocol: Protocol.TCP, port: 443 }] }] } });
+  const created = (await policies.createPolicy({ project: s.f.projectA, spec: { name: "https-out", firewall: "fw1", egress: [{ to: [], ports: [{ protocol: Protocol.TCP, port: 443 }] }] } })).policy!;
+  assert.is(created.status?.state, PolicyState.PENDING, "written, on no firewall yet");
   await s.until(async () => fw.read("nftables/bulkhead.nft").includes('comment "https-out: egress 0"'), "the policy is on the firewall");
   await inSyncAll(s, "fw1");
+  const state = async (id: string) => (await policies.getPolicy({ project: s.f.projectA, id })).policy!.status!;
+  await s.until(async () => (await state(created.id)).state === PolicyState.DEPLOYED, "the policy DEPLOYED: the firewall's agent applied it");
   assert.is((await s.status("leaf01"))!.desiredGeneration, leafGeneration, "the leaves were not re-rendered for a policy");
   const revision = (await s.fabric.getRevision({ device: "fw1" })).revision!;
   assert.equal(revision.verification?.checks, ["vtysh -C", "nft -c", "isolation"]);
@@ -62,6 +65,19 @@ test("a firewall gets FRR and the nftables ruleset, and a policy change reaches 
   assert.equal(report.verification?.findings, [], "the partition's desired revisions prove isolated together");
   assert.ok(report.verification?.passed);
   assert.ok(["fw1", "leaf01", "leaf02"].every((d) => report.devices.includes(d)), report.devices.join(", "));
+
+  // An agent that refuses the ruleset: the policy is REJECTED with the agent's reason, never DEPLOYED.
+  await fw.stop();
+  const refusing = await s.startAgent("fw1", { BULKHEAD_NFT_VALIDATE: "echo 'nft: this kernel refuses' >&2; exit 1" }, fw.root);
+  const refused = (await policies.createPolicy({ project: s.f.projectA, spec: { name: "dns-out", firewall: "fw1", egress: [{ to: [], ports: [{ protocol: Protocol.UDP, port: 53 }] }] } })).policy!;
+  await s.until(async () => (await state(refused.id)).state === PolicyState.REJECTED, "the policy REJECTED: the agent refused its ruleset");
+  assert.match((await state(refused.id)).reason, "fw1 refused its ruleset: the agent refused generation");
+  assert.match((await state(refused.id)).reason, "this kernel refuses");
+  await refusing.stop();
+  await s.startAgent("fw1", {}, fw.root);
+  await s.fabric.resync({ device: "fw1" });
+  await s.until(async () => (await state(refused.id)).state === PolicyState.DEPLOYED, "DEPLOYED once a working agent applied it");
+  assert.is((await state(created.id)).state, PolicyState.DEPLOYED);
 });
 
 test("a hand-edited file is drift: reported at once and overwritten with the desired revision", async ({ s }) => {

@@ -15,7 +15,70 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bulkhead/firewall/v1/policy.proto.
  */
 export const file_bulkhead_firewall_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiFidWxraGVhZC9maXJld2FsbC92MS9wb2xpY3kucHJvdG8SFGJ1bGtoZWFkLmZpcmV3YWxsLnYxIpUCCglQb3J0TWF0Y2gSPAoIcHJvdG9jb2wYASABKA4yHi5idWxraGVhZC5maXJld2FsbC52MS5Qcm90b2NvbEIKukgHggEEGAEYAhIXCgRwb3J0GAIgASgNQgm6SAYqBBj//wMSGwoIZW5kX3BvcnQYAyABKA1CCbpIBioEGP//AzqTAbpIjwEajAEKEHBvcnRfbWF0Y2gucmFuZ2USMWVuZF9wb3J0IG5lZWRzIGEgcG9ydCBhbmQgbXVzdCBiZSBncmVhdGVyIHRoYW4gaXQaRXRoaXMuZW5kX3BvcnQgPT0gMHUgfHwgKHRoaXMucG9ydCAhPSAwdSAmJiB0aGlzLmVuZF9wb3J0ID4gdGhpcy5wb3J0KSJBCgRQZWVyEhYKBGNpZHIYASABKAlCCLpIBXID6AEBEiEKBmV4Y2VwdBgCIAMoCUIRukgOkgELEEAYASIFcgPoAQEifQoLSW5ncmVzc1J1bGUSMgoEZnJvbRgBIAMoCzIaLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBlZXJCCLpIBZIBAhBAEjoKBXBvcnRzGAIgAygLMh8uYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9ydE1hdGNoQgq6SAeSAQQIARBAInoKCkVncmVzc1J1bGUSMAoCdG8YASADKAsyGi5idWxraGVhZC5maXJld2FsbC52MS5QZWVyQgi6SAWSAQIQQBI6CgVwb3J0cxgCIAMoCzIfLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvcnRNYXRjaEIKukgHkgEECAEQQCKTAQoMUG9saWN5U3RhdHVzEjAKBXN0YXRlGAEgASgOMiEuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3RhdGUSDgoGcmVhc29uGAIgASgJEhEKCWZpcmV3YWxscxgDIAMoCRIuCgp1cGRhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLsAgoNTmV0d29ya1BvbGljeRIKCgJpZBgBIAEoCRIPCgdwcm9qZWN0GAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEAoIZmlyZXdhbGwYBSABKAkSDwoHbmV0d29yaxgGIAEoCRIyCgdpbmdyZXNzGAcgAygLMiEuYnVsa2hlYWQuZmlyZXdhbGwudjEuSW5ncmVzc1J1bGUSMAoGZWdyZXNzGAggAygLMiAuYnVsa2hlYWQuZmlyZXdhbGwudjEuRWdyZXNzUnVsZRIyCgZzdGF0dXMYCSABKAsyIi5idWxraGVhZC5maXJld2FsbC52MS5Qb2xpY3lTdGF0dXMSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiggMKClBvbGljeVNwZWMSGQoEbmFtZRgBIAEoCUILukgIcga4s66xAgESIAoLZGVzY3JpcHRpb24YAiABKAlCC7pICHIGyLOusQIBEiAKCGZpcmV3YWxsGAMgASgJQg66SAvYAQFyBrizrrECARIfCgduZXR3b3JrGAQgASgJQg66SAvYAQFyBrizrrECARI9CgdpbmdyZXNzGAUgAygLMiEuYnVsa2hlYWQuZmlyZXdhbGwudjEuSW5ncmVzc1J1bGVCCbpIBpIBAxCAAhI7CgZlZ3Jlc3MYBiADKAsyIC5idWxraGVhZC5maXJld2FsbC52MS5FZ3Jlc3NSdWxlQgm6SAaSAQMQgAI6eLpIdRpzChFwb2xpY3lfc3BlYy5zY29wZRIvZXhhY3RseSBvbmUgb2YgZmlyZXdhbGwgYW5kIG5ldHdvcmsgbXVzdCBiZSBzZXQaLSh0aGlzLmZpcmV3YWxsICE9ICcnKSAhPSAodGhpcy5uZXR3b3JrICE9ICcnKSJTCglSYXRlTGltaXQSHAoHbmV0d29yaxgBIAEoCUILukgIcga4s66xAgESKAoQYnl0ZXNfcGVyX3NlY29uZBgCIAEoBEIOukgLMgkYgMivoCUogAgi2AEKD0ZpcmV3YWxsT3B0aW9ucxI+CgtyYXRlX2xpbWl0cxgBIAMoCzIfLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlJhdGVMaW1pdEIIukgFkgECECASIAoYbG9nX2FjY2VwdGVkX2Nvbm5lY3Rpb25zGAIgASgIEisKEHNzaF9hbGxvd2VkX2Zyb20YAyADKAlCEbpIDpIBCxAgGAEiBXID6AEBEjYKBHNuYXQYBCADKAsyHi5idWxraGVhZC5maXJld2FsbC52MS5TbmF0UnVsZUIIukgFkgECEBAiSQoIU25hdFJ1bGUSHAoHbmV0d29yaxgBIAEoCUILukgIcga4s66xAgESHwoDaXBzGAIgAygJQhK6SA+SAQwIARAQGAEiBHICeAEiawoTQ3JlYXRlUG9saWN5UmVxdWVzdBIcCgdwcm9qZWN0GAEgASgJQgu6SAhyBrizrrECARI2CgRzcGVjGAIgASgLMiAuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3BlY0IGukgDyAEBIksKFENyZWF0ZVBvbGljeVJlc3BvbnNlEjMKBnBvbGljeRgBIAEoCzIjLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLk5ldHdvcmtQb2xpY3kiTAoQR2V0UG9saWN5UmVxdWVzdBIXCgJpZBgBIAEoCUILukgIcga4s66xAgESHwoHcHJvamVjdBgCIAEoCUIOukgL2AEBcga4s66xAgEiSAoRR2V0UG9saWN5UmVzcG9uc2USMwoGcG9saWN5GAEgASgLMiMuYnVsa2hlYWQuZmlyZXdhbGwudjEuTmV0d29ya1BvbGljeSKUAQoTTGlzdFBvbGljaWVzUmVxdWVzdBIfCgdwcm9qZWN0GAEgASgJQg66SAvYAQFyBrizrrECARIgCghmaXJld2FsbBgCIAEoCUIOukgL2AEBcga4s66xAgESOgoFc3RhdGUYAyABKA4yIS5idWxraGVhZC5maXJld2FsbC52MS5Qb2xpY3lTdGF0ZUIIukgFggECEAEiTQoUTGlzdFBvbGljaWVzUmVzcG9uc2USNQoIcG9saWNpZXMYASADKAsyIy5idWxraGVhZC5maXJld2FsbC52MS5OZXR3b3JrUG9saWN5IocBChNVcGRhdGVQb2xpY3lSZXF1ZXN0EhcKAmlkGAEgASgJQgu6SAhyBrizrrECARIfCgdwcm9qZWN0GAIgASgJQg66SAvYAQFyBrizrrECARI2CgRzcGVjGAMgASgLMiAuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3BlY0IGukgDyAEBIksKFFVwZGF0ZVBvbGljeVJlc3BvbnNlEjMKBnBvbGljeRgBIAEoCzIjLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLk5ldHdvcmtQb2xpY3kiTwoTRGVsZXRlUG9saWN5UmVxdWVzdBIXCgJpZBgBIAEoCUILukgIcga4s66xAgESHwoHcHJvamVjdBgCIAEoCUIOukgL2AEBcga4s66xAgEiSwoURGVsZXRlUG9saWN5UmVzcG9uc2USMwoGcG9saWN5GAEgASgLMiMuYnVsa2hlYWQuZmlyZXdhbGwudjEuTmV0d29ya1BvbGljeSJpChFQbGFuUG9saWN5UmVxdWVzdBIcCgdwcm9qZWN0GAEgASgJQgu6SAhyBrizrrECARI2CgRzcGVjGAIgASgLMiAuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3BlY0IGukgDyAEBIj8KDEZpcmV3YWxsUGxhbhIQCghmaXJld2FsbBgBIAEoCRIPCgdydWxlc2V0GAIgASgJEgwKBGRpZmYYAyABKAkiXQoSUGxhblBvbGljeVJlc3BvbnNlEjUKCWZpcmV3YWxscxgBIAMoCzIiLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkZpcmV3YWxsUGxhbhIQCghwcm9ibGVtcxgCIAMoCSJbChlHZXRGaXJld2FsbE9wdGlvbnNSZXF1ZXN0Eh0KCGZpcmV3YWxsGAEgASgJQgu6SAhyBrizrrECARIfCgdwcm9qZWN0GAIgASgJQg66SAvYAQFyBrizrrECASJUChpHZXRGaXJld2FsbE9wdGlvbnNSZXNwb25zZRI2CgdvcHRpb25zGAEgASgLMiUuYnVsa2hlYWQuZmlyZXdhbGwudjEuRmlyZXdhbGxPcHRpb25zIpsBChlTZXRGaXJld2FsbE9wdGlvbnNSZXF1ZXN0Eh0KCGZpcmV3YWxsGAEgASgJQgu6SAhyBrizrrECARIfCgdwcm9qZWN0GAIgASgJQg66SAvYAQFyBrizrrECARI+CgdvcHRpb25zGAMgASgLMiUuYnVsa2hlYWQuZmlyZXdhbGwudjEuRmlyZXdhbGxPcHRpb25zQga6SAPIAQEiVAoaU2V0RmlyZXdhbGxPcHRpb25zUmVzcG9uc2USNgoHb3B0aW9ucxgBIAEoCzIlLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkZpcmV3YWxsT3B0aW9ucyI4ChlHZXRGaXJld2FsbFJ1bGVzZXRSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgEiTQoaR2V0RmlyZXdhbGxSdWxlc2V0UmVzcG9uc2USDwoHcnVsZXNldBgBIAEoCRIMCgRoYXNoGAIgASgJEhAKCHBvbGljaWVzGAMgAygJKkgKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEAoMUFJPVE9DT0xfVENQEAESEAoMUFJPVE9DT0xfVURQEAIqewoLUG9saWN5U3RhdGUSHAoYUE9MSUNZX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUUE9MSUNZX1NUQVRFX1BFTkRJTkcQARIZChVQT0xJQ1lfU1RBVEVfREVQTE9ZRUQQAhIZChVQT0xJQ1lfU1RBVEVfUkVKRUNURUQQAzKGCQoUTmV0d29ya1BvbGljeVNlcnZpY2USdAoMQ3JlYXRlUG9saWN5EikuYnVsa2hlYWQuZmlyZXdhbGwudjEuQ3JlYXRlUG9saWN5UmVxdWVzdBoqLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkNyZWF0ZVBvbGljeVJlc3BvbnNlIg2iuBkJCgEBEgIBAjABEnIKCUdldFBvbGljeRImLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldFBvbGljeVJlcXVlc3QaJy5idWxraGVhZC5maXJld2FsbC52MS5HZXRQb2xpY3lSZXNwb25zZSIUkAIBorgZDQoCAQISAwECAxgBMAISewoMTGlzdFBvbGljaWVzEikuYnVsa2hlYWQuZmlyZXdhbGwudjEuTGlzdFBvbGljaWVzUmVxdWVzdBoqLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkxpc3RQb2xpY2llc1Jlc3BvbnNlIhSQAgGiuBkNCgIBAhIDAQIDGAEwAhJ0CgxVcGRhdGVQb2xpY3kSKS5idWxraGVhZC5maXJld2FsbC52MS5VcGRhdGVQb2xpY3lSZXF1ZXN0GiouYnVsa2hlYWQuZmlyZXdhbGwudjEuVXBkYXRlUG9saWN5UmVzcG9uc2UiDaK4GQkKAQESAgECMAESdAoMRGVsZXRlUG9saWN5EikuYnVsa2hlYWQuZmlyZXdhbGwudjEuRGVsZXRlUG9saWN5UmVxdWVzdBoqLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkRlbGV0ZVBvbGljeVJlc3BvbnNlIg2iuBkJCgEBEgIBAjABEnUKClBsYW5Qb2xpY3kSJy5idWxraGVhZC5maXJld2FsbC52MS5QbGFuUG9saWN5UmVxdWVzdBooLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBsYW5Qb2xpY3lSZXNwb25zZSIUkAIBorgZDQoCAQISAwECAxgBMAISjQEKEkdldEZpcmV3YWxsT3B0aW9ucxIvLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldEZpcmV3YWxsT3B0aW9uc1JlcXVlc3QaMC5idWxraGVhZC5maXJld2FsbC52MS5HZXRGaXJld2FsbE9wdGlvbnNSZXNwb25zZSIUkAIBorgZDQoCAQISAwECAxgBMAIShgEKElNldEZpcmV3YWxsT3B0aW9ucxIvLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlNldEZpcmV3YWxsT3B0aW9uc1JlcXVlc3QaMC5idWxraGVhZC5maXJld2FsbC52MS5TZXRGaXJld2FsbE9wdGlvbnNSZXNwb25zZSINorgZCQoBARICAQIwARKKAQoSR2V0RmlyZXdhbGxSdWxlc2V0Ei8uYnVsa2hlYWQuZmlyZXdhbGwudjEuR2V0RmlyZXdhbGxSdWxlc2V0UmVxdWVzdBowLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldEZpcmV3YWxsUnVsZXNldFJlc3BvbnNlIhGQAgGiuBkKCgIBAhgBIAEwAmIGcHJvdG8z", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_google_protobuf_timestamp]);
+  fileDesc("CiFidWxraGVhZC9maXJld2FsbC92MS9wb2xpY3kucHJvdG8SFGJ1bGtoZWFkLmZpcmV3YWxsLnYxIrYBChtSZXBvcnRSdWxlc2V0T3V0Y29tZVJlcXVlc3QSGwoGZGV2aWNlGAEgASgJQgu6SAhyBrizrrECARIdCgdydWxlc2V0GAIgASgJQgy6SAlyBxABKMCNtwESQQoHb3V0Y29tZRgDIAEoDjIkLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlJ1bGVzZXRPdXRjb21lQgq6SAeCAQQQASAAEhgKBnJlYXNvbhgEIAEoCUIIukgFcgMYgCAiMAocUmVwb3J0UnVsZXNldE91dGNvbWVSZXNwb25zZRIQCghwb2xpY2llcxgBIAMoCSKVAgoJUG9ydE1hdGNoEjwKCHByb3RvY29sGAEgASgOMh4uYnVsa2hlYWQuZmlyZXdhbGwudjEuUHJvdG9jb2xCCrpIB4IBBBgBGAISFwoEcG9ydBgCIAEoDUIJukgGKgQY//8DEhsKCGVuZF9wb3J0GAMgASgNQgm6SAYqBBj//wM6kwG6SI8BGowBChBwb3J0X21hdGNoLnJhbmdlEjFlbmRfcG9ydCBuZWVkcyBhIHBvcnQgYW5kIG11c3QgYmUgZ3JlYXRlciB0aGFuIGl0GkV0aGlzLmVuZF9wb3J0ID09IDB1IHx8ICh0aGlzLnBvcnQgIT0gMHUgJiYgdGhpcy5lbmRfcG9ydCA+IHRoaXMucG9ydCkiQQoEUGVlchIWCgRjaWRyGAEgASgJQgi6SAVyA+gBARIhCgZleGNlcHQYAiADKAlCEbpIDpIBCxBAGAEiBXID6AEBIn0KC0luZ3Jlc3NSdWxlEjIKBGZyb20YASADKAsyGi5idWxraGVhZC5maXJld2FsbC52MS5QZWVyQgi6SAWSAQIQQBI6CgVwb3J0cxgCIAMoCzIfLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvcnRNYXRjaEIKukgHkgEECAEQQCJ6CgpFZ3Jlc3NSdWxlEjAKAnRvGAEgAygLMhouYnVsa2hlYWQuZmlyZXdhbGwudjEuUGVlckIIukgFkgECEEASOgoFcG9ydHMYAiADKAsyHy5idWxraGVhZC5maXJld2FsbC52MS5Qb3J0TWF0Y2hCCrpIB5IBBAgBEEAikwEKDFBvbGljeVN0YXR1cxIwCgVzdGF0ZRgBIAEoDjIhLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvbGljeVN0YXRlEg4KBnJlYXNvbhgCIAEoCRIRCglmaXJld2FsbHMYAyADKAkSLgoKdXBkYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi7AIKDU5ldHdvcmtQb2xpY3kSCgoCaWQYASABKAkSDwoHcHJvamVjdBgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhAKCGZpcmV3YWxsGAUgASgJEg8KB25ldHdvcmsYBiABKAkSMgoHaW5ncmVzcxgHIAMoCzIhLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkluZ3Jlc3NSdWxlEjAKBmVncmVzcxgIIAMoCzIgLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkVncmVzc1J1bGUSMgoGc3RhdHVzGAkgASgLMiIuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3RhdHVzEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoIDCgpQb2xpY3lTcGVjEhkKBG5hbWUYASABKAlCC7pICHIGuLOusQIBEiAKC2Rlc2NyaXB0aW9uGAIgASgJQgu6SAhyBsizrrECARIgCghmaXJld2FsbBgDIAEoCUIOukgL2AEBcga4s66xAgESHwoHbmV0d29yaxgEIAEoCUIOukgL2AEBcga4s66xAgESPQoHaW5ncmVzcxgFIAMoCzIhLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkluZ3Jlc3NSdWxlQgm6SAaSAQMQgAISOwoGZWdyZXNzGAYgAygLMiAuYnVsa2hlYWQuZmlyZXdhbGwudjEuRWdyZXNzUnVsZUIJukgGkgEDEIACOni6SHUacwoRcG9saWN5X3NwZWMuc2NvcGUSL2V4YWN0bHkgb25lIG9mIGZpcmV3YWxsIGFuZCBuZXR3b3JrIG11c3QgYmUgc2V0Gi0odGhpcy5maXJld2FsbCAhPSAnJykgIT0gKHRoaXMubmV0d29yayAhPSAnJykiUwoJUmF0ZUxpbWl0EhwKB25ldHdvcmsYASABKAlCC7pICHIGuLOusQIBEigKEGJ5dGVzX3Blcl9zZWNvbmQYAiABKARCDrpICzIJGIDIr6AlKIAIItgBCg9GaXJld2FsbE9wdGlvbnMSPgoLcmF0ZV9saW1pdHMYASADKAsyHy5idWxraGVhZC5maXJld2FsbC52MS5SYXRlTGltaXRCCLpIBZIBAhAgEiAKGGxvZ19hY2NlcHRlZF9jb25uZWN0aW9ucxgCIAEoCBIrChBzc2hfYWxsb3dlZF9mcm9tGAMgAygJQhG6SA6SAQsQIBgBIgVyA+gBARI2CgRzbmF0GAQgAygLMh4uYnVsa2hlYWQuZmlyZXdhbGwudjEuU25hdFJ1bGVCCLpIBZIBAhAQIkkKCFNuYXRSdWxlEhwKB25ldHdvcmsYASABKAlCC7pICHIGuLOusQIBEh8KA2lwcxgCIAMoCUISukgPkgEMCAEQEBgBIgRyAngBImsKE0NyZWF0ZVBvbGljeVJlcXVlc3QSHAoHcHJvamVjdBgBIAEoCUILukgIcga4s66xAgESNgoEc3BlYxgCIAEoCzIgLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvbGljeVNwZWNCBrpIA8gBASJLChRDcmVhdGVQb2xpY3lSZXNwb25zZRIzCgZwb2xpY3kYASABKAsyIy5idWxraGVhZC5maXJld2FsbC52MS5OZXR3b3JrUG9saWN5IkwKEEdldFBvbGljeVJlcXVlc3QSFwoCaWQYASABKAlCC7pICHIGuLOusQIBEh8KB3Byb2plY3QYAiABKAlCDrpIC9gBAXIGuLOusQIBIkgKEUdldFBvbGljeVJlc3BvbnNlEjMKBnBvbGljeRgBIAEoCzIjLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLk5ldHdvcmtQb2xpY3kilAEKE0xpc3RQb2xpY2llc1JlcXVlc3QSHwoHcHJvamVjdBgBIAEoCUIOukgL2AEBcga4s66xAgESIAoIZmlyZXdhbGwYAiABKAlCDrpIC9gBAXIGuLOusQIBEjoKBXN0YXRlGAMgASgOMiEuYnVsa2hlYWQuZmlyZXdhbGwudjEuUG9saWN5U3RhdGVCCLpIBYIBAhABIk0KFExpc3RQb2xpY2llc1Jlc3BvbnNlEjUKCHBvbGljaWVzGAEgAygLMiMuYnVsa2hlYWQuZmlyZXdhbGwudjEuTmV0d29ya1BvbGljeSKHAQoTVXBkYXRlUG9saWN5UmVxdWVzdBIXCgJpZBgBIAEoCUILukgIcga4s66xAgESHwoHcHJvamVjdBgCIAEoCUIOukgL2AEBcga4s66xAgESNgoEc3BlYxgDIAEoCzIgLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvbGljeVNwZWNCBrpIA8gBASJLChRVcGRhdGVQb2xpY3lSZXNwb25zZRIzCgZwb2xpY3kYASABKAsyIy5idWxraGVhZC5maXJld2FsbC52MS5OZXR3b3JrUG9saWN5Ik8KE0RlbGV0ZVBvbGljeVJlcXVlc3QSFwoCaWQYASABKAlCC7pICHIGuLOusQIBEh8KB3Byb2plY3QYAiABKAlCDrpIC9gBAXIGuLOusQIBIksKFERlbGV0ZVBvbGljeVJlc3BvbnNlEjMKBnBvbGljeRgBIAEoCzIjLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLk5ldHdvcmtQb2xpY3kiaQoRUGxhblBvbGljeVJlcXVlc3QSHAoHcHJvamVjdBgBIAEoCUILukgIcga4s66xAgESNgoEc3BlYxgCIAEoCzIgLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBvbGljeVNwZWNCBrpIA8gBASI/CgxGaXJld2FsbFBsYW4SEAoIZmlyZXdhbGwYASABKAkSDwoHcnVsZXNldBgCIAEoCRIMCgRkaWZmGAMgASgJIl0KElBsYW5Qb2xpY3lSZXNwb25zZRI1CglmaXJld2FsbHMYASADKAsyIi5idWxraGVhZC5maXJld2FsbC52MS5GaXJld2FsbFBsYW4SEAoIcHJvYmxlbXMYAiADKAkiWwoZR2V0RmlyZXdhbGxPcHRpb25zUmVxdWVzdBIdCghmaXJld2FsbBgBIAEoCUILukgIcga4s66xAgESHwoHcHJvamVjdBgCIAEoCUIOukgL2AEBcga4s66xAgEiVAoaR2V0RmlyZXdhbGxPcHRpb25zUmVzcG9uc2USNgoHb3B0aW9ucxgBIAEoCzIlLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkZpcmV3YWxsT3B0aW9ucyKbAQoZU2V0RmlyZXdhbGxPcHRpb25zUmVxdWVzdBIdCghmaXJld2FsbBgBIAEoCUILukgIcga4s66xAgESHwoHcHJvamVjdBgCIAEoCUIOukgL2AEBcga4s66xAgESPgoHb3B0aW9ucxgDIAEoCzIlLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkZpcmV3YWxsT3B0aW9uc0IGukgDyAEBIlQKGlNldEZpcmV3YWxsT3B0aW9uc1Jlc3BvbnNlEjYKB29wdGlvbnMYASABKAsyJS5idWxraGVhZC5maXJld2FsbC52MS5GaXJld2FsbE9wdGlvbnMiOAoZR2V0RmlyZXdhbGxSdWxlc2V0UmVxdWVzdBIbCgZkZXZpY2UYASABKAlCC7pICHIGuLOusQIBIk0KGkdldEZpcmV3YWxsUnVsZXNldFJlc3BvbnNlEg8KB3J1bGVzZXQYASABKAkSDAoEaGFzaBgCIAEoCRIQCghwb2xpY2llcxgDIAMoCSprCg5SdWxlc2V0T3V0Y29tZRIfChtSVUxFU0VUX09VVENPTUVfVU5TUEVDSUZJRUQQABIbChdSVUxFU0VUX09VVENPTUVfQVBQTElFRBABEhsKF1JVTEVTRVRfT1VUQ09NRV9SRUZVU0VEEAIqSAoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIQCgxQUk9UT0NPTF9UQ1AQARIQCgxQUk9UT0NPTF9VRFAQAip7CgtQb2xpY3lTdGF0ZRIcChhQT0xJQ1lfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRQT0xJQ1lfU1RBVEVfUEVORElORxABEhkKFVBPTElDWV9TVEFURV9ERVBMT1lFRBACEhkKFVBPTElDWV9TVEFURV9SRUpFQ1RFRBADMpMKChROZXR3b3JrUG9saWN5U2VydmljZRJ0CgxDcmVhdGVQb2xpY3kSKS5idWxraGVhZC5maXJld2FsbC52MS5DcmVhdGVQb2xpY3lSZXF1ZXN0GiouYnVsa2hlYWQuZmlyZXdhbGwudjEuQ3JlYXRlUG9saWN5UmVzcG9uc2UiDaK4GQkKAQESAgECMAEScgoJR2V0UG9saWN5EiYuYnVsa2hlYWQuZmlyZXdhbGwudjEuR2V0UG9saWN5UmVxdWVzdBonLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldFBvbGljeVJlc3BvbnNlIhSQAgGiuBkNCgIBAhIDAQIDGAEwAhJ7CgxMaXN0UG9saWNpZXMSKS5idWxraGVhZC5maXJld2FsbC52MS5MaXN0UG9saWNpZXNSZXF1ZXN0GiouYnVsa2hlYWQuZmlyZXdhbGwudjEuTGlzdFBvbGljaWVzUmVzcG9uc2UiFJACAaK4GQ0KAgECEgMBAgMYATACEnQKDFVwZGF0ZVBvbGljeRIpLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlVwZGF0ZVBvbGljeVJlcXVlc3QaKi5idWxraGVhZC5maXJld2FsbC52MS5VcGRhdGVQb2xpY3lSZXNwb25zZSINorgZCQoBARICAQIwARJ0CgxEZWxldGVQb2xpY3kSKS5idWxraGVhZC5maXJld2FsbC52MS5EZWxldGVQb2xpY3lSZXF1ZXN0GiouYnVsa2hlYWQuZmlyZXdhbGwudjEuRGVsZXRlUG9saWN5UmVzcG9uc2UiDaK4GQkKAQESAgECMAESdQoKUGxhblBvbGljeRInLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlBsYW5Qb2xpY3lSZXF1ZXN0GiguYnVsa2hlYWQuZmlyZXdhbGwudjEuUGxhblBvbGljeVJlc3BvbnNlIhSQAgGiuBkNCgIBAhIDAQIDGAEwAhKNAQoSR2V0RmlyZXdhbGxPcHRpb25zEi8uYnVsa2hlYWQuZmlyZXdhbGwudjEuR2V0RmlyZXdhbGxPcHRpb25zUmVxdWVzdBowLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLkdldEZpcmV3YWxsT3B0aW9uc1Jlc3BvbnNlIhSQAgGiuBkNCgIBAhIDAQIDGAEwAhKGAQoSU2V0RmlyZXdhbGxPcHRpb25zEi8uYnVsa2hlYWQuZmlyZXdhbGwudjEuU2V0RmlyZXdhbGxPcHRpb25zUmVxdWVzdBowLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlNldEZpcmV3YWxsT3B0aW9uc1Jlc3BvbnNlIg2iuBkJCgEBEgIBAjABEooBChJHZXRGaXJld2FsbFJ1bGVzZXQSLy5idWxraGVhZC5maXJld2FsbC52MS5HZXRGaXJld2FsbFJ1bGVzZXRSZXF1ZXN0GjAuYnVsa2hlYWQuZmlyZXdhbGwudjEuR2V0RmlyZXdhbGxSdWxlc2V0UmVzcG9uc2UiEZACAaK4GQoKAgECGAEgATACEooBChRSZXBvcnRSdWxlc2V0T3V0Y29tZRIxLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlJlcG9ydFJ1bGVzZXRPdXRjb21lUmVxdWVzdBoyLmJ1bGtoZWFkLmZpcmV3YWxsLnYxLlJlcG9ydFJ1bGVzZXRPdXRjb21lUmVzcG9uc2UiC5ACAqK4GQQYATABYgZwcm90bzM", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_google_protobuf_timestamp]);
+
+/**
+ * ReportRulesetOutcomeRequest names a firewall, the ruleset and what became of it.
+ *
+ * @generated from message bulkhead.firewall.v1.ReportRulesetOutcomeRequest
+ */
+export type ReportRulesetOutcomeRequest = Message<"bulkhead.firewall.v1.ReportRulesetOutcomeRequest"> & {
+  /**
+   * device is the firewall's id.
+   *
+   * @generated from field: string device = 1;
+   */
+  device: string;
+
+  /**
+   * ruleset is the complete nftables file that was applied or refused.
+   *
+   * @generated from field: string ruleset = 2;
+   */
+  ruleset: string;
+
+  /**
+   * outcome is what became of it.
+   *
+   * @generated from field: bulkhead.firewall.v1.RulesetOutcome outcome = 3;
+   */
+  outcome: RulesetOutcome;
+
+  /**
+   * reason says why it was refused (empty when applied).
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message bulkhead.firewall.v1.ReportRulesetOutcomeRequest.
+ * Use `create(ReportRulesetOutcomeRequestSchema)` to create a new message.
+ */
+export const ReportRulesetOutcomeRequestSchema: GenMessage<ReportRulesetOutcomeRequest> = /*@__PURE__*/
+  messageDesc(file_bulkhead_firewall_v1_policy, 0);
+
+/**
+ * ReportRulesetOutcomeResponse says how many policy statuses changed.
+ *
+ * @generated from message bulkhead.firewall.v1.ReportRulesetOutcomeResponse
+ */
+export type ReportRulesetOutcomeResponse = Message<"bulkhead.firewall.v1.ReportRulesetOutcomeResponse"> & {
+  /**
+   * policies whose status was re-evaluated, by id.
+   *
+   * @generated from field: repeated string policies = 1;
+   */
+  policies: string[];
+};
+
+/**
+ * Describes the message bulkhead.firewall.v1.ReportRulesetOutcomeResponse.
+ * Use `create(ReportRulesetOutcomeResponseSchema)` to create a new message.
+ */
+export const ReportRulesetOutcomeResponseSchema: GenMessage<ReportRulesetOutcomeResponse> = /*@__PURE__*/
+  messageDesc(file_bulkhead_firewall_v1_policy, 1);
 
 /**
  * PortMatch matches TCP or UDP destination ports.
@@ -50,7 +113,7 @@ export type PortMatch = Message<"bulkhead.firewall.v1.PortMatch"> & {
  * Use `create(PortMatchSchema)` to create a new message.
  */
 export const PortMatchSchema: GenMessage<PortMatch> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 0);
+  messageDesc(file_bulkhead_firewall_v1_policy, 2);
 
 /**
  * Peer is a block of addresses with exceptions.
@@ -78,7 +141,7 @@ export type Peer = Message<"bulkhead.firewall.v1.Peer"> & {
  * Use `create(PeerSchema)` to create a new message.
  */
 export const PeerSchema: GenMessage<Peer> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 1);
+  messageDesc(file_bulkhead_firewall_v1_policy, 3);
 
 /**
  * IngressRule allows new connections into the project's networks.
@@ -107,7 +170,7 @@ export type IngressRule = Message<"bulkhead.firewall.v1.IngressRule"> & {
  * Use `create(IngressRuleSchema)` to create a new message.
  */
 export const IngressRuleSchema: GenMessage<IngressRule> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 2);
+  messageDesc(file_bulkhead_firewall_v1_policy, 4);
 
 /**
  * EgressRule allows new connections out of the project's networks.
@@ -136,7 +199,7 @@ export type EgressRule = Message<"bulkhead.firewall.v1.EgressRule"> & {
  * Use `create(EgressRuleSchema)` to create a new message.
  */
 export const EgressRuleSchema: GenMessage<EgressRule> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 3);
+  messageDesc(file_bulkhead_firewall_v1_policy, 5);
 
 /**
  * PolicyStatus reports a policy's deployment.
@@ -178,7 +241,7 @@ export type PolicyStatus = Message<"bulkhead.firewall.v1.PolicyStatus"> & {
  * Use `create(PolicyStatusSchema)` to create a new message.
  */
 export const PolicyStatusSchema: GenMessage<PolicyStatus> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 4);
+  messageDesc(file_bulkhead_firewall_v1_policy, 6);
 
 /**
  * NetworkPolicy allows traffic through a project's firewalls; everything not allowed is dropped.
@@ -269,7 +332,7 @@ export type NetworkPolicy = Message<"bulkhead.firewall.v1.NetworkPolicy"> & {
  * Use `create(NetworkPolicySchema)` to create a new message.
  */
 export const NetworkPolicySchema: GenMessage<NetworkPolicy> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 5);
+  messageDesc(file_bulkhead_firewall_v1_policy, 7);
 
 /**
  * PolicySpec is the part of a policy a caller writes.
@@ -325,7 +388,7 @@ export type PolicySpec = Message<"bulkhead.firewall.v1.PolicySpec"> & {
  * Use `create(PolicySpecSchema)` to create a new message.
  */
 export const PolicySpecSchema: GenMessage<PolicySpec> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 6);
+  messageDesc(file_bulkhead_firewall_v1_policy, 8);
 
 /**
  * RateLimit caps the traffic entering from one network.
@@ -354,7 +417,7 @@ export type RateLimit = Message<"bulkhead.firewall.v1.RateLimit"> & {
  * Use `create(RateLimitSchema)` to create a new message.
  */
 export const RateLimitSchema: GenMessage<RateLimit> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 7);
+  messageDesc(file_bulkhead_firewall_v1_policy, 9);
 
 /**
  * FirewallOptions are per-firewall settings compiled into its ruleset.
@@ -397,7 +460,7 @@ export type FirewallOptions = Message<"bulkhead.firewall.v1.FirewallOptions"> & 
  * Use `create(FirewallOptionsSchema)` to create a new message.
  */
 export const FirewallOptionsSchema: GenMessage<FirewallOptions> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 8);
+  messageDesc(file_bulkhead_firewall_v1_policy, 10);
 
 /**
  * SnatRule names the addresses private traffic leaving one network is translated to.
@@ -426,7 +489,7 @@ export type SnatRule = Message<"bulkhead.firewall.v1.SnatRule"> & {
  * Use `create(SnatRuleSchema)` to create a new message.
  */
 export const SnatRuleSchema: GenMessage<SnatRule> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 9);
+  messageDesc(file_bulkhead_firewall_v1_policy, 11);
 
 /**
  * CreatePolicyRequest creates a policy.
@@ -454,7 +517,7 @@ export type CreatePolicyRequest = Message<"bulkhead.firewall.v1.CreatePolicyRequ
  * Use `create(CreatePolicyRequestSchema)` to create a new message.
  */
 export const CreatePolicyRequestSchema: GenMessage<CreatePolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 10);
+  messageDesc(file_bulkhead_firewall_v1_policy, 12);
 
 /**
  * CreatePolicyResponse returns the policy.
@@ -475,7 +538,7 @@ export type CreatePolicyResponse = Message<"bulkhead.firewall.v1.CreatePolicyRes
  * Use `create(CreatePolicyResponseSchema)` to create a new message.
  */
 export const CreatePolicyResponseSchema: GenMessage<CreatePolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 11);
+  messageDesc(file_bulkhead_firewall_v1_policy, 13);
 
 /**
  * GetPolicyRequest identifies a policy.
@@ -503,7 +566,7 @@ export type GetPolicyRequest = Message<"bulkhead.firewall.v1.GetPolicyRequest"> 
  * Use `create(GetPolicyRequestSchema)` to create a new message.
  */
 export const GetPolicyRequestSchema: GenMessage<GetPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 12);
+  messageDesc(file_bulkhead_firewall_v1_policy, 14);
 
 /**
  * GetPolicyResponse returns the policy.
@@ -524,7 +587,7 @@ export type GetPolicyResponse = Message<"bulkhead.firewall.v1.GetPolicyResponse"
  * Use `create(GetPolicyResponseSchema)` to create a new message.
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 13);
+  messageDesc(file_bulkhead_firewall_v1_policy, 15);
 
 /**
  * ListPoliciesRequest filters policies.
@@ -559,7 +622,7 @@ export type ListPoliciesRequest = Message<"bulkhead.firewall.v1.ListPoliciesRequ
  * Use `create(ListPoliciesRequestSchema)` to create a new message.
  */
 export const ListPoliciesRequestSchema: GenMessage<ListPoliciesRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 14);
+  messageDesc(file_bulkhead_firewall_v1_policy, 16);
 
 /**
  * ListPoliciesResponse lists the matching policies.
@@ -580,7 +643,7 @@ export type ListPoliciesResponse = Message<"bulkhead.firewall.v1.ListPoliciesRes
  * Use `create(ListPoliciesResponseSchema)` to create a new message.
  */
 export const ListPoliciesResponseSchema: GenMessage<ListPoliciesResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 15);
+  messageDesc(file_bulkhead_firewall_v1_policy, 17);
 
 /**
  * UpdatePolicyRequest replaces a policy's spec; the name and scope cannot change.
@@ -615,7 +678,7 @@ export type UpdatePolicyRequest = Message<"bulkhead.firewall.v1.UpdatePolicyRequ
  * Use `create(UpdatePolicyRequestSchema)` to create a new message.
  */
 export const UpdatePolicyRequestSchema: GenMessage<UpdatePolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 16);
+  messageDesc(file_bulkhead_firewall_v1_policy, 18);
 
 /**
  * UpdatePolicyResponse returns the policy.
@@ -636,7 +699,7 @@ export type UpdatePolicyResponse = Message<"bulkhead.firewall.v1.UpdatePolicyRes
  * Use `create(UpdatePolicyResponseSchema)` to create a new message.
  */
 export const UpdatePolicyResponseSchema: GenMessage<UpdatePolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 17);
+  messageDesc(file_bulkhead_firewall_v1_policy, 19);
 
 /**
  * DeletePolicyRequest identifies the policy to delete.
@@ -664,7 +727,7 @@ export type DeletePolicyRequest = Message<"bulkhead.firewall.v1.DeletePolicyRequ
  * Use `create(DeletePolicyRequestSchema)` to create a new message.
  */
 export const DeletePolicyRequestSchema: GenMessage<DeletePolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 18);
+  messageDesc(file_bulkhead_firewall_v1_policy, 20);
 
 /**
  * DeletePolicyResponse returns the deleted policy.
@@ -685,7 +748,7 @@ export type DeletePolicyResponse = Message<"bulkhead.firewall.v1.DeletePolicyRes
  * Use `create(DeletePolicyResponseSchema)` to create a new message.
  */
 export const DeletePolicyResponseSchema: GenMessage<DeletePolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 19);
+  messageDesc(file_bulkhead_firewall_v1_policy, 21);
 
 /**
  * PlanPolicyRequest asks what a draft policy would compile to.
@@ -713,7 +776,7 @@ export type PlanPolicyRequest = Message<"bulkhead.firewall.v1.PlanPolicyRequest"
  * Use `create(PlanPolicyRequestSchema)` to create a new message.
  */
 export const PlanPolicyRequestSchema: GenMessage<PlanPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 20);
+  messageDesc(file_bulkhead_firewall_v1_policy, 22);
 
 /**
  * FirewallPlan is a firewall's ruleset as it would be with the draft.
@@ -748,7 +811,7 @@ export type FirewallPlan = Message<"bulkhead.firewall.v1.FirewallPlan"> & {
  * Use `create(FirewallPlanSchema)` to create a new message.
  */
 export const FirewallPlanSchema: GenMessage<FirewallPlan> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 21);
+  messageDesc(file_bulkhead_firewall_v1_policy, 23);
 
 /**
  * PlanPolicyResponse returns the plan per affected firewall.
@@ -776,7 +839,7 @@ export type PlanPolicyResponse = Message<"bulkhead.firewall.v1.PlanPolicyRespons
  * Use `create(PlanPolicyResponseSchema)` to create a new message.
  */
 export const PlanPolicyResponseSchema: GenMessage<PlanPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 22);
+  messageDesc(file_bulkhead_firewall_v1_policy, 24);
 
 /**
  * GetFirewallOptionsRequest identifies a firewall.
@@ -804,7 +867,7 @@ export type GetFirewallOptionsRequest = Message<"bulkhead.firewall.v1.GetFirewal
  * Use `create(GetFirewallOptionsRequestSchema)` to create a new message.
  */
 export const GetFirewallOptionsRequestSchema: GenMessage<GetFirewallOptionsRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 23);
+  messageDesc(file_bulkhead_firewall_v1_policy, 25);
 
 /**
  * GetFirewallOptionsResponse returns the options.
@@ -825,7 +888,7 @@ export type GetFirewallOptionsResponse = Message<"bulkhead.firewall.v1.GetFirewa
  * Use `create(GetFirewallOptionsResponseSchema)` to create a new message.
  */
 export const GetFirewallOptionsResponseSchema: GenMessage<GetFirewallOptionsResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 24);
+  messageDesc(file_bulkhead_firewall_v1_policy, 26);
 
 /**
  * SetFirewallOptionsRequest replaces a firewall's options.
@@ -860,7 +923,7 @@ export type SetFirewallOptionsRequest = Message<"bulkhead.firewall.v1.SetFirewal
  * Use `create(SetFirewallOptionsRequestSchema)` to create a new message.
  */
 export const SetFirewallOptionsRequestSchema: GenMessage<SetFirewallOptionsRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 25);
+  messageDesc(file_bulkhead_firewall_v1_policy, 27);
 
 /**
  * SetFirewallOptionsResponse returns the options.
@@ -881,7 +944,7 @@ export type SetFirewallOptionsResponse = Message<"bulkhead.firewall.v1.SetFirewa
  * Use `create(SetFirewallOptionsResponseSchema)` to create a new message.
  */
 export const SetFirewallOptionsResponseSchema: GenMessage<SetFirewallOptionsResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 26);
+  messageDesc(file_bulkhead_firewall_v1_policy, 28);
 
 /**
  * GetFirewallRulesetRequest identifies a firewall.
@@ -902,7 +965,7 @@ export type GetFirewallRulesetRequest = Message<"bulkhead.firewall.v1.GetFirewal
  * Use `create(GetFirewallRulesetRequestSchema)` to create a new message.
  */
 export const GetFirewallRulesetRequestSchema: GenMessage<GetFirewallRulesetRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 27);
+  messageDesc(file_bulkhead_firewall_v1_policy, 29);
 
 /**
  * GetFirewallRulesetResponse returns the compiled ruleset.
@@ -937,7 +1000,41 @@ export type GetFirewallRulesetResponse = Message<"bulkhead.firewall.v1.GetFirewa
  * Use `create(GetFirewallRulesetResponseSchema)` to create a new message.
  */
 export const GetFirewallRulesetResponseSchema: GenMessage<GetFirewallRulesetResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_firewall_v1_policy, 28);
+  messageDesc(file_bulkhead_firewall_v1_policy, 30);
+
+/**
+ * RulesetOutcome is what became of a ruleset on a firewall.
+ *
+ * @generated from enum bulkhead.firewall.v1.RulesetOutcome
+ */
+export enum RulesetOutcome {
+  /**
+   * RULESET_OUTCOME_UNSPECIFIED is never valid.
+   *
+   * @generated from enum value: RULESET_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * RULESET_OUTCOME_APPLIED means the firewall's agent applied the ruleset.
+   *
+   * @generated from enum value: RULESET_OUTCOME_APPLIED = 1;
+   */
+  APPLIED = 1,
+
+  /**
+   * RULESET_OUTCOME_REFUSED means the ruleset was refused; the reason says by whom and why.
+   *
+   * @generated from enum value: RULESET_OUTCOME_REFUSED = 2;
+   */
+  REFUSED = 2,
+}
+
+/**
+ * Describes the enum bulkhead.firewall.v1.RulesetOutcome.
+ */
+export const RulesetOutcomeSchema: GenEnum<RulesetOutcome> = /*@__PURE__*/
+  enumDesc(file_bulkhead_firewall_v1_policy, 0);
 
 /**
  * Protocol is a transport protocol a port match applies to.
@@ -971,7 +1068,7 @@ export enum Protocol {
  * Describes the enum bulkhead.firewall.v1.Protocol.
  */
 export const ProtocolSchema: GenEnum<Protocol> = /*@__PURE__*/
-  enumDesc(file_bulkhead_firewall_v1_policy, 0);
+  enumDesc(file_bulkhead_firewall_v1_policy, 1);
 
 /**
  * PolicyState is where a policy is in its deployment.
@@ -1012,7 +1109,7 @@ export enum PolicyState {
  * Describes the enum bulkhead.firewall.v1.PolicyState.
  */
 export const PolicyStateSchema: GenEnum<PolicyState> = /*@__PURE__*/
-  enumDesc(file_bulkhead_firewall_v1_policy, 1);
+  enumDesc(file_bulkhead_firewall_v1_policy, 2);
 
 /**
  * NetworkPolicyService manages network policies of firewalls and compiles them, with the
@@ -1104,7 +1201,8 @@ export const NetworkPolicyService: GenService<{
     output: typeof SetFirewallOptionsResponseSchema;
   },
   /**
-   * GetFirewallRuleset returns the compiled nftables ruleset of a firewall.
+   * GetFirewallRuleset returns the compiled nftables ruleset of a firewall. A pure read: what a
+   * firewall runs is known only from ReportRulesetOutcome.
    *
    * @generated from rpc bulkhead.firewall.v1.NetworkPolicyService.GetFirewallRuleset
    */
@@ -1112,6 +1210,19 @@ export const NetworkPolicyService: GenService<{
     methodKind: "unary";
     input: typeof GetFirewallRulesetRequestSchema;
     output: typeof GetFirewallRulesetResponseSchema;
+  },
+  /**
+   * ReportRulesetOutcome records what became of a ruleset on a firewall: its agent applied it, or
+   * it was refused (by the reconciler's verification or by the agent). Policy statuses follow: a
+   * policy is DEPLOYED once every firewall in its scope applied the ruleset compiled from the
+   * current policies, REJECTED when one of them refused it. The reconciler calls it.
+   *
+   * @generated from rpc bulkhead.firewall.v1.NetworkPolicyService.ReportRulesetOutcome
+   */
+  reportRulesetOutcome: {
+    methodKind: "unary";
+    input: typeof ReportRulesetOutcomeRequestSchema;
+    output: typeof ReportRulesetOutcomeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_bulkhead_firewall_v1_policy, 0);
