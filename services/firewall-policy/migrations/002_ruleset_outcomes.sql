@@ -9,3 +9,8 @@ CREATE TABLE ruleset_refusals (
   reason text NOT NULL,
   refused_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Whether a policy compiles for every firewall in scope (is in their rulesets): a policy can be
+-- rejected because a ruleset with it was refused and still be in it.
+ALTER TABLE policies ADD COLUMN compiles boolean NOT NULL DEFAULT true;
+UPDATE policies SET compiles = false WHERE state = 3;

@@ -17,7 +17,7 @@ export const policyMessage = (p: PolicyRow): NetworkPolicy =>
     network: p.network ?? "",
     ingress: p.ingress.map((r) => ({ from: r.peers, ports: ports(r) })),
     egress: p.egress.map((r) => ({ to: r.peers, ports: ports(r) })),
-    status: { state: p.state as number, reason: p.reason, firewalls: p.firewalls, updatedAt: timestampFromDate(p.status_at) },
+    status: { state: p.state as number, reason: p.reason, firewalls: p.firewalls, compiles: p.compiles, updatedAt: timestampFromDate(p.status_at) },
     createdAt: timestampFromDate(p.created_at),
     updatedAt: timestampFromDate(p.updated_at),
   });

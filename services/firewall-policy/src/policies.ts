@@ -100,10 +100,10 @@ export class Policies {
   private async evaluate(project: string, draft: PolicyDraft, firewalls?: Firewall[], deployment?: { policy: string }): Promise<Status> {
     const scope = await this.scopeOf(project, draft, firewalls);
     const ids = scope.map((f) => f.id).sort();
-    if (scope.length === 0) return { state: PolicyState.Pending, reason: draft.firewall ? `firewall ${draft.firewall} is not allocated` : `no firewall of the project is attached to ${draft.network} yet`, firewalls: [] };
+    if (scope.length === 0) return { state: PolicyState.Pending, reason: draft.firewall ? `firewall ${draft.firewall} is not allocated` : `no firewall of the project is attached to ${draft.network} yet`, firewalls: [], compiles: true };
     const reasons = scope.flatMap((fw) => policyProblems(asPolicy("", draft), fw.networks).map((p) => `${fw.id}: ${p}`));
-    if (reasons.length > 0) return { state: PolicyState.Rejected, reason: reasons.join("; "), firewalls: ids };
-    const waiting = { state: PolicyState.Pending, reason: `waiting for ${ids.join(", ")} to apply it`, firewalls: ids };
+    if (reasons.length > 0) return { state: PolicyState.Rejected, reason: reasons.join("; "), firewalls: ids, compiles: false };
+    const waiting = { state: PolicyState.Pending, reason: `waiting for ${ids.join(", ")} to apply it`, firewalls: ids, compiles: true };
     return deployment ? this.deployment(deployment.policy, scope, ids) : waiting;
   }
 
@@ -117,10 +117,10 @@ export class Policies {
       const current = await this.compile(fw);
       const outcome = await this.store.outcome(fw.id);
       if (outcome.appliedHash === current.hash && current.policies.includes(policy)) continue;
-      if (outcome.refused?.hash === current.hash) return { state: PolicyState.Rejected, reason: `${fw.id} refused its ruleset: ${outcome.refused.reason}`, firewalls: ids };
+      if (outcome.refused?.hash === current.hash) return { state: PolicyState.Rejected, reason: `${fw.id} refused its ruleset: ${outcome.refused.reason}`, firewalls: ids, compiles: true };
       waiting.push(fw.id);
     }
-    return waiting.length > 0 ? { state: PolicyState.Pending, reason: `waiting for ${waiting.join(", ")} to apply it`, firewalls: ids } : { state: PolicyState.Deployed, reason: "", firewalls: ids };
+    return waiting.length > 0 ? { state: PolicyState.Pending, reason: `waiting for ${waiting.join(", ")} to apply it`, firewalls: ids, compiles: true } : { state: PolicyState.Deployed, reason: "", firewalls: ids, compiles: true };
   }
 
   // --- compiling ---

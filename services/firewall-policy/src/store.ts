@@ -16,6 +16,8 @@ export interface Status {
   state: PolicyState;
   reason: string;
   firewalls: string[];
+  /** Part of the rulesets of the firewalls in scope (false: left out for `reason`). */
+  compiles: boolean;
 }
 
 export interface PolicyRow extends Status {
@@ -47,7 +49,7 @@ export interface RulesetRow {
 export type Outbox = (client: Queryable, event: OutboxEvent) => Promise<void>;
 
 const POLICY = "bulkhead.firewall.v1.NetworkPolicy";
-const columns = "id::text AS id, project, name, description, firewall, network, ingress, egress, state, reason, firewalls, status_at, created_at, updated_at";
+const columns = "id::text AS id, project, name, description, firewall, network, ingress, egress, state, reason, firewalls, compiles, status_at, created_at, updated_at";
 
 export class PolicyStore {
   constructor(
@@ -59,9 +61,9 @@ export class PolicyStore {
     try {
       return await withTransaction(this.pool, async (client) => {
         const row = (await client.query<PolicyRow>(
-          `INSERT INTO policies (id, project, name, description, firewall, network, ingress, egress, state, reason, firewalls)
-           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${columns}`,
-          [randomUUID(), project, draft.name, draft.description, draft.firewall, draft.network, JSON.stringify(draft.ingress), JSON.stringify(draft.egress), status.state, status.reason, status.firewalls],
+          `INSERT INTO policies (id, project, name, description, firewall, network, ingress, egress, state, reason, firewalls, compiles)
+           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${columns}`,
+          [randomUUID(), project, draft.name, draft.description, draft.firewall, draft.network, JSON.stringify(draft.ingress), JSON.stringify(draft.egress), status.state, status.reason, status.firewalls, status.compiles],
         )).rows[0]!;
         await this.event(client, "policy.created", row, row.firewalls);
         return row;
@@ -96,9 +98,9 @@ export class PolicyStore {
   async update(id: string, draft: PolicyDraft, status: Status, affected: string[]): Promise<PolicyRow> {
     return withTransaction(this.pool, async (client) => {
       const row = (await client.query<PolicyRow>(
-        `UPDATE policies SET description = $2, ingress = $3, egress = $4, state = $5, reason = $6, firewalls = $7, status_at = now(), updated_at = now()
+        `UPDATE policies SET description = $2, ingress = $3, egress = $4, state = $5, reason = $6, firewalls = $7, compiles = $8, status_at = now(), updated_at = now()
          WHERE id::text = $1 RETURNING ${columns}`,
-        [id, draft.description, JSON.stringify(draft.ingress), JSON.stringify(draft.egress), status.state, status.reason, status.firewalls],
+        [id, draft.description, JSON.stringify(draft.ingress), JSON.stringify(draft.egress), status.state, status.reason, status.firewalls, status.compiles],
       )).rows[0];
       if (!row) throw new NotFoundError(POLICY, id);
       await this.event(client, "policy.updated", row, affected);
@@ -108,12 +110,10 @@ export class PolicyStore {
 
   /** Records a re-evaluated status; no event (the ruleset it came from is what changed). */
   async setStatus(id: string, status: Status): Promise<void> {
-    await this.pool.query("UPDATE policies SET state = $2, reason = $3, firewalls = $4, status_at = now() WHERE id::text = $1 AND (state, reason, firewalls) IS DISTINCT FROM ($2, $3, $4)", [
-      id,
-      status.state,
-      status.reason,
-      status.firewalls,
-    ]);
+    await this.pool.query(
+      "UPDATE policies SET state = $2, reason = $3, firewalls = $4, compiles = $5, status_at = now() WHERE id::text = $1 AND (state, reason, firewalls, compiles) IS DISTINCT FROM ($2, $3, $4, $5)",
+      [id, status.state, status.reason, status.firewalls, status.compiles],
+    );
   }
 
   async delete(id: string): Promise<PolicyRow> {

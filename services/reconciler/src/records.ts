@@ -4,7 +4,7 @@
 // are derived from these — never from the views the renderer consumed.
 import type { Client } from "@connectrpc/connect";
 import { allPages } from "@bulkhead/service-kit";
-import { PolicyState, Protocol, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
+import { Protocol, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, MachineState, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import type { Switch, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import type { IP, IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
@@ -62,7 +62,8 @@ export async function readRecords(services: RecordServices, partition: string): 
   const policies = new Map<string, NetworkPolicy[]>();
   for (const fw of allocated.filter((m) => m.allocation!.role === MachineRole.FIREWALL)) {
     const { policies: list } = await services.policies.listPolicies({ firewall: fw.id });
-    policies.set(fw.id, list.filter((p) => p.status?.state !== PolicyState.REJECTED));
+    // What the firewall's ruleset may hold: every policy that compiles (one whose ruleset was refused still does).
+    policies.set(fw.id, list.filter((p) => p.status?.compiles));
   }
   const addresses: IP[] = [];
   for (const n of networks.filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED)) {
