@@ -5,7 +5,9 @@
 //                   waits out the rest of the interval, so a burst of changes costs it one more
 //                   push, not one each
 //   push            one job per device likewise; retried with exponential backoff and jitter,
-//                   then moved to push-dead and the device marked FAILED
+//                   then a dead letter on the device (Postgres, the newest 10) and FAILED
+// Every queue is bounded: render and push hold at most two jobs per device, finished jobs are
+// removed, failed ones after a day.
 // Jobs of a worker that died are picked up again once their lock expires (BULKHEAD_STALLED_MS).
 import { Queue, Worker, type Job, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
@@ -28,7 +30,6 @@ export class BullQueues implements WorkQueues {
   private readonly connections: Redis[] = [];
   private readonly renders: Queue;
   private readonly pushes: Queue;
-  private readonly dead: Queue;
   private readonly workers: Worker[] = [];
   private readonly redis: Redis;
 
@@ -40,8 +41,7 @@ export class BullQueues implements WorkQueues {
     const options = { connection: this.redis, prefix: settings.prefix };
     this.renders = new Queue("render", options);
     this.pushes = new Queue("push", options);
-    this.dead = new Queue("push-dead", options);
-    for (const q of [this.renders, this.pushes, this.dead]) q.on("error", (error) => log.warn({ err: error }, "queue error"));
+    for (const q of [this.renders, this.pushes]) q.on("error", (error) => log.warn({ err: error }, "queue error"));
   }
 
   /** A connection that waits out Valkey restarts instead of failing commands. */
@@ -100,23 +100,17 @@ export class BullQueues implements WorkQueues {
       if (!job) return;
       const refused = error.name === "UnrecoverableError";
       if (!refused && job.attemptsMade < (job.opts.attempts ?? 1)) return;
-      void (async () => {
-        await this.dead.add("dead", { ...job.data, reason: error.message, failedAt: new Date().toISOString() }, { removeOnComplete: { count: 10_000 } });
-        await reconciler.pushFailed(job.data.device, error.message, refused);
-        this.log.warn({ device: job.data.device, reason: error.message }, "push failed for good");
-      })().catch((e) => this.log.error({ err: e }, "recording a failed push failed"));
+      reconciler
+        .pushFailed(job.data.device, error.message, refused)
+        .then(() => this.log.warn({ device: job.data.device, reason: error.message }, "push failed for good"))
+        .catch((e) => this.log.error({ err: e }, "recording a failed push failed"));
     });
-  }
-
-  /** Jobs waiting in the dead-letter queue. */
-  deadLetters(): Promise<Job[]> {
-    return this.dead.getJobs(["waiting", "delayed", "completed"]);
   }
 
   async close(): Promise<void> {
     // A worker waits for its active jobs without a deadline: give them a few seconds.
     await Promise.race([Promise.all(this.workers.map((w) => w.close())), new Promise((r) => setTimeout(r, 5_000))]);
-    await Promise.all([this.renders.close(), this.pushes.close(), this.dead.close()]);
+    await Promise.all([this.renders.close(), this.pushes.close()]);
     for (const c of this.connections) c.disconnect();
   }
 }

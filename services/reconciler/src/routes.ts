@@ -29,6 +29,7 @@ const statusMessage = (d: DeviceRow): DeviceStatus =>
     pushes: BigInt(d.pushes),
     withheld: d.withheld,
     withheldRecords: d.withheld_records,
+    deadLetters: d.dead_letters.map((l) => ({ generation: BigInt(l.generation), reason: l.reason, failedAt: timestampFromDate(new Date(l.failedAt)) })),
   });
 
 const verificationMessage = (v: VerificationRow): Verification => create(VerificationSchema, { passed: v.passed, checks: v.checks, findings: v.findings });

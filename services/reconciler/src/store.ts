@@ -51,6 +51,8 @@ export interface DeviceRow {
   withheld: string[];
   /** The records (machine, firewall, peering, network ids) whose grants `withheld` names. */
   withheld_records: string[];
+  /** Newest first, at most DEAD_LETTERS_KEPT. */
+  dead_letters: { generation: number; reason: string; failedAt: string }[];
   last_heartbeat_at: Date | null;
   updated_at: Date;
 }
@@ -87,8 +89,11 @@ export interface CutBack {
   withheld: Withheld[];
 }
 
+/** Dead letters a device keeps. */
+const DEAD_LETTERS_KEPT = 10;
+
 const deviceColumns = `device, kind, partition, state, desired_generation::float8 AS desired_generation, desired_hash, applied_generation::float8 AS applied_generation,
-  applied_hash, running_hash, last_error, blocked_generation::float8 AS blocked_generation, endpoint, vrfs, projects, vlans, pushes, refused_hash, withheld, withheld_records, last_heartbeat_at, updated_at`;
+  applied_hash, running_hash, last_error, blocked_generation::float8 AS blocked_generation, endpoint, vrfs, projects, vlans, pushes, refused_hash, withheld, withheld_records, dead_letters, last_heartbeat_at, updated_at`;
 const revisionColumns = "device, generation::float8 AS generation, hash, files, verification, rejected, model, created_at";
 
 export class ReconcilerStore {
@@ -201,10 +206,19 @@ export class ReconcilerStore {
    * Pushing `generation` failed for good; only recorded while it is still the desired one. When
    * the agent refused the revision it is not pushed again until a newer one or a resync.
    */
+  /** A push failed for good: a dead letter on the device, and FAILED unless a newer revision moved on. */
   async failed(device: string, generation: number, reason: string, refused: boolean): Promise<void> {
+    const text = reason.slice(0, 4000);
+    await this.pool.query(
+      `UPDATE devices SET dead_letters = (
+         SELECT coalesce(jsonb_agg(letter ORDER BY n), '[]') FROM jsonb_array_elements(jsonb_build_array(jsonb_build_object('generation', $2::bigint, 'reason', $3::text, 'failedAt', now())) || dead_letters) WITH ORDINALITY AS t(letter, n)
+         WHERE n <= ${DEAD_LETTERS_KEPT})
+       WHERE device = $1`,
+      [device, generation, text],
+    );
     await this.pool.query(
       "UPDATE devices SET state = 3, last_error = $3, blocked_generation = CASE WHEN $4 THEN $2 ELSE blocked_generation END, updated_at = now() WHERE device = $1 AND desired_generation = $2 AND state <> 1",
-      [device, generation, reason.slice(0, 4000), refused],
+      [device, generation, text, refused],
     );
   }
 

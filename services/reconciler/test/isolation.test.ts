@@ -158,4 +158,11 @@ test("once the render verifies again, everything is granted and nothing is withh
   assert.equal((await refusing(ctx, "a-bug")).statuses, []);
 });
 
+test("a device keeps its newest 10 dead letters, newest first", async (ctx) => {
+  for (let i = 1; i <= 12; i++) await ctx.store.failed("leaf01", 1000 + i, `failure ${i}`, false);
+  const letters = (await ctx.store.device("leaf01"))!.dead_letters;
+  assert.equal(letters.map((l) => l.reason), Array.from({ length: 10 }, (_, i) => `failure ${12 - i}`));
+  assert.is(letters[0]!.generation, 1012);
+});
+
 test.run();

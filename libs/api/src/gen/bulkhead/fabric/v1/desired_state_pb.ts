@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bulkhead/fabric/v1/desired_state.proto.
  */
 export const file_bulkhead_fabric_v1_desired_state: GenFile = /*@__PURE__*/
-  fileDesc("CiZidWxraGVhZC9mYWJyaWMvdjEvZGVzaXJlZF9zdGF0ZS5wcm90bxISYnVsa2hlYWQuZmFicmljLnYxIr4DCgxEZXZpY2VTdGF0dXMSDgoGZGV2aWNlGAEgASgJEiwKBGtpbmQYAiABKA4yHi5idWxraGVhZC5mYWJyaWMudjEuRGV2aWNlS2luZBIRCglwYXJ0aXRpb24YAyABKAkSLAoFc3RhdGUYBCABKA4yHS5idWxraGVhZC5mYWJyaWMudjEuU3luY1N0YXRlEhoKEmRlc2lyZWRfZ2VuZXJhdGlvbhgFIAEoBBIUCgxkZXNpcmVkX2hhc2gYBiABKAkSGgoSYXBwbGllZF9nZW5lcmF0aW9uGAcgASgEEhQKDGFwcGxpZWRfaGFzaBgIIAEoCRIUCgxydW5uaW5nX2hhc2gYCSABKAkSEgoKbGFzdF9lcnJvchgKIAEoCRI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcHVzaGVzGA0gASgEEhAKCHdpdGhoZWxkGA4gAygJEhgKEHdpdGhoZWxkX3JlY29yZHMYDyADKAkiJQoERmlsZRIMCgRwYXRoGAEgASgJEg8KB2NvbnRlbnQYAiABKAkiaAoHRmluZGluZxIQCghwcm9wZXJ0eRgBIAEoCRIOCgZkZXZpY2UYAiABKAkSDAoEcGF0aBgDIAEoCRIMCgRsaW5lGAQgASgNEg4KBm9iamVjdBgFIAEoCRIPCgdtZXNzYWdlGAYgASgJIl0KDFZlcmlmaWNhdGlvbhIOCgZwYXNzZWQYASABKAgSLQoIZmluZGluZ3MYAiADKAsyGy5idWxraGVhZC5mYWJyaWMudjEuRmluZGluZxIOCgZjaGVja3MYAyADKAki3wEKCFJldmlzaW9uEg4KBmRldmljZRgBIAEoCRISCgpnZW5lcmF0aW9uGAIgASgEEgwKBGhhc2gYAyABKAkSJwoFZmlsZXMYBCADKAsyGC5idWxraGVhZC5mYWJyaWMudjEuRmlsZRI2Cgx2ZXJpZmljYXRpb24YBSABKAsyIC5idWxraGVhZC5mYWJyaWMudjEuVmVyaWZpY2F0aW9uEhAKCHJlamVjdGVkGAYgASgIEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi4KCEZpbGVEaWZmEgwKBHBhdGgYASABKAkSFAoMdW5pZmllZF9kaWZmGAIgASgJIjUKFkdldERldmljZVN0YXR1c1JlcXVlc3QSGwoGZGV2aWNlGAEgASgJQgu6SAhyBrizrrECASJLChdHZXREZXZpY2VTdGF0dXNSZXNwb25zZRIwCgZzdGF0dXMYASABKAsyIC5idWxraGVhZC5mYWJyaWMudjEuRGV2aWNlU3RhdHVzIs4BChlMaXN0RGV2aWNlU3RhdHVzZXNSZXF1ZXN0EiEKCXBhcnRpdGlvbhgBIAEoCUIOukgL2AEBcga4s66xAgESNgoFc3RhdGUYAiABKA4yHS5idWxraGVhZC5mYWJyaWMudjEuU3luY1N0YXRlQgi6SAWCAQIQARI2CgRraW5kGAMgASgOMh4uYnVsa2hlYWQuZmFicmljLnYxLkRldmljZUtpbmRCCLpIBYIBAhABEh4KBnJlY29yZBgEIAEoCUIOukgL2AEBcga4s66xAgEiUAoaTGlzdERldmljZVN0YXR1c2VzUmVzcG9uc2USMgoIc3RhdHVzZXMYASADKAsyIC5idWxraGVhZC5mYWJyaWMudjEuRGV2aWNlU3RhdHVzIlUKEkdldFJldmlzaW9uUmVxdWVzdBIbCgZkZXZpY2UYASABKAlCC7pICHIGuLOusQIBEiIKCmdlbmVyYXRpb24YAiABKARCDrpICzIJGP////////8PIkUKE0dldFJldmlzaW9uUmVzcG9uc2USLgoIcmV2aXNpb24YASABKAsyHC5idWxraGVhZC5mYWJyaWMudjEuUmV2aXNpb24iKgoLRGlmZlJlcXVlc3QSGwoGZGV2aWNlGAEgASgJQgu6SAhyBrizrrECASJzCgxEaWZmUmVzcG9uc2USGgoSYXBwbGllZF9nZW5lcmF0aW9uGAEgASgEEhoKEmRlc2lyZWRfZ2VuZXJhdGlvbhgCIAEoBBIrCgVmaWxlcxgDIAMoCzIcLmJ1bGtoZWFkLmZhYnJpYy52MS5GaWxlRGlmZiLIAQoNUmVzeW5jUmVxdWVzdBIeCgZkZXZpY2UYASABKAlCDrpIC9gBAXIGuLOusQIBEiEKCXBhcnRpdGlvbhgCIAEoCUIOukgL2AEBcga4s66xAgE6dLpIcRpvCg1yZXN5bmMudGFyZ2V0Ei9leGFjdGx5IG9uZSBvZiBkZXZpY2UgYW5kIHBhcnRpdGlvbiBtdXN0IGJlIHNldBotKHRoaXMuZGV2aWNlICE9ICcnKSAhPSAodGhpcy5wYXJ0aXRpb24gIT0gJycpIiEKDlJlc3luY1Jlc3BvbnNlEg8KB2RldmljZXMYASADKAki8wEKGFJlcG9ydERldmljZVN0YXRlUmVxdWVzdBIbCgZkZXZpY2UYASABKAlCC7pICHIGuLOusQIBEioKEmFwcGxpZWRfZ2VuZXJhdGlvbhgCIAEoBEIOukgLMgkY/////////w8SJAoMYXBwbGllZF9oYXNoGAMgASgJQg66SAvYAQFyBuizrrECARIkCgxydW5uaW5nX2hhc2gYBCABKAlCDrpIC9gBAXIG6LOusQIBEiAKDWFnZW50X3ZlcnNpb24YBSABKAlCCbpIBnIEEAEYQBIgCghlbmRwb2ludBgGIAEoCUIOukgL2AEBcgYYgBCIAQEiNwoZUmVwb3J0RGV2aWNlU3RhdGVSZXNwb25zZRIaChJkZXNpcmVkX2dlbmVyYXRpb24YASABKAQiOAoWVmVyaWZ5UGFydGl0aW9uUmVxdWVzdBIeCglwYXJ0aXRpb24YASABKAlCC7pICHIGuLOusQIBImIKF1ZlcmlmeVBhcnRpdGlvblJlc3BvbnNlEjYKDHZlcmlmaWNhdGlvbhgBIAEoCzIgLmJ1bGtoZWFkLmZhYnJpYy52MS5WZXJpZmljYXRpb24SDwoHZGV2aWNlcxgCIAMoCSKWAQoTUnVuRmFicmljTGFiUmVxdWVzdBIeCglwYXJ0aXRpb24YASABKAlCC7pICHIGuLOusQIBEiEKD3RpbWVvdXRfc2Vjb25kcxgCIAEoDUIIukgFKgMYhAcSPAoLcGxhbl9wb2xpY3kYAyABKAsyJy5idWxraGVhZC5maXJld2FsbC52MS5QbGFuUG9saWN5UmVxdWVzdCKpAQoHTGFiRmxvdxIWCg5zb3VyY2VfbmV0d29yaxgBIAEoCRIMCgRmcm9tGAIgASgJEg4KBnNvdXJjZRgDIAEoCRITCgtkZXN0aW5hdGlvbhgEIAEoCRIZChFkZXN0aW5hdGlvbl9sYWJlbBgFIAEoCRIMCgRwb3J0GAYgASgJEgsKA3doeRgHIAEoCRIMCgRwYXRoGAggAygJEg8KB2Ryb3BwZWQYCSABKAkiSAoITGFiU3RyYXkSDgoGZGV2aWNlGAEgASgJEgsKA3ZyZhgCIAEoCRIPCgduZXR3b3JrGAMgASgJEg4KBnByZWZpeBgEIAEoCSJjCgdMYWJQaW5nEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSEwoLZGVzdGluYXRpb24YAyABKAkSEAoIZXhwZWN0ZWQYBCABKAgSCgoCb2sYBSABKAgSCwoDd2h5GAYgASgJIuACChRSdW5GYWJyaWNMYWJSZXNwb25zZRIOCgZwcm92ZW4YASABKAgSEQoJY29udmVyZ2VkGAIgASgIEhcKD3Nlc3Npb25zX25vdF91cBgDIAMoCRIqCgVsZWFrcxgEIAMoCzIbLmJ1bGtoZWFkLmZhYnJpYy52MS5MYWJGbG93EjAKC2JsYWNrX2hvbGVzGAUgAygLMhsuYnVsa2hlYWQuZmFicmljLnYxLkxhYkZsb3cSLAoGc3RyYXlzGAYgAygLMhwuYnVsa2hlYWQuZmFicmljLnYxLkxhYlN0cmF5EioKBXBpbmdzGAcgAygLMhsuYnVsa2hlYWQuZmFicmljLnYxLkxhYlBpbmcSDgoGZXJyb3JzGAggAygJEg4KBnByb2JlcxgJIAEoDRIPCgdyb3V0ZXJzGAogASgNEhMKC2R1cmF0aW9uX21zGAsgASgNEg4KBnJlcG9ydBgMIAEoCSqfAQoKRGV2aWNlS2luZBIbChdERVZJQ0VfS0lORF9VTlNQRUNJRklFRBAAEhQKEERFVklDRV9LSU5EX0xFQUYQARIVChFERVZJQ0VfS0lORF9TUElORRACEhQKEERFVklDRV9LSU5EX0VYSVQQAxIYChRERVZJQ0VfS0lORF9GSVJFV0FMTBAEEhcKE0RFVklDRV9LSU5EX01BQ0hJTkUQBSqfAQoJU3luY1N0YXRlEhoKFlNZTkNfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJTWU5DX1NUQVRFX0lOX1NZTkMQARIWChJTWU5DX1NUQVRFX1BFTkRJTkcQAhIVChFTWU5DX1NUQVRFX0ZBSUxFRBADEhYKElNZTkNfU1RBVEVfRFJJRlRFRBAEEhcKE1NZTkNfU1RBVEVfUkVKRUNURUQQBTKsBwoTRGVzaXJlZFN0YXRlU2VydmljZRJ7Cg9HZXREZXZpY2VTdGF0dXMSKi5idWxraGVhZC5mYWJyaWMudjEuR2V0RGV2aWNlU3RhdHVzUmVxdWVzdBorLmJ1bGtoZWFkLmZhYnJpYy52MS5HZXREZXZpY2VTdGF0dXNSZXNwb25zZSIPkAIBorgZCAoCAQIYATACEoQBChJMaXN0RGV2aWNlU3RhdHVzZXMSLS5idWxraGVhZC5mYWJyaWMudjEuTGlzdERldmljZVN0YXR1c2VzUmVxdWVzdBouLmJ1bGtoZWFkLmZhYnJpYy52MS5MaXN0RGV2aWNlU3RhdHVzZXNSZXNwb25zZSIPkAIBorgZCAoCAQIYATACEm8KC0dldFJldmlzaW9uEiYuYnVsa2hlYWQuZmFicmljLnYxLkdldFJldmlzaW9uUmVxdWVzdBonLmJ1bGtoZWFkLmZhYnJpYy52MS5HZXRSZXZpc2lvblJlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAISWgoERGlmZhIfLmJ1bGtoZWFkLmZhYnJpYy52MS5EaWZmUmVxdWVzdBogLmJ1bGtoZWFkLmZhYnJpYy52MS5EaWZmUmVzcG9uc2UiD5ACAaK4GQgKAgECGAEwAhJaCgZSZXN5bmMSIS5idWxraGVhZC5mYWJyaWMudjEuUmVzeW5jUmVxdWVzdBoiLmJ1bGtoZWFkLmZhYnJpYy52MS5SZXN5bmNSZXNwb25zZSIJorgZBQoBATABEnoKEVJlcG9ydERldmljZVN0YXRlEiwuYnVsa2hlYWQuZmFicmljLnYxLlJlcG9ydERldmljZVN0YXRlUmVxdWVzdBotLmJ1bGtoZWFkLmZhYnJpYy52MS5SZXBvcnREZXZpY2VTdGF0ZVJlc3BvbnNlIgiiuBkEIAEwAhJvCgxSdW5GYWJyaWNMYWISJy5idWxraGVhZC5mYWJyaWMudjEuUnVuRmFicmljTGFiUmVxdWVzdBooLmJ1bGtoZWFkLmZhYnJpYy52MS5SdW5GYWJyaWNMYWJSZXNwb25zZSIMkAIBorgZBQoBATABEnsKD1ZlcmlmeVBhcnRpdGlvbhIqLmJ1bGtoZWFkLmZhYnJpYy52MS5WZXJpZnlQYXJ0aXRpb25SZXF1ZXN0GisuYnVsa2hlYWQuZmFicmljLnYxLlZlcmlmeVBhcnRpdGlvblJlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAJiBnByb3RvMw", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_bulkhead_firewall_v1_policy, file_google_protobuf_timestamp]);
+  fileDesc("CiZidWxraGVhZC9mYWJyaWMvdjEvZGVzaXJlZF9zdGF0ZS5wcm90bxISYnVsa2hlYWQuZmFicmljLnYxIvQDCgxEZXZpY2VTdGF0dXMSDgoGZGV2aWNlGAEgASgJEiwKBGtpbmQYAiABKA4yHi5idWxraGVhZC5mYWJyaWMudjEuRGV2aWNlS2luZBIRCglwYXJ0aXRpb24YAyABKAkSLAoFc3RhdGUYBCABKA4yHS5idWxraGVhZC5mYWJyaWMudjEuU3luY1N0YXRlEhoKEmRlc2lyZWRfZ2VuZXJhdGlvbhgFIAEoBBIUCgxkZXNpcmVkX2hhc2gYBiABKAkSGgoSYXBwbGllZF9nZW5lcmF0aW9uGAcgASgEEhQKDGFwcGxpZWRfaGFzaBgIIAEoCRIUCgxydW5uaW5nX2hhc2gYCSABKAkSEgoKbGFzdF9lcnJvchgKIAEoCRI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcHVzaGVzGA0gASgEEhAKCHdpdGhoZWxkGA4gAygJEhgKEHdpdGhoZWxkX3JlY29yZHMYDyADKAkSNAoMZGVhZF9sZXR0ZXJzGBAgAygLMh4uYnVsa2hlYWQuZmFicmljLnYxLkRlYWRMZXR0ZXIiXwoKRGVhZExldHRlchISCgpnZW5lcmF0aW9uGAEgASgEEg4KBnJlYXNvbhgCIAEoCRItCglmYWlsZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiUKBEZpbGUSDAoEcGF0aBgBIAEoCRIPCgdjb250ZW50GAIgASgJImgKB0ZpbmRpbmcSEAoIcHJvcGVydHkYASABKAkSDgoGZGV2aWNlGAIgASgJEgwKBHBhdGgYAyABKAkSDAoEbGluZRgEIAEoDRIOCgZvYmplY3QYBSABKAkSDwoHbWVzc2FnZRgGIAEoCSJdCgxWZXJpZmljYXRpb24SDgoGcGFzc2VkGAEgASgIEi0KCGZpbmRpbmdzGAIgAygLMhsuYnVsa2hlYWQuZmFicmljLnYxLkZpbmRpbmcSDgoGY2hlY2tzGAMgAygJIt8BCghSZXZpc2lvbhIOCgZkZXZpY2UYASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoBBIMCgRoYXNoGAMgASgJEicKBWZpbGVzGAQgAygLMhguYnVsa2hlYWQuZmFicmljLnYxLkZpbGUSNgoMdmVyaWZpY2F0aW9uGAUgASgLMiAuYnVsa2hlYWQuZmFicmljLnYxLlZlcmlmaWNhdGlvbhIQCghyZWplY3RlZBgGIAEoCBIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIuCghGaWxlRGlmZhIMCgRwYXRoGAEgASgJEhQKDHVuaWZpZWRfZGlmZhgCIAEoCSI1ChZHZXREZXZpY2VTdGF0dXNSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgEiSwoXR2V0RGV2aWNlU3RhdHVzUmVzcG9uc2USMAoGc3RhdHVzGAEgASgLMiAuYnVsa2hlYWQuZmFicmljLnYxLkRldmljZVN0YXR1cyLOAQoZTGlzdERldmljZVN0YXR1c2VzUmVxdWVzdBIhCglwYXJ0aXRpb24YASABKAlCDrpIC9gBAXIGuLOusQIBEjYKBXN0YXRlGAIgASgOMh0uYnVsa2hlYWQuZmFicmljLnYxLlN5bmNTdGF0ZUIIukgFggECEAESNgoEa2luZBgDIAEoDjIeLmJ1bGtoZWFkLmZhYnJpYy52MS5EZXZpY2VLaW5kQgi6SAWCAQIQARIeCgZyZWNvcmQYBCABKAlCDrpIC9gBAXIGuLOusQIBIlAKGkxpc3REZXZpY2VTdGF0dXNlc1Jlc3BvbnNlEjIKCHN0YXR1c2VzGAEgAygLMiAuYnVsa2hlYWQuZmFicmljLnYxLkRldmljZVN0YXR1cyJVChJHZXRSZXZpc2lvblJlcXVlc3QSGwoGZGV2aWNlGAEgASgJQgu6SAhyBrizrrECARIiCgpnZW5lcmF0aW9uGAIgASgEQg66SAsyCRj/////////DyJFChNHZXRSZXZpc2lvblJlc3BvbnNlEi4KCHJldmlzaW9uGAEgASgLMhwuYnVsa2hlYWQuZmFicmljLnYxLlJldmlzaW9uIioKC0RpZmZSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgEicwoMRGlmZlJlc3BvbnNlEhoKEmFwcGxpZWRfZ2VuZXJhdGlvbhgBIAEoBBIaChJkZXNpcmVkX2dlbmVyYXRpb24YAiABKAQSKwoFZmlsZXMYAyADKAsyHC5idWxraGVhZC5mYWJyaWMudjEuRmlsZURpZmYiyAEKDVJlc3luY1JlcXVlc3QSHgoGZGV2aWNlGAEgASgJQg66SAvYAQFyBrizrrECARIhCglwYXJ0aXRpb24YAiABKAlCDrpIC9gBAXIGuLOusQIBOnS6SHEabwoNcmVzeW5jLnRhcmdldBIvZXhhY3RseSBvbmUgb2YgZGV2aWNlIGFuZCBwYXJ0aXRpb24gbXVzdCBiZSBzZXQaLSh0aGlzLmRldmljZSAhPSAnJykgIT0gKHRoaXMucGFydGl0aW9uICE9ICcnKSIhCg5SZXN5bmNSZXNwb25zZRIPCgdkZXZpY2VzGAEgAygJIvMBChhSZXBvcnREZXZpY2VTdGF0ZVJlcXVlc3QSGwoGZGV2aWNlGAEgASgJQgu6SAhyBrizrrECARIqChJhcHBsaWVkX2dlbmVyYXRpb24YAiABKARCDrpICzIJGP////////8PEiQKDGFwcGxpZWRfaGFzaBgDIAEoCUIOukgL2AEBcgbos66xAgESJAoMcnVubmluZ19oYXNoGAQgASgJQg66SAvYAQFyBuizrrECARIgCg1hZ2VudF92ZXJzaW9uGAUgASgJQgm6SAZyBBABGEASIAoIZW5kcG9pbnQYBiABKAlCDrpIC9gBAXIGGIAQiAEBIjcKGVJlcG9ydERldmljZVN0YXRlUmVzcG9uc2USGgoSZGVzaXJlZF9nZW5lcmF0aW9uGAEgASgEIjgKFlZlcmlmeVBhcnRpdGlvblJlcXVlc3QSHgoJcGFydGl0aW9uGAEgASgJQgu6SAhyBrizrrECASJiChdWZXJpZnlQYXJ0aXRpb25SZXNwb25zZRI2Cgx2ZXJpZmljYXRpb24YASABKAsyIC5idWxraGVhZC5mYWJyaWMudjEuVmVyaWZpY2F0aW9uEg8KB2RldmljZXMYAiADKAkilgEKE1J1bkZhYnJpY0xhYlJlcXVlc3QSHgoJcGFydGl0aW9uGAEgASgJQgu6SAhyBrizrrECARIhCg90aW1lb3V0X3NlY29uZHMYAiABKA1CCLpIBSoDGIQHEjwKC3BsYW5fcG9saWN5GAMgASgLMicuYnVsa2hlYWQuZmlyZXdhbGwudjEuUGxhblBvbGljeVJlcXVlc3QiqQEKB0xhYkZsb3cSFgoOc291cmNlX25ldHdvcmsYASABKAkSDAoEZnJvbRgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEwoLZGVzdGluYXRpb24YBCABKAkSGQoRZGVzdGluYXRpb25fbGFiZWwYBSABKAkSDAoEcG9ydBgGIAEoCRILCgN3aHkYByABKAkSDAoEcGF0aBgIIAMoCRIPCgdkcm9wcGVkGAkgASgJIkgKCExhYlN0cmF5Eg4KBmRldmljZRgBIAEoCRILCgN2cmYYAiABKAkSDwoHbmV0d29yaxgDIAEoCRIOCgZwcmVmaXgYBCABKAkiYwoHTGFiUGluZxIMCgRmcm9tGAEgASgJEgoKAnRvGAIgASgJEhMKC2Rlc3RpbmF0aW9uGAMgASgJEhAKCGV4cGVjdGVkGAQgASgIEgoKAm9rGAUgASgIEgsKA3doeRgGIAEoCSLgAgoUUnVuRmFicmljTGFiUmVzcG9uc2USDgoGcHJvdmVuGAEgASgIEhEKCWNvbnZlcmdlZBgCIAEoCBIXCg9zZXNzaW9uc19ub3RfdXAYAyADKAkSKgoFbGVha3MYBCADKAsyGy5idWxraGVhZC5mYWJyaWMudjEuTGFiRmxvdxIwCgtibGFja19ob2xlcxgFIAMoCzIbLmJ1bGtoZWFkLmZhYnJpYy52MS5MYWJGbG93EiwKBnN0cmF5cxgGIAMoCzIcLmJ1bGtoZWFkLmZhYnJpYy52MS5MYWJTdHJheRIqCgVwaW5ncxgHIAMoCzIbLmJ1bGtoZWFkLmZhYnJpYy52MS5MYWJQaW5nEg4KBmVycm9ycxgIIAMoCRIOCgZwcm9iZXMYCSABKA0SDwoHcm91dGVycxgKIAEoDRITCgtkdXJhdGlvbl9tcxgLIAEoDRIOCgZyZXBvcnQYDCABKAkqnwEKCkRldmljZUtpbmQSGwoXREVWSUNFX0tJTkRfVU5TUEVDSUZJRUQQABIUChBERVZJQ0VfS0lORF9MRUFGEAESFQoRREVWSUNFX0tJTkRfU1BJTkUQAhIUChBERVZJQ0VfS0lORF9FWElUEAMSGAoUREVWSUNFX0tJTkRfRklSRVdBTEwQBBIXChNERVZJQ0VfS0lORF9NQUNISU5FEAUqnwEKCVN5bmNTdGF0ZRIaChZTWU5DX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU1lOQ19TVEFURV9JTl9TWU5DEAESFgoSU1lOQ19TVEFURV9QRU5ESU5HEAISFQoRU1lOQ19TVEFURV9GQUlMRUQQAxIWChJTWU5DX1NUQVRFX0RSSUZURUQQBBIXChNTWU5DX1NUQVRFX1JFSkVDVEVEEAUyrAcKE0Rlc2lyZWRTdGF0ZVNlcnZpY2USewoPR2V0RGV2aWNlU3RhdHVzEiouYnVsa2hlYWQuZmFicmljLnYxLkdldERldmljZVN0YXR1c1JlcXVlc3QaKy5idWxraGVhZC5mYWJyaWMudjEuR2V0RGV2aWNlU3RhdHVzUmVzcG9uc2UiD5ACAaK4GQgKAgECGAEwAhKEAQoSTGlzdERldmljZVN0YXR1c2VzEi0uYnVsa2hlYWQuZmFicmljLnYxLkxpc3REZXZpY2VTdGF0dXNlc1JlcXVlc3QaLi5idWxraGVhZC5mYWJyaWMudjEuTGlzdERldmljZVN0YXR1c2VzUmVzcG9uc2UiD5ACAaK4GQgKAgECGAEwAhJvCgtHZXRSZXZpc2lvbhImLmJ1bGtoZWFkLmZhYnJpYy52MS5HZXRSZXZpc2lvblJlcXVlc3QaJy5idWxraGVhZC5mYWJyaWMudjEuR2V0UmV2aXNpb25SZXNwb25zZSIPkAIBorgZCAoCAQIYATACEloKBERpZmYSHy5idWxraGVhZC5mYWJyaWMudjEuRGlmZlJlcXVlc3QaIC5idWxraGVhZC5mYWJyaWMudjEuRGlmZlJlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAISWgoGUmVzeW5jEiEuYnVsa2hlYWQuZmFicmljLnYxLlJlc3luY1JlcXVlc3QaIi5idWxraGVhZC5mYWJyaWMudjEuUmVzeW5jUmVzcG9uc2UiCaK4GQUKAQEwARJ6ChFSZXBvcnREZXZpY2VTdGF0ZRIsLmJ1bGtoZWFkLmZhYnJpYy52MS5SZXBvcnREZXZpY2VTdGF0ZVJlcXVlc3QaLS5idWxraGVhZC5mYWJyaWMudjEuUmVwb3J0RGV2aWNlU3RhdGVSZXNwb25zZSIIorgZBCABMAISbwoMUnVuRmFicmljTGFiEicuYnVsa2hlYWQuZmFicmljLnYxLlJ1bkZhYnJpY0xhYlJlcXVlc3QaKC5idWxraGVhZC5mYWJyaWMudjEuUnVuRmFicmljTGFiUmVzcG9uc2UiDJACAaK4GQUKAQEwARJ7Cg9WZXJpZnlQYXJ0aXRpb24SKi5idWxraGVhZC5mYWJyaWMudjEuVmVyaWZ5UGFydGl0aW9uUmVxdWVzdBorLmJ1bGtoZWFkLmZhYnJpYy52MS5WZXJpZnlQYXJ0aXRpb25SZXNwb25zZSIPkAIBorgZCAoCAQIYATACYgZwcm90bzM", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_bulkhead_firewall_v1_policy, file_google_protobuf_timestamp]);
 
 /**
  * DeviceStatus is one device's convergence state.
@@ -132,6 +132,13 @@ export type DeviceStatus = Message<"bulkhead.fabric.v1.DeviceStatus"> & {
    * @generated from field: repeated string withheld_records = 15;
    */
   withheldRecords: string[];
+
+  /**
+   * dead_letters are the device's newest pushes that failed for good (at most 10), newest first.
+   *
+   * @generated from field: repeated bulkhead.fabric.v1.DeadLetter dead_letters = 16;
+   */
+  deadLetters: DeadLetter[];
 };
 
 /**
@@ -140,6 +147,41 @@ export type DeviceStatus = Message<"bulkhead.fabric.v1.DeviceStatus"> & {
  */
 export const DeviceStatusSchema: GenMessage<DeviceStatus> = /*@__PURE__*/
   messageDesc(file_bulkhead_fabric_v1_desired_state, 0);
+
+/**
+ * DeadLetter is a push that failed after its last attempt, or was refused by the agent.
+ *
+ * @generated from message bulkhead.fabric.v1.DeadLetter
+ */
+export type DeadLetter = Message<"bulkhead.fabric.v1.DeadLetter"> & {
+  /**
+   * generation that was pushed.
+   *
+   * @generated from field: uint64 generation = 1;
+   */
+  generation: bigint;
+
+  /**
+   * reason of the failure.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * failed_at is when it failed for good.
+   *
+   * @generated from field: google.protobuf.Timestamp failed_at = 3;
+   */
+  failedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message bulkhead.fabric.v1.DeadLetter.
+ * Use `create(DeadLetterSchema)` to create a new message.
+ */
+export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 1);
 
 /**
  * File is one configuration file of a revision.
@@ -167,7 +209,7 @@ export type File = Message<"bulkhead.fabric.v1.File"> & {
  * Use `create(FileSchema)` to create a new message.
  */
 export const FileSchema: GenMessage<File> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 1);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 2);
 
 /**
  * Finding is one violation found by the isolation verifier.
@@ -223,7 +265,7 @@ export type Finding = Message<"bulkhead.fabric.v1.Finding"> & {
  * Use `create(FindingSchema)` to create a new message.
  */
 export const FindingSchema: GenMessage<Finding> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 2);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 3);
 
 /**
  * Verification is the result of verifying a revision.
@@ -258,7 +300,7 @@ export type Verification = Message<"bulkhead.fabric.v1.Verification"> & {
  * Use `create(VerificationSchema)` to create a new message.
  */
 export const VerificationSchema: GenMessage<Verification> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 3);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 4);
 
 /**
  * Revision is one rendered configuration of a device.
@@ -321,7 +363,7 @@ export type Revision = Message<"bulkhead.fabric.v1.Revision"> & {
  * Use `create(RevisionSchema)` to create a new message.
  */
 export const RevisionSchema: GenMessage<Revision> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 4);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 5);
 
 /**
  * FileDiff is the diff of one file.
@@ -349,7 +391,7 @@ export type FileDiff = Message<"bulkhead.fabric.v1.FileDiff"> & {
  * Use `create(FileDiffSchema)` to create a new message.
  */
 export const FileDiffSchema: GenMessage<FileDiff> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 5);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 6);
 
 /**
  * GetDeviceStatusRequest identifies a device.
@@ -370,7 +412,7 @@ export type GetDeviceStatusRequest = Message<"bulkhead.fabric.v1.GetDeviceStatus
  * Use `create(GetDeviceStatusRequestSchema)` to create a new message.
  */
 export const GetDeviceStatusRequestSchema: GenMessage<GetDeviceStatusRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 6);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 7);
 
 /**
  * GetDeviceStatusResponse returns the status.
@@ -391,7 +433,7 @@ export type GetDeviceStatusResponse = Message<"bulkhead.fabric.v1.GetDeviceStatu
  * Use `create(GetDeviceStatusResponseSchema)` to create a new message.
  */
 export const GetDeviceStatusResponseSchema: GenMessage<GetDeviceStatusResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 7);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 8);
 
 /**
  * ListDeviceStatusesRequest filters device statuses.
@@ -434,7 +476,7 @@ export type ListDeviceStatusesRequest = Message<"bulkhead.fabric.v1.ListDeviceSt
  * Use `create(ListDeviceStatusesRequestSchema)` to create a new message.
  */
 export const ListDeviceStatusesRequestSchema: GenMessage<ListDeviceStatusesRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 8);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 9);
 
 /**
  * ListDeviceStatusesResponse lists the matching statuses.
@@ -455,7 +497,7 @@ export type ListDeviceStatusesResponse = Message<"bulkhead.fabric.v1.ListDeviceS
  * Use `create(ListDeviceStatusesResponseSchema)` to create a new message.
  */
 export const ListDeviceStatusesResponseSchema: GenMessage<ListDeviceStatusesResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 9);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 10);
 
 /**
  * GetRevisionRequest identifies a revision.
@@ -483,7 +525,7 @@ export type GetRevisionRequest = Message<"bulkhead.fabric.v1.GetRevisionRequest"
  * Use `create(GetRevisionRequestSchema)` to create a new message.
  */
 export const GetRevisionRequestSchema: GenMessage<GetRevisionRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 10);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 11);
 
 /**
  * GetRevisionResponse returns the revision.
@@ -504,7 +546,7 @@ export type GetRevisionResponse = Message<"bulkhead.fabric.v1.GetRevisionRespons
  * Use `create(GetRevisionResponseSchema)` to create a new message.
  */
 export const GetRevisionResponseSchema: GenMessage<GetRevisionResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 11);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 12);
 
 /**
  * DiffRequest identifies a device.
@@ -525,7 +567,7 @@ export type DiffRequest = Message<"bulkhead.fabric.v1.DiffRequest"> & {
  * Use `create(DiffRequestSchema)` to create a new message.
  */
 export const DiffRequestSchema: GenMessage<DiffRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 12);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 13);
 
 /**
  * DiffResponse holds the per-file diffs.
@@ -560,7 +602,7 @@ export type DiffResponse = Message<"bulkhead.fabric.v1.DiffResponse"> & {
  * Use `create(DiffResponseSchema)` to create a new message.
  */
 export const DiffResponseSchema: GenMessage<DiffResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 13);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 14);
 
 /**
  * ResyncRequest selects what to resync.
@@ -588,7 +630,7 @@ export type ResyncRequest = Message<"bulkhead.fabric.v1.ResyncRequest"> & {
  * Use `create(ResyncRequestSchema)` to create a new message.
  */
 export const ResyncRequestSchema: GenMessage<ResyncRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 14);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 15);
 
 /**
  * ResyncResponse says what was queued.
@@ -609,7 +651,7 @@ export type ResyncResponse = Message<"bulkhead.fabric.v1.ResyncResponse"> & {
  * Use `create(ResyncResponseSchema)` to create a new message.
  */
 export const ResyncResponseSchema: GenMessage<ResyncResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 15);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 16);
 
 /**
  * ReportDeviceStateRequest is an agent heartbeat.
@@ -666,7 +708,7 @@ export type ReportDeviceStateRequest = Message<"bulkhead.fabric.v1.ReportDeviceS
  * Use `create(ReportDeviceStateRequestSchema)` to create a new message.
  */
 export const ReportDeviceStateRequestSchema: GenMessage<ReportDeviceStateRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 16);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 17);
 
 /**
  * ReportDeviceStateResponse tells the agent what it should run.
@@ -687,7 +729,7 @@ export type ReportDeviceStateResponse = Message<"bulkhead.fabric.v1.ReportDevice
  * Use `create(ReportDeviceStateResponseSchema)` to create a new message.
  */
 export const ReportDeviceStateResponseSchema: GenMessage<ReportDeviceStateResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 17);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 18);
 
 /**
  * VerifyPartitionRequest identifies a partition.
@@ -708,7 +750,7 @@ export type VerifyPartitionRequest = Message<"bulkhead.fabric.v1.VerifyPartition
  * Use `create(VerifyPartitionRequestSchema)` to create a new message.
  */
 export const VerifyPartitionRequestSchema: GenMessage<VerifyPartitionRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 18);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 19);
 
 /**
  * VerifyPartitionResponse is the verifier's report.
@@ -736,7 +778,7 @@ export type VerifyPartitionResponse = Message<"bulkhead.fabric.v1.VerifyPartitio
  * Use `create(VerifyPartitionResponseSchema)` to create a new message.
  */
 export const VerifyPartitionResponseSchema: GenMessage<VerifyPartitionResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 19);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 20);
 
 /**
  * RunFabricLabRequest names the partition to run, and optionally a planned change to run instead
@@ -774,7 +816,7 @@ export type RunFabricLabRequest = Message<"bulkhead.fabric.v1.RunFabricLabReques
  * Use `create(RunFabricLabRequestSchema)` to create a new message.
  */
 export const RunFabricLabRequestSchema: GenMessage<RunFabricLabRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 20);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 21);
 
 /**
  * LabFlow is a packet the lab followed through the routers: a leak or a black hole.
@@ -851,7 +893,7 @@ export type LabFlow = Message<"bulkhead.fabric.v1.LabFlow"> & {
  * Use `create(LabFlowSchema)` to create a new message.
  */
 export const LabFlowSchema: GenMessage<LabFlow> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 21);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 22);
 
 /**
  * LabStray is a route a VRF holds that the oracle never expects there.
@@ -893,7 +935,7 @@ export type LabStray = Message<"bulkhead.fabric.v1.LabStray"> & {
  * Use `create(LabStraySchema)` to create a new message.
  */
 export const LabStraySchema: GenMessage<LabStray> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 22);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 23);
 
 /**
  * LabPing is a real packet sent between two machines.
@@ -949,7 +991,7 @@ export type LabPing = Message<"bulkhead.fabric.v1.LabPing"> & {
  * Use `create(LabPingSchema)` to create a new message.
  */
 export const LabPingSchema: GenMessage<LabPing> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 23);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 24);
 
 /**
  * RunFabricLabResponse is the lab's report.
@@ -1048,7 +1090,7 @@ export type RunFabricLabResponse = Message<"bulkhead.fabric.v1.RunFabricLabRespo
  * Use `create(RunFabricLabResponseSchema)` to create a new message.
  */
 export const RunFabricLabResponseSchema: GenMessage<RunFabricLabResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_fabric_v1_desired_state, 24);
+  messageDesc(file_bulkhead_fabric_v1_desired_state, 25);
 
 /**
  * DeviceKind is the kind of device a configuration is rendered for.
