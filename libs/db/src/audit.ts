@@ -13,34 +13,51 @@ export interface AuditRecord {
 
 export interface AuditWriterOptions {
   flushMs?: number;
-  /** Records held in memory at most; beyond it the oldest are written synchronously first. */
+  /** Records held in memory at most: a caller whose record fills the buffer waits until it is written. */
   maxBuffered?: number;
-  onError?: (error: unknown, lost: number) => void;
+  /** A batch could not be written; it is kept (`pending` records) and retried. */
+  onError?: (error: unknown, pending: number) => void;
 }
 
 /**
- * Appends audit records to the service's `audit_log` table in batches, off the request path:
- * a call does not wait for its audit row. Records still buffered are written on close().
+ * Appends audit records to the service's `audit_log` table in batches, off the request path: a
+ * call does not wait for its audit row — unless the buffer is full (the database is slow or away),
+ * then it waits until its record is written. A batch that fails is kept and retried, never dropped.
+ * Records still buffered are written on close().
  */
 export class PgAuditWriter {
-  private buffer: AuditRecord[] = [];
+  /** Records in the order they came, each with its sequence number; written in that order. */
+  private buffer: { seq: number; record: AuditRecord }[] = [];
+  private seq = 0;
+  /** Every record up to this sequence number is stored. */
+  private writtenUpTo = 0;
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly flushMs: number;
+  private readonly maxBuffered: number;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: AuditWriterOptions = {},
   ) {
-    this.timer = setInterval(() => void this.flush(), options.flushMs ?? 200);
+    this.flushMs = options.flushMs ?? 200;
+    this.maxBuffered = options.maxBuffered ?? 1000;
+    this.timer = setInterval(() => void this.flush(), this.flushMs);
     this.timer.unref();
   }
 
-  record(record: AuditRecord): void {
-    this.buffer.push(record);
-    if (this.buffer.length >= (this.options.maxBuffered ?? 1000)) void this.flush();
+  /** Buffers the record; resolves at once, or once it is stored when the buffer is full (back-pressure). */
+  async record(record: AuditRecord): Promise<void> {
+    const seq = ++this.seq;
+    this.buffer.push({ seq, record });
+    if (this.buffer.length < this.maxBuffered) return;
+    while (this.writtenUpTo < seq) {
+      await this.flush();
+      if (this.writtenUpTo < seq) await new Promise((r) => setTimeout(r, this.flushMs));
+    }
   }
 
-  /** Writes everything buffered so far; resolves when it is stored. */
+  /** Writes everything buffered so far; resolves when it is stored or the attempt failed (then it is kept). */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(() => this.writeBuffered());
     return this.flushing;
@@ -55,24 +72,36 @@ export class PgAuditWriter {
     const batch = this.buffer;
     if (batch.length === 0) return;
     this.buffer = [];
+    const records = batch.map((b) => b.record);
     try {
       await this.pool.query(
         `INSERT INTO audit_log (at, principal, method, target, request_id, outcome, message)
          SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
         [
-          batch.map((r) => r.at),
-          batch.map((r) => r.principal),
-          batch.map((r) => r.method),
-          batch.map((r) => r.target),
-          batch.map((r) => r.requestId),
-          batch.map((r) => r.outcome),
-          batch.map((r) => r.message ?? ""),
+          records.map((r) => r.at),
+          records.map((r) => r.principal),
+          records.map((r) => r.method),
+          records.map((r) => r.target),
+          records.map((r) => r.requestId),
+          records.map((r) => r.outcome),
+          records.map((r) => r.message ?? ""),
         ],
       );
+      this.writtenUpTo = batch.at(-1)!.seq;
     } catch (error) {
-      this.options.onError?.(error, batch.length);
+      this.buffer = [...batch, ...this.buffer];
+      this.options.onError?.(error, this.buffer.length);
     }
   }
+}
+
+/**
+ * Deletes audit records older than `retentionDays` (at least 1) through the one door the
+ * append-only trigger opens: the `audit_log_prune` function. Returns how many were deleted.
+ */
+export async function pruneAuditLog(pool: pg.Pool, retentionDays: number): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>("SELECT audit_log_prune(make_interval(days => $1)) AS n", [retentionDays]);
+  return Number(rows[0]!.n);
 }
 
 export interface StoredAuditRecord extends AuditRecord {

@@ -1,4 +1,4 @@
-export { PgAuditWriter, readAuditLog, type AuditFilter, type AuditRecord, type AuditWriterOptions, type StoredAuditRecord } from "./audit.js";
+export { PgAuditWriter, pruneAuditLog, readAuditLog, type AuditFilter, type AuditRecord, type AuditWriterOptions, type StoredAuditRecord } from "./audit.js";
 export { SqlState, isRetryableTransactionError, sqlState, violatedConstraint } from "./errors.js";
 export { loadMigrations, migrate, type Migration, type MigrateOptions } from "./migrate.js";
 export { FABRIC_CHANGES_QUEUE, OutboxRelay, appendOutbox, type OutboxEvent, type OutboxRelayOptions, type PublishedEvent } from "./outbox.js";

@@ -10,6 +10,7 @@ import {
   FABRIC_CHANGES_QUEUE,
   OutboxRelay,
   PgAuditWriter,
+  pruneAuditLog,
   appendOutbox,
   baseMigrationsDir,
   createPool,
@@ -197,6 +198,48 @@ test("audit records are written in batches and cannot be changed", async ({ pool
       assert.unreachable(statement);
     } catch (error) {
       assert.match((error as Error).message, "append-only");
+    }
+  }
+});
+
+const record = (target: string, at = new Date()) => ({ at, principal: "user:b", method: "M", target, requestId: target, outcome: "ok" });
+
+test("a batch the database refuses is kept and retried; a full buffer makes its caller wait instead of dropping", async ({ pool }) => {
+  const failures: number[] = [];
+  await pool.query("ALTER TABLE audit_log RENAME TO audit_log_away");
+  const writer = new PgAuditWriter(pool, { flushMs: 20, maxBuffered: 3, onError: (_, pending) => failures.push(pending) });
+  try {
+    await writer.record(record("bp=0"));
+    await writer.record(record("bp=1"));
+    let written = false;
+    const third = writer.record(record("bp=2")).then(() => (written = true));
+    for (let i = 0; i < 200 && failures.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(failures.length >= 3, "writes were tried and failed");
+    assert.is(written, false, "the caller whose record filled the buffer waits");
+    assert.is(failures.at(-1), 3, "nothing was dropped");
+  } finally {
+    await pool.query("ALTER TABLE audit_log_away RENAME TO audit_log");
+  }
+  await writer.close();
+  assert.equal((await readAuditLog(pool, 100, { target: "bp=" })).map((r) => r.target).sort(), ["bp=0", "bp=1", "bp=2"]);
+});
+
+test("retention deletes old records only through audit_log_prune, never one younger than a day", async ({ pool }) => {
+  const writer = new PgAuditWriter(pool);
+  await writer.record(record("retention-old", new Date(Date.now() - 10 * 86_400_000)));
+  await writer.record(record("retention-young", new Date(Date.now() - 3_600_000)));
+  await writer.close();
+  assert.is(await pruneAuditLog(pool, 5), 1);
+  assert.equal((await readAuditLog(pool, 100, { target: "retention-" })).map((r) => r.target), ["retention-young"]);
+  for (const attempt of [() => pruneAuditLog(pool, 0), () => withTransaction(pool, async (c) => {
+    await c.query("SELECT set_config('bulkhead.audit_prune', 'on', true)");
+    await c.query("DELETE FROM audit_log WHERE target = 'retention-young'");
+  })]) {
+    try {
+      await attempt();
+      assert.unreachable("deleted");
+    } catch (error) {
+      assert.match((error as Error).message, /at least a day|append-only/);
     }
   }
 });

@@ -24,7 +24,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-const unlimited = { BULKHEAD_RATE_LIMIT_PER_SECOND: "0" };
+const unlimited = { BULKHEAD_RATE_LIMIT_PER_SECOND: "0", BULKHEAD_RATE_LIMIT_ANONYMOUS_PER_SECOND: "0" };
 
 export async function startStack(): Promise<Stack> {
   const f = await startFabric({ commonEnv: unlimited });

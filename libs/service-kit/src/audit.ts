@@ -15,7 +15,8 @@ export interface AuditRecord {
 }
 
 export interface AuditSink {
-  record(record: AuditRecord): void;
+  /** Takes the record; a sink that cannot keep up makes the caller wait (back-pressure). */
+  record(record: AuditRecord): void | Promise<void>;
 }
 
 /** Whether successful and failed calls of the method are recorded (denials always are). */

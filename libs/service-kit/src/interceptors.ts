@@ -26,6 +26,9 @@ export function codeName(code: Code | undefined): string {
 const isOpen = (typeName: string) => typeName.startsWith("grpc.");
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's network address, as the listener saw it. */
+export const kRemoteAddress = createContextKey<string>("", { description: "remote address" });
+
 export interface InterceptorDeps {
   service: string;
   logger: Logger;
@@ -37,6 +40,8 @@ export interface InterceptorDeps {
   revocations?: Revocations;
   /** Per-principal limits; services (kind `service`) are not limited. */
   rateLimiter?: RateLimiter;
+  /** Limits of calls without a valid token, per source address: they are audited, so they must not flood the log. */
+  anonymousLimiter?: RateLimiter;
 }
 
 function loggingInterceptor({ logger, metrics }: InterceptorDeps): Interceptor {
@@ -99,14 +104,21 @@ function errorInterceptor(): Interceptor {
   };
 }
 
-function authenticationInterceptor({ tokens, audit, revocations }: InterceptorDeps): Interceptor {
+function authenticationInterceptor({ tokens, audit, revocations, anonymousLimiter, logger }: InterceptorDeps): Interceptor {
   const verifier = new TokenVerifier(tokens);
+  const warn = occasionalWarning(logger, 10_000);
   return (next) => async (req) => {
     if (isOpen(req.service.typeName)) return next(req);
     const header = req.header.get("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const deny = (message: string): never => {
-      audit.record(auditRecord(req, "unauthenticated", message, ""));
+    const deny = async (message: string): Promise<never> => {
+      const address = req.contextValues.get(kRemoteAddress);
+      const decision = await anonymousLimiter?.take(`address:${address}`).catch((error) => {
+        warn(error, "limits of unauthenticated calls not enforced: valkey does not answer");
+        return undefined;
+      });
+      if (decision && !decision.allowed) throw new ConnectError(`too many unauthenticated calls from ${address}; retry in ${decision.retryAfterMs} ms`, Code.ResourceExhausted);
+      await audit.record(auditRecord(req, "unauthenticated", message, ""));
       throw new ConnectError(message, Code.Unauthenticated);
     };
     if (!match) return deny("missing bearer token in the authorization header");
@@ -144,7 +156,7 @@ function rateLimitInterceptor({ rateLimiter, audit, logger }: InterceptorDeps): 
     }
     if (decision.allowed) return next(req);
     const message = `rate limit exceeded for ${name}; retry in ${decision.retryAfterMs} ms`;
-    audit.record(auditRecord(req, "resource_exhausted", message));
+    await audit.record(auditRecord(req, "resource_exhausted", message));
     throw new ConnectError(message, Code.ResourceExhausted, { "retry-after": String(Math.ceil(decision.retryAfterMs / 1000)) }, [
       { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(decision.retryAfterMs) }) },
     ]);
@@ -157,7 +169,7 @@ function authorizationInterceptor({ audit }: InterceptorDeps): Interceptor {
     const principal = req.contextValues.get(kPrincipal)!;
     const decision = authorize(req.method, principal, req.stream ? undefined : req.message);
     if (!decision.allowed) {
-      audit.record(auditRecord(req, "permission_denied", decision.reason));
+      await audit.record(auditRecord(req, "permission_denied", decision.reason));
       throw new ConnectError(`permission denied: ${decision.reason}`, Code.PermissionDenied);
     }
     return next(req);
@@ -170,11 +182,11 @@ function auditInterceptor({ audit }: InterceptorDeps): Interceptor {
     const record = (outcome: string, message?: string) => audit.record(auditRecord(req, outcome, message));
     try {
       const res = (await next(req)) as UnaryResponse;
-      record("ok");
+      await record("ok");
       return res;
     } catch (error) {
       const { error: connectError } = toConnectError(error);
-      record(codeName(connectError.code), connectError.rawMessage);
+      await record(codeName(connectError.code), connectError.rawMessage);
       throw error;
     }
   };

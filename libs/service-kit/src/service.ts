@@ -4,14 +4,14 @@ import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import type { DescService } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { createApiRegistry, loadDescriptorSet } from "@bulkhead/api";
 import { Health } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ReflectionV1 } from "@bulkhead/api/gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "@bulkhead/api/gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { OutboxRelay, PgAuditWriter, appendOutbox, baseMigrationsDir, createPool, loadMigrations, migrate, type OutboxEvent, type Pool, type Queryable } from "@bulkhead/db";
+import { OutboxRelay, PgAuditWriter, appendOutbox, pruneAuditLog, baseMigrationsDir, createPool, loadMigrations, migrate, type OutboxEvent, type Pool, type Queryable } from "@bulkhead/db";
 import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { TokenService } from "@bulkhead/api/gen/bulkhead/auth/v1/token_pb.js";
 import type { AuditSink } from "./audit.js";
@@ -23,9 +23,10 @@ import { tokenSettings } from "./identity.js";
 import { trustCa } from "./clients.js";
 import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./config.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
-import { createInterceptors } from "./interceptors.js";
+import { createInterceptors, kRemoteAddress } from "./interceptors.js";
 import { listen } from "./listener.js";
 import { RateLimiter } from "./ratelimit.js";
+import { Periodic } from "./sagas.js";
 import { createLogger, createMetrics, type DestinationStream, type Logger } from "./observability.js";
 import { DescriptorIndex, reflectionServiceV1, reflectionServiceV1alpha } from "./reflection.js";
 
@@ -54,6 +55,9 @@ function commonConfigSpec(defaultPort: number) {
   };
 }
 
+/** How often records past the audit retention are deleted. */
+const AUDIT_PRUNE_INTERVAL_MS = 3_600_000;
+
 /** How long a starting service waits for the first revocation list before it serves anyway (refusing people's and agents' tokens until it is read). */
 const REVOCATIONS_FIRST_READ_MS = 3_000;
 
@@ -67,6 +71,9 @@ function storageConfigSpec() {
     BULKHEAD_DB_NAMED_STATEMENTS: vars.bool("Use server-side prepared statements; false for Postgres servers whose connections share one session (PGlite)", { default: true }),
     BULKHEAD_QUEUE_PREFIX: vars.string("Key prefix of the BullMQ queues in Valkey", { default: "bulkhead" }),
     BULKHEAD_VALKEY_COMMAND_TIMEOUT_MS: vars.int("Deadline of the Valkey commands a request waits for (rate limits, revocations): past it a rate limit is not enforced and the last revocation list holds", { default: 500, min: 10, max: 60_000 }),
+    BULKHEAD_AUDIT_RETENTION_DAYS: vars.int("Audit records older than this many days are deleted (hourly; through the one function the append-only trigger lets delete); 0 keeps them forever", { default: 400, min: 0, max: 36_500 }),
+    BULKHEAD_RATE_LIMIT_ANONYMOUS_PER_SECOND: vars.int("Sustained calls per second without a valid token from one source address (each is audited; beyond it refused unaudited: the audit log cannot be flooded); 0: no limit", { default: 5, min: 0, max: 1_000_000 }),
+    BULKHEAD_RATE_LIMIT_ANONYMOUS_BURST: vars.int("Calls without a valid token one source address may make at once", { default: 20, min: 1, max: 1_000_000 }),
     BULKHEAD_RATE_LIMIT_PER_SECOND: vars.int("Sustained calls per second each user or agent may make to this service (0: no limit; services are never limited)", { default: 100, min: 0, max: 1_000_000 }),
     BULKHEAD_RATE_LIMIT_BURST: vars.int("Calls a user or agent may make at once before the per-second limit applies", { default: 200, min: 1, max: 1_000_000 }),
     BULKHEAD_OUTBOX_POLL_MS: vars.int("Outbox relay safety-net poll interval (NOTIFY wakes it immediately)", { default: 1000, min: 50, max: 600_000 }),
@@ -182,7 +189,8 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
         router.service(ReflectionV1, reflectionServiceV1(index, all));
         router.service(ReflectionV1alpha, reflectionServiceV1alpha(index, all));
       },
-      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator, rateLimiter: storage.rateLimiter, revocations: storage.revocations }),
+      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator, rateLimiter: storage.rateLimiter, anonymousLimiter: storage.anonymousLimiter, revocations: storage.revocations }),
+      contextValues: (req) => createContextValues().set(kRemoteAddress, req.socket.remoteAddress ?? ""),
       readMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
       writeMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
       maxTimeoutMs: config.BULKHEAD_MAX_TIMEOUT_MS,
@@ -238,6 +246,8 @@ interface Storage {
   /** The services that come with storage: the audit log and tokens (both need Postgres or Valkey). */
   routes(router: ConnectRouter): void;
   rateLimiter?: RateLimiter;
+  /** Limits of calls without a valid token, per source address. */
+  anonymousLimiter?: RateLimiter;
   revocations?: Revocations;
   outbox(client: Queryable, event: OutboxEvent): Promise<void>;
   audit: AuditSink;
@@ -281,8 +291,10 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
   let relay: OutboxRelay | undefined;
   let audit: PgAuditWriter | undefined;
   let revocations: Revocations | undefined;
+  let retention: Periodic | undefined;
   const close = async () => {
     revocations?.stop();
+    await retention?.stop();
     await relay?.stop().catch((error) => logger.error({ err: error }, "outbox relay did not stop cleanly"));
     await audit?.close();
     redis.disconnect();
@@ -295,7 +307,15 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
       ...(definition.migrations ? await migrate(pool, { schema, component: definition.name, migrations: loadMigrations(definition.migrations) }) : []),
     ];
     if (applied.length > 0) logger.info({ applied }, "migrations applied");
-    audit = new PgAuditWriter(pool, { onError: (error, lost) => logger.error({ err: error, lost }, "audit records could not be written") });
+    audit = new PgAuditWriter(pool, { onError: (error, pending) => logger.error({ err: error, pending }, "audit records could not be written yet; kept and retried") });
+    if (config.BULKHEAD_AUDIT_RETENTION_DAYS > 0) {
+      const days = config.BULKHEAD_AUDIT_RETENTION_DAYS;
+      retention = new Periodic(AUDIT_PRUNE_INTERVAL_MS, logger, "audit retention", async () => {
+        const deleted = await pruneAuditLog(pool, days);
+        if (deleted > 0) logger.info({ deleted, days }, "audit records past their retention deleted");
+      });
+      retention.start();
+    }
     // Not awaited: while Valkey is down the service serves, and the outbox relay keeps retrying.
     redis.connect().catch((error) => logger.warn({ err: error }, "valkey not reachable yet; the outbox relay keeps retrying"));
     requestPath.connect().catch(() => undefined);
@@ -313,11 +333,13 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
     await revoked.start(REVOCATIONS_FIRST_READ_MS);
     const limit = { perSecond: config.BULKHEAD_RATE_LIMIT_PER_SECOND, burst: config.BULKHEAD_RATE_LIMIT_BURST };
     const rateLimiter = limit.perSecond > 0 ? new RateLimiter(requestPath, limit, `${config.BULKHEAD_QUEUE_PREFIX}:${schema}`) : undefined;
+    const anonymous = { perSecond: config.BULKHEAD_RATE_LIMIT_ANONYMOUS_PER_SECOND, burst: config.BULKHEAD_RATE_LIMIT_ANONYMOUS_BURST };
+    const anonymousLimiter = anonymous.perSecond > 0 ? new RateLimiter(requestPath, anonymous, `${config.BULKHEAD_QUEUE_PREFIX}:${schema}:anonymous`) : undefined;
     const routes = (router: ConnectRouter) => {
       router.service(AuditService, auditService(pool));
       router.service(TokenService, tokenService(tokens, revoked));
     };
-    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, routes, rateLimiter, revocations: revoked, close };
+    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, routes, rateLimiter, anonymousLimiter, revocations: revoked, close };
   } catch (error) {
     await close();
     throw error;

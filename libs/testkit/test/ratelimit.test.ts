@@ -1,12 +1,16 @@
 // Per-principal rate limits shared by every replica through Valkey: refused with
-// resource_exhausted, RetryInfo and retry-after; services are never limited; Valkey down → open.
+// resource_exhausted, RetryInfo and retry-after; services are never limited; Valkey gone → open;
+// calls without a valid token limited per source address.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import { RetryInfoSchema } from "@bulkhead/api/gen/google/rpc/error_details_pb.js";
-import { failure, freePort, startTestService, type TestService } from "@bulkhead/testkit";
+import { failure, freePort, startTestService, startValkey, type TestService } from "@bulkhead/testkit";
 import { fixtureService } from "./fixture/service.js";
 
 const test = suite<{ a: TestService; b: TestService }>("rate limits", {} as never);
@@ -48,6 +52,21 @@ test("a principal's burst is shared by the replicas; beyond it resource_exhauste
   await list(a, alice);
 });
 
+test("calls without a valid token are limited per source address: past the burst refused unaudited, the audit log does not flood", async () => {
+  const svc = await startTestService(fixtureService, { env: { BULKHEAD_RATE_LIMIT_ANONYMOUS_PER_SECOND: "1", BULKHEAD_RATE_LIMIT_ANONYMOUS_BURST: "3" } });
+  try {
+    const codes = [];
+    for (let i = 0; i < 10; i++) codes.push(Code[(await failure(svc.client(PartitionService, i % 2 ? "forged.token.x" : undefined).getPartition({ id: "fra1" }))).code]);
+    assert.equal(codes, [...Array(3).fill("Unauthenticated"), ...Array(7).fill("ResourceExhausted")]);
+    await svc.service.stop();
+    await svc.restart();
+    const audited = (await svc.service.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE outcome = 'unauthenticated'")).rows[0].n;
+    assert.is(audited, 3, "only what was let through is audited");
+  } finally {
+    await svc.stop();
+  }
+});
+
 test("the refusal is audited", async ({ a }) => {
   const carol = await viewer(a, "carol");
   const outcomes = await Promise.all(Array.from({ length: 6 }, () => list(a, carol).then(() => "ok", (e) => String(e.code))));
@@ -58,14 +77,19 @@ test("the refusal is audited", async ({ a }) => {
   assert.is(await refusals(), 3);
 });
 
-test("without Valkey the limits are not enforced rather than failing every call", async () => {
-  const lonely = await startTestService(fixtureService, { env: { BULKHEAD_RATE_LIMIT_PER_SECOND: "1", BULKHEAD_RATE_LIMIT_BURST: "1", VALKEY_URL: `redis://127.0.0.1:${await freePort()}` } });
+test("Valkey gone after start: the limits are not enforced rather than failing every call", async () => {
+  const port = await freePort();
+  const valkey = await startValkey(port, mkdtempSync(join(tmpdir(), "bh-valkey-")));
+  const lonely = await startTestService(fixtureService, { env: { BULKHEAD_RATE_LIMIT_PER_SECOND: "1", BULKHEAD_RATE_LIMIT_BURST: "1", VALKEY_URL: `redis://127.0.0.1:${port}` } });
   try {
     await lonely.client(PartitionService, await lonely.adminToken()).createPartition({ id: "fra1", name: "Frankfurt" });
+    valkey.kill("SIGKILL");
+    await new Promise((r) => valkey.once("exit", r));
     const dave = await viewer(lonely, "dave");
     for (let i = 0; i < 5; i++) await list(lonely, dave);
   } finally {
     await lonely.stop();
+    valkey.kill("SIGKILL");
   }
 });
 
