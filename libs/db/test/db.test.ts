@@ -208,11 +208,12 @@ test("a batch the database refuses is kept and retried; a full buffer makes its 
   const failures: number[] = [];
   await pool.query("ALTER TABLE audit_log RENAME TO audit_log_away");
   const writer = new PgAuditWriter(pool, { flushMs: 20, maxBuffered: 3, onError: (_, pending) => failures.push(pending) });
+  let third: Promise<unknown> = Promise.resolve();
   try {
     await writer.record(record("bp=0"));
     await writer.record(record("bp=1"));
     let written = false;
-    const third = writer.record(record("bp=2")).then(() => (written = true));
+    third = writer.record(record("bp=2")).then(() => (written = true));
     for (let i = 0; i < 200 && failures.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(failures.length >= 3, "writes were tried and failed");
     assert.is(written, false, "the caller whose record filled the buffer waits");
@@ -220,6 +221,7 @@ test("a batch the database refuses is kept and retried; a full buffer makes its 
   } finally {
     await pool.query("ALTER TABLE audit_log_away RENAME TO audit_log");
   }
+  await third;
   await writer.close();
   assert.equal((await readAuditLog(pool, 100, { target: "bp=" })).map((r) => r.target).sort(), ["bp=0", "bp=1", "bp=2"]);
 });

@@ -23,7 +23,7 @@ import { labInputOf, withPlannedPolicy } from "./lab.js";
 import { readRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
 import { targetsOf } from "./targets.js";
-import { verifySyntax, type VerifyMode } from "./verify.js";
+import { verifySyntax, type VerifyTools } from "./verify.js";
 
 /** Where the reconciler puts work; BullMQ in the service, plain functions in unit tests. */
 export interface WorkQueues {
@@ -90,7 +90,7 @@ export class Reconciler {
     private readonly store: ReconcilerStore,
     private readonly services: Services,
     private readonly queues: WorkQueues,
-    private readonly options: { verify: VerifyMode; isolation: boolean; agentToken: (device: string) => Promise<string>; agentTimeoutMs: number; agentNetworks: readonly Prefix[] },
+    private readonly options: { verify: VerifyTools; isolation: boolean; agentToken: (device: string) => Promise<string>; agentTimeoutMs: number; agentNetworks: readonly Prefix[] },
     private readonly log: Logger,
   ) {}
 

@@ -6,8 +6,9 @@ import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb
 import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { Periodic, createServiceClient, serviceTokenSource, signTokenWithKey, vars, type ServiceDefinition, type TokenSettings } from "@bulkhead/service-kit";
+import { ConfigError, Periodic, createServiceClient, serviceTokenSource, signTokenWithKey, vars, type ServiceDefinition, type TokenSettings } from "@bulkhead/service-kit";
 import { parseAgentNetworks } from "./endpoints.js";
+import { probeVerifyTools } from "./verify.js";
 import { BullQueues } from "./queues.js";
 import { Reconciler } from "./reconciler.js";
 import { reconcilerRoutes } from "./routes.js";
@@ -31,7 +32,7 @@ const config = {
   BULKHEAD_AGENT_NETWORKS: vars.string("Comma-separated management networks agents are reached in: a heartbeat naming an endpoint outside them (or a host name) is refused, and the reconciler never calls it", { default: "127.0.0.0/8,::1/128" }),
   // A fabric lab run lasts as long as its convergence timeout (at most 900 s) plus starting and probing its routers.
   BULKHEAD_MAX_TIMEOUT_MS: vars.int("Largest deadline a client may ask for (a fabric lab run takes minutes)", { default: 1_500_000, min: 100, max: 3_600_000 }),
-  BULKHEAD_VERIFY_TOOLS: vars.oneOf("Verify renders with vtysh -C and nft -c: `auto` when installed, `required`, or `off`", ["auto", "required", "off"] as const, { default: "auto" }),
+  BULKHEAD_VERIFY_TOOLS: vars.oneOf("Verify renders with vtysh -C and nft -c (in a user namespace of its own when unprivileged): `auto` uses those that work here and logs at start which do not, `required` refuses to start without both, `off` runs none", ["auto", "required", "off"] as const, { default: "auto" }),
 };
 
 export const reconcilerService: ServiceDefinition<typeof config> = {
@@ -48,6 +49,13 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
       logger,
     );
     const agentNetworks = parseAgentNetworks(c.BULKHEAD_AGENT_NETWORKS);
+    const verifyTools = await probeVerifyTools(c.BULKHEAD_VERIFY_TOOLS);
+    if (c.BULKHEAD_VERIFY_TOOLS === "required" && verifyTools.unavailable.length > 0) {
+      throw new ConfigError(verifyTools.unavailable.map((u) => `BULKHEAD_VERIFY_TOOLS=required, but ${u.name} does not work here (${u.reason})`));
+    }
+    const active = verifyTools.active.map((a) => (a.how ? `${a.tool.name} (${a.how})` : a.tool.name));
+    logger.info({ checks: [...active, ...(c.BULKHEAD_VERIFY_ISOLATION ? ["isolation"] : [])], mode: c.BULKHEAD_VERIFY_TOOLS }, "every render is verified with these checks");
+    for (const u of verifyTools.unavailable) logger.warn({ tool: u.name, reason: u.reason }, `${u.name} does not work here: renders are not checked with it (BULKHEAD_VERIFY_TOOLS=required refuses to start instead)`);
     const reconciler = new Reconciler(
       store,
       {
@@ -59,7 +67,7 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
         networks: createServiceClient(NetworkService, { ...client, baseUrl: c.BULKHEAD_NETWORK_URL }),
       },
       queues,
-      { verify: c.BULKHEAD_VERIFY_TOOLS, isolation: c.BULKHEAD_VERIFY_ISOLATION, agentToken: agentTokens(tokens, c.BULKHEAD_AGENT_SIGNING_KEY_FILE), agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS, agentNetworks },
+      { verify: verifyTools, isolation: c.BULKHEAD_VERIFY_ISOLATION, agentToken: agentTokens(tokens, c.BULKHEAD_AGENT_SIGNING_KEY_FILE), agentTimeoutMs: c.BULKHEAD_AGENT_TIMEOUT_MS, agentNetworks },
       logger,
     );
     queues.start(reconciler);

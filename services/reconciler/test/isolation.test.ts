@@ -19,6 +19,7 @@ import { startTestService, type TestService } from "@bulkhead/testkit";
 import { Reconciler, type Services } from "../src/reconciler.js";
 import { reconcilerService } from "../src/service.js";
 import { ReconcilerStore } from "../src/store.js";
+import { noVerifyTools } from "../src/verify.js";
 
 const unused = "http://127.0.0.1:9";
 const test = suite<{ service: TestService; pushed: string[]; store: ReconcilerStore }>("isolation gate", {} as never);
@@ -80,7 +81,7 @@ test.before(async (ctx) => {
 test.after(async (ctx) => ctx.service?.stop());
 
 const render = (ctx: { store: ReconcilerStore; pushed: string[] }, world: World) =>
-  new Reconciler(ctx.store, services(world), { render: async () => {}, push: async (d) => void ctx.pushed.push(d) }, { verify: "off", isolation: true, agentToken: async () => "", agentTimeoutMs: 1000, agentNetworks: [] }, createLogger("reconciler", "silent")).render("leaf01");
+  new Reconciler(ctx.store, services(world), { render: async () => {}, push: async (d) => void ctx.pushed.push(d) }, { verify: noVerifyTools, isolation: true, agentToken: async () => "", agentTimeoutMs: 1000, agentNetworks: [] }, createLogger("reconciler", "silent")).render("leaf01");
 
 const desiredFiles = async (store: ReconcilerStore) => {
   const row = (await store.device("leaf01"))!;
