@@ -1,4 +1,5 @@
 export { PgAuditWriter, pruneAuditLog, readAuditLog, type AuditFilter, type AuditRecord, type AuditWriterOptions, type StoredAuditRecord } from "./audit.js";
+export { IdempotencyKeys, type Claim } from "./idempotency.js";
 export { SqlState, isRetryableTransactionError, sqlState, violatedConstraint } from "./errors.js";
 export { loadMigrations, migrate, type Migration, type MigrateOptions } from "./migrate.js";
 export { FABRIC_CHANGES_QUEUE, OutboxRelay, appendOutbox, type OutboxEvent, type OutboxRelayOptions, type PublishedEvent } from "./outbox.js";

@@ -1,6 +1,8 @@
 // Which client talks to which Bulkhead server, and the factory both entry points share.
 import type { DescService } from "@bufbuild/protobuf";
-import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
 import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { TokenService } from "@bulkhead/api/gen/bulkhead/auth/v1/token_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
@@ -53,14 +55,31 @@ export function localEndpoints(host = "http://127.0.0.1", basePort = 7001): Reco
   return Object.fromEntries(SERVERS.map((s, i) => [s, `${host}:${basePort + i}`])) as Record<Server, string>;
 }
 
-export function bearer(token: BulkheadOptions["token"]): Interceptor[] {
-  if (!token) return [];
-  return [
-    (next) => async (req) => {
-      req.header.set("Authorization", `Bearer ${typeof token === "string" ? token : await token()}`);
-      return next(req);
-    },
-  ];
+/** Tries of a mutating call the server answered `unavailable` or `aborted` (same idempotency key each time). */
+const MUTATION_TRIES = 3;
+const RETRY_DELAY_MS = 200;
+
+/** What every call of the SDK carries: the bearer token; a mutating call also an idempotency key, reused when it is retried. */
+export function callInterceptors(token: BulkheadOptions["token"]): Interceptor[] {
+  const auth: Interceptor = (next) => async (req) => {
+    if (token) req.header.set("Authorization", `Bearer ${typeof token === "string" ? token : await token()}`);
+    return next(req);
+  };
+  const idempotent: Interceptor = (next) => async (req) => {
+    if (req.stream || req.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) return next(req);
+    if (!req.header.has(IDEMPOTENCY_HEADER)) req.header.set(IDEMPOTENCY_HEADER, globalThis.crypto.randomUUID());
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await next(req);
+      } catch (error) {
+        const code = ConnectError.from(error).code;
+        const retryable = code === Code.Unavailable || code === Code.Aborted;
+        if (!retryable || attempt >= MUTATION_TRIES || req.signal.aborted) throw error;
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * 2 ** (attempt - 1)));
+      }
+    }
+  };
+  return [auth, idempotent];
 }
 
 /** Builds the clients; `transport` makes one transport per server URL. */

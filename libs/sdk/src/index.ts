@@ -4,7 +4,7 @@
 //   const bh = createBulkhead({ endpoints: localEndpoints(), token: process.env.TOKEN });
 //   const { networks } = await bh.networks.listNetworks({ project });
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { bearer, buildBulkhead, type Bulkhead, type BulkheadOptions } from "./clients.js";
+import { buildBulkhead, callInterceptors, type Bulkhead, type BulkheadOptions } from "./clients.js";
 
 export { SERVERS, localEndpoints, type Bulkhead, type BulkheadOptions, type Server } from "./clients.js";
 
@@ -17,6 +17,6 @@ export interface NodeOptions extends BulkheadOptions {
 export function createBulkhead(options: NodeOptions): Bulkhead {
   const make = options.protocol === "connect" ? createConnectTransport : createGrpcTransport;
   return buildBulkhead(options, (baseUrl) =>
-    make({ baseUrl, httpVersion: "2", interceptors: bearer(options.token), defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: options.ca ? { ca: options.ca } : undefined }),
+    make({ baseUrl, httpVersion: "2", interceptors: callInterceptors(options.token), defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: options.ca ? { ca: options.ca } : undefined }),
   );
 }

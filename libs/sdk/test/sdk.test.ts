@@ -6,7 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createRouterTransport, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
+import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { buildBulkhead, callInterceptors } from "../src/clients.js";
 import { startFabric, type Fabric } from "@bulkhead/inventory/testing";
 import { createBulkhead } from "../src/index.js";
 import { createBulkhead as createWebBulkhead } from "../src/web.js";
@@ -37,6 +40,41 @@ test("browser clients (Connect-Web on fetch) and a token from a function", async
   const grpcWeb = createWebBulkhead({ endpoints: endpoints(f), token: f.admin, protocol: "grpc-web" });
   assert.equal((await grpcWeb.networks.getNetwork({ id: f.netA.id })).network?.vrf, f.netA.vrf);
   assert.is(asked, 1);
+});
+
+test("every mutating call carries a fresh idempotency key, reads none; a retry after unavailable reuses it", async () => {
+  const seen: { method: string; key: string | null }[] = [];
+  let failFirst = true;
+  const key = (ctx: HandlerContext, method: string) => seen.push({ method, key: ctx.requestHeader.get(IDEMPOTENCY_HEADER) });
+  const routes = (router: ConnectRouter) =>
+    router.service(NetworkService, {
+      async allocateNetwork(_, ctx) {
+        key(ctx, "AllocateNetwork");
+        if (failFirst) {
+          failFirst = false;
+          throw new ConnectError("valkey hiccup", Code.Unavailable);
+        }
+        return { network: { id: "n1" } };
+      },
+      async getNetwork(_, ctx) {
+        key(ctx, "GetNetwork");
+        return { network: { id: "n1" } };
+      },
+      async deleteNetwork(_, ctx) {
+        key(ctx, "DeleteNetwork");
+        return {};
+      },
+    });
+  const bh = buildBulkhead({ endpoints: "http://in-memory" }, () => createRouterTransport(routes, { transport: { interceptors: callInterceptors("token") } }));
+  await bh.networks.allocateNetwork({ project: "p", partition: "fra1", name: "retried" });
+  await bh.networks.getNetwork({ id: "n1" });
+  await bh.networks.deleteNetwork({ id: "n1" });
+  const [first, retry, get, del] = seen;
+  assert.equal(seen.map((s) => s.method), ["AllocateNetwork", "AllocateNetwork", "GetNetwork", "DeleteNetwork"], "retried once after unavailable");
+  assert.match(first!.key ?? "", /^[0-9a-f-]{36}$/);
+  assert.is(retry!.key, first!.key, "the retry reuses its key");
+  assert.is(get!.key, null, "reads carry none");
+  assert.ok(del!.key && del!.key !== first!.key, "each call its own");
 });
 
 test("errors are the servers' Connect errors; a server without an endpoint is named", async ({ f }) => {

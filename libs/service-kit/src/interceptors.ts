@@ -1,12 +1,14 @@
 // The interceptor chain, outermost first: logging → errors → authentication → rate limit →
-// authorization → validation → audit.
-import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+// authorization → validation → audit → idempotency keys.
+import { createHash, randomUUID } from "node:crypto";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextKey, type Interceptor, type StreamRequest, type StreamResponse, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Validator } from "@bufbuild/protovalidate";
+import type { IdempotencyKeys } from "@bulkhead/db";
 import { RetryInfoSchema } from "@bulkhead/api/gen/google/rpc/error_details_pb.js";
+import { IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
 import { auditTarget, isAudited, type AuditRecord, type AuditSink } from "./audit.js";
 import { authorize, kPrincipal, principalName, TokenError, TokenVerifier, type TokenSettings } from "./auth.js";
 import { toConnectError } from "./errors.js";
@@ -42,7 +44,11 @@ export interface InterceptorDeps {
   rateLimiter?: RateLimiter;
   /** Limits of calls without a valid token, per source address: they are audited, so they must not flood the log. */
   anonymousLimiter?: RateLimiter;
+  /** Idempotency keys of mutating calls (services with storage). */
+  idempotency?: IdempotencyKeys;
 }
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 function loggingInterceptor({ logger, metrics }: InterceptorDeps): Interceptor {
   return (next) => async (req) => {
@@ -192,6 +198,41 @@ function auditInterceptor({ audit }: InterceptorDeps): Interceptor {
   };
 }
 
+/**
+ * A mutating call with an `idempotency-key` header runs once per principal and key: a retry with
+ * the same request gets the first call's response; another request under the key is
+ * `already_exists`; while the first still runs, `aborted` (retry shortly).
+ */
+function idempotencyInterceptor({ idempotency }: InterceptorDeps): Interceptor {
+  return (next) => async (req) => {
+    const key = req.header.get(IDEMPOTENCY_HEADER);
+    if (!idempotency || key === null || req.stream || req.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) return next(req);
+    if (!IDEMPOTENCY_KEY.test(key)) throw new ConnectError(`${IDEMPOTENCY_HEADER} header: 1 to 128 printable ASCII characters without spaces`, Code.InvalidArgument);
+    const principal = principalName(req.contextValues.get(kPrincipal));
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const requestHash = createHash("sha256").update(toBinary(req.method.input, req.message)).digest("hex");
+    const claim = await idempotency.claim(principal, key, method, requestHash);
+    if (claim.state === "other-request") throw new ConnectError(`${IDEMPOTENCY_HEADER} ${key} was used for another request (${claim.method}); use a new key for a new request`, Code.AlreadyExists);
+    if (claim.state === "running") throw new ConnectError(`a call with ${IDEMPOTENCY_HEADER} ${key} is still running; retry shortly`, Code.Aborted);
+    if (claim.state === "replay") {
+      // Answered in the protocol and encoding of the request, as the handler's response would be
+      // (gRPC and gRPC-Web carry the status in a trailer).
+      const contentType = req.header.get("content-type") ?? "";
+      const header = new Headers({ "content-type": contentType, "idempotent-replay": "true" });
+      const trailer = new Headers(contentType.startsWith("application/grpc") ? { "grpc-status": "0" } : {});
+      return { stream: false, service: req.service, method: req.method, header, trailer, message: fromBinary(req.method.output, claim.response) } as UnaryResponse;
+    }
+    try {
+      const res = (await next(req)) as UnaryResponse;
+      await idempotency.complete(principal, key, toBinary(req.method.output, res.message));
+      return res;
+    } catch (error) {
+      await idempotency.release(principal, key);
+      throw error;
+    }
+  };
+}
+
 export function createInterceptors(deps: InterceptorDeps): Interceptor[] {
   return [
     loggingInterceptor(deps),
@@ -201,5 +242,6 @@ export function createInterceptors(deps: InterceptorDeps): Interceptor[] {
     authorizationInterceptor(deps),
     createValidateInterceptor({ validator: deps.validator }),
     auditInterceptor(deps),
+    idempotencyInterceptor(deps),
   ];
 }

@@ -11,7 +11,7 @@ import { createApiRegistry, loadDescriptorSet } from "@bulkhead/api";
 import { Health } from "@bulkhead/api/gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ReflectionV1 } from "@bulkhead/api/gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "@bulkhead/api/gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { OutboxRelay, PgAuditWriter, appendOutbox, pruneAuditLog, baseMigrationsDir, createPool, loadMigrations, migrate, type OutboxEvent, type Pool, type Queryable } from "@bulkhead/db";
+import { IdempotencyKeys, OutboxRelay, PgAuditWriter, appendOutbox, pruneAuditLog, baseMigrationsDir, createPool, loadMigrations, migrate, type OutboxEvent, type Pool, type Queryable } from "@bulkhead/db";
 import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { TokenService } from "@bulkhead/api/gen/bulkhead/auth/v1/token_pb.js";
 import type { AuditSink } from "./audit.js";
@@ -55,8 +55,8 @@ function commonConfigSpec(defaultPort: number) {
   };
 }
 
-/** How often records past the audit retention are deleted. */
-const AUDIT_PRUNE_INTERVAL_MS = 3_600_000;
+/** How often records past the audit retention and idempotency keys older than a day are deleted. */
+const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
 
 /** How long a starting service waits for the first revocation list before it serves anyway (refusing people's and agents' tokens until it is read). */
 const REVOCATIONS_FIRST_READ_MS = 3_000;
@@ -189,7 +189,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
         router.service(ReflectionV1, reflectionServiceV1(index, all));
         router.service(ReflectionV1alpha, reflectionServiceV1alpha(index, all));
       },
-      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator, rateLimiter: storage.rateLimiter, anonymousLimiter: storage.anonymousLimiter, revocations: storage.revocations }),
+      interceptors: createInterceptors({ service: definition.name, logger, metrics, tokens, audit: auditSink, validator, rateLimiter: storage.rateLimiter, anonymousLimiter: storage.anonymousLimiter, idempotency: storage.idempotency, revocations: storage.revocations }),
       contextValues: (req) => createContextValues().set(kRemoteAddress, req.socket.remoteAddress ?? ""),
       readMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
       writeMaxBytes: config.BULKHEAD_MAX_MESSAGE_BYTES,
@@ -248,6 +248,7 @@ interface Storage {
   rateLimiter?: RateLimiter;
   /** Limits of calls without a valid token, per source address. */
   anonymousLimiter?: RateLimiter;
+  idempotency?: IdempotencyKeys;
   revocations?: Revocations;
   outbox(client: Queryable, event: OutboxEvent): Promise<void>;
   audit: AuditSink;
@@ -291,10 +292,10 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
   let relay: OutboxRelay | undefined;
   let audit: PgAuditWriter | undefined;
   let revocations: Revocations | undefined;
-  let retention: Periodic | undefined;
+  let housekeeping: Periodic | undefined;
   const close = async () => {
     revocations?.stop();
-    await retention?.stop();
+    await housekeeping?.stop();
     await relay?.stop().catch((error) => logger.error({ err: error }, "outbox relay did not stop cleanly"));
     await audit?.close();
     redis.disconnect();
@@ -308,14 +309,14 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
     ];
     if (applied.length > 0) logger.info({ applied }, "migrations applied");
     audit = new PgAuditWriter(pool, { onError: (error, pending) => logger.error({ err: error, pending }, "audit records could not be written yet; kept and retried") });
-    if (config.BULKHEAD_AUDIT_RETENTION_DAYS > 0) {
-      const days = config.BULKHEAD_AUDIT_RETENTION_DAYS;
-      retention = new Periodic(AUDIT_PRUNE_INTERVAL_MS, logger, "audit retention", async () => {
-        const deleted = await pruneAuditLog(pool, days);
-        if (deleted > 0) logger.info({ deleted, days }, "audit records past their retention deleted");
-      });
-      retention.start();
-    }
+    const idempotency = new IdempotencyKeys(pool);
+    const days = config.BULKHEAD_AUDIT_RETENTION_DAYS;
+    housekeeping = new Periodic(HOUSEKEEPING_INTERVAL_MS, logger, "housekeeping", async () => {
+      const deleted = days > 0 ? await pruneAuditLog(pool, days) : 0;
+      if (deleted > 0) logger.info({ deleted, days }, "audit records past their retention deleted");
+      await idempotency.prune();
+    });
+    housekeeping.start();
     // Not awaited: while Valkey is down the service serves, and the outbox relay keeps retrying.
     redis.connect().catch((error) => logger.warn({ err: error }, "valkey not reachable yet; the outbox relay keeps retrying"));
     requestPath.connect().catch(() => undefined);
@@ -339,7 +340,7 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
       router.service(AuditService, auditService(pool));
       router.service(TokenService, tokenService(tokens, revoked));
     };
-    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, routes, rateLimiter, anonymousLimiter, revocations: revoked, close };
+    return { pool, outbox: (client, event) => appendOutbox(client, schema, event), audit, routes, rateLimiter, anonymousLimiter, idempotency, revocations: revoked, close };
   } catch (error) {
     await close();
     throw error;

@@ -38,6 +38,8 @@ test("projects: names unique per tenant, request_id idempotent, members list onl
   assert.is(same.tenant, "other", "the same name under another tenant is fine");
   const first = (await admin.createProject({ tenant: "other", name: "ci", requestId: "p-1" })).project!;
   assert.is((await admin.createProject({ tenant: "other", name: "ci", requestId: "p-1" })).project?.id, first.id);
+  const reused = await failure(admin.createProject({ tenant: "other", name: "ci-2", requestId: "p-1" }));
+  assert.equal([reused.code, reused.rawMessage.includes("request_id p-1 was used for another project")], [Code.AlreadyExists, true], "another body under the request_id");
   assert.is((await failure(admin.createProject({ tenant: "nobody", name: "x" }))).code, Code.NotFound);
 
   const memberOfA = w.network.client(ProjectService, await w.network.projectToken(w.projectA, "viewer"));

@@ -40,6 +40,9 @@ const PARTITION = "bulkhead.network.v1.Partition";
 const TENANT = "bulkhead.network.v1.Tenant";
 const PROJECT = "bulkhead.network.v1.Project";
 
+/** Labels in key order, to compare two sets. */
+const sorted = (labels: Record<string, string>) => Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+
 export class DirectoryStore {
   constructor(
     private readonly pool: Pool,
@@ -121,7 +124,12 @@ export class DirectoryStore {
   async createProject(p: { tenant: string; name: string; description: string; labels: Record<string, string>; requestId?: string }): Promise<ProjectRow> {
     if (p.requestId) {
       const existing = (await this.pool.query<ProjectRow>("SELECT id::text, tenant, name, description, labels, created_at, updated_at FROM projects WHERE request_id = $1", [p.requestId])).rows[0];
-      if (existing) return existing;
+      if (existing) {
+        // A replay is the same request; another one under the id is a mistake to say, not to hide.
+        const same = existing.tenant === p.tenant && existing.name === p.name && existing.description === p.description && JSON.stringify(sorted(existing.labels)) === JSON.stringify(sorted(p.labels));
+        if (!same) throw new AlreadyExistsError(PROJECT, p.requestId, `request_id ${p.requestId} was used for another project (${existing.id}); use a new request_id for a new request`);
+        return existing;
+      }
     }
     try {
       return await withTransaction(this.pool, async (client) => {

@@ -1,0 +1,10 @@
+// Request headers that are part of the contract besides the messages (no Node imports: browsers
+// load this too).
+
+/**
+ * Names a mutating call, so that a retry of it is not run twice: the servers keep the first
+ * call's response a day per principal and key; a retry with the same request gets it again, another
+ * request under the key is `already_exists`. The SDK sends a fresh one per call and reuses it
+ * when it retries.
+ */
+export const IDEMPOTENCY_HEADER = "idempotency-key";
