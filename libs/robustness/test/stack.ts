@@ -72,6 +72,6 @@ export async function startStack(): Promise<Stack> {
 }
 
 /** A client of `service` whose methods are looked up by name, for tests that call every method. */
-export function anyMethodClient(service: DescService, baseUrl: string, token: string, protocol: Protocol): Record<string, (request: unknown) => Promise<unknown>> {
+export function anyMethodClient(service: DescService, baseUrl: string, token: string | undefined, protocol: Protocol): Record<string, (request: unknown) => Promise<unknown>> {
   return createServiceClient(service, { baseUrl, token, protocol }) as unknown as Record<string, (request: unknown) => Promise<unknown>>;
 }

@@ -1,11 +1,15 @@
-// API tenant isolation, generated from the contracts: every RPC of every service is called by the
-// owner of project B, once naming project A and once naming B with A's objects in every field
-// that can refer to one. Each call must be refused (permission_denied or not_found) or, for reads
+// API tenant isolation, generated from the contracts: every RPC of every service is called by
+// every kind of principal that is not A's — project B's owner, editor and viewer, a user without
+// project claims, an agent of a switch and one of project B's firewall — once naming project A and
+// once naming B with A's objects in every field that can refer to one. Each call must be refused (permission_denied or not_found) or, for reads
 // that B may make, answer without a trace of A; afterwards A's objects are exactly as before.
 // Where a service answers a reference to another project's object as it answers a reference to
 // nothing (invalid_argument "there is no network …"), the test proves exactly that: the same call
 // with made-up ids gets the same answer, so the API is no oracle for what other projects own.
+// Besides: without a token every RPC is unauthenticated; a platform viewer changes nothing; a
+// service principal is refused every method that does not admit services.
 import { create, toJson, type DescField, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -27,7 +31,8 @@ interface World {
   ghosts: Map<string, string>;
   /** Strings that appear only in A's data. */
   secrets: string[];
-  intruder: string;
+  /** Principals that are not A's, by what they are. */
+  intruders: [string, string][];
 }
 
 const test = suite<World>("tenant isolation of the API", {} as never);
@@ -66,7 +71,17 @@ test.before(async (ctx) => {
     ["fw-a", "fw-ghost"],
   ]);
   ctx.secrets = [f.projectA, f.netA.id, netA2.id, ipA.uuid, ipA.ip, peering.id, policy.id, "a-net-2", "a-to-a2", "web-out"];
-  ctx.intruder = await f.network.projectToken(f.projectB, "owner", "mallory");
+  await f.register("fw-b", [["leaf01", "Eth1/3"], ["leaf02", "Eth1/3"]]);
+  const netB = (await f.networks.allocateNetwork({ project: f.projectB, partition: "fra1", name: "b-net" })).network!;
+  await f.machines.allocateFirewall({ project: f.projectB, partition: "fra1", machine: "fw-b", hostname: "fw-b", image: "ubuntu-24-04", networks: [{ network: netB.id, autoAcquire: true }, { network: "internet", autoAcquire: true }] });
+  ctx.intruders = [
+    ["project B's owner", await f.network.projectToken(f.projectB, "owner", "mallory")],
+    ["project B's editor", await f.network.projectToken(f.projectB, "editor", "eve")],
+    ["project B's viewer", await f.network.projectToken(f.projectB, "viewer", "victor")],
+    ["a user without project claims", await f.network.token({ kind: "user", subject: "nemo" })],
+    ["the agent of switch leaf03", await f.network.agentToken("leaf03")],
+    ["the agent of project B's firewall", await f.network.agentToken("fw-b")],
+  ];
 });
 test.after(async (ctx) => ctx.s?.stop());
 
@@ -111,12 +126,12 @@ function requestFor(w: World, service: DescService, method: DescMethod, project:
   return { request: create(method.input, init as never), namesA };
 }
 
-test("every RPC refuses project B's owner access to project A, and lists show nothing of A", async (w) => {
-  const before = await snapshotOfA(w);
+/** Every RPC called by `token` naming A (and B with A's objects): what it got that it should not have. */
+async function intrusions(w: World, token: string): Promise<{ leaks: string[]; calls: number }> {
   const leaks: string[] = [];
   let calls = 0;
   for (const service of w.s.services) {
-    const client = anyMethodClient(service, w.s.urlOf(service), w.intruder, "connect");
+    const client = anyMethodClient(service, w.s.urlOf(service), token, "connect");
     for (const method of service.methods as DescMethod[]) {
       const access = methodAccess(method)!;
       const hasProject = method.input.fields.some((f) => f.name === "project");
@@ -147,11 +162,63 @@ test("every RPC refuses project B's owner access to project A, and lists show no
       }
     }
   }
-  assert.equal(leaks, [], leaks.join("\n"));
-  const methods = w.s.services.reduce((n, s) => n + s.methods.length, 0);
-  assert.ok(calls > methods, `${calls} calls for ${methods} methods`);
+  return { leaks, calls };
+}
+
+/** Every RPC called once by `token` with A's objects; `expect` says what each must answer, or undefined when anything goes. */
+async function everyMethod(w: World, token: string | undefined, expect: (method: DescMethod) => Code | undefined): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const service of w.s.services) {
+    const client = anyMethodClient(service, w.s.urlOf(service), token, "connect");
+    for (const method of service.methods as DescMethod[]) {
+      const wanted = expect(method);
+      if (wanted === undefined) continue;
+      const got = await client[method.localName]!(requestFor(w, service, method, w.a).request).then(
+        () => "success",
+        (e) => Code[ConnectError.from(e).code],
+      );
+      if (got !== Code[wanted]) wrong.push(`${service.typeName}/${method.name}: ${got}, not ${Code[wanted]}`);
+    }
+  }
+  return wrong;
+}
+
+const methodCount = (w: World) => w.s.services.reduce((n, s) => n + s.methods.length, 0);
+
+test("every RPC refuses every principal that is not A's access to project A, and lists show nothing of A", async (w) => {
+  const before = await snapshotOfA(w);
+  let total = 0;
+  for (const [who, token] of w.intruders) {
+    const { leaks, calls } = await intrusions(w, token);
+    assert.equal(leaks, [], `${who}:\n${leaks.join("\n")}`);
+    assert.ok(calls > methodCount(w), `${who}: ${calls} calls for ${methodCount(w)} methods`);
+    total += calls;
+  }
   assert.is(await snapshotOfA(w), before, "A's objects are unchanged");
-  console.log(`tenancy: ${calls} calls by another project's owner over ${methods} methods: refused, or nothing of project A`);
+  console.log(`tenancy: ${total} calls by ${w.intruders.length} kinds of principal over ${methodCount(w)} methods: refused, or nothing of project A`);
+});
+
+test("without a token every RPC is unauthenticated", async (w) => {
+  assert.equal(await everyMethod(w, undefined, () => Code.Unauthenticated), []);
+});
+
+test("a platform viewer changes nothing: every mutating RPC is permission_denied", async (w) => {
+  const before = await snapshotOfA(w);
+  const viewer = await w.s.f.network.viewerToken();
+  const mutating = (m: DescMethod) => (m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS || methodAccess(m)!.authenticated ? undefined : Code.PermissionDenied);
+  assert.equal(await everyMethod(w, viewer, mutating), []);
+  assert.is(await snapshotOfA(w), before);
+});
+
+test("a service principal is refused every RPC that does not admit services", async (w) => {
+  const before = await snapshotOfA(w);
+  const service = await w.s.f.network.serviceToken("intruding-service");
+  const closed = (m: DescMethod) => {
+    const access = methodAccess(m)!;
+    return access.service || access.authenticated ? undefined : Code.PermissionDenied;
+  };
+  assert.equal(await everyMethod(w, service, closed), []);
+  assert.is(await snapshotOfA(w), before);
 });
 
 test.run();
