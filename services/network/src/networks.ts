@@ -16,7 +16,7 @@ import type { FamilyUsage, IpamPort } from "./ipam.js";
 import type { PeeringPort } from "./peering.js";
 import { patchLabels } from "./store/common.js";
 import type { DirectoryStore } from "./store/directory.js";
-import { NetworkType, RequestIdTaken, type NetworkFilter, type NetworkRow, type NetworkStore, type NewNetwork } from "./store/networks.js";
+import { NetworkType, RequestIdTaken, type NetworkFilter, type NetworkRow, type NetworkStore, type NewNetwork, type UpdateSaga } from "./store/networks.js";
 
 export const DEFAULT_EXTERNAL_LABEL = "network.bulkhead.dev/default-external";
 const NETWORK = "bulkhead.network.v1.Network";
@@ -320,31 +320,47 @@ export class Networks {
       const used = perPrefix.find((p) => p.acquiredIps > 0n || p.acquiredPrefixes > 0n);
       if (used) throw new FailedPreconditionError(`prefix ${used.cidr} of network ${row.id} is in use (${used.acquiredIps} IPs, ${used.acquiredPrefixes} child prefixes)`, { type: NETWORK, name: row.id });
     }
-    const created: string[] = [];
+    const change = (current: NetworkRow) => ({
+      name: req.name ?? current.name,
+      description: req.description ?? current.description,
+      labels: patchLabels(current.labels, req.labels),
+      type: req.shared ? NetworkType.ChildShared : current.type,
+      prefixes: [...current.prefixes.filter((c) => !req.removePrefixes.includes(c)), ...req.addPrefixes],
+      destination_prefixes: [...new Set([...current.destination_prefixes.filter((c) => !req.removeDestinationPrefixes.includes(c)), ...req.addDestinationPrefixes])],
+      additional_announceable_cidrs: [...new Set([...current.additional_announceable_cidrs.filter((c) => !req.removeAdditionalAnnounceableCidrs.includes(c)), ...req.addAdditionalAnnounceableCidrs])],
+    });
+    if (!namespaceOfPrefixes || (req.addPrefixes.length === 0 && req.removePrefixes.length === 0)) return this.store.update(row.id, change);
+
+    // A saga: recorded first, so that the sweeper finishes what a failure or crash leaves.
+    const saga: UpdateSaga = { phase: "acquiring", add: req.addPrefixes, remove: req.removePrefixes };
+    if (!(await this.store.beginUpdate(row.id, saga))) throw new AbortedError(`another update of network ${row.id} is under way; retry`);
+    let updated: NetworkRow;
     try {
-      if (namespaceOfPrefixes) {
-        for (const cidr of req.addPrefixes) {
-          await this.ipam.createPrefix(namespaceOfPrefixes, cidr);
-          created.push(cidr);
-        }
-      }
-      const updated = await this.store.update(row.id, (current) => ({
-        name: req.name ?? current.name,
-        description: req.description ?? current.description,
-        labels: patchLabels(current.labels, req.labels),
-        type: req.shared ? NetworkType.ChildShared : current.type,
-        prefixes: [...current.prefixes.filter((c) => !req.removePrefixes.includes(c)), ...req.addPrefixes],
-        destination_prefixes: [...new Set([...current.destination_prefixes.filter((c) => !req.removeDestinationPrefixes.includes(c)), ...req.addDestinationPrefixes])],
-        additional_announceable_cidrs: [...new Set([...current.additional_announceable_cidrs.filter((c) => !req.removeAdditionalAnnounceableCidrs.includes(c)), ...req.addAdditionalAnnounceableCidrs])],
-      }));
-      if (namespaceOfPrefixes) for (const cidr of req.removePrefixes) await this.ipam.deletePrefix(namespaceOfPrefixes, cidr);
-      return updated;
+      for (const cidr of req.addPrefixes) await this.ipam.createPrefix(namespaceOfPrefixes, cidr);
+      failpoint("network.update.after-prefixes");
+      updated = await this.store.update(row.id, change, req.removePrefixes.length > 0 ? { ...saga, phase: "releasing" } : null);
     } catch (error) {
-      await compensate(this.log, `update ${row.id}`, async () => {
-        for (const cidr of created) await this.ipam.deletePrefix(ROOT, cidr);
-      });
+      await compensate(this.log, `update ${row.id}`, () => this.finishUpdate(row.id, saga));
       throw error;
     }
+    if (req.removePrefixes.length > 0) {
+      failpoint("network.update.before-release");
+      // The change is made: what is left to do is done again until it succeeds, never undone.
+      await compensate(this.log, `release removed prefixes of ${row.id}`, () => this.finishUpdate(row.id, { ...saga, phase: "releasing" }));
+    }
+    return updated;
+  }
+
+  /**
+   * Finishes an update saga from what the row lists now: an added prefix it does not list is
+   * deleted from IPAM (unless another network claims it), and so is a removed one it no longer
+   * lists. Then the saga ends.
+   */
+  async finishUpdate(id: string, saga: UpdateSaga): Promise<void> {
+    const listed = (await this.store.get(id))?.prefixes ?? [];
+    const unlisted = [...(saga.phase === "acquiring" ? saga.add : []), ...saga.remove].filter((cidr) => !listed.includes(cidr));
+    for (const cidr of unlisted) if (!(await this.store.prefixClaimedByOther(id, cidr))) await this.ipam.deletePrefix(ROOT, cidr);
+    await this.store.endUpdate(id);
   }
 
   // --- free / delete ---

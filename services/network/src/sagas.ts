@@ -6,7 +6,8 @@ import type { NetworkStore } from "./store/networks.js";
 
 /**
  * Networks and IPs whose saga started before `stalledBefore` and did not end: allocations are
- * compensated, frees completed. A row is claimed before it is touched, so several instances never
+ * compensated, frees completed, updates finished (their added prefixes released unless the row
+ * lists them, their removed ones released). A row is claimed before it is touched, so several instances never
  * work on one row.
  */
 export function sweepNetworkSagas(store: NetworkStore, networks: Networks, ips: Ips, log: Logger) {
@@ -15,6 +16,10 @@ export function sweepNetworkSagas(store: NetworkStore, networks: Networks, ips: 
       if (!(await store.claim("networks", row.id, stalledBefore))) continue;
       log.info({ network: row.id, state: row.state }, "finishing an abandoned network saga");
       await compensate(log, `network ${row.id}`, () => (row.state === "freeing" ? networks.completeFree(row) : networks.compensateAllocation(row)));
+    }
+    for (const { row, saga } of await store.claimStalledUpdates(stalledBefore)) {
+      log.info({ network: row.id, phase: saga.phase }, "finishing an abandoned network update");
+      await compensate(log, `update of network ${row.id}`, () => networks.finishUpdate(row.id, saga));
     }
     for (const row of await store.stalledIps(stalledBefore)) {
       if (!(await store.claim("ips", row.uuid, stalledBefore))) continue;

@@ -52,6 +52,25 @@ lost("a failure after IPAM cut both prefixes releases them and the VRF; nothing 
   assert.equal(ok.prefixes, ["10.0.0.0/22", "2001:db8::/64"], "the released blocks are the first ones again");
 });
 
+lost("an update whose removed prefix IPAM cannot confirm deleting keeps its change and its added prefix; the release is retried", async ({ w }) => {
+  const deletes = loseAnswerOf("DeletePrefix");
+  const w2 = await startWorld({ ipamInterceptors: [deletes.interceptor] });
+  try {
+    const inRoot = async () => (await w2.ipam.listPrefixes({ topLevelOnly: true })).prefixes.map((p) => p.cidr);
+    await w2.networks.updateNetwork({ id: "internet", addPrefixes: ["198.51.100.0/24"] });
+    deletes.armed.on = true;
+    const updated = (await w2.networks.updateNetwork({ id: "internet", addPrefixes: ["203.0.113.0/24"], removePrefixes: ["198.51.100.0/24"] })).network!;
+    deletes.armed.on = false;
+    assert.equal(updated.prefixes.sort(), ["185.1.2.0/24", "203.0.113.0/24"], "the change is made");
+    assert.ok((await inRoot()).includes("203.0.113.0/24"), "the added prefix the row lists stays in IPAM");
+    assert.not.ok((await inRoot()).includes("198.51.100.0/24"), "IPAM deleted the removed one (only its answer was lost)");
+    assert.is(await count(w2.network, "SELECT count(*) FROM networks WHERE update_saga IS NOT NULL"), 1, "the release is left to the sweeper");
+  } finally {
+    await w2.stop();
+  }
+  void w;
+});
+
 lost("a lost AcquireIP answer releases the address", async ({ w, ipFault }) => {
   const usage = async () => (await w.ipam.getPrefixUsage({ cidrs: ["185.1.2.0/24"] })).prefixes[0]!.acquiredIps;
   const before = await usage();
@@ -156,6 +175,34 @@ crash("killed while freeing or while taking an IP: the sweeper completes the fre
     for (let i = 0; i < 60 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(await settled(), "the free finished and the address was released");
     assert.is((await ipam.listPrefixes({ parentCidr: "10.0.0.0/16" })).prefixes.length, 0);
+  } finally {
+    await svc.stop();
+  }
+});
+
+crash("an update killed after IPAM took its added prefix, or before it released a removed one: the sweeper finishes both", async (ctx) => {
+  const ipam = ctx.ipam.client(IpamService, await ctx.ipam.adminToken());
+  const inRoot = async () => (await ipam.listPrefixes({ topLevelOnly: true })).prefixes.map((p) => p.cidr);
+  let svc = await startServiceProcess(new URL("../src/main.ts", import.meta.url), { ...ctx.env, BULKHEAD_FAILPOINTS: "network.update.after-prefixes=exit" });
+  await failure(networkClient(svc.url, ctx.admin).updateNetwork({ id: "internet", addPrefixes: ["198.51.100.0/24"] }));
+  await svc.stop();
+  assert.ok((await inRoot()).includes("198.51.100.0/24"), "IPAM has the added prefix; the row does not list it");
+
+  svc = await startServiceProcess(new URL("../src/main.ts", import.meta.url), { ...ctx.env, BULKHEAD_FAILPOINTS: "network.update.before-release=exit" });
+  for (let i = 0; i < 60 && (await inRoot()).includes("198.51.100.0/24"); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.not.ok((await inRoot()).includes("198.51.100.0/24"), "the sweeper deleted the prefix the row never listed");
+  assert.equal((await networkClient(svc.url, ctx.admin).getNetwork({ id: "internet" })).network?.prefixes, ["185.1.2.0/24"]);
+  await networkClient(svc.url, ctx.admin).updateNetwork({ id: "internet", addPrefixes: ["203.0.113.0/24"] });
+  await failure(networkClient(svc.url, ctx.admin).updateNetwork({ id: "internet", removePrefixes: ["203.0.113.0/24"] }));
+  await svc.stop();
+  assert.ok((await inRoot()).includes("203.0.113.0/24"), "killed after the row dropped it, before IPAM did");
+
+  svc = await startServiceProcess(new URL("../src/main.ts", import.meta.url), ctx.env);
+  try {
+    assert.equal((await networkClient(svc.url, ctx.admin).getNetwork({ id: "internet" })).network?.prefixes, ["185.1.2.0/24"], "the removal was made");
+    for (let i = 0; i < 60 && (await inRoot()).includes("203.0.113.0/24"); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.not.ok((await inRoot()).includes("203.0.113.0/24"), "the sweeper released the removed prefix");
+    assert.ok((await inRoot()).includes("185.1.2.0/24"));
   } finally {
     await svc.stop();
   }

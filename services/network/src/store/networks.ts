@@ -40,6 +40,17 @@ export interface NetworkRow {
   updated_at: Date;
 }
 
+/**
+ * An update that adds or removes prefixes: `acquiring` until the row lists the new prefixes (a
+ * failure then deletes the added ones from IPAM), `releasing` after (the removed ones are then
+ * deleted from IPAM, retried until done).
+ */
+export interface UpdateSaga {
+  phase: "acquiring" | "releasing";
+  add: string[];
+  remove: string[];
+}
+
 /** The columns a new network is written with. */
 export type NewNetwork = Omit<NetworkRow, "vrf" | "state" | "saga_started_at" | "created_at" | "updated_at">;
 
@@ -283,21 +294,56 @@ export class NetworkStore {
     });
   }
 
-  /** Replaces a ready network's mutable attributes and appends `network.updated`. */
-  async update(id: string, change: (current: NetworkRow) => Partial<Pick<NetworkRow, "name" | "description" | "labels" | "type" | "prefixes" | "destination_prefixes" | "additional_announceable_cidrs">>): Promise<NetworkRow> {
+  /**
+   * Replaces a ready network's mutable attributes and appends `network.updated`. `saga`: the update
+   * saga's state afterwards (its releasing phase, or null when it is done); unset leaves it.
+   */
+  async update(
+    id: string,
+    change: (current: NetworkRow) => Partial<Pick<NetworkRow, "name" | "description" | "labels" | "type" | "prefixes" | "destination_prefixes" | "additional_announceable_cidrs">>,
+    saga?: UpdateSaga | null,
+  ): Promise<NetworkRow> {
     return withTransaction(this.pool, async (client) => {
       const current = (await client.query<NetworkRow>(`SELECT ${networkColumns} FROM ${fromNetworks} WHERE n.id = $1 FOR UPDATE OF n`, [id])).rows[0];
       if (!current || current.state !== "ready") throw new NotFoundError(NETWORK, id);
       const next = { ...current, ...change(current) };
       await client.query(
         `UPDATE networks SET name = $2, description = $3, labels = $4, type = $5, prefixes = $6::cidr[], destination_prefixes = $7::cidr[],
-           additional_announceable_cidrs = $8::cidr[], updated_at = now() WHERE id = $1`,
-        [id, next.name, next.description, next.labels, next.type, next.prefixes, next.destination_prefixes, next.additional_announceable_cidrs],
+           additional_announceable_cidrs = $8::cidr[], updated_at = now(),
+           update_saga = CASE WHEN $10 THEN $9::jsonb ELSE update_saga END,
+           update_started_at = CASE WHEN NOT $10 THEN update_started_at WHEN $9::jsonb IS NULL THEN NULL ELSE now() END
+         WHERE id = $1`,
+        [id, next.name, next.description, next.labels, next.type, next.prefixes, next.destination_prefixes, next.additional_announceable_cidrs, saga ? JSON.stringify(saga) : null, saga !== undefined],
       );
       const row = (await client.query<NetworkRow>(`SELECT ${networkColumns} FROM ${fromNetworks} WHERE n.id = $1`, [id])).rows[0]!;
       await this.outbox(client, networkEvent("network.updated", row));
       return row;
     });
+  }
+
+  /** Starts an update saga of a ready network; false when another one is under way. */
+  async beginUpdate(id: string, saga: UpdateSaga): Promise<boolean> {
+    const { rowCount } = await this.pool.query("UPDATE networks SET update_saga = $2, update_started_at = now() WHERE id = $1 AND state = 'ready' AND update_saga IS NULL", [id, JSON.stringify(saga)]);
+    return rowCount === 1;
+  }
+
+  /** Ends a network's update saga. */
+  async endUpdate(id: string): Promise<void> {
+    await this.pool.query("UPDATE networks SET update_saga = NULL, update_started_at = NULL WHERE id = $1", [id]);
+  }
+
+  /** Update sagas started before `before` and not ended, each claimed for this process (its clock restarted). */
+  async claimStalledUpdates(before: Date): Promise<{ row: NetworkRow; saga: UpdateSaga }[]> {
+    const { rows } = await this.pool.query<{ id: string; update_saga: UpdateSaga }>(
+      "UPDATE networks SET update_started_at = now() WHERE id IN (SELECT id FROM networks WHERE update_saga IS NOT NULL AND update_started_at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING id, update_saga",
+      [before],
+    );
+    const claimed: { row: NetworkRow; saga: UpdateSaga }[] = [];
+    for (const r of rows) {
+      const row = await this.get(r.id);
+      if (row) claimed.push({ row, saga: r.update_saga });
+    }
+    return claimed;
   }
 
   /** Networks whose saga was started before `before` and has not ended. */
