@@ -133,7 +133,7 @@ async function main(): Promise<void> {
           BULKHEAD_AGENT_SIGNING_KEY_FILE: signing.privateKeyFile,
           ...(ca ? tlsEnv(ca.caFile, ca.certificate(definition.name)) : {}),
           BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
-          BULKHEAD_VERIFY_TOOLS: process.env.BULKHEAD_VERIFY_TOOLS ?? tools.verify,
+          BULKHEAD_VERIFY_TOOLS: process.env.BULKHEAD_VERIFY_TOOLS ?? "auto",
           // One process shares one PGlite per service: keep each pool small. The socket server is
           // patched (patches/) so that connections take turns per query cycle, not per message.
           BULKHEAD_DB_POOL_SIZE: process.env.BULKHEAD_DB_POOL_SIZE ?? (external ? "10" : "4"),
@@ -187,14 +187,25 @@ async function main(): Promise<void> {
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
 }
 
-/** Which of FRR's and nftables' checkers work here; the agents and the reconciler use those that do. */
-function probeTools(): { frr: string; nft: string; verify: "auto" | "off"; note?: string } {
+/**
+ * Which of FRR's and nftables' checkers work here, for the simulated agents (`nft -c` needs
+ * CAP_NET_ADMIN: unprivileged it runs in a user and network namespace of its own). The reconciler
+ * finds out the same by itself at start and logs it.
+ */
+function probeTools(): { frr: string; nft: string; note?: string } {
   const works = (command: string) => spawnSync("sh", ["-c", command], { stdio: "ignore" }).status === 0;
   const frr = works("command -v vtysh") ? "vtysh -C -f {file}" : "";
   const nftInstalled = works("command -v nft");
-  const nft = nftInstalled && works("echo 'table inet bulkhead_probe' > /tmp/.bulkhead-probe.nft && nft -c -f /tmp/.bulkhead-probe.nft") ? "nft -c -f {file}" : "";
-  const missing = [frr ? "" : "vtysh (apt-get install frr)", nft ? "" : nftInstalled ? "nft -c (needs root)" : "nft (apt-get install nftables)"].filter(Boolean);
-  return { frr, nft, verify: nftInstalled && !nft ? "off" : "auto", note: missing.length ? `configurations are not syntax-checked without ${missing.join(" and ")}` : undefined };
+  const probe = "echo 'table inet bulkhead_probe {}' > /tmp/.bulkhead-probe.nft &&";
+  const nft = !nftInstalled
+    ? ""
+    : works(`${probe} nft -c -f /tmp/.bulkhead-probe.nft`)
+      ? "nft -c -f {file}"
+      : works(`${probe} unshare --user --map-root-user --net nft -c -f /tmp/.bulkhead-probe.nft`)
+        ? "unshare --user --map-root-user --net nft -c -f {file}"
+        : "";
+  const missing = [frr ? "" : "vtysh (apt-get install frr)", nft ? "" : nftInstalled ? "nft -c (needs root or user namespaces)" : "nft (apt-get install nftables)"].filter(Boolean);
+  return { frr, nft, note: missing.length ? `configurations are not syntax-checked without ${missing.join(" and ")}` : undefined };
 }
 
 await main();
