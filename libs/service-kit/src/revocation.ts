@@ -37,7 +37,8 @@ export class Revocations {
     this.redis.on("ready", this.refreshNow);
     this.timer = setInterval(this.refreshNow, this.refreshMs);
     this.timer.unref();
-    this.refreshNow();
+    // Not yet connected: the `ready` event reads it (a read now would only fail and warn).
+    if (this.redis.status === "ready") this.refreshNow();
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([this.read, new Promise<void>((resolve) => (timeout = setTimeout(resolve, waitMs)))]);
     clearTimeout(timeout);

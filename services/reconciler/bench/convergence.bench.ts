@@ -18,7 +18,7 @@ import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/networ
 import { create } from "@bufbuild/protobuf";
 import { createTestDatabase, testValkeyUrl, type TestDatabase } from "@bulkhead/db/testing";
 import { metalCoreService } from "@bulkhead/metal-core";
-import { createServiceClient, signToken, type ConfigSpec, type ServiceDefinition, type TokenClaims } from "@bulkhead/service-kit";
+import { agentSigningKeyPair, createServiceClient, signToken, type ConfigSpec, type ServiceDefinition, type TokenClaims } from "@bulkhead/service-kit";
 import { deleteKeys, freePort, randomSecret, startServiceProcess, startTestService, type ServiceProcess, type TestService } from "@bulkhead/testkit";
 import { median, percentile, table } from "@bulkhead/testkit/bench";
 
@@ -92,12 +92,13 @@ export default async function run() {
     const policy = await start("firewall-policy", { BULKHEAD_NETWORK_URL: network, BULKHEAD_INVENTORY_URL: inventory });
     const reconcilerPort = await freePort();
     const reconcilerUrl = `http://127.0.0.1:${reconcilerPort}`;
+    const keys = agentSigningKeyPair(mkdtempSync(join(tmpdir(), "bh-cbench-key-")));
     const reconcilerDb = await createTestDatabase("reconciler_cbench");
     databases.push(reconcilerDb);
     processes.push(
       await startServiceProcess(
         new URL("../src/main.ts", import.meta.url),
-        { ...common, DATABASE_URL: reconcilerDb.url, BULKHEAD_INVENTORY_URL: inventory, BULKHEAD_NETWORK_URL: network, BULKHEAD_PEERING_URL: peering, BULKHEAD_FIREWALL_POLICY_URL: policy, BULKHEAD_RENDER_INTERVAL_MS: String(RENDER_INTERVAL_MS), BULKHEAD_FULL_RESYNC_MS: "3600000", BULKHEAD_LOG_LEVEL: process.env.BENCH_RECONCILER_LOG ?? "warn" },
+        { ...common, DATABASE_URL: reconcilerDb.url, BULKHEAD_INVENTORY_URL: inventory, BULKHEAD_NETWORK_URL: network, BULKHEAD_PEERING_URL: peering, BULKHEAD_FIREWALL_POLICY_URL: policy, BULKHEAD_RENDER_INTERVAL_MS: String(RENDER_INTERVAL_MS), BULKHEAD_FULL_RESYNC_MS: "3600000", BULKHEAD_AGENT_SIGNING_KEY_FILE: keys.privateKeyFile, BULKHEAD_LOG_LEVEL: process.env.BENCH_RECONCILER_LOG ?? "warn" },
         reconcilerPort,
       ),
     );
@@ -129,6 +130,10 @@ export default async function run() {
         await startTestService(metalCoreService as ServiceDefinition<ConfigSpec>, {
           secret,
           env: {
+            // Agents verify the reconciler's calls with its public key only, as in production.
+            BULKHEAD_JWT_SECRET: "",
+            BULKHEAD_JWT_PUBLIC_KEY_FILE: keys.publicKeyFile,
+            BULKHEAD_JWT_AUDIENCE: `agent:${device}`,
             BULKHEAD_DEVICE: device,
             BULKHEAD_AGENT_ROOT: root,
             BULKHEAD_AGENT_TOKEN: await token({ kind: "agent", subject: device, device }),
