@@ -124,7 +124,7 @@ export default async function run() {
       const root = mkdtempSync(join(tmpdir(), `bh-${device}-`));
       roots.push(root);
       const rack = `r${pad(Math.ceil(i / 2))}`;
-      writeFileSync(join(root, "switch.json"), JSON.stringify({ partition: "fra1", rack, role: "leaf", asn: 4200000000 + i, routerId: `10.254.${i >> 8}.${i & 255}`, os: { vendor: "SONiC", version: "202411" }, ports: ports.map((name, k) => ({ name, identifier: `Eth1/${k + 1}`, mtu: 9216, uplink: name === "swp31" || name === "swp32" })) }));
+      writeFileSync(join(root, "switch.json"), JSON.stringify({ partition: "fra1", rack, role: "leaf", asn: 4200000000 + i, routerId: `10.255.${i >> 8}.${i & 255}`, os: { vendor: "SONiC", version: "202411" }, ports: ports.map((name, k) => ({ name, identifier: `Eth1/${k + 1}`, mtu: 9216, uplink: name === "swp31" || name === "swp32" })) }));
       writeFileSync(join(root, "lldp.json"), JSON.stringify({ lldp: { interface: [] } }));
       agents.push(
         await startTestService(metalCoreService as ServiceDefinition<ConfigSpec>, {
@@ -140,6 +140,7 @@ export default async function run() {
             BULKHEAD_RECONCILER_URL: reconcilerUrl,
             BULKHEAD_INVENTORY_URL: inventory,
             BULKHEAD_AGENT_MODE: "simulate",
+            BULKHEAD_LOG_LEVEL: "warn",
             BULKHEAD_AGENT_HEARTBEAT_MS: "5000",
             BULKHEAD_SWITCH_FILE: join(root, "switch.json"),
             BULKHEAD_LLDP_FILE: join(root, "lldp.json"),
