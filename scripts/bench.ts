@@ -29,6 +29,9 @@ if (benches.length === 0) {
   process.exit(wanted.length ? 1 : 0);
 }
 
+// An interrupted run exits through process.exit, so the benchmarks' exit hooks stop what they started.
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) process.once(signal, () => process.exit(code));
+
 mkdirSync(join(root, "bench-results"), { recursive: true });
 /** Where a result was measured: every result file records the commit and the machine's core count. */
 const commit = (() => {

@@ -147,7 +147,10 @@ export async function startServiceProcess(main: URL, env: Record<string, string>
   port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ["--import", "tsx", main.pathname], { env: { ...process.env, BULKHEAD_LOG_LEVEL: "warn", ...env, PORT: String(port) }, stdio: ["ignore", "inherit", "inherit"] });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // Whatever ends this process ends the service with it (a benchmark interrupted half-way).
+  const orphanGuard = () => child.kill("SIGKILL");
+  process.once("exit", orphanGuard);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => (process.removeListener("exit", orphanGuard), resolve())));
   const health = createServiceClient(Health, { baseUrl: url, protocol: "grpc", timeoutMs: 1000 });
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${main.pathname} exited while starting`);

@@ -20,7 +20,7 @@ import { createTestDatabase, testValkeyUrl, type TestDatabase } from "@bulkhead/
 import { metalCoreService } from "@bulkhead/metal-core";
 import { agentSigningKeyPair, createServiceClient, signToken, type ConfigSpec, type ServiceDefinition, type TokenClaims } from "@bulkhead/service-kit";
 import { deleteKeys, freePort, randomSecret, startServiceProcess, startTestService, type ServiceProcess, type TestService } from "@bulkhead/testkit";
-import { median, percentile, table } from "@bulkhead/testkit/bench";
+import { median, table } from "@bulkhead/testkit/bench";
 
 // BENCH_LEAVES, BENCH_SAMPLES and BENCH_BURST make smaller runs for trying things out.
 const LEAVES = Number(process.env.BENCH_LEAVES ?? 200);
@@ -243,7 +243,6 @@ export default async function run() {
     const queueRate = await queueThroughput(testValkeyUrl(), `${prefix}-q`, 32, 20_000);
     const figures = {
       single_change_p50_ms: round(median(single)),
-      single_change_p99_ms: round(percentile(single, 99)),
       single_change_max_ms: round(Math.max(...single)),
       burst_allocations: BURST,
       burst_allocate_ms: Math.round(allocatedMs),
@@ -260,8 +259,8 @@ export default async function run() {
     };
     const report = [
       `## Single change (${SINGLE_SAMPLES} machine allocations, one at a time)`,
-      table(["", "ms"], [["p50", figures.single_change_p50_ms], ["p99", figures.single_change_p99_ms], ["max", figures.single_change_max_ms]]),
-      "A machine allocation is AllocateMachine followed by the installer's ReportInstallation: the leaves move the machine's port into its VRF once the OS is on disk (as metal-stack does). Measured from ReportInstallation's answer to both of the machine's leaves having written a frr.conf that carries the machine's BGP session. Target: p99 < 1 s (metal-core polls every 10 s).",
+      table(["", "ms"], [["p50", figures.single_change_p50_ms], ["max", figures.single_change_max_ms]]),
+      "A machine allocation is AllocateMachine followed by the installer's ReportInstallation: the leaves move the machine's port into its VRF once the OS is on disk (as metal-stack does). Measured from ReportInstallation's answer to both of the machine's leaves having written a frr.conf that carries the machine's BGP session. Target: < 1 s (metal-core polls every 10 s); with 40 samples the max is quoted, not a p99.",
       `## Burst (${BURST} allocations and installations from ${BURST_CLIENTS} clients, ${BURST / racks} per rack)`,
       table(
         ["", "value"],
