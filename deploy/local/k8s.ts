@@ -1,8 +1,11 @@
 // Writes deploy/k8s/bulkhead.yaml: per service a Deployment (gRPC health probes), a Service and a
-// PodDisruptionBudget, plus the namespace, the ConfigMap of service URLs and the Secret template.
+// PodDisruptionBudget, plus the namespace, the ConfigMap of service URLs, the Secret templates and
+// the Job that gives every service its own database role.
 // `node --import tsx deploy/local/k8s.ts` after changing it; a test checks the file is fresh.
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
+import { serviceRoleName } from "@bulkhead/db";
+import { schemaOf } from "@bulkhead/service-kit";
 import { urlVariable } from "./services.js";
 
 export const NAMESPACE = "bulkhead";
@@ -16,6 +19,10 @@ export const SERVICES = [
   { name: "reconciler", port: 7006, replicas: 3 },
 ];
 const KEYS = "/etc/bulkhead/keys";
+const DB_PASSWORD_DIR = "/etc/bulkhead/db";
+const DB_HOST = `postgres-rw.${NAMESPACE}.svc:5432/bulkhead`;
+/** The Secret holding the password of a service's own database role. */
+const dbSecret = (name: string) => `bulkhead-db-${name}`;
 const labels = (name: string) => ({ "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "bulkhead" });
 
 export function manifests(): object[] {
@@ -33,7 +40,7 @@ export function manifests(): object[] {
       metadata: { name: "bulkhead-secrets", namespace: NAMESPACE },
       type: "Opaque",
       // Replace before applying (or manage with your secret store): see docs/running-at-scale.md.
-      stringData: { DATABASE_URL: "postgres://bulkhead:CHANGE-ME@postgres-rw.bulkhead.svc:5432/bulkhead", VALKEY_URL: "redis://valkey.bulkhead.svc:6379", BULKHEAD_JWT_SECRET: "CHANGE-ME-48-random-bytes-base64", BULKHEAD_SECRETS_KEY: "CHANGE-ME-32-random-bytes-base64" },
+      stringData: { VALKEY_URL: "redis://valkey.bulkhead.svc:6379", BULKHEAD_JWT_SECRET: "CHANGE-ME-48-random-bytes-base64", BULKHEAD_SECRETS_KEY: "CHANGE-ME-32-random-bytes-base64" },
     },
     {
       apiVersion: "v1",
@@ -43,6 +50,48 @@ export function manifests(): object[] {
       // The reconciler's Ed25519 key for its calls to agents (openssl genpkey -algorithm ed25519);
       // the agents get its public half (openssl pkey -pubout) as BULKHEAD_JWT_PUBLIC_KEY_FILE.
       stringData: { "agent-signing.pem": "CHANGE-ME: PEM PKCS#8 Ed25519 private key" },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "bulkhead-db-admin", namespace: NAMESPACE },
+      type: "Opaque",
+      // Used only by the bulkhead-db-roles Job: a role that may create roles and schemas.
+      stringData: { BULKHEAD_DATABASE_ADMIN_URL: `postgres://postgres:CHANGE-ME@${DB_HOST}` },
+    },
+    ...SERVICES.map((s) => ({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: dbSecret(s.name), namespace: NAMESPACE },
+      type: "Opaque",
+      // The password of the role bulkhead_<schema>, which owns the service's schema and nothing else.
+      stringData: { password: "CHANGE-ME-random-password" },
+    })),
+    {
+      // Makes each service's role and schema (idempotent): run it before the services, and again after an upgrade.
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "bulkhead-db-roles", namespace: NAMESPACE },
+      spec: {
+        backoffLimit: 10,
+        template: {
+          spec: {
+            restartPolicy: "OnFailure",
+            securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+            volumes: [{ name: "passwords", projected: { sources: SERVICES.map((s) => ({ secret: { name: dbSecret(s.name), items: [{ key: "password", path: `${s.name}/password` }] } })) } }],
+            containers: [
+              {
+                name: "provision",
+                image: "bulkhead:latest",
+                command: ["pnpm", "--filter", "@bulkhead/service-kit", "provision", DB_PASSWORD_DIR, ...SERVICES.map((s) => s.name)],
+                envFrom: [{ secretRef: { name: "bulkhead-db-admin" } }],
+                volumeMounts: [{ name: "passwords", mountPath: DB_PASSWORD_DIR, readOnly: true }],
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+              },
+            ],
+          },
+        },
+      },
     },
   ];
   for (const s of SERVICES) {
@@ -59,15 +108,20 @@ export function manifests(): object[] {
             spec: {
               terminationGracePeriodSeconds: 30,
               securityContext: { runAsNonRoot: true, runAsUser: 1000 },
-              ...(s.name === "reconciler" ? { volumes: [{ name: "agent-signing", secret: { secretName: "bulkhead-agent-signing", defaultMode: 0o400 } }] } : {}),
+              volumes: [{ name: "db-password", secret: { secretName: dbSecret(s.name), defaultMode: 0o400 } }, ...(s.name === "reconciler" ? [{ name: "agent-signing", secret: { secretName: "bulkhead-agent-signing", defaultMode: 0o400 } }] : [])],
               containers: [
                 {
                   name: s.name,
                   image: "bulkhead:latest",
                   command: ["pnpm", "--filter", `@bulkhead/${s.name}`, "start"],
                   ports: [{ name: "grpc", containerPort: s.port }],
-                  env: [{ name: "PORT", value: String(s.port) }, ...(s.name === "reconciler" ? [{ name: "BULKHEAD_AGENT_SIGNING_KEY_FILE", value: `${KEYS}/agent-signing.pem` }] : [])],
-                  ...(s.name === "reconciler" ? { volumeMounts: [{ name: "agent-signing", mountPath: KEYS, readOnly: true }] } : {}),
+                  env: [
+                    { name: "PORT", value: String(s.port) },
+                    { name: "DATABASE_URL", value: `postgres://${serviceRoleName(schemaOf(s.name))}@${DB_HOST}` },
+                    { name: "BULKHEAD_DATABASE_PASSWORD_FILE", value: `${DB_PASSWORD_DIR}/password` },
+                    ...(s.name === "reconciler" ? [{ name: "BULKHEAD_AGENT_SIGNING_KEY_FILE", value: `${KEYS}/agent-signing.pem` }] : []),
+                  ],
+                  volumeMounts: [{ name: "db-password", mountPath: DB_PASSWORD_DIR, readOnly: true }, ...(s.name === "reconciler" ? [{ name: "agent-signing", mountPath: KEYS, readOnly: true }] : [])],
                   envFrom: [{ configMapRef: { name: "bulkhead-config" } }, { secretRef: { name: "bulkhead-secrets" } }],
                   readinessProbe: { grpc: { port: s.port }, periodSeconds: 5 },
                   livenessProbe: { grpc: { port: s.port }, periodSeconds: 10, failureThreshold: 6 },

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { parse, parseAllDocuments } from "yaml";
-import { serviceConfigSpec } from "@bulkhead/service-kit";
+import { serviceRoleName } from "@bulkhead/db";
+import { schemaOf, serviceConfigSpec } from "@bulkhead/service-kit";
 import { NAMESPACE, SERVICES, render } from "../k8s.js";
 import { services, urlVariable } from "../services.js";
 
@@ -29,7 +30,11 @@ test("kubernetes: generated, and per service a Deployment with gRPC probes, a Se
   const of = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
   const config = of("ConfigMap", "bulkhead-config")!.data as Record<string, string>;
   const secret = of("Secret", "bulkhead-secrets")!.stringData as Record<string, string>;
-  for (const key of ["DATABASE_URL", "BULKHEAD_JWT_SECRET", "BULKHEAD_SECRETS_KEY"]) assert.match(secret[key]!, "CHANGE-ME", `the Secret is a template, never a real ${key}`);
+  for (const key of ["BULKHEAD_JWT_SECRET", "BULKHEAD_SECRETS_KEY"]) assert.match(secret[key]!, "CHANGE-ME", `the Secret is a template, never a real ${key}`);
+  assert.not.ok("DATABASE_URL" in secret, "no database login shared by every service");
+  const job = of("Job", "bulkhead-db-roles")!.spec.template.spec;
+  assert.equal(job.containers[0].command.slice(0, 5), ["pnpm", "--filter", "@bulkhead/service-kit", "provision", "/etc/bulkhead/db"]);
+  assert.equal(job.containers[0].command.slice(5), SERVICES.map((s) => s.name), "the Job provisions every service");
   for (const s of SERVICES) {
     const deployment = of("Deployment", s.name)!;
     assert.ok(deployment, `${s.name} has a Deployment`);
@@ -41,6 +46,11 @@ test("kubernetes: generated, and per service a Deployment with gRPC probes, a Se
     assert.equal(container.command, ["pnpm", "--filter", `@bulkhead/${s.name}`, "start"]);
     const provided = new Set([...container.env.map((e: { name: string }) => e.name), ...Object.keys(config), ...Object.keys(secret)]);
     for (const name of required(s.name)) assert.ok(provided.has(name), `${s.name} gets ${name}`);
+    const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    assert.is(new URL(env.DATABASE_URL).username, serviceRoleName(schemaOf(s.name)), `${s.name} logs in as its own role`);
+    const passwordVolume = deployment.spec.template.spec.volumes.find((v: { name: string }) => v.name === "db-password");
+    assert.is(passwordVolume.secret.secretName, `bulkhead-db-${s.name}`, `${s.name} mounts only its own password`);
+    assert.match(of("Secret", `bulkhead-db-${s.name}`)!.stringData.password, "CHANGE-ME");
     const service = of("Service", s.name)!;
     assert.equal(service.spec.selector, deployment.spec.template.metadata.labels, `${s.name}: the Service selects its pods`);
     assert.is(service.spec.ports[0].port, s.port);
@@ -54,6 +64,7 @@ test("kubernetes: generated, and per service a Deployment with gRPC probes, a Se
 test("compose: Postgres and Valkey with health checks; every service waits for them, has a health check and what it requires", () => {
   const compose = parse(file("deploy/compose.yaml"), { merge: true }) as { services: Record<string, any> };
   for (const infra of ["postgres", "valkey"]) assert.ok(compose.services[infra]?.healthcheck?.test, `${infra} has a health check`);
+  assert.equal(compose.services["db-roles"].command.slice(5), SERVICES.map((s) => s.name), "db-roles provisions every service");
   assert.match(compose.services.valkey.command.join(" "), "--maxmemory-policy noeviction", "queues are never evicted");
   for (const s of SERVICES) {
     const svc = compose.services[s.name];
@@ -61,7 +72,10 @@ test("compose: Postgres and Valkey with health checks; every service waits for t
     assert.equal(svc.command, ["pnpm", "--filter", `@bulkhead/${s.name}`, "start"]);
     assert.match(svc.healthcheck.test.join(" "), `127.0.0.1:${s.port}/healthz`);
     const keys = s.name === "reconciler" ? { "agent-keys": { condition: "service_completed_successfully" } } : {};
-    assert.equal(svc.depends_on, { postgres: { condition: "service_healthy" }, valkey: { condition: "service_healthy" }, ...keys });
+    assert.equal(svc.depends_on, { postgres: { condition: "service_healthy" }, valkey: { condition: "service_healthy" }, "db-roles": { condition: "service_completed_successfully" }, ...keys });
+    assert.is(new URL(svc.environment.DATABASE_URL).username, serviceRoleName(schemaOf(s.name)), `${s.name} logs in as its own role`);
+    const credentials = svc.volumes.find((v: { target?: string }) => v.target === "/db-credentials");
+    assert.equal([credentials.source, credentials.volume.subpath, credentials.read_only], ["db-credentials", s.name, true], `${s.name} mounts only its own password`);
     assert.is(svc.environment.PORT, String(s.port));
     for (const name of required(s.name)) assert.ok(svc.environment[name] !== undefined, `${s.name} gets ${name}`);
     for (const other of SERVICES) assert.is(svc.environment[urlVariable(other.name)], `http://${other.name}:${other.port}`);

@@ -4,6 +4,7 @@ export { SqlState, isRetryableTransactionError, sqlState, violatedConstraint } f
 export { loadMigrations, migrate, type Migration, type MigrateOptions } from "./migrate.js";
 export { FABRIC_CHANGES_QUEUE, OutboxRelay, appendOutbox, type OutboxEvent, type OutboxRelayOptions, type PublishedEvent } from "./outbox.js";
 export { assertIdentifier, createPool, type Pool, type PoolClient, type PoolOptions, type Queryable } from "./pool.js";
+export { provisionServiceRoles, serviceRoleName, type ServiceRole } from "./roles.js";
 export { withTransaction, type IsolationLevel, type TransactionOptions } from "./tx.js";
 
 /** Migrations every service schema gets: the outbox and the audit log. */

@@ -49,7 +49,8 @@ export async function migrate(pool: pg.Pool, options: MigrateOptions): Promise<s
   const applied: string[] = [];
   try {
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [`bulkhead.migrate.${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    // A service's own role may not create schemas (provisioning made its schema): create only what is missing.
+    if ((await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema])).rowCount === 0) await client.query(`CREATE SCHEMA ${schema}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
       component text NOT NULL,
       version integer NOT NULL,

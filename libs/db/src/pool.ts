@@ -15,6 +15,8 @@ export function assertIdentifier(name: string, what = "identifier"): string {
 
 export interface PoolOptions {
   url: string;
+  /** Replaces the URL's password (one read from a mounted secret). */
+  password?: string;
   /** Schema the service owns; every connection resolves unqualified names there first. */
   schema: string;
   max?: number;
@@ -36,6 +38,7 @@ export function createPool(options: PoolOptions): pg.Pool {
   if (options.statementTimeoutMs) settings.push(`-c statement_timeout=${Math.trunc(options.statementTimeoutMs)}`);
   const pool = new pg.Pool({
     connectionString: options.url,
+    ...(options.password !== undefined ? { password: options.password } : {}),
     max: options.max ?? 10,
     application_name: options.applicationName ?? `bulkhead-${schema}`,
     options: settings.join(" "),

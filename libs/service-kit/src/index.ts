@@ -1,4 +1,5 @@
 export { agentSigningKeyPair, type AgentSigningKeyFiles } from "./agent-keys.js";
+export { provisionServices, servicePassword, servicePasswordFile } from "./provision.js";
 export { auditTarget, isAudited, type AuditRecord, type AuditSink } from "./audit.js";
 export { authorize, kPrincipal, principalName, signToken, signTokenWithKey, verifyToken, TokenError, TokenVerifier, type Decision, type Principal, type PrincipalKind, type ProjectRoleName, type PlatformRoleName, type TokenClaims, type TokenSettings } from "./auth.js";
 export { bearerAuth, createServiceClient, serviceTokenSource, trustCa, type ClientOptions, type Protocol } from "./clients.js";

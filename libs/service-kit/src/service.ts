@@ -65,6 +65,7 @@ const REVOCATIONS_FIRST_READ_MS = 3_000;
 function storageConfigSpec() {
   return {
     DATABASE_URL: vars.url("Postgres connection URL; the service keeps its tables in its own schema", { protocols: ["postgres", "postgresql"], secret: true }),
+    BULKHEAD_DATABASE_PASSWORD_FILE: vars.optionalFile("File holding the Postgres password, which then replaces any in DATABASE_URL (a mounted secret; see `pnpm --filter @bulkhead/db provision`)"),
     VALKEY_URL: vars.url("Valkey/Redis URL for the fabric-changes queue", { default: "redis://127.0.0.1:6379", protocols: ["redis", "rediss"], secret: true }),
     BULKHEAD_DB_POOL_SIZE: vars.int("Postgres connections per process", { default: 10, min: 1, max: 500 }),
     BULKHEAD_DB_STATEMENT_TIMEOUT_MS: vars.int("Server-side timeout of a single SQL statement (0 disables)", { default: 30_000, min: 0, max: 3_600_000 }),
@@ -278,6 +279,7 @@ async function openStorage(definition: ServiceDefinition<ConfigSpec>, config: Co
   }
   const pool = createPool({
     url: config.DATABASE_URL,
+    password: config.BULKHEAD_DATABASE_PASSWORD_FILE ? readFileSync(config.BULKHEAD_DATABASE_PASSWORD_FILE, "utf8").trim() : undefined,
     schema,
     max: config.BULKHEAD_DB_POOL_SIZE,
     statementTimeoutMs: config.BULKHEAD_DB_STATEMENT_TIMEOUT_MS,
