@@ -21,6 +21,11 @@ export const SERVICES = [
 const KEYS = "/etc/bulkhead/keys";
 const DB_PASSWORD_DIR = "/etc/bulkhead/db";
 const DB_HOST = `postgres-rw.${NAMESPACE}.svc:5432/bulkhead`;
+const SERVICE_KEY_DIR = "/etc/bulkhead/service-key";
+const SERVICE_KEYS_DIR = "/etc/bulkhead/service-keys";
+const USER_ISSUER_DIR = "/etc/bulkhead/user-issuer";
+/** The Secret holding a service's own token-signing key. */
+const keySecret = (name: string) => `bulkhead-service-key-${name}`;
 /** The Secret holding the password of a service's own database role. */
 const dbSecret = (name: string) => `bulkhead-db-${name}`;
 const labels = (name: string) => ({ "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "bulkhead" });
@@ -40,7 +45,7 @@ export function manifests(): object[] {
       metadata: { name: "bulkhead-secrets", namespace: NAMESPACE },
       type: "Opaque",
       // Replace before applying (or manage with your secret store): see docs/running-at-scale.md.
-      stringData: { VALKEY_URL: "redis://valkey.bulkhead.svc:6379", BULKHEAD_JWT_SECRET: "CHANGE-ME-48-random-bytes-base64", BULKHEAD_SECRETS_KEY: "CHANGE-ME-32-random-bytes-base64" },
+      stringData: { VALKEY_URL: "redis://valkey.bulkhead.svc:6379", BULKHEAD_SECRETS_KEY: "CHANGE-ME-32-random-bytes-base64" },
     },
     {
       apiVersion: "v1",
@@ -50,6 +55,28 @@ export function manifests(): object[] {
       // The reconciler's Ed25519 key for its calls to agents (openssl genpkey -algorithm ed25519);
       // the agents get its public half (openssl pkey -pubout) as BULKHEAD_JWT_PUBLIC_KEY_FILE.
       stringData: { "agent-signing.pem": "CHANGE-ME: PEM PKCS#8 Ed25519 private key" },
+    },
+    // Token keys (pnpm --filter @bulkhead/service-kit keys <dir> <service>…): each service signs with its
+    // own private key and knows every service's public key; users' tokens come from OIDC or from the
+    // user-token issuer, whose private key stays with the operators. No shared secret.
+    ...SERVICES.map((s) => ({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: keySecret(s.name), namespace: NAMESPACE },
+      type: "Opaque",
+      stringData: { "key.pem": "CHANGE-ME: PEM PKCS#8 Ed25519 private key of this service" },
+    })),
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "bulkhead-service-keys", namespace: NAMESPACE },
+      data: Object.fromEntries(SERVICES.map((s) => [`${s.name}.pub`, "CHANGE-ME: PEM SPKI Ed25519 public key"])),
+    },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "bulkhead-user-issuer", namespace: NAMESPACE },
+      data: { "key.pub": "CHANGE-ME: PEM SPKI Ed25519 public key of the user-token issuer (or configure BULKHEAD_OIDC_ISSUER)" },
     },
     {
       apiVersion: "v1",
@@ -108,7 +135,13 @@ export function manifests(): object[] {
             spec: {
               terminationGracePeriodSeconds: 30,
               securityContext: { runAsNonRoot: true, runAsUser: 1000 },
-              volumes: [{ name: "db-password", secret: { secretName: dbSecret(s.name), defaultMode: 0o400 } }, ...(s.name === "reconciler" ? [{ name: "agent-signing", secret: { secretName: "bulkhead-agent-signing", defaultMode: 0o400 } }] : [])],
+              volumes: [
+                { name: "db-password", secret: { secretName: dbSecret(s.name), defaultMode: 0o400 } },
+                { name: "service-key", secret: { secretName: keySecret(s.name), defaultMode: 0o400 } },
+                { name: "service-keys", configMap: { name: "bulkhead-service-keys" } },
+                { name: "user-issuer", configMap: { name: "bulkhead-user-issuer" } },
+                ...(s.name === "reconciler" ? [{ name: "agent-signing", secret: { secretName: "bulkhead-agent-signing", defaultMode: 0o400 } }] : []),
+              ],
               containers: [
                 {
                   name: s.name,
@@ -119,9 +152,18 @@ export function manifests(): object[] {
                     { name: "PORT", value: String(s.port) },
                     { name: "DATABASE_URL", value: `postgres://${serviceRoleName(schemaOf(s.name))}@${DB_HOST}` },
                     { name: "BULKHEAD_DATABASE_PASSWORD_FILE", value: `${DB_PASSWORD_DIR}/password` },
+                    { name: "BULKHEAD_SERVICE_KEY_FILE", value: `${SERVICE_KEY_DIR}/key.pem` },
+                    { name: "BULKHEAD_SERVICE_KEYS_DIR", value: SERVICE_KEYS_DIR },
+                    { name: "BULKHEAD_JWT_PUBLIC_KEY_FILE", value: `${USER_ISSUER_DIR}/key.pub` },
                     ...(s.name === "reconciler" ? [{ name: "BULKHEAD_AGENT_SIGNING_KEY_FILE", value: `${KEYS}/agent-signing.pem` }] : []),
                   ],
-                  volumeMounts: [{ name: "db-password", mountPath: DB_PASSWORD_DIR, readOnly: true }, ...(s.name === "reconciler" ? [{ name: "agent-signing", mountPath: KEYS, readOnly: true }] : [])],
+                  volumeMounts: [
+                    { name: "db-password", mountPath: DB_PASSWORD_DIR, readOnly: true },
+                    { name: "service-key", mountPath: SERVICE_KEY_DIR, readOnly: true },
+                    { name: "service-keys", mountPath: SERVICE_KEYS_DIR, readOnly: true },
+                    { name: "user-issuer", mountPath: USER_ISSUER_DIR, readOnly: true },
+                    ...(s.name === "reconciler" ? [{ name: "agent-signing", mountPath: KEYS, readOnly: true }] : []),
+                  ],
                   envFrom: [{ configMapRef: { name: "bulkhead-config" } }, { secretRef: { name: "bulkhead-secrets" } }],
                   readinessProbe: { grpc: { port: s.port }, periodSeconds: 5 },
                   livenessProbe: { grpc: { port: s.port }, periodSeconds: 10, failureThreshold: 6 },

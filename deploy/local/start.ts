@@ -4,14 +4,14 @@
 //   --reset   start from an empty data directory
 //   --tls     every listener serves TLS with certificates of a local CA made in .bulkhead/tls
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { ConfigError, schemaOf, signToken, startService, type RunningService } from "@bulkhead/service-kit";
+import { ConfigError, schemaOf, serviceKeyPair, serviceKeysDir, signTokenWithKey, startService, userIssuerKeyPair, type RunningService } from "@bulkhead/service-kit";
 import { agentSigningKey, localCa, tlsEnv } from "./credentials.js";
 import { startDemo, type Demo } from "./demo.js";
 import { serviceUrls, services } from "./services.js";
@@ -89,7 +89,11 @@ async function localValkey(): Promise<{ url: string; stop(): Promise<void> }> {
 async function main(): Promise<void> {
   if (reset) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  const jwtSecret = persistentSecret("jwt-secret", 48, "base64url");
+  // No shared token secret: each service signs its calls with its own key, and user tokens with
+  // the launcher's user-token issuer key, which no service holds.
+  const keysDir = join(dataDir, "keys");
+  const serviceKeys = new Map(services.map((d) => [d.name, serviceKeyPair(keysDir, d.name).privateKeyFile]));
+  const userIssuer = userIssuerKeyPair(keysDir);
   // The inventory encrypts BMC credentials with this key; losing it loses them.
   const secretsKey = process.env.BULKHEAD_SECRETS_KEY ?? persistentSecret("secrets-key", 32, "base64");
   const signing = agentSigningKey(dataDir);
@@ -128,7 +132,10 @@ async function main(): Promise<void> {
           PORT: String(basePort + i),
           DATABASE_URL: databases.get(definition.name)!.url,
           VALKEY_URL: valkey.url,
-          BULKHEAD_JWT_SECRET: jwtSecret,
+          BULKHEAD_JWT_SECRET: "",
+          BULKHEAD_JWT_PUBLIC_KEY_FILE: userIssuer.publicKeyFile,
+          BULKHEAD_SERVICE_KEY_FILE: serviceKeys.get(definition.name)!,
+          BULKHEAD_SERVICE_KEYS_DIR: serviceKeysDir(keysDir),
           BULKHEAD_SECRETS_KEY: secretsKey,
           BULKHEAD_AGENT_SIGNING_KEY_FILE: signing.privateKeyFile,
           ...(ca ? tlsEnv(ca.caFile, ca.certificate(definition.name)) : {}),
@@ -148,14 +155,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const tokens = { secret: jwtSecret, issuer: "bulkhead", audience: "bulkhead" };
-  const token = await signToken(tokens, { kind: "user", subject: "admin", roles: ["admin"], expiresIn: "30d" });
+  const tokens = { secret: "", issuer: "bulkhead", audience: "bulkhead" };
+  const issuerKey = createPrivateKey(readFileSync(userIssuer.privateKeyFile));
+  const token = await signTokenWithKey(tokens, issuerKey, { kind: "user", subject: "admin", roles: ["admin"], expiresIn: "30d" });
   writeFileSync(join(dataDir, "admin-token"), token, { mode: 0o600 });
   const urlOf = Object.fromEntries(running.map((s) => [s.name, s.url]));
   writeFileSync(join(dataDir, "cli.json"), JSON.stringify({ endpoints: urlOf, token, ...(ca ? { ca: ca.caFile } : {}) }, null, 2), { mode: 0o600 });
   let demo: Demo;
   try {
-    demo = await startDemo({ urls, admin: token, agentToken: (device) => signToken(tokens, { kind: "agent", subject: device, device, expiresIn: "30d" }), agentPublicKeyFile: signing.publicKeyFile, tls: ca, dataDir, basePort, validate: tools, say });
+    demo = await startDemo({ urls, admin: token, agentToken: (device) => signTokenWithKey(tokens, issuerKey, { kind: "agent", subject: device, device, expiresIn: "30d" }), agentPublicKeyFile: signing.publicKeyFile, tls: ca, dataDir, basePort, validate: tools, say });
   } catch (error) {
     say(`The demo fabric did not start: ${(error as Error).stack}`);
     await stop();

@@ -4,6 +4,10 @@
 // lab proves the demo fabric on real FRR; restart keeps the data, --reset starts clean, SIGINT
 // stops everything.
 import { execFile } from "node:child_process";
+import { createPrivateKey, sign } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
+import { createServiceClient } from "@bulkhead/service-kit";
 import { promisify } from "node:util";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +17,14 @@ import * as assert from "uvu/assert";
 import { killLaunched, launch, section, sh, stop } from "./launch.js";
 
 const exec = promisify(execFile);
+const base64url = (value: string | Buffer) => Buffer.from(value).toString("base64url");
+
+/** A JWT signed with the Ed25519 key in `keyFile` under that service's kid, with any claims. */
+function forge(keyFile: string, claims: Record<string, unknown>): string {
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${base64url(JSON.stringify({ alg: "EdDSA", kid: "network" }))}.${base64url(JSON.stringify({ iss: "bulkhead", aud: "bulkhead", iat: now, exp: now + 600, ...claims }))}`;
+  return `${unsigned}.${base64url(sign(null, Buffer.from(unsigned), createPrivateKey(readFileSync(keyFile))))}`;
+}
 const test = suite<{ dir: string }>("launcher", {} as never);
 const basePort = 17001 + Math.floor(Math.random() * 500);
 
@@ -43,6 +55,12 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
 
   const project = cli[0]!.slice("export PROJECT=".length);
   const token = readFileSync(join(dir, "admin-token"), "utf8");
+  // No service can make an admin: a token a service's own key signs, claiming a user's admin role,
+  // is refused by another service; the admin token works.
+  const forged = forge(join(dir, "keys", "network", "key.pem"), { kind: "user", sub: "mallory", roles: ["admin"] });
+  const ipam = (bearer: string) => createServiceClient(IpamService, { baseUrl: `http://127.0.0.1:${basePort}`, token: bearer, protocol: "grpc" });
+  assert.is(await ipam(forged).listPrefixes({}).then(() => "accepted", (error) => ConnectError.from(error).code), Code.Unauthenticated);
+  assert.ok((await ipam(token).listPrefixes({})).prefixes.length > 0);
   const curl = section(first.output(), "Or with buf curl");
   const bufOut = (await sh(curl, dir, { TOKEN: token, PROJECT: project })).stdout;
   assert.match(bufOut, '"fromNetwork"', "the leak plan shows the peering's imports");

@@ -30,8 +30,9 @@ test("kubernetes: generated, and per service a Deployment with gRPC probes, a Se
   const of = (kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name);
   const config = of("ConfigMap", "bulkhead-config")!.data as Record<string, string>;
   const secret = of("Secret", "bulkhead-secrets")!.stringData as Record<string, string>;
-  for (const key of ["BULKHEAD_JWT_SECRET", "BULKHEAD_SECRETS_KEY"]) assert.match(secret[key]!, "CHANGE-ME", `the Secret is a template, never a real ${key}`);
+  assert.match(secret.BULKHEAD_SECRETS_KEY!, "CHANGE-ME", "the Secret is a template, never a real key");
   assert.not.ok("DATABASE_URL" in secret, "no database login shared by every service");
+  assert.not.ok("BULKHEAD_JWT_SECRET" in secret, "no token secret shared by every service");
   const job = of("Job", "bulkhead-db-roles")!.spec.template.spec;
   assert.equal(job.containers[0].command.slice(0, 5), ["pnpm", "--filter", "@bulkhead/service-kit", "provision", "/etc/bulkhead/db"]);
   assert.equal(job.containers[0].command.slice(5), SERVICES.map((s) => s.name), "the Job provisions every service");
@@ -48,8 +49,11 @@ test("kubernetes: generated, and per service a Deployment with gRPC probes, a Se
     for (const name of required(s.name)) assert.ok(provided.has(name), `${s.name} gets ${name}`);
     const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
     assert.is(new URL(env.DATABASE_URL).username, serviceRoleName(schemaOf(s.name)), `${s.name} logs in as its own role`);
-    const passwordVolume = deployment.spec.template.spec.volumes.find((v: { name: string }) => v.name === "db-password");
-    assert.is(passwordVolume.secret.secretName, `bulkhead-db-${s.name}`, `${s.name} mounts only its own password`);
+    const volume = (name: string) => deployment.spec.template.spec.volumes.find((v: { name: string }) => v.name === name);
+    assert.is(volume("db-password").secret.secretName, `bulkhead-db-${s.name}`, `${s.name} mounts only its own password`);
+    assert.is(volume("service-key").secret.secretName, `bulkhead-service-key-${s.name}`, `${s.name} mounts only its own signing key`);
+    assert.ok(env.BULKHEAD_SERVICE_KEY_FILE && env.BULKHEAD_SERVICE_KEYS_DIR && env.BULKHEAD_JWT_PUBLIC_KEY_FILE, `${s.name} signs with its key and verifies with public keys only`);
+    assert.ok(of("ConfigMap", "bulkhead-service-keys")!.data[`${s.name}.pub`], `every service knows ${s.name}'s public key`);
     assert.match(of("Secret", `bulkhead-db-${s.name}`)!.stringData.password, "CHANGE-ME");
     const service = of("Service", s.name)!;
     assert.equal(service.spec.selector, deployment.spec.template.metadata.labels, `${s.name}: the Service selects its pods`);
@@ -65,14 +69,18 @@ test("compose: Postgres and Valkey with health checks; every service waits for t
   const compose = parse(file("deploy/compose.yaml"), { merge: true }) as { services: Record<string, any> };
   for (const infra of ["postgres", "valkey"]) assert.ok(compose.services[infra]?.healthcheck?.test, `${infra} has a health check`);
   assert.equal(compose.services["db-roles"].command.slice(5), SERVICES.map((s) => s.name), "db-roles provisions every service");
+  assert.match(compose.services.keys.command.join(" "), `keys /keys/tokens ${SERVICES.map((s) => s.name).join(" ")}`, "the keys job makes every service's key");
   assert.match(compose.services.valkey.command.join(" "), "--maxmemory-policy noeviction", "queues are never evicted");
   for (const s of SERVICES) {
     const svc = compose.services[s.name];
     assert.ok(svc, `${s.name} is in compose.yaml`);
     assert.equal(svc.command, ["pnpm", "--filter", `@bulkhead/${s.name}`, "start"]);
     assert.match(svc.healthcheck.test.join(" "), `127.0.0.1:${s.port}/healthz`);
-    const keys = s.name === "reconciler" ? { "agent-keys": { condition: "service_completed_successfully" } } : {};
-    assert.equal(svc.depends_on, { postgres: { condition: "service_healthy" }, valkey: { condition: "service_healthy" }, "db-roles": { condition: "service_completed_successfully" }, ...keys });
+    const done = { condition: "service_completed_successfully" };
+    assert.equal(svc.depends_on, { postgres: { condition: "service_healthy" }, valkey: { condition: "service_healthy" }, "db-roles": done, keys: done });
+    assert.is(svc.environment.BULKHEAD_JWT_SECRET, undefined, `${s.name} holds no token secret`);
+    const mounted = (target: string) => svc.volumes.find((v: { target?: string }) => v.target === target)?.volume?.subpath;
+    assert.equal([mounted("/service-key"), mounted("/service-keys"), mounted("/user-issuer")], [`tokens/${s.name}`, "tokens/public", "tokens/users-public"], `${s.name} mounts its own key and public keys only`);
     assert.is(new URL(svc.environment.DATABASE_URL).username, serviceRoleName(schemaOf(s.name)), `${s.name} logs in as its own role`);
     const credentials = svc.volumes.find((v: { target?: string }) => v.target === "/db-credentials");
     assert.equal([credentials.source, credentials.volume.subpath, credentials.read_only], ["db-credentials", s.name, true], `${s.name} mounts only its own password`);

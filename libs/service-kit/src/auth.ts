@@ -2,7 +2,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { createContextKey } from "@connectrpc/connect";
 import { randomUUID, type KeyObject } from "node:crypto";
-import { decodeJwt, jwtVerify, SignJWT, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import { methodAccess } from "@bulkhead/api";
 import { PlatformRole, ProjectRole } from "@bulkhead/api/gen/bulkhead/common/v1/options_pb.js";
 
@@ -54,6 +54,13 @@ export interface TokenSettings {
   publicKey?: KeyObject;
   /** People's tokens from an OpenID Connect provider. */
   oidc?: OidcSettings;
+  /**
+   * Every service's public key by its name: a token whose header names one (`kid`) is verified with
+   * it and only ever carries the service kind (as that service) or the agent kind, never a user's.
+   */
+  serviceKeys?: ReadonlyMap<string, KeyObject>;
+  /** This service's own key: the tokens it mints (its calls, agent tokens) are signed with it, `kid` its name. */
+  serviceKey?: { name: string; privateKey: KeyObject };
 }
 
 export interface TokenClaims {
@@ -88,6 +95,17 @@ export async function signToken(settings: TokenSettings, claims: TokenClaims): P
 /** Signs a bearer token with a private key (Ed25519): what only its holder can mint, e.g. the reconciler's calls to agents. */
 export async function signTokenWithKey(settings: TokenSettings, privateKey: KeyObject, claims: TokenClaims): Promise<string> {
   return claimsJwt(settings, claims).setProtectedHeader({ alg: "EdDSA", typ: "JWT" }).sign(privateKey);
+}
+
+/**
+ * Signs a token a service mints itself — its own service token or an agent's — with its own key
+ * when it has one (no service key can sign a user's token), else with the shared secret (development).
+ */
+export async function signServiceToken(settings: TokenSettings, claims: TokenClaims & { kind: "service" | "agent" }): Promise<string> {
+  const own = settings.serviceKey;
+  if (!own) return signToken(settings, claims);
+  if (claims.kind === "service" && claims.subject !== own.name) throw new Error(`service ${own.name} cannot sign a token of service ${claims.subject}`);
+  return claimsJwt(settings, { ...claims, roles: [], projects: {} }).setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: own.name }).sign(own.privateKey);
 }
 
 export class TokenError extends Error {}
@@ -167,6 +185,10 @@ async function verifyTokenClaims(settings: TokenSettings, token: string): Promis
     return { principal, expiresAt: payload.exp! * 1000 };
   }
   const own = { issuer: settings.issuer, audience: settings.audience, clockTolerance };
+  const signer = signingService(token);
+  if (signer !== undefined) return verifyServiceSigned(settings, token, signer, own);
+  // A service configured without a secret accepts no secret-signed token at all.
+  if (!settings.publicKey && !settings.secret) throw new TokenError("token is not valid");
   const payload = settings.publicKey ? await verified(token, settings.publicKey, { ...own, algorithms: ["EdDSA"] }) : await verified(token, key(settings.secret), { ...own, algorithms: ["HS256"] });
   const kind = payload.kind;
   if (kind !== "user" && kind !== "service" && kind !== "agent") throw new TokenError("token has no valid kind");
@@ -174,6 +196,29 @@ async function verifyTokenClaims(settings: TokenSettings, token: string): Promis
   if (kind === "agent" && !device) throw new TokenError("agent token names no device");
   const principal: Principal = { kind, subject: payload.sub!, platformRoles: new Set(roleList(payload.roles)), projects: projectMap(payload.projects), device, tokenId: payload.jti, issuedAt: payload.iat };
   return { principal, expiresAt: payload.exp! * 1000 };
+}
+
+function signingService(token: string): string | undefined {
+  try {
+    return decodeProtectedHeader(token).kid;
+  } catch {
+    throw new TokenError("token is not valid");
+  }
+}
+
+/** A token a service signed with its own key: that service itself, or an agent it issued a token to. */
+async function verifyServiceSigned(settings: TokenSettings, token: string, service: string, options: JWTVerifyOptions): Promise<{ principal: Principal; expiresAt: number }> {
+  const key = settings.serviceKeys?.get(service);
+  if (!key) throw new TokenError("token is signed with a key this service does not know");
+  const payload = await verified(token, key, { ...options, algorithms: ["EdDSA"] });
+  const none = { platformRoles: new Set<PlatformRoleName>(), projects: new Map<string, ProjectRoleName>(), tokenId: payload.jti, issuedAt: payload.iat };
+  const expiresAt = payload.exp! * 1000;
+  if (payload.kind === "service") {
+    if (payload.sub !== service) throw new TokenError("a service key signs only its own service's tokens");
+    return { principal: { kind: "service", subject: service, ...none }, expiresAt };
+  }
+  if (payload.kind === "agent" && typeof payload.device === "string" && payload.sub === payload.device) return { principal: { kind: "agent", subject: payload.device, device: payload.device, ...none }, expiresAt };
+  throw new TokenError("a service key signs only service and agent tokens");
 }
 
 const platformRoleOf: Record<PlatformRoleName, PlatformRole> = { admin: PlatformRole.ADMIN, viewer: PlatformRole.VIEWER };

@@ -3,7 +3,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { PeerCertificate } from "node:tls";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { signToken, type TokenSettings } from "./auth.js";
+import { signServiceToken, type TokenSettings } from "./auth.js";
 
 export type Protocol = "connect" | "grpc" | "grpc-web";
 
@@ -20,7 +20,7 @@ export function serviceTokenSource(tokens: TokenSettings, service: string): () =
   let current: { token: string; renewAt: number } | undefined;
   return async () => {
     if (!current || Date.now() >= current.renewAt) {
-      current = { token: await signToken(tokens, { kind: "service", subject: service, expiresIn: "1h" }), renewAt: Date.now() + 50 * 60_000 };
+      current = { token: await signServiceToken(tokens, { kind: "service", subject: service, expiresIn: "1h" }), renewAt: Date.now() + 50 * 60_000 };
     }
     return current.token;
   };

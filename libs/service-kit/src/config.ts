@@ -1,6 +1,6 @@
 // Configuration from environment variables: declared once with a description and default,
 // parsed and validated once at start, with one clear message listing every bad value.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 
 export interface Var<T> {
   description: string;
@@ -28,6 +28,15 @@ function readableFile(path: string): string {
     readFileSync(path);
   } catch (error) {
     throw new ParseError(`must name a readable file (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
+  }
+  return path;
+}
+
+function readableDirectory(path: string): string {
+  try {
+    readdirSync(path);
+  } catch (error) {
+    throw new ParseError(`must name a readable directory (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
   }
   return path;
 }
@@ -105,6 +114,10 @@ export const vars = {
   /** A path to a readable file; the value is the path. */
   optionalFile(description: string): Var<string | undefined> {
     return { description, default: undefined, parse: readableFile };
+  },
+  /** A path to a readable directory; the value is the path. */
+  optionalDirectory(description: string): Var<string | undefined> {
+    return { description, default: undefined, parse: readableDirectory };
   },
 };
 

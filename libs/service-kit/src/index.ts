@@ -1,7 +1,7 @@
-export { agentSigningKeyPair, type AgentSigningKeyFiles } from "./agent-keys.js";
+export { agentSigningKeyPair, serviceKeyPair, serviceKeysDir, userIssuerKeyPair, type AgentSigningKeyFiles, type KeyPairFiles } from "./key-pairs.js";
 export { provisionServices, servicePassword, servicePasswordFile } from "./provision.js";
 export { auditTarget, isAudited, type AuditRecord, type AuditSink } from "./audit.js";
-export { authorize, kPrincipal, principalName, signToken, signTokenWithKey, verifyToken, TokenError, TokenVerifier, type Decision, type Principal, type PrincipalKind, type ProjectRoleName, type PlatformRoleName, type TokenClaims, type TokenSettings } from "./auth.js";
+export { authorize, kPrincipal, principalName, signServiceToken, signToken, signTokenWithKey, verifyToken, TokenError, TokenVerifier, type Decision, type Principal, type PrincipalKind, type ProjectRoleName, type PlatformRoleName, type TokenClaims, type TokenSettings } from "./auth.js";
 export { bearerAuth, createServiceClient, serviceTokenSource, trustCa, type ClientOptions, type Protocol } from "./clients.js";
 export { ConfigError, describeConfig, readConfig, vars, type Config, type ConfigSpec, type Var } from "./config.js";
 export {

@@ -18,7 +18,7 @@ import type { AuditSink } from "./audit.js";
 import { auditService } from "./audit-service.js";
 import { Revocations } from "./revocation.js";
 import { tokenService } from "./token-service.js";
-import { signToken, type TokenClaims, type TokenSettings } from "./auth.js";
+import type { TokenSettings } from "./auth.js";
 import { tokenSettings } from "./identity.js";
 import { trustCa } from "./clients.js";
 import { ConfigError, readConfig, vars, type Config, type ConfigSpec } from "./config.js";
@@ -35,8 +35,10 @@ function commonConfigSpec(defaultPort: number) {
   return {
     PORT: vars.int("TCP port the service listens on for every protocol (0 picks a free port)", { default: defaultPort, min: 0, max: 65535 }),
     BULKHEAD_LISTEN_HOST: vars.string("Address to listen on; 0.0.0.0 to accept remote connections", { default: "127.0.0.1" }),
-    BULKHEAD_JWT_SECRET: vars.string("HMAC-SHA256 key (at least 32 characters) that Bulkhead's own bearer tokens are signed with; not needed with BULKHEAD_JWT_PUBLIC_KEY_FILE", { secret: true, minLength: 32, default: "" }),
+    BULKHEAD_JWT_SECRET: vars.string("HMAC-SHA256 key (at least 32 characters) that Bulkhead's own bearer tokens are signed with; not needed with BULKHEAD_JWT_PUBLIC_KEY_FILE or BULKHEAD_SERVICE_KEYS_DIR (production: leave it unset, so no service can sign a user's token)", { secret: true, minLength: 32, default: "" }),
     BULKHEAD_JWT_PUBLIC_KEY_FILE: vars.optionalFile("PEM Ed25519 public key: Bulkhead's own tokens are accepted only when signed with its private half, never with the secret (device agents: the reconciler's key)"),
+    BULKHEAD_SERVICE_KEY_FILE: vars.optionalFile("PEM Ed25519 private key of this service: its calls to other services and the agent tokens it issues are signed with it (kid: the service's name); such tokens never carry a user's roles"),
+    BULKHEAD_SERVICE_KEYS_DIR: vars.optionalDirectory("Directory of every service's public key, <service>.pub: a token signed by one is accepted as that service (or as an agent it issued a token to), never as a user"),
     BULKHEAD_JWT_ISSUER: vars.string("Required `iss` claim of Bulkhead's own bearer tokens", { default: "bulkhead" }),
     BULKHEAD_JWT_AUDIENCE: vars.string("Required `aud` claim of Bulkhead's own bearer tokens", { default: "bulkhead" }),
     BULKHEAD_JWT_CLOCK_SKEW_S: vars.int("Clock skew tolerated when checking a token's expiry and not-before, in seconds", { default: 30, min: 0, max: 600 }),
@@ -96,8 +98,6 @@ export interface ServiceContext<S extends ConfigSpec> {
   pool: Pool;
   /** Appends an event to the service's outbox in the caller's transaction. */
   outbox(client: Queryable, event: OutboxEvent): Promise<void>;
-  /** Signs a token for calling other services (or, in tests, for any principal). */
-  signToken(claims: TokenClaims): Promise<string>;
   /** Runs at shutdown, after the server stopped and before the pool closes (last added first). */
   onClose(fn: () => Promise<void> | void): void;
   /** Runs once the service listens, with its base URL (known only then when PORT is 0). */
@@ -151,7 +151,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
   if (!config.BULKHEAD_TLS_CERT_FILE !== !config.BULKHEAD_TLS_KEY_FILE) throw new ConfigError(["BULKHEAD_TLS_CERT_FILE and BULKHEAD_TLS_KEY_FILE must be set together"]);
   const logger = createLogger(definition.name, config.BULKHEAD_LOG_LEVEL, options.logDestination);
   const schema = schemaOf(definition.name);
-  const tokens = tokenSettings(config);
+  const tokens = tokenSettings(config, definition.name);
   if (config.BULKHEAD_TLS_CA_FILE) trustCa(readFileSync(config.BULKHEAD_TLS_CA_FILE));
   const closers: (() => Promise<void> | void)[] = [];
   const servingHooks: ((url: string) => void)[] = [];
@@ -164,7 +164,6 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
       tokens,
       pool: storage.pool,
       outbox: storage.outbox,
-      signToken: (claims) => signToken(tokens, claims),
       onClose: (fn) => closers.push(fn),
       onServing: (fn) => servingHooks.push(fn),
     };

@@ -3,7 +3,7 @@ import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { decodeJwt } from "jose";
 import { TokenService } from "@bulkhead/api/gen/bulkhead/auth/v1/token_pb.js";
-import { signToken, type TokenSettings } from "./auth.js";
+import { signServiceToken, type TokenSettings } from "./auth.js";
 import { UnavailableError } from "./errors.js";
 import type { Revocations } from "./revocation.js";
 
@@ -21,7 +21,7 @@ export function tokenService(tokens: TokenSettings, revocations: Revocations): S
   return {
     async issueAgentToken(req) {
       const ttl = req.ttlSeconds || DEFAULT_AGENT_TOKEN_TTL_S;
-      const token = await signToken(tokens, { kind: "agent", subject: req.device, device: req.device, expiresIn: `${ttl}s` });
+      const token = await signServiceToken(tokens, { kind: "agent", subject: req.device, device: req.device, expiresIn: `${ttl}s` });
       const { jti, exp } = decodeJwt(token);
       return { token, tokenId: jti, expiresAt: timestampFromMs(exp! * 1000) };
     },
