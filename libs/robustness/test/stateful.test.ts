@@ -5,10 +5,12 @@
 // step: no internal error, and nothing that names the other project's private objects succeeds;
 // every 50 steps and at the end, read back as an administrator: no address and no VRF held twice,
 // no prefix overlap between networks of one namespace, no peering across projects, and neither
-// project lists the other's private networks.
+// project lists the other's private networks; and the configuration every device of the partition
+// would run now passes the isolation verifier (VerifyPartition renders from the records).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService, NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringService, PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
@@ -46,6 +48,9 @@ test.before(async (ctx) => {
     return { name, project, networks: make(NetworkService, f.network.url), ips: make(IPService, f.network.url), peerings: make(PeeringService, ctx.s.peering.url) };
   };
   ctx.actors = [await actor("A", f.projectA), await actor("B", f.projectB)];
+  // The leaves have no agents here: have the reconciler render them (and re-render on every change).
+  const fabric = ctx.s.reconciler.client(DesiredStateService, f.admin, "grpc");
+  for (const device of LEAVES) await fabric.resync({ device });
 });
 test.after(async (ctx) => ctx.s?.stop());
 
@@ -58,6 +63,26 @@ const attempt = (call: Promise<unknown>): Promise<Outcome> =>
       return { ok: false as const, code: e.code, message: e.rawMessage };
     },
   );
+
+const LEAVES = ["leaf01", "leaf02", "leaf03"];
+/** How long the reconciler may take to render what the last steps changed. */
+const RENDER_CATCH_UP_MS = 30_000;
+
+/**
+ * What the reconciler rendered for every leaf, verified against the records as they are now: the
+ * findings that remain once it has caught up with the last steps' changes (renders are coalesced).
+ */
+async function unverified(s: Stack): Promise<string[]> {
+  const fabric = s.reconciler.client(DesiredStateService, s.f.admin, "grpc");
+  const deadline = Date.now() + RENDER_CATCH_UP_MS;
+  for (;;) {
+    const { verification, devices } = await fabric.verifyPartition({ partition: "fra1" });
+    const findings = (verification?.findings ?? []).map((f) => `verifier: ${f.device} ${f.property} ${f.object}: ${f.message}`);
+    const missing = LEAVES.filter((leaf) => !devices.includes(leaf)).map((leaf) => `verifier: ${leaf} has no rendered revision`);
+    if ((findings.length === 0 && missing.length === 0) || Date.now() > deadline) return [...missing, ...findings];
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 /** What the platform holds, read as an administrator: the violated invariants. */
 async function violations(s: Stack, actors: Actor[]): Promise<string[]> {
@@ -89,6 +114,7 @@ async function violations(s: Stack, actors: Actor[]): Promise<string[]> {
       if (n.type === NetworkType.CHILD && n.project !== actor.project) found.push(`${actor.name} lists ${n.id} of ${n.project}`);
     }
   }
+  found.push(...(await unverified(s)));
   return found;
 }
 
