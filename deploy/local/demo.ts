@@ -56,6 +56,12 @@ interface Context {
   say(line: string): void;
 }
 
+/** The demo's agents listen from BULKHEAD_BASE_PORT + this: one port per leaf and exit switch, one for the firewall. */
+const AGENT_PORT_OFFSET = 100;
+
+/** Every port the demo's agents listen on. */
+export const demoAgentPorts = (basePort: number) => Array.from({ length: SWITCHES.filter((s) => s.role !== "spine").length + 1 }, (_, i) => basePort + AGENT_PORT_OFFSET + i);
+
 export async function startDemo(c: Context): Promise<Demo> {
   const network = c.urls.BULKHEAD_NETWORK_URL!;
   const inventory = c.urls.BULKHEAD_INVENTORY_URL!;
@@ -67,7 +73,7 @@ export async function startDemo(c: Context): Promise<Demo> {
 
   // The agents: one per leaf and the exit switch, one for the firewall.
   const agents: RunningService[] = [];
-  let port = c.basePort + 100;
+  let port = c.basePort + AGENT_PORT_OFFSET;
   for (const sw of SWITCHES.filter((s) => s.role !== "spine")) {
     const root = join(c.dataDir, "devices", sw.id);
     mkdirSync(root, { recursive: true });

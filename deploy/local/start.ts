@@ -5,15 +5,17 @@
 //   --tls     every listener serves TLS with certificates of a local CA made in .bulkhead/tls
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createPrivateKey, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { ConfigError, schemaOf, serviceKeyPair, serviceKeysDir, signTokenWithKey, startService, userIssuerKeyPair, type RunningService } from "@bulkhead/service-kit";
+import { probeVerifyTools } from "@bulkhead/reconciler";
 import { agentSigningKey, localCa, tlsEnv } from "./credentials.js";
-import { startDemo, type Demo } from "./demo.js";
+import { demoAgentPorts, startDemo, type Demo } from "./demo.js";
+import { LOCK_FILE, lockDataDir } from "./lock.js";
 import { serviceUrls, services } from "./services.js";
 import { bufCurlWalkthrough, cliWalkthrough } from "./walkthrough.js";
 
@@ -23,6 +25,8 @@ const tls = args.includes("--tls");
 const dataDir = resolve(process.env.BULKHEAD_DATA_DIR ?? ".bulkhead");
 const basePort = Number(process.env.BULKHEAD_BASE_PORT ?? 7001);
 const say = (line = "") => process.stdout.write(`${line}\n`);
+/** How long Valkey may take to stop before it is killed. */
+const VALKEY_STOP_MS = 5_000;
 
 async function freePort(): Promise<number> {
   return new Promise((resolvePort) => {
@@ -80,15 +84,31 @@ async function localValkey(): Promise<{ url: string; stop(): Promise<void> }> {
   return {
     url: `redis://127.0.0.1:${port}`,
     async stop() {
+      // The same Ctrl-C may have ended it already; a server that ignores SIGTERM gets SIGKILL.
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      const killed = setTimeout(() => child.kill("SIGKILL"), VALKEY_STOP_MS);
+      await exited;
+      clearTimeout(killed);
     },
   };
 }
 
 async function main(): Promise<void> {
-  if (reset) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
+  const lock = lockDataDir(dataDir);
+  if ("heldBy" in lock) {
+    say(`Bulkhead is already running on ${dataDir} (launcher pid ${lock.heldBy}); stop it first, or start another with BULKHEAD_DATA_DIR and BULKHEAD_BASE_PORT set elsewhere.`);
+    process.exit(1);
+  }
+  process.once("exit", () => lock.release());
+  const taken = await firstPortInUse([...services.map((_, i) => basePort + i), ...demoAgentPorts(basePort)]);
+  if (taken !== undefined) {
+    say(portInUse(taken));
+    process.exit(1);
+  }
+  if (reset) for (const entry of readdirSync(dataDir)) if (entry !== LOCK_FILE) rmSync(join(dataDir, entry), { recursive: true, force: true });
   // No shared token secret: each service signs its calls with its own key, and user tokens with
   // the launcher's user-token issuer key, which no service holds.
   const keysDir = join(dataDir, "keys");
@@ -110,7 +130,7 @@ async function main(): Promise<void> {
   const valkey = process.env.VALKEY_URL ? { url: process.env.VALKEY_URL, stop: async () => {} } : await localValkey();
 
   const running: RunningService[] = [];
-  const tools = probeTools();
+  const tools = await probeTools();
   let stopDemo = async () => {};
   // Every service finds every other as BULKHEAD_<NAME>_URL (e.g. BULKHEAD_IPAM_URL); the ports are
   // fixed up front, so a service may name one that starts after it (network → peering).
@@ -121,8 +141,15 @@ async function main(): Promise<void> {
     await valkey.stop();
     for (const database of databases.values()) await database.stop();
   };
-  process.once("SIGINT", () => void stop().then(() => process.exit(0)));
-  process.once("SIGTERM", () => void stop().then(() => process.exit(0)));
+  // The first signal stops everything in order; a second one exits at once.
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    void stop().then(() => process.exit(0));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
 
   try {
     for (const [i, definition] of services.entries()) {
@@ -150,7 +177,7 @@ async function main(): Promise<void> {
       running.push(service);
     }
   } catch (error) {
-    say(error instanceof ConfigError ? error.message : String((error as Error).stack));
+    say(error instanceof ConfigError ? error.message : startFailure(error));
     await stop();
     process.exit(1);
   }
@@ -165,7 +192,7 @@ async function main(): Promise<void> {
   try {
     demo = await startDemo({ urls, admin: token, agentToken: (device) => signTokenWithKey(tokens, issuerKey, { kind: "agent", subject: device, device, expiresIn: "30d" }), agentPublicKeyFile: signing.publicKeyFile, tls: ca, dataDir, basePort, validate: tools, say });
   } catch (error) {
-    say(`The demo fabric did not start: ${(error as Error).stack}`);
+    say(`The demo fabric did not start: ${startFailure(error)}`);
     await stop();
     process.exit(1);
   }
@@ -195,25 +222,41 @@ async function main(): Promise<void> {
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
 }
 
+/** The first of `ports` that something already listens on (127.0.0.1), if any. */
+async function firstPortInUse(ports: number[]): Promise<number | undefined> {
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolveFree) => {
+      const server = createServer();
+      server.once("error", () => resolveFree(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolveFree(true)));
+    });
+    if (!free) return port;
+  }
+  return undefined;
+}
+
+/** One line for a port in use, naming the variable that moves the ports. */
+const portInUse = (port: number | string) => `port ${port} is in use by another program; start Bulkhead on other ports with BULKHEAD_BASE_PORT (now ${basePort}), e.g. BULKHEAD_BASE_PORT=${basePort + 1000} npm start`;
+
+/** A port in use in one line, anything else with its stack. */
+function startFailure(error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { port?: number };
+  return e.code === "EADDRINUSE" ? portInUse(e.port ?? "?") : String(e.stack ?? e);
+}
+
 /**
- * Which of FRR's and nftables' checkers work here, for the simulated agents (`nft -c` needs
- * CAP_NET_ADMIN: unprivileged it runs in a user and network namespace of its own). The reconciler
- * finds out the same by itself at start and logs it.
+ * Which of FRR's and nftables' checkers work here, for the simulated agents: the reconciler's own
+ * probe (`nft -c` needs CAP_NET_ADMIN: unprivileged it runs in a user and network namespace of its
+ * own), as command templates for the agents' BULKHEAD_*_VALIDATE.
  */
-function probeTools(): { frr: string; nft: string; note?: string } {
-  const works = (command: string) => spawnSync("sh", ["-c", command], { stdio: "ignore" }).status === 0;
-  const frr = works("command -v vtysh") ? "vtysh -C -f {file}" : "";
-  const nftInstalled = works("command -v nft");
-  const probe = "echo 'table inet bulkhead_probe {}' > /tmp/.bulkhead-probe.nft &&";
-  const nft = !nftInstalled
-    ? ""
-    : works(`${probe} nft -c -f /tmp/.bulkhead-probe.nft`)
-      ? "nft -c -f {file}"
-      : works(`${probe} unshare --user --map-root-user --net nft -c -f /tmp/.bulkhead-probe.nft`)
-        ? "unshare --user --map-root-user --net nft -c -f {file}"
-        : "";
-  const missing = [frr ? "" : "vtysh (apt-get install frr)", nft ? "" : nftInstalled ? "nft -c (needs root or user namespaces)" : "nft (apt-get install nftables)"].filter(Boolean);
-  return { frr, nft, note: missing.length ? `configurations are not syntax-checked without ${missing.join(" and ")}` : undefined };
+async function probeTools(): Promise<{ frr: string; nft: string; note?: string }> {
+  const found = await probeVerifyTools("auto");
+  const template = (name: string) => {
+    const active = found.active.find((a) => a.tool.name === name);
+    return active ? active.command("{file}").flat().join(" ") : "";
+  };
+  const missing = found.unavailable.map((u) => u.name);
+  return { frr: template("vtysh -C"), nft: template("nft -c"), note: missing.length ? `configurations are not syntax-checked without ${missing.join(" and ")} (apt-get install frr nftables)` : undefined };
 }
 
 await main();

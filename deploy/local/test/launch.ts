@@ -10,8 +10,7 @@ const children = new Set<ChildProcess>();
 const root = new URL("../../../", import.meta.url).pathname;
 const bin = join(root, "node_modules", ".bin");
 
-/** Starts the launcher with its data in `dir`, its services from `port`; resolves once it says it runs. */
-export async function launch(dir: string, args: string[], port: number): Promise<{ child: ChildProcess; output: () => string }> {
+function spawnLauncher(dir: string, args: string[], port: number): { child: ChildProcess; output: () => string } {
   const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(port) };
   delete env.DATABASE_URL;
   delete env.VALKEY_URL;
@@ -21,17 +20,30 @@ export async function launch(dir: string, args: string[], port: number): Promise
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
-  for (let i = 0; i < 1200 && !output.includes("Ctrl-C stops everything"); i++) {
-    if (child.exitCode !== null) throw new Error(`launcher exited:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!output.includes("Bulkhead is running.")) throw new Error(`the launcher did not say it runs:\n${output}`);
   return { child, output: () => output };
 }
 
-/** Ctrl-C: resolves with the launcher's exit code. */
-export async function stop(child: ChildProcess): Promise<number | null> {
-  child.kill("SIGINT");
+/** Starts a launcher that is expected to give up: resolves with its exit code and output. */
+export async function launchRefused(dir: string, args: string[], port: number): Promise<{ code: number | null; output: string }> {
+  const { child, output } = spawnLauncher(dir, args, port);
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (c) => resolve(c))));
+  return { code, output: output() };
+}
+
+/** Starts the launcher with its data in `dir`, its services from `port`; resolves once it says it runs. */
+export async function launch(dir: string, args: string[], port: number): Promise<{ child: ChildProcess; output: () => string }> {
+  const { child, output } = spawnLauncher(dir, args, port);
+  for (let i = 0; i < 1200 && !output().includes("Ctrl-C stops everything"); i++) {
+    if (child.exitCode !== null) throw new Error(`launcher exited:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!output().includes("Bulkhead is running.")) throw new Error(`the launcher did not say it runs:\n${output()}`);
+  return { child, output };
+}
+
+/** Ctrl-C (or another signal): resolves with the launcher's exit code. */
+export async function stop(child: ChildProcess, signal: NodeJS.Signals = "SIGINT"): Promise<number | null> {
+  child.kill(signal);
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 

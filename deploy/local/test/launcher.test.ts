@@ -9,12 +9,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { createServiceClient } from "@bulkhead/service-kit";
 import { promisify } from "node:util";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { killLaunched, launch, section, sh, stop } from "./launch.js";
+import { killLaunched, launch, launchRefused, section, sh, stop } from "./launch.js";
 
 const exec = promisify(execFile);
 const base64url = (value: string | Buffer) => Buffer.from(value).toString("base64url");
@@ -65,6 +65,18 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   const bufOut = (await sh(curl, dir, { TOKEN: token, PROJECT: project })).stdout;
   assert.match(bufOut, '"fromNetwork"', "the leak plan shows the peering's imports");
   assert.match(bufOut, '"passed": true', "VerifyPartition passes");
+  // A second launcher on the same data refuses, naming the first, and touches nothing; one on
+  // other data but the same ports says which variable moves them, without a stack trace.
+  const twice = await launchRefused(dir, [], basePort + 100);
+  assert.is(twice.code, 1, twice.output);
+  assert.match(twice.output, `Bulkhead is already running on ${dir} (launcher pid ${first.child.pid})`);
+  const elsewhere = mkdtempSync(join(tmpdir(), "bh-launch-other-"));
+  const ports = await launchRefused(elsewhere, [], basePort);
+  rmSync(elsewhere, { recursive: true, force: true });
+  assert.is(ports.code, 1, ports.output);
+  assert.match(ports.output, new RegExp(`port ${basePort} is in use by another program; start Bulkhead on other ports with BULKHEAD_BASE_PORT`));
+  assert.not.match(ports.output, "    at ", "no stack trace");
+  assert.ok((await ipam(token).listPrefixes({})).prefixes.length > 0, "the first launcher still serves");
   assert.is(await stop(first.child), 0, "Ctrl-C stops cleanly");
 
   const second = await launch(dir, [], basePort);
@@ -72,7 +84,8 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   const networks = (await sh([`./bulkhead network list --project ${project} -o json`], dir)).stdout;
   const own = (json: string) => (JSON.parse(json).networks as { name: string; project?: string }[]).filter((n) => n.project).map((n) => n.name).sort();
   assert.equal(own(networks), ["app", "db", "web"]);
-  assert.is(await stop(second.child), 0);
+  assert.is(await stop(second.child, "SIGTERM"), 0, "SIGTERM stops cleanly too");
+  assert.not.ok(existsSync(join(dir, "launcher.pid")), "the lock is released");
 
   const reset = await launch(dir, ["--reset"], basePort);
   assert.match(reset.output(), "Seeding the demo fabric", "--reset starts clean");

@@ -20,6 +20,9 @@ export interface Compiled {
   problems: Map<string, string[]>;
 }
 
+/** A firewall's ruleset from its policies now (memoized within one report). */
+type CompileFirewall = (fw: Firewall) => Promise<Compiled>;
+
 export interface FirewallPlan {
   firewall: string;
   ruleset: string;
@@ -97,24 +100,24 @@ export class Policies {
    * firewall is in scope; otherwise what the firewalls did with it (`deployment`), or pending
    * when that is not asked (a policy just written is on no firewall yet).
    */
-  private async evaluate(project: string, draft: PolicyDraft, firewalls?: Firewall[], deployment?: { policy: string }): Promise<Status> {
+  private async evaluate(project: string, draft: PolicyDraft, firewalls?: Firewall[], deployment?: { policy: string; compiled: CompileFirewall }): Promise<Status> {
     const scope = await this.scopeOf(project, draft, firewalls);
     const ids = scope.map((f) => f.id).sort();
     if (scope.length === 0) return { state: PolicyState.Pending, reason: draft.firewall ? `firewall ${draft.firewall} is not allocated` : `no firewall of the project is attached to ${draft.network} yet`, firewalls: [], compiles: true };
     const reasons = scope.flatMap((fw) => policyProblems(asPolicy("", draft), fw.networks).map((p) => `${fw.id}: ${p}`));
     if (reasons.length > 0) return { state: PolicyState.Rejected, reason: reasons.join("; "), firewalls: ids, compiles: false };
     const waiting = { state: PolicyState.Pending, reason: `waiting for ${ids.join(", ")} to apply it`, firewalls: ids, compiles: true };
-    return deployment ? this.deployment(deployment.policy, scope, ids) : waiting;
+    return deployment ? this.deployment(deployment.policy, scope, ids, deployment.compiled) : waiting;
   }
 
   /**
    * Deployed once every firewall in scope applied the ruleset compiled from the current policies
    * (with this one in it); rejected when that ruleset was refused for one of them; else pending.
    */
-  private async deployment(policy: string, scope: Firewall[], ids: string[]): Promise<Status> {
+  private async deployment(policy: string, scope: Firewall[], ids: string[], compiled: CompileFirewall): Promise<Status> {
     const waiting: string[] = [];
     for (const fw of scope) {
-      const current = await this.compile(fw);
+      const current = await compiled(fw);
       const outcome = await this.store.outcome(fw.id);
       if (outcome.appliedHash === current.hash && current.policies.includes(policy)) continue;
       if (outcome.refused?.hash === current.hash) return { state: PolicyState.Rejected, reason: `${fw.id} refused its ruleset: ${outcome.refused.reason}`, firewalls: ids, compiles: true };
@@ -152,15 +155,18 @@ export class Policies {
   async reportOutcome(device: string, ruleset: string, outcome: "applied" | "refused", reason: string): Promise<string[]> {
     const fw = await this.allocatedFirewall(device);
     const hash = sha256(ruleset);
+    // Every policy's status below needs the rulesets of its firewalls: each is compiled once per report.
+    const memo = new Map<string, Promise<Compiled>>();
+    const compiled: CompileFirewall = (f) => memo.get(f.id) ?? memo.set(f.id, this.compile(f)).get(f.id)!;
     if (outcome === "applied") {
-      const current = await this.compile(fw);
+      const current = await compiled(fw);
       await this.store.putApplied({ firewall: fw.id, ruleset, hash, policies: current.hash === hash ? current.policies : [] });
     } else {
       await this.store.putRefused(fw.id, hash, reason || "no reason given");
     }
     const firewalls = await this.directory.firewallsOf(fw.project);
     const rows = await this.store.applyingTo(fw.id, fw.project, fw.networks.map((n) => n.id));
-    for (const row of rows) await this.store.setStatus(row.id, await this.evaluate(row.project, row, firewalls, { policy: row.id }));
+    for (const row of rows) await this.store.setStatus(row.id, await this.evaluate(row.project, row, firewalls, { policy: row.id, compiled }));
     return rows.map((r) => r.id).sort();
   }
 

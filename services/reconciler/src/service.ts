@@ -35,6 +35,8 @@ const config = {
   BULKHEAD_VERIFY_TOOLS: vars.oneOf("Verify renders with vtysh -C and nft -c (in a user namespace of its own when unprivileged): `auto` uses those that work here and logs at start which do not, `required` refuses to start without both, `off` runs none", ["auto", "required", "off"] as const, { default: "auto" }),
 };
 
+export { probeVerifyTools, type VerifyTools } from "./verify.js";
+
 export const reconcilerService: ServiceDefinition<typeof config> = {
   name: "reconciler",
   defaultPort: 7006,
