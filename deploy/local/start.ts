@@ -1,5 +1,6 @@
 // npm start: the whole Bulkhead control plane in one process, with embedded defaults.
-//   Postgres: DATABASE_URL, else an embedded PGlite served on a local port (data in .bulkhead/pgdata)
+//   Postgres: DATABASE_URL, else a PostgreSQL server of its own (data in .bulkhead/postgres), one
+//             role and schema per service as in production
 //   Valkey:   VALKEY_URL, else a valkey-server or redis-server child process (data in .bulkhead/valkey)
 //   --reset   start from an empty data directory
 //   --tls     every listener serves TLS with certificates of a local CA made in .bulkhead/tls
@@ -7,15 +8,13 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createPrivateKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join, relative, resolve } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { ConfigError, schemaOf, serviceKeyPair, serviceKeysDir, signTokenWithKey, startService, userIssuerKeyPair, type RunningService } from "@bulkhead/service-kit";
+import { join, relative, resolve } from "node:path";
+import { ConfigError, provisionServices, serviceKeyPair, serviceKeysDir, signTokenWithKey, startService, userIssuerKeyPair, type RunningService } from "@bulkhead/service-kit";
 import { probeVerifyTools } from "@bulkhead/reconciler";
 import { agentSigningKey, localCa, tlsEnv } from "./credentials.js";
 import { demoAgentPorts, startDemo, type Demo } from "./demo.js";
 import { LOCK_FILE, lockDataDir } from "./lock.js";
+import { PostgresStartError, startEmbeddedPostgres, type EmbeddedPostgres } from "./postgres.js";
 import { serviceUrls, services } from "./services.js";
 import { bufCurlWalkthrough, cliWalkthrough } from "./walkthrough.js";
 
@@ -43,28 +42,6 @@ function persistentSecret(name: string, bytes: number, encoding: "base64" | "bas
   const file = join(dataDir, name);
   if (!existsSync(file)) writeFileSync(file, randomBytes(bytes).toString(encoding), { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
-}
-
-/**
- * An embedded Postgres for one service. PGlite serves every socket connection from a single
- * backend session, so each service gets its own instance (its tables share names with other
- * services' tables) and the session's search_path is set once, here.
- */
-async function embeddedPostgres(service: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = join(dataDir, "pgdata", service);
-  mkdirSync(dirname(dir), { recursive: true });
-  const db = await PGlite.create(dir, { extensions: { btree_gist } });
-  await db.exec(`SET search_path TO ${schemaOf(service)}, public`);
-  const port = await freePort();
-  const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 64 });
-  await server.start();
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    async stop() {
-      await server.stop();
-      await db.close();
-    },
-  };
 }
 
 async function localValkey(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -125,8 +102,23 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const external = process.env.DATABASE_URL;
-  const databases = new Map<string, { url: string; stop(): Promise<void> }>();
-  for (const definition of services) databases.set(definition.name, external ? { url: external, stop: async () => {} } : await embeddedPostgres(definition.name));
+  if (!external && existsSync(join(dataDir, "pgdata"))) {
+    say(`${join(dataDir, "pgdata")} holds the data of the earlier embedded PGlite, which this version does not read (it runs a PostgreSQL server).`);
+    say("Start clean with `npm start -- --reset` (that data is deleted), or keep using it from an older checkout.");
+    process.exit(1);
+  }
+  let postgres: EmbeddedPostgres | undefined;
+  try {
+    postgres = external ? undefined : await startEmbeddedPostgres(dataDir, await freePort());
+  } catch (error) {
+    say(error instanceof PostgresStartError ? error.message : startFailure(error));
+    process.exit(1);
+  }
+  // Each service logs in as its own role, owning its schema (DATABASE_URL: one login for all).
+  const databaseEnv = new Map<string, Record<string, string>>();
+  for (const made of postgres ? await provisionServices(postgres.adminUrl, join(dataDir, "postgres-passwords"), services.map((d) => d.name)) : []) {
+    databaseEnv.set(made.service, { DATABASE_URL: postgres!.urlAs(made.role), BULKHEAD_DATABASE_PASSWORD_FILE: made.passwordFile });
+  }
   const valkey = process.env.VALKEY_URL ? { url: process.env.VALKEY_URL, stop: async () => {} } : await localValkey();
 
   const running: RunningService[] = [];
@@ -139,7 +131,7 @@ async function main(): Promise<void> {
     await stopDemo();
     for (const service of running.reverse()) await service.stop().catch(() => {});
     await valkey.stop();
-    for (const database of databases.values()) await database.stop();
+    await postgres?.stop();
   };
   // The first signal stops everything in order; a second one exits at once.
   let stopping = false;
@@ -157,7 +149,7 @@ async function main(): Promise<void> {
           ...process.env,
           ...urls,
           PORT: String(basePort + i),
-          DATABASE_URL: databases.get(definition.name)!.url,
+          ...(databaseEnv.get(definition.name) ?? { DATABASE_URL: external! }),
           VALKEY_URL: valkey.url,
           BULKHEAD_JWT_SECRET: "",
           BULKHEAD_JWT_PUBLIC_KEY_FILE: userIssuer.publicKeyFile,
@@ -168,11 +160,6 @@ async function main(): Promise<void> {
           ...(ca ? tlsEnv(ca.caFile, ca.certificate(definition.name)) : {}),
           BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_LOG_LEVEL ?? "warn",
           BULKHEAD_VERIFY_TOOLS: process.env.BULKHEAD_VERIFY_TOOLS ?? "auto",
-          // One process shares one PGlite per service: keep each pool small. The socket server is
-          // patched (patches/) so that connections take turns per query cycle, not per message.
-          BULKHEAD_DB_POOL_SIZE: process.env.BULKHEAD_DB_POOL_SIZE ?? (external ? "10" : "4"),
-          // PGlite serves all connections from one session: no per-connection prepared statements.
-          ...(external ? {} : { BULKHEAD_DB_NAMED_STATEMENTS: "false" }),
       });
       running.push(service);
     }
@@ -201,7 +188,7 @@ async function main(): Promise<void> {
   say("Bulkhead is running.");
   say();
   for (const service of running) say(`  ${service.name.padEnd(16)} ${service.url}   (Connect, gRPC, gRPC-Web; /metrics, /healthz)`);
-  say(`  ${"postgres".padEnd(16)} ${external ? "DATABASE_URL" : `embedded PGlite per service, data in ${join(dataDir, "pgdata")}`}`);
+  say(`  ${"postgres".padEnd(16)} ${postgres ? `${postgres.description}, a role and schema per service` : "DATABASE_URL"}`);
   say(`  ${"valkey".padEnd(16)} ${valkey.url}`);
   say(`  ${"tls".padEnd(16)} ${ca ? `every listener, certificates of the local CA ${ca.caFile}` : "off (npm start -- --tls serves TLS with a local CA)"}`);
   say(`  ${"devices".padEnd(16)} simulated agents of leaf01–04, exit01 and fw01 write what they apply to ${join(dataDir, "devices")}/<device>/`);

@@ -1,4 +1,4 @@
-// `npm start` driven like a user would: the launcher in a process of its own (embedded PGlite, a
+// `npm start` driven like a user would: the launcher in a process of its own (its own PostgreSQL, a
 // local Valkey), the sections it prints, and their lines run as a user pasting them into bash.
 // Shared by the launcher test and the lab benchmark.
 import { execFile, spawn, type ChildProcess } from "node:child_process";

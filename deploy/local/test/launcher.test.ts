@@ -1,4 +1,4 @@
-// npm start's path: the launcher in a process of its own with embedded PGlite and a local Valkey,
+// npm start's path: the launcher in a process of its own with its own PostgreSQL server and a local Valkey,
 // driven like a user would — the printed `bulkhead` and `buf curl` walkthroughs run exactly as
 // printed; the simulated leaf gains the new VRF and the firewall the policy's rule, and the fabric
 // lab proves the demo fabric on real FRR; restart keeps the data, --reset starts clean, SIGINT
@@ -9,7 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { createServiceClient } from "@bulkhead/service-kit";
 import { promisify } from "node:util";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -72,12 +72,18 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   assert.match(twice.output, `Bulkhead is already running on ${dir} (launcher pid ${first.child.pid})`);
   const elsewhere = mkdtempSync(join(tmpdir(), "bh-launch-other-"));
   const ports = await launchRefused(elsewhere, [], basePort);
+  // Data of the earlier PGlite launcher is never silently replaced.
+  mkdirSync(join(elsewhere, "pgdata"));
+  const pglite = await launchRefused(elsewhere, [], basePort + 200);
   rmSync(elsewhere, { recursive: true, force: true });
+  assert.is(pglite.code, 1, pglite.output);
+  assert.match(pglite.output, "holds the data of the earlier embedded PGlite");
   assert.is(ports.code, 1, ports.output);
   assert.match(ports.output, new RegExp(`port ${basePort} is in use by another program; start Bulkhead on other ports with BULKHEAD_BASE_PORT`));
   assert.not.match(ports.output, "    at ", "no stack trace");
   assert.ok((await ipam(token).listPrefixes({})).prefixes.length > 0, "the first launcher still serves");
   assert.is(await stop(first.child), 0, "Ctrl-C stops cleanly");
+  assert.not.ok(existsSync(join(dir, "postgres", "postmaster.pid")), "PostgreSQL stopped with it");
 
   const second = await launch(dir, [], basePort);
   assert.not.match(second.output(), "Seeding the demo fabric", "the second start finds its data");
@@ -86,6 +92,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   assert.equal(own(networks), ["app", "db", "web"]);
   assert.is(await stop(second.child, "SIGTERM"), 0, "SIGTERM stops cleanly too");
   assert.not.ok(existsSync(join(dir, "launcher.pid")), "the lock is released");
+  assert.not.ok(existsSync(join(dir, "postgres", "postmaster.pid")), "PostgreSQL stopped with it");
 
   const reset = await launch(dir, ["--reset"], basePort);
   assert.match(reset.output(), "Seeding the demo fabric", "--reset starts clean");

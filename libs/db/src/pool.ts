@@ -31,14 +31,20 @@ export interface PoolOptions {
   namedStatements?: boolean;
 }
 
+/** `url` with `password` in it (pg lets a connection string's fields override separate options). */
+function withPassword(url: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.password = password;
+  return parsed.toString();
+}
+
 /** A pg pool whose connections use the service's schema as search_path. */
 export function createPool(options: PoolOptions): pg.Pool {
   const schema = assertIdentifier(options.schema, "schema");
   const settings = [`-c search_path=${schema},public`];
   if (options.statementTimeoutMs) settings.push(`-c statement_timeout=${Math.trunc(options.statementTimeoutMs)}`);
   const pool = new pg.Pool({
-    connectionString: options.url,
-    ...(options.password !== undefined ? { password: options.password } : {}),
+    connectionString: options.password === undefined ? options.url : withPassword(options.url, options.password),
     max: options.max ?? 10,
     application_name: options.applicationName ?? `bulkhead-${schema}`,
     options: settings.join(" "),

@@ -13,10 +13,16 @@ export async function compensate(log: Logger, what: string, work: () => Promise<
   }
 }
 
-/** Runs `work` every `intervalMs`, one run at a time; a failed run is logged and tried again. */
+/**
+ * Runs `work` every `intervalMs`, one run at a time; a failed run is tried again. Quiet while
+ * healthy: one warning (its message, no stack) when runs start failing or fail differently, one
+ * info line when they work again; every failure with its stack at debug level.
+ */
 export class Periodic {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  /** The message of the failure the last run ended with. */
+  private failing?: string;
 
   constructor(
     private readonly intervalMs: number,
@@ -33,7 +39,18 @@ export class Periodic {
   /** Runs the work now unless a run is under way; resolves when that run ends. */
   runNow(): Promise<void> {
     this.running ??= this.work()
-      .catch((error) => this.log.warn({ err: error }, `${this.what} failed; retrying`))
+      .then(
+        () => {
+          if (this.failing !== undefined) this.log.info(`${this.what} works again`);
+          this.failing = undefined;
+        },
+        (error) => {
+          const message = error instanceof Error ? error.message : String(error);
+          if (message !== this.failing) this.log.warn({ error: message }, `${this.what} failed; retrying`);
+          this.log.debug({ err: error }, `${this.what} failed`);
+          this.failing = message;
+        },
+      )
       .finally(() => (this.running = undefined));
     return this.running;
   }
