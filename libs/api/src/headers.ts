@@ -8,3 +8,10 @@
  * when it retries.
  */
 export const IDEMPOTENCY_HEADER = "idempotency-key";
+
+/**
+ * Response header of a call that changed what the fabric is rendered from: the outbox events its
+ * transactions committed, `<service schema>:<event id>` comma-separated. The reconciler's
+ * GetChangeProgress tells when each one reached every device it affects (the CLI's `--wait`).
+ */
+export const CHANGES_HEADER = "bulkhead-changes";

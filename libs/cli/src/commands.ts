@@ -36,6 +36,11 @@ export interface Command {
   flags?: Record<string, { type: "string" | "boolean"; multiple?: boolean; description: string; required?: boolean }>;
   /** Changes the fabric: `--wait` waits for it to converge. */
   mutates?: boolean;
+  /**
+   * With `--wait`, once the call's own changes converged: a later change the wait also follows,
+   * made by someone else (a machine's installer reporting the operating system installed).
+   */
+  laterChange?: (bh: Bulkhead, answer: Answer, progress: (line: string) => void, deadline: number) => Promise<string>;
   /** A call failing with this code means the capability is missing where it runs: one line, exit 2. */
   unavailableWhen?: Code;
   run(bh: Bulkhead, args: string[], flags: Flags): Promise<Answer>;
@@ -49,6 +54,24 @@ const bool = (description: string) => ({ type: "boolean" as const, description }
 const LAB_CONVERGENCE_DEFAULT_S = 120;
 /** Time the lab may spend besides convergence: starting its routers, probing, stopping (the reconciler's BULKHEAD_MAX_TIMEOUT_MS allows 900 s + this). */
 const LAB_SETUP_ALLOWANCE_S = 600;
+
+/**
+ * The change a machine's installation report committed: its ports move into its VRFs on the leaves
+ * only then (as in metal-stack), so an allocation has converged once that change has too.
+ */
+async function installation(bh: Bulkhead, answer: Answer, progress: (line: string) => void, deadline: number): Promise<string> {
+  const { id, allocation } = (answer.message as unknown as { machine: { id: string; allocation?: { project: string } } }).machine;
+  for (;;) {
+    const { machine } = await bh.machines.getMachine({ id, project: allocation?.project ?? "" });
+    const change = machine?.allocation?.installationChange;
+    if (change) return change;
+    if (!machine?.allocation) throw new Error(`machine ${id} is no longer allocated`);
+    if (Date.now() > deadline) throw new Error(`machine ${id}'s installation was not reported in time: its ports stay in the PXE network until it is`);
+    progress(`waiting for machine ${id}'s installation to be reported`);
+    await new Promise((r) => setTimeout(r, INSTALLATION_POLL_MS));
+  }
+}
+const INSTALLATION_POLL_MS = 250;
 
 const NETWORK_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["PROJECT", "project"], ["PARTITION", "partition"], ["TYPE", "type", "NETWORK_TYPE_"], ["VRF", "vrf"], ["PREFIXES", "prefixes"]];
 const MACHINE_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["STATE", "state", "MACHINE_STATE_"], ["PROJECT", "allocation.project"], ["HOSTNAME", "allocation.hostname"], ["ROLE", "allocation.role", "MACHINE_ROLE_"]];
@@ -138,10 +161,10 @@ export const commands: Command[] = [
   // --- machines and firewalls ---
   { path: ["machine", "list"], summary: "list machines", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.machines.listMachines({ project: str(f, "project"), partition: str(f, "partition"), role: MachineRole.UNSPECIFIED, pageSize: 1000 }), list: { field: "machines", columns: MACHINE_COLUMNS } }) },
   { path: ["machine", "describe"], summary: "show a machine", args: ["id"], flags: { project: flag("its project") }, run: async (bh, [id], f) => ({ message: await bh.machines.getMachine({ id, project: str(f, "project") }) }) },
-  { path: ["machine", "allocate"], summary: "allocate a machine", flags: allocationFlags, mutates: true, run: async (bh, _, f) => ({ message: await bh.machines.allocateMachine(allocation(f)), list: { field: "machine", columns: MACHINE_COLUMNS } }) },
+  { path: ["machine", "allocate"], summary: "allocate a machine", flags: allocationFlags, mutates: true, laterChange: installation, run: async (bh, _, f) => ({ message: await bh.machines.allocateMachine(allocation(f)), list: { field: "machine", columns: MACHINE_COLUMNS } }) },
   { path: ["machine", "free"], summary: "free a machine", args: ["id"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.machines.freeMachine({ id, project: str(f, "project") }) }) },
   { path: ["firewall", "list"], summary: "list firewalls", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.machines.listMachines({ project: str(f, "project"), partition: str(f, "partition"), role: MachineRole.FIREWALL, pageSize: 1000 }), list: { field: "machines", columns: MACHINE_COLUMNS } }) },
-  { path: ["firewall", "allocate"], summary: "allocate a firewall", flags: allocationFlags, mutates: true, run: async (bh, _, f) => ({ message: await bh.machines.allocateFirewall(allocation(f)), list: { field: "machine", columns: MACHINE_COLUMNS } }) },
+  { path: ["firewall", "allocate"], summary: "allocate a firewall", flags: allocationFlags, mutates: true, laterChange: installation, run: async (bh, _, f) => ({ message: await bh.machines.allocateFirewall(allocation(f)), list: { field: "machine", columns: MACHINE_COLUMNS } }) },
   { path: ["firewall", "free"], summary: "free a firewall", args: ["id"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.machines.freeMachine({ id, project: str(f, "project") }) }) },
 
   // --- peerings and policies ---

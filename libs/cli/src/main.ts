@@ -11,7 +11,7 @@ import { commands, type Command, type Flags } from "./commands.js";
 import { loadConfig } from "./config.js";
 import { wholeNumber } from "./numbers.js";
 import { render, type Format } from "./output.js";
-import { snapshot, waitForFabric } from "./wait.js";
+import { waitForChanges } from "./wait.js";
 
 const GLOBAL = {
   endpoint: { type: "string", description: "one base URL for every server (a gateway); default: per server, from the config" },
@@ -114,9 +114,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   try {
     const config = loadConfig({ endpoint: flags.endpoint as string | undefined, token: flags.token as string | undefined, config: flags.config as string | undefined, ca: flags.ca as string | undefined }, io.env ?? process.env);
-    const bh = createBulkhead({ endpoints: config.endpoints, token: config.token, ca: config.ca });
+    const changes: string[] = [];
+    const bh = createBulkhead({ endpoints: config.endpoints, token: config.token, ca: config.ca, onChanges: (named) => changes.push(...named) });
     const wait = flags.wait === true && command.mutates;
-    const before = wait ? await snapshot(bh) : undefined;
     const answer = await command.run(bh, parsed.positionals, flags);
     const registry = createRegistry(...bulkheadFiles);
     const schema = registry.getMessage(answer.message.$typeName);
@@ -124,7 +124,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else if (schema) io.out(render(format, schema, answer.message as never, answer.list));
     let last = "";
     const progress = (line: string) => line !== last && io.err((last = line));
-    if (before) io.err(await waitForFabric(bh, before, waitTimeoutSeconds * 1000, progress));
+    if (wait) {
+      const deadline = Date.now() + waitTimeoutSeconds * 1000;
+      io.err(await waitForChanges(bh, changes, deadline, progress));
+      if (command.laterChange) io.err(await waitForChanges(bh, [await command.laterChange(bh, answer, progress, deadline)], deadline, progress));
+    }
     return answer.failed ? 1 : 0;
   } catch (error) {
     if (error instanceof ConnectError && command.unavailableWhen === error.code) {

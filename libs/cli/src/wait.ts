@@ -1,41 +1,36 @@
-// --wait: after a change, until every device of the fabric runs its desired revision again.
-// A change reaches the reconciler through the outbox a moment later, and a device rendered a
-// moment ago renders again only after the reconciler's render interval (1 s by default); so
-// waiting ends once nothing is pending and no desired revision has changed for a quiet period —
-// after a device got a new revision, or after a few seconds without any.
+// --wait: after a change, until it reached every device it affects. The call's answer names the
+// fabric changes it committed (the `bulkhead-changes` header); the reconciler tells for each
+// whether it has fanned it out, and for each device it affects whether a render that began after
+// that has finished and the device applied the result. No quiet-period guessing: a change that
+// reached nothing says so, one that did not converge is an error.
 import { SyncState } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import type { Bulkhead } from "@bulkhead/sdk";
 
-export type Snapshot = Map<string, bigint>;
+const POLL_MS = 200;
 
-export async function snapshot(bh: Bulkhead): Promise<Snapshot> {
-  return new Map((await bh.fabric.listDeviceStatuses({})).statuses.map((s) => [s.device, s.desiredGeneration]));
-}
-
-export async function waitForFabric(bh: Bulkhead, before: Snapshot, timeoutMs: number, progress: (line: string) => void): Promise<string> {
+/** Waits until `changes` reached every device they affect, or `deadline` (epoch ms) passed. */
+export async function waitForChanges(bh: Bulkhead, changes: readonly string[], deadline: number, progress: (line: string) => void): Promise<string> {
+  if (changes.length === 0) return "no fabric change to wait for: the call changed nothing a device is rendered from";
   const started = Date.now();
-  const settleMs = 3_000;
-  const quietMs = 1_500;
-  let lastSeen = "";
-  let lastChangeAt = started;
   for (;;) {
-    const statuses = (await bh.fabric.listDeviceStatuses({})).statuses;
-    const generations = statuses.map((s) => `${s.device}=${s.desiredGeneration}`).join(",");
-    if (generations !== lastSeen) {
-      lastSeen = generations;
-      lastChangeAt = Date.now();
+    const report = (await bh.fabric.getChangeProgress({ changes: [...changes] })).changes;
+    const devices = new Map<string, (typeof report)[number]["devices"][number]>();
+    for (const change of report) for (const d of change.devices) devices.set(d.device, d);
+    const broken = [...devices.values()].filter((d) => d.rendered && (d.state === SyncState.FAILED || d.state === SyncState.REJECTED));
+    if (broken.length > 0) throw new Error(`the change did not converge: ${broken.map((d) => `${d.device} ${SyncState[d.state]}: ${d.lastError}`).join("; ")}`);
+    const unprocessed = report.filter((c) => !c.processed);
+    const pending = [...devices.values()].filter((d) => !d.rendered || d.state !== SyncState.IN_SYNC);
+    const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+    if (unprocessed.length === 0 && pending.length === 0) {
+      return devices.size > 0
+        ? `fabric converged in ${elapsed} s: ${[...devices.values()].map((d) => `${d.device} generation ${d.desiredGeneration}`).join(", ")}`
+        : "fabric in sync: the change affects no device";
     }
-    const changed = statuses.filter((s) => s.desiredGeneration > (before.get(s.device) ?? 0n));
-    const broken = changed.filter((s) => s.state === SyncState.FAILED || s.state === SyncState.REJECTED);
-    if (broken.length > 0) throw new Error(`the change did not converge: ${broken.map((s) => `${s.device} ${SyncState[s.state]}: ${s.lastError}`).join("; ")}`);
-    const pending = statuses.filter((s) => s.state !== SyncState.IN_SYNC);
-    const elapsed = Date.now() - started;
-    const quiet = Date.now() - lastChangeAt >= quietMs;
-    if (pending.length === 0 && quiet && (changed.length > 0 || elapsed > settleMs)) {
-      return changed.length > 0 ? `fabric converged in ${(elapsed / 1000).toFixed(1)} s: ${changed.map((s) => `${s.device} generation ${s.desiredGeneration}`).join(", ")}` : "fabric in sync: no device needed a change";
+    if (Date.now() > deadline) {
+      const what = [...unprocessed.map((c) => `${c.change} not yet fanned out`), ...pending.map((d) => `${d.device} ${d.rendered ? SyncState[d.state] : "not yet rendered"}`)];
+      throw new Error(`the fabric did not converge in time (--wait-timeout): ${what.join(", ")}`);
     }
-    if (elapsed > timeoutMs) throw new Error(`the fabric did not converge within ${timeoutMs / 1000} s: ${pending.map((s) => `${s.device} ${SyncState[s.state]}`).join(", ")}`);
-    progress(`waiting for the fabric: ${pending.length} of ${statuses.length} devices converging${changed.length ? `, ${changed.length} with a new revision` : ""}`);
-    await new Promise((r) => setTimeout(r, 250));
+    progress(unprocessed.length > 0 ? "waiting for the reconciler to take the change" : `waiting for the fabric: ${pending.length} of ${devices.size} devices converging`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -1,8 +1,9 @@
 export { PgAuditWriter, pruneAuditLog, readAuditLog, type AuditFilter, type AuditRecord, type AuditWriterOptions, type StoredAuditRecord } from "./audit.js";
+export { collectChanges } from "./changes.js";
 export { IdempotencyKeys, type Claim } from "./idempotency.js";
 export { SqlState, isRetryableTransactionError, sqlState, violatedConstraint } from "./errors.js";
 export { loadMigrations, migrate, type Migration, type MigrateOptions } from "./migrate.js";
-export { FABRIC_CHANGES_QUEUE, OutboxRelay, appendOutbox, type OutboxEvent, type OutboxRelayOptions, type PublishedEvent } from "./outbox.js";
+export { FABRIC_CHANGES_QUEUE, OutboxRelay, appendOutbox, type Outbox, type OutboxEvent, type OutboxRelayOptions, type PublishedEvent } from "./outbox.js";
 export { assertIdentifier, createPool, type Pool, type PoolClient, type PoolOptions, type Queryable } from "./pool.js";
 export { provisionServiceRoles, serviceRoleName, type ServiceRole } from "./roles.js";
 export { withTransaction, type IsolationLevel, type TransactionOptions } from "./tx.js";

@@ -2,6 +2,7 @@ import { once } from "node:events";
 import type pg from "pg";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { noteChange } from "./changes.js";
 import { assertIdentifier, type Queryable } from "./pool.js";
 
 /** The queue every service's outbox relay publishes to and the reconciler consumes. */
@@ -14,6 +15,9 @@ export interface OutboxEvent {
   key: string;
   payload?: Record<string, unknown>;
 }
+
+/** Appends an event in the caller's transaction (a service context's outbox); returns the change's name. */
+export type Outbox = (client: Queryable, event: OutboxEvent) => Promise<string>;
 
 /** The job data a consumer of the fabric-changes queue receives. */
 export interface PublishedEvent {
@@ -30,10 +34,12 @@ const channel = (schema: string) => `bulkhead_outbox_${schema}`;
 /**
  * Appends an event in the caller's transaction, so it is published if and only if the
  * transaction commits. The relay is woken through NOTIFY, which Postgres delivers on commit.
+ * Returns the change's name, `<schema>:<event id>`.
  */
-export async function appendOutbox(client: Queryable, schema: string, event: OutboxEvent): Promise<void> {
-  await client.query("INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3)", [event.topic, event.key, event.payload ?? {}]);
+export async function appendOutbox(client: Queryable, schema: string, event: OutboxEvent): Promise<string> {
+  const { rows } = await client.query<{ id: string }>("INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3) RETURNING id", [event.topic, event.key, event.payload ?? {}]);
   await client.query("SELECT pg_notify($1, '')", [channel(assertIdentifier(schema, "schema"))]);
+  return noteChange(schema, String(rows[0]!.id));
 }
 
 export interface OutboxRelayOptions {

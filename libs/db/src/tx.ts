@@ -1,3 +1,4 @@
+import { changesMark, dropChangesSince } from "./changes.js";
 import type pg from "pg";
 import { isRetryableTransactionError } from "./errors.js";
 
@@ -27,12 +28,14 @@ export async function withTransaction<T>(
   for (let attempt = 0; ; attempt++) {
     const client = await pool.connect();
     let broken: Error | undefined;
+    const mark = changesMark();
     try {
       await client.query(begin);
       const result = await work(client);
       await client.query("COMMIT");
       return result;
     } catch (error) {
+      dropChangesSince(mark);
       try {
         await client.query("ROLLBACK");
       } catch (rollbackError) {

@@ -2,7 +2,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
+import { CHANGES_HEADER, IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
 import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { TokenService } from "@bulkhead/api/gen/bulkhead/auth/v1/token_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
@@ -48,6 +48,11 @@ export interface BulkheadOptions {
   token?: string | (() => string | Promise<string>);
   /** Per-call deadline; 30 s when unset. */
   timeoutMs?: number;
+  /**
+   * Called with the fabric changes a call committed (its `bulkhead-changes` header), for waiting
+   * until they reached the devices: `fabric.getChangeProgress`.
+   */
+  onChanges?: (changes: string[]) => void;
 }
 
 /** The default endpoints of `npm start` and of a single host: ports 7001–7006. */
@@ -59,8 +64,11 @@ export function localEndpoints(host = "http://127.0.0.1", basePort = 7001): Reco
 const MUTATION_TRIES = 3;
 const RETRY_DELAY_MS = 200;
 
-/** What every call of the SDK carries: the bearer token; a mutating call also an idempotency key, reused when it is retried. */
-export function callInterceptors(token: BulkheadOptions["token"]): Interceptor[] {
+/**
+ * What every call of the SDK carries: the bearer token; a mutating call also an idempotency key,
+ * reused when it is retried. The changes a call committed go to `onChanges`.
+ */
+export function callInterceptors(token: BulkheadOptions["token"], onChanges?: BulkheadOptions["onChanges"]): Interceptor[] {
   const auth: Interceptor = (next) => async (req) => {
     if (token) req.header.set("Authorization", `Bearer ${typeof token === "string" ? token : await token()}`);
     return next(req);
@@ -79,7 +87,13 @@ export function callInterceptors(token: BulkheadOptions["token"]): Interceptor[]
       }
     }
   };
-  return [auth, idempotent];
+  const changes: Interceptor = (next) => async (req) => {
+    const res = await next(req);
+    const named = res.header.get(CHANGES_HEADER);
+    if (named && onChanges) onChanges(named.split(","));
+    return res;
+  };
+  return [auth, idempotent, changes];
 }
 
 /** Builds the clients; `transport` makes one transport per server URL. */

@@ -17,6 +17,6 @@ export interface NodeOptions extends BulkheadOptions {
 export function createBulkhead(options: NodeOptions): Bulkhead {
   const make = options.protocol === "connect" ? createConnectTransport : createGrpcTransport;
   return buildBulkhead(options, (baseUrl) =>
-    make({ baseUrl, httpVersion: "2", interceptors: callInterceptors(options.token), defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: options.ca ? { ca: options.ca } : undefined }),
+    make({ baseUrl, httpVersion: "2", interceptors: callInterceptors(options.token, options.onChanges), defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions: options.ca ? { ca: options.ca } : undefined }),
   );
 }

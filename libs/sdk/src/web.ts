@@ -7,5 +7,5 @@ export { SERVERS, localEndpoints, type Bulkhead, type BulkheadOptions, type Serv
 
 export function createBulkhead(options: BulkheadOptions & { protocol?: "connect" | "grpc-web" }): Bulkhead {
   const make = options.protocol === "grpc-web" ? createGrpcWebTransport : createConnectTransport;
-  return buildBulkhead(options, (baseUrl) => make({ baseUrl, interceptors: callInterceptors(options.token), defaultTimeoutMs: options.timeoutMs ?? 30_000 }));
+  return buildBulkhead(options, (baseUrl) => make({ baseUrl, interceptors: callInterceptors(options.token, options.onChanges), defaultTimeoutMs: options.timeoutMs ?? 30_000 }));
 }

@@ -8,7 +8,8 @@ import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Validator } from "@bufbuild/protovalidate";
 import type { IdempotencyKeys } from "@bulkhead/db";
 import { RetryInfoSchema } from "@bulkhead/api/gen/google/rpc/error_details_pb.js";
-import { IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
+import { CHANGES_HEADER, IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
+import { collectChanges } from "@bulkhead/db";
 import { auditTarget, isAudited, type AuditRecord, type AuditSink } from "./audit.js";
 import { authorize, kPrincipal, principalName, TokenError, TokenVerifier, type TokenSettings } from "./auth.js";
 import { toConnectError } from "./errors.js";
@@ -233,6 +234,17 @@ function idempotencyInterceptor({ idempotency }: InterceptorDeps): Interceptor {
   };
 }
 
+/** Names, in a response header, the fabric changes the call committed (see CHANGES_HEADER). */
+function changesInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    if (req.stream) return next(req);
+    const changes: string[] = [];
+    const res = await collectChanges(changes, () => next(req));
+    if (changes.length > 0) res.header.set(CHANGES_HEADER, changes.join(","));
+    return res;
+  };
+}
+
 export function createInterceptors(deps: InterceptorDeps): Interceptor[] {
   return [
     loggingInterceptor(deps),
@@ -243,5 +255,6 @@ export function createInterceptors(deps: InterceptorDeps): Interceptor[] {
     createValidateInterceptor({ validator: deps.validator }),
     auditInterceptor(deps),
     idempotencyInterceptor(deps),
+    changesInterceptor(),
   ];
 }

@@ -97,7 +97,7 @@ export interface ServiceContext<S extends ConfigSpec> {
   /** The service's pool; its connections resolve names in the service's schema. */
   pool: Pool;
   /** Appends an event to the service's outbox in the caller's transaction. */
-  outbox(client: Queryable, event: OutboxEvent): Promise<void>;
+  outbox(client: Queryable, event: OutboxEvent): Promise<string>;
   /** Runs at shutdown, after the server stopped and before the pool closes (last added first). */
   onClose(fn: () => Promise<void> | void): void;
   /** Runs once the service listens, with its base URL (known only then when PORT is 0). */
@@ -250,7 +250,7 @@ interface Storage {
   anonymousLimiter?: RateLimiter;
   idempotency?: IdempotencyKeys;
   revocations?: Revocations;
-  outbox(client: Queryable, event: OutboxEvent): Promise<void>;
+  outbox(client: Queryable, event: OutboxEvent): Promise<string>;
   audit: AuditSink;
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 // SQL for policies, firewall options and the rulesets handed out. Every change appends its outbox
 // event in the same transaction.
 import { randomUUID } from "node:crypto";
-import { violatedConstraint, withTransaction, type OutboxEvent, type Pool, type Queryable } from "@bulkhead/db";
+import { violatedConstraint, withTransaction, type Outbox, type Pool, type Queryable } from "@bulkhead/db";
 import { AlreadyExistsError, NotFoundError } from "@bulkhead/service-kit";
 import type { FirewallOptions, PolicyRule } from "@bulkhead/render";
 import type { PolicyDraft } from "./spec.js";
@@ -46,7 +46,6 @@ export interface RulesetRow {
   policies: string[];
 }
 
-export type Outbox = (client: Queryable, event: OutboxEvent) => Promise<void>;
 
 const POLICY = "bulkhead.firewall.v1.NetworkPolicy";
 const columns = "id::text AS id, project, name, description, firewall, network, ingress, egress, state, reason, firewalls, compiles, status_at, created_at, updated_at";

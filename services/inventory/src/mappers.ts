@@ -117,6 +117,7 @@ export function machineMessage(m: MachineRow, networks: MachineNetworkView[] = [
           sshPublicKeys: a.ssh_public_keys,
           allocatedAt: time(a.allocated_at),
           installedAt: time(a.installed_at),
+          installationChange: a.installation_change,
           networks: networks.map(({ network, role, ips, projectIps }) =>
             create(MachineNetworkSchema, {
               network: network.id,

@@ -1,6 +1,6 @@
 // SQL for peerings. Every change appends its outbox event in the same transaction.
 import { randomUUID } from "node:crypto";
-import { violatedConstraint, withTransaction, type OutboxEvent, type Pool, type PoolClient, type Queryable } from "@bulkhead/db";
+import { violatedConstraint, withTransaction, type Outbox, type Pool, type PoolClient, type Queryable } from "@bulkhead/db";
 import { FailedPreconditionError, NotFoundError } from "@bulkhead/service-kit";
 import type { BgpEndpoint } from "./bgp.js";
 
@@ -24,8 +24,6 @@ export type NewPeering = Omit<PeeringRow, "id" | "created_at">;
 
 /** What the event of a peering change carries; the domain knows the networks' VRFs. */
 export type Describe = (row: PeeringRow) => Record<string, unknown>;
-
-export type Outbox = (client: Queryable, event: OutboxEvent) => Promise<void>;
 
 /** The insert lost to an existing peering: of the same pair, on the same port, or request. */
 export class Taken extends Error {

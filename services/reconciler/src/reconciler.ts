@@ -73,6 +73,12 @@ export const FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", nf
 
 const labKinds: Partial<Record<DeviceKind, "leaf" | "exit" | "firewall">> = { [DeviceKind.Leaf]: "leaf", [DeviceKind.Exit]: "exit", [DeviceKind.Firewall]: "firewall" };
 
+export interface ChangeProgressView {
+  change: string;
+  processed: boolean;
+  devices: { device: string; rendered: boolean; state: number; desiredGeneration: number; lastError: string }[];
+}
+
 const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
 
 /** The longest reason ReportRulesetOutcome takes. */
@@ -98,12 +104,16 @@ export class Reconciler {
 
   /** Queues a render of every device the event touches. */
   async onEvent(event: PublishedEvent): Promise<string[]> {
+    // Every render enqueued below begins after this moment, and the change was committed before it.
+    const from = await this.store.now();
     const targets = targetsOf(event);
     const devices = new Set([...targets.devices, ...(await this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses))]);
     for (const project of targets.firewallsOf) for (const fw of await this.firewallsOf(project)) devices.add(fw);
     await Promise.all([...devices].map((device) => this.queues.render(device)));
     if (devices.size > 0) this.log.debug({ topic: event.topic, key: event.key, devices: [...devices] }, "event fans out");
-    return [...devices].sort();
+    const fannedOut = [...devices].sort();
+    await this.store.changeFannedOut(event.source, event.id, from, fannedOut);
+    return fannedOut;
   }
 
   private async firewallsOf(project: string): Promise<string[]> {
@@ -120,6 +130,7 @@ export class Reconciler {
    */
   async render(device: string, force = false): Promise<boolean> {
     const started = performance.now();
+    const from = await this.store.now();
     const row = await this.store.device(device);
     const render = await this.renderDevice(device, row);
     if (!render) {
@@ -137,6 +148,7 @@ export class Reconciler {
       ({ row: after, changed } = await this.store.record(device, rendered, cut));
       if (cut && changed) await this.reportRuleset(device, rendered.model, RulesetOutcome.REFUSED, `the reconciler's isolation verification refused it: ${findingsSummary(rendered.verification.findings)}`);
     }
+    await this.store.renderedFrom(device, from);
     if (force) await this.store.unblock(device);
     if (changed || force || this.needsPush(after!)) await this.queues.push(device);
     this.log.debug({ device, changed, generation: after!.desired_generation, ms: Math.round(performance.now() - started) }, "rendered");
@@ -373,6 +385,22 @@ export class Reconciler {
       throw error;
     }
     if (!firewallFrrModelOf(view)) throw new FailedPreconditionError(`machine ${device} is not an allocated firewall: its agent has nothing to apply`);
+  }
+
+  /** How far each change has come (`<source>:<event id>`, as the services' `bulkhead-changes` header names them). */
+  async changeProgress(changes: string[]): Promise<ChangeProgressView[]> {
+    const named = changes.map((change) => ({ change, source: change.slice(0, change.indexOf(":")), eventId: change.slice(change.indexOf(":") + 1) }));
+    const fanOuts = await this.store.fanOuts(named);
+    const rows = new Map((await this.store.renderProgress([...new Set([...fanOuts.values()].flatMap((f) => f.devices))])).map((r) => [r.device, r]));
+    return named.map(({ change }) => {
+      const fanOut = fanOuts.get(change);
+      // A device Bulkhead no longer configures (forgotten since) has nothing left to reach.
+      const devices = (fanOut?.devices ?? []).flatMap((device) => {
+        const row = rows.get(device);
+        return row ? [{ device, rendered: row.rendered_from !== null && row.rendered_from >= fanOut!.from, state: row.state, desiredGeneration: row.desired_generation, lastError: row.last_error }] : [];
+      });
+      return { change, processed: fanOut !== undefined, devices };
+    });
   }
 
   /** Re-renders and re-pushes devices (one, a partition's, or every known one and every switch). */

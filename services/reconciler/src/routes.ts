@@ -98,6 +98,10 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
         const { verification, devices } = await reconciler.verifyPartition(req.partition);
         return { verification: create(VerificationSchema, verification), devices };
       },
+      async getChangeProgress(req) {
+        const changes = await reconciler.changeProgress(req.changes);
+        return { changes: changes.map((c) => ({ change: c.change, processed: c.processed, devices: c.devices.map((d) => ({ ...d, desiredGeneration: BigInt(d.desiredGeneration) })) })) };
+      },
     });
   };
 }

@@ -37,6 +37,10 @@ const config = {
 
 export { probeVerifyTools, type VerifyTools } from "./verify.js";
 
+/** How long a fanned-out change can still be waited for, and how often older ones are deleted. */
+const FAN_OUT_RETENTION_MS = 86_400_000;
+const FAN_OUT_PRUNE_INTERVAL_MS = 3_600_000;
+
 export const reconcilerService: ServiceDefinition<typeof config> = {
   name: "reconciler",
   defaultPort: 7006,
@@ -75,8 +79,11 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
     queues.start(reconciler);
     const resync = new Periodic(c.BULKHEAD_FULL_RESYNC_MS, logger, "full resync", () => reconciler.fullResync());
     resync.start();
+    const pruning = new Periodic(FAN_OUT_PRUNE_INTERVAL_MS, logger, "change log pruning", () => store.pruneFanOuts(new Date(Date.now() - FAN_OUT_RETENTION_MS)));
+    pruning.start();
     onClose(async () => {
       await resync.stop();
+      await pruning.stop();
       await queues.close();
     });
     return reconcilerRoutes(store, reconciler);

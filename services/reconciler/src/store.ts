@@ -180,6 +180,48 @@ export class ReconcilerStore {
     });
   }
 
+  // --- change progress (--wait) ---
+
+  /** The database's clock: renders and fan-outs are ordered by it, whichever replica ran them. */
+  async now(): Promise<Date> {
+    return (await this.pool.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]!.now;
+  }
+
+  /** A change was fanned out to `devices` (again, when its job is retried: the later one counts). */
+  async changeFannedOut(source: string, eventId: string, from: Date, devices: string[]): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO processed_changes (source, event_id, fanned_out_from, devices) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (source, event_id) DO UPDATE SET fanned_out_from = EXCLUDED.fanned_out_from, devices = EXCLUDED.devices`,
+      [source, eventId, from, devices],
+    );
+  }
+
+  /** A render of `device` that began reading the records at `from` has finished. */
+  async renderedFrom(device: string, from: Date): Promise<void> {
+    await this.pool.query("UPDATE devices SET rendered_from = GREATEST(coalesce(rendered_from, '-infinity'), $2) WHERE device = $1", [device, from]);
+  }
+
+  /** The fan-outs of these changes, by `<source>:<event id>`. */
+  async fanOuts(changes: { source: string; eventId: string }[]): Promise<Map<string, { from: Date; devices: string[] }>> {
+    const { rows } = await this.pool.query<{ source: string; event_id: string; fanned_out_from: Date; devices: string[] }>(
+      "SELECT source, event_id::text, fanned_out_from, devices FROM processed_changes WHERE (source, event_id) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))",
+      [changes.map((c) => c.source), changes.map((c) => c.eventId)],
+    );
+    return new Map(rows.map((r) => [`${r.source}:${r.event_id}`, { from: r.fanned_out_from, devices: r.devices }]));
+  }
+
+  /** The devices' rows with when their last render began, for change progress. */
+  async renderProgress(devices: string[]): Promise<(DeviceRow & { rendered_from: Date | null })[]> {
+    if (devices.length === 0) return [];
+    const { rows } = await this.pool.query<DeviceRow & { rendered_from: Date | null }>(`SELECT ${deviceColumns}, rendered_from FROM devices WHERE device = ANY($1)`, [devices]);
+    return rows;
+  }
+
+  /** Forgets fan-outs older than `before` (a wait is over long before). */
+  async pruneFanOuts(before: Date): Promise<void> {
+    await this.pool.query("DELETE FROM processed_changes WHERE fanned_out_from < $1", [before]);
+  }
+
   async latestHash(device: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ hash: string }>("SELECT hash FROM revisions WHERE device = $1 ORDER BY generation DESC LIMIT 1", [device]);
     return rows[0]?.hash;

@@ -3,6 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
+import { CHANGES_HEADER } from "@bulkhead/api/headers";
 import { AgentService } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { NetworkPolicyService, PolicyState, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
@@ -76,6 +77,32 @@ test("a firewall gets FRR and the nftables ruleset, and a policy change reaches 
   await s.fabric.resync({ device: "fw1" });
   await s.until(async () => (await state(refused.id)).state === PolicyState.DEPLOYED, "DEPLOYED once a working agent applied it");
   assert.is((await state(created.id)).state, PolicyState.DEPLOYED);
+});
+
+test("a call names the changes it committed, and their progress is done only once every device they affect applied them", async ({ s }) => {
+  const fw = s.agents.get("fw1")!;
+  await inSyncAll(s, "fw1");
+  const policies = s.policy.client(NetworkPolicyService, await s.policy.projectToken(s.f.projectA, "editor"), "grpc");
+  let named = "";
+  await policies.createPolicy({ project: s.f.projectA, spec: { name: "ntp-out", firewall: "fw1", egress: [{ to: [], ports: [{ protocol: Protocol.UDP, port: 123 }] }] } }, { onHeader: (h) => (named = h.get(CHANGES_HEADER) ?? "") });
+  assert.match(named, /^firewall_policy:[1-9]\d*$/, "the answer names the committed change");
+  let reads = "";
+  await policies.listPolicies({ project: s.f.projectA }, { onHeader: (h) => (reads = h.get(CHANGES_HEADER) ?? "none") });
+  assert.is(reads, "none", "a read names no change");
+  let doneSaw: { file: string; devices: string[] } | undefined;
+  await s.until(async () => {
+    const [progress] = (await s.fabric.getChangeProgress({ changes: [named] })).changes;
+    const done = progress!.processed && progress!.devices.length > 0 && progress!.devices.every((d) => d.rendered && d.state === SyncState.IN_SYNC);
+    if (done) doneSaw = { file: fw.read("nftables/bulkhead.nft"), devices: progress!.devices.map((d) => d.device) };
+    return done;
+  }, "the change reached fw1");
+  assert.match(doneSaw!.file, 'comment "ntp-out: egress 0"', "progress said done before the firewall applied the change");
+  assert.equal(doneSaw!.devices, ["fw1"], "a policy affects its firewall alone");
+  const [unknown] = (await s.fabric.getChangeProgress({ changes: ["network:999999999"] })).changes;
+  assert.equal([unknown!.change, unknown!.processed, unknown!.devices], ["network:999999999", false, []], "a change never fanned out is not processed");
+  const bad = await failure(s.fabric.getChangeProgress({ changes: ["network 1; drop"] }));
+  assert.is(bad.code, Code.InvalidArgument);
+  assert.match(bad.rawMessage, "changes");
 });
 
 test("a hand-edited file is drift: reported at once and overwritten with the desired revision", async ({ s }) => {

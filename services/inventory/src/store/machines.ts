@@ -35,6 +35,7 @@ export interface AllocationRow {
   saga_started_at: Date | null;
   allocated_at: Date;
   installed_at: Date | null;
+  installation_change: string;
 }
 
 export interface MachineRow {
@@ -63,14 +64,14 @@ export interface ImageRow {
   created_at: Date;
 }
 
-export type NewAllocation = Omit<AllocationRow, "machine" | "id" | "asn" | "state" | "saga_started_at" | "allocated_at" | "installed_at">;
+export type NewAllocation = Omit<AllocationRow, "machine" | "id" | "asn" | "state" | "saga_started_at" | "allocated_at" | "installed_at" | "installation_change">;
 
 const MACHINE = "bulkhead.inventory.v1.Machine";
 const IMAGE = "bulkhead.inventory.v1.Image";
 // The secret itself is never selected: only whether there is one.
 const machineColumns = `id, partition, rack, state, nics, problems, bmc_address, bmc_username, bmc_secret IS NOT NULL AS has_bmc_secret, bmc_rotated_at, created_at, updated_at`;
 const allocationColumns = `machine, id::text AS id, project, role, hostname, name, description, image, asn::float8 AS asn, ssh_public_keys, networks, explicit_ips, state, request_id,
-  saga_started_at, allocated_at, installed_at`;
+  saga_started_at, allocated_at, installed_at, installation_change`;
 
 export class MachineStore {
   constructor(
@@ -263,8 +264,8 @@ export class MachineStore {
       if (!row) throw new NotFoundError(MACHINE, machine);
       if (row.state !== MachineState.Allocated || row.allocation?.state !== "ready") throw new FailedPreconditionError(`machine ${machine} is not waiting for its installation`, { type: MACHINE, name: machine });
       await client.query("UPDATE machines SET state = 3, updated_at = now() WHERE id = $1", [machine]);
-      await client.query("UPDATE allocations SET installed_at = now() WHERE machine = $1", [machine]);
-      await this.outbox(client, { topic: "machine.installed", key: `machine/${machine}`, payload });
+      const change = await this.outbox(client, { topic: "machine.installed", key: `machine/${machine}`, payload });
+      await client.query("UPDATE allocations SET installed_at = now(), installation_change = $2 WHERE machine = $1", [machine, change]);
       return (await this.read(client, machine))!;
     });
   }

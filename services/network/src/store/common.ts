@@ -1,7 +1,4 @@
-import type { OutboxEvent, Queryable } from "@bulkhead/db";
-
-/** Appends an event in the caller's transaction (the service context's outbox). */
-export type Outbox = (client: Queryable, event: OutboxEvent) => Promise<void>;
+export type { Outbox } from "@bulkhead/db";
 
 /** Applies a label patch: set keys, then remove keys. */
 export function patchLabels(labels: Record<string, string>, patch: { set: Record<string, string>; remove: string[] } | undefined): Record<string, string> {
