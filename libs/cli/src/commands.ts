@@ -256,11 +256,11 @@ export const commands: Command[] = [
   {
     path: ["fabric", "status"],
     summary: "what every device runs against what it should",
-    flags: { partition: flag("only this partition"), state: flag("only in-sync, pending, failed, drifted or rejected"), record: flag("only devices where a grant of this record (machine, firewall, peering, network) is withheld") },
+    flags: { partition: flag("only this partition"), state: flag("only in-sync, pending, failed, drifted or rejected"), record: flag("only devices where a grant of this record (machine, firewall, peering, network) is withheld"), project: flag("only devices carrying this project's networks (required for project members)") },
     run: async (bh, _, f) => {
       const state = str(f, "state") ? SyncState[str(f, "state").toUpperCase().replace(/-/g, "_") as keyof typeof SyncState] : SyncState.UNSPECIFIED;
       if (state === undefined) throw new Error(`--state: unknown state ${str(f, "state")}`);
-      return { message: await bh.fabric.listDeviceStatuses({ partition: str(f, "partition"), state, record: str(f, "record") }), list: { field: "statuses", columns: STATUS_COLUMNS } };
+      return { message: await bh.fabric.listDeviceStatuses({ partition: str(f, "partition"), state, record: str(f, "record"), project: str(f, "project") }), list: { field: "statuses", columns: STATUS_COLUMNS } };
     },
   },
   {

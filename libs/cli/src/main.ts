@@ -126,8 +126,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const progress = (line: string) => line !== last && io.err((last = line));
     if (wait) {
       const deadline = Date.now() + waitTimeoutSeconds * 1000;
-      io.err(await waitForChanges(bh, changes, deadline, progress));
-      if (command.laterChange) io.err(await waitForChanges(bh, [await command.laterChange(bh, answer, progress, deadline)], deadline, progress));
+      const project = typeof flags.project === "string" ? flags.project : "";
+      io.err(await waitForChanges(bh, changes, deadline, progress, project));
+      if (command.laterChange) io.err(await waitForChanges(bh, [await command.laterChange(bh, answer, progress, deadline)], deadline, progress, project));
     }
     return answer.failed ? 1 : 0;
   } catch (error) {

@@ -8,16 +8,19 @@ import type { Bulkhead } from "@bulkhead/sdk";
 
 const POLL_MS = 200;
 
-/** Waits until `changes` reached every device they affect, or `deadline` (epoch ms) passed. */
-export async function waitForChanges(bh: Bulkhead, changes: readonly string[], deadline: number, progress: (line: string) => void): Promise<string> {
+/**
+ * Waits until `changes` reached every device they affect, or `deadline` (epoch ms) passed. With
+ * `project`, a project member follows the devices carrying the project's networks.
+ */
+export async function waitForChanges(bh: Bulkhead, changes: readonly string[], deadline: number, progress: (line: string) => void, project = ""): Promise<string> {
   if (changes.length === 0) return "no fabric change to wait for: the call changed nothing a device is rendered from";
   const started = Date.now();
   for (;;) {
-    const report = (await bh.fabric.getChangeProgress({ changes: [...changes] })).changes;
+    const report = (await bh.fabric.getChangeProgress({ changes: [...changes], project })).changes;
     const devices = new Map<string, (typeof report)[number]["devices"][number]>();
     for (const change of report) for (const d of change.devices) devices.set(d.device, d);
     const broken = [...devices.values()].filter((d) => d.rendered && (d.state === SyncState.FAILED || d.state === SyncState.REJECTED));
-    if (broken.length > 0) throw new Error(`the change did not converge: ${broken.map((d) => `${d.device} ${SyncState[d.state]}: ${d.lastError}`).join("; ")}`);
+    if (broken.length > 0) throw new Error(`the change did not converge: ${broken.map((d) => `${d.device} ${SyncState[d.state]}: ${d.lastError || "the reason is shown to operators (bulkhead fabric status)"}`).join("; ")}`);
     const unprocessed = report.filter((c) => !c.processed);
     const pending = [...devices.values()].filter((d) => !d.rendered || d.state !== SyncState.IN_SYNC);
     const elapsed = ((Date.now() - started) / 1000).toFixed(1);

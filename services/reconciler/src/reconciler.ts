@@ -387,8 +387,11 @@ export class Reconciler {
     if (!firewallFrrModelOf(view)) throw new FailedPreconditionError(`machine ${device} is not an allocated firewall: its agent has nothing to apply`);
   }
 
-  /** How far each change has come (`<source>:<event id>`, as the services' `bulkhead-changes` header names them). */
-  async changeProgress(changes: string[]): Promise<ChangeProgressView[]> {
+  /**
+   * How far each change has come (`<source>:<event id>`, as the services' `bulkhead-changes`
+   * header names them); for a project member, only on the devices carrying `project`'s networks.
+   */
+  async changeProgress(changes: string[], project?: string): Promise<ChangeProgressView[]> {
     const named = changes.map((change) => ({ change, source: change.slice(0, change.indexOf(":")), eventId: change.slice(change.indexOf(":") + 1) }));
     const fanOuts = await this.store.fanOuts(named);
     const rows = new Map((await this.store.renderProgress([...new Set([...fanOuts.values()].flatMap((f) => f.devices))])).map((r) => [r.device, r]));
@@ -397,7 +400,8 @@ export class Reconciler {
       // A device Bulkhead no longer configures (forgotten since) has nothing left to reach.
       const devices = (fanOut?.devices ?? []).flatMap((device) => {
         const row = rows.get(device);
-        return row ? [{ device, rendered: row.rendered_from !== null && row.rendered_from >= fanOut!.from, state: row.state, desiredGeneration: row.desired_generation, lastError: row.last_error }] : [];
+        const visible = row !== undefined && (project === undefined || row.projects.includes(project));
+        return visible ? [{ device, rendered: row.rendered_from !== null && row.rendered_from >= fanOut!.from, state: row.state, desiredGeneration: row.desired_generation, lastError: project === undefined ? row.last_error : "" }] : [];
       });
       return { change, processed: fanOut !== undefined, devices };
     });

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { DesiredStateService, DeviceStatusSchema, FileDiffSchema, LabFlowSchema, LabPingSchema, LabStraySchema, RevisionSchema, VerificationSchema, type DeviceStatus, type Revision, type Verification } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
-import { FailedPreconditionError, NotFoundError } from "@bulkhead/service-kit";
+import { FailedPreconditionError, NotFoundError, kPrincipal, scopeOf } from "@bulkhead/service-kit";
 import { formatReport, labUnavailable, proven, runLab, type Flow } from "@bulkhead/lab";
 import { unifiedDiff } from "@bulkhead/render";
 import type { Reconciler } from "./reconciler.js";
@@ -32,6 +32,9 @@ const statusMessage = (d: DeviceRow): DeviceStatus =>
     deadLetters: d.dead_letters.map((l) => ({ generation: BigInt(l.generation), reason: l.reason, failedAt: timestampFromDate(new Date(l.failedAt)) })),
   });
 
+/** What a project member sees of a device: no errors, withheld grants or dead letters (they may name other projects' records). */
+const memberView = (status: DeviceStatus): DeviceStatus => ({ ...status, lastError: "", withheld: [], withheldRecords: [], deadLetters: [] });
+
 const verificationMessage = (v: VerificationRow): Verification => create(VerificationSchema, { passed: v.passed, checks: v.checks, findings: v.findings });
 
 const revisionMessage = (r: RevisionRow): Revision =>
@@ -48,8 +51,10 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
       async getDeviceStatus(req) {
         return { status: statusMessage(await device(req.device)) };
       },
-      async listDeviceStatuses(req) {
-        return { statuses: (await store.devices({ partition: req.partition || undefined, state: req.state || undefined, kind: req.kind || undefined, record: req.record || undefined })).map(statusMessage) };
+      async listDeviceStatuses(req, ctx) {
+        const { restricted, project } = scopeOf(ctx.values.get(kPrincipal), req.project);
+        const rows = await store.devices({ partition: req.partition || undefined, state: req.state || undefined, kind: req.kind || undefined, record: req.record || undefined, project });
+        return { statuses: rows.map((d) => (restricted ? memberView(statusMessage(d)) : statusMessage(d))) };
       },
       async getRevision(req) {
         const revision = await store.revision(req.device, Number(req.generation) || undefined);
@@ -98,8 +103,9 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
         const { verification, devices } = await reconciler.verifyPartition(req.partition);
         return { verification: create(VerificationSchema, verification), devices };
       },
-      async getChangeProgress(req) {
-        const changes = await reconciler.changeProgress(req.changes);
+      async getChangeProgress(req, ctx) {
+        const { restricted, project } = scopeOf(ctx.values.get(kPrincipal), req.project);
+        const changes = await reconciler.changeProgress(req.changes, restricted ? project : undefined);
         return { changes: changes.map((c) => ({ change: c.change, processed: c.processed, devices: c.devices.map((d) => ({ ...d, desiredGeneration: BigInt(d.desiredGeneration) })) })) };
       },
     });

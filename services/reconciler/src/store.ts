@@ -103,10 +103,10 @@ export class ReconcilerStore {
     return (await client.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1`, [device])).rows[0];
   }
 
-  async devices(filter: { partition?: string; state?: number; kind?: number; record?: string } = {}): Promise<DeviceRow[]> {
+  async devices(filter: { partition?: string; state?: number; kind?: number; record?: string; project?: string } = {}): Promise<DeviceRow[]> {
     const { rows } = await this.pool.query<DeviceRow>(
-      `SELECT ${deviceColumns} FROM devices WHERE ($1::text IS NULL OR partition = $1) AND ($2::int IS NULL OR state = $2) AND ($3::int IS NULL OR kind = $3) AND ($4::text IS NULL OR $4 = ANY(withheld_records)) ORDER BY device`,
-      [filter.partition ?? null, filter.state ?? null, filter.kind ?? null, filter.record ?? null],
+      `SELECT ${deviceColumns} FROM devices WHERE ($1::text IS NULL OR partition = $1) AND ($2::int IS NULL OR state = $2) AND ($3::int IS NULL OR kind = $3) AND ($4::text IS NULL OR $4 = ANY(withheld_records)) AND ($5::text IS NULL OR $5 = ANY(projects)) ORDER BY device`,
+      [filter.partition ?? null, filter.state ?? null, filter.kind ?? null, filter.record ?? null, filter.project ?? null],
     );
     return rows;
   }

@@ -98,6 +98,20 @@ test("a call names the changes it committed, and their progress is done only onc
   }, "the change reached fw1");
   assert.match(doneSaw!.file, 'comment "ntp-out: egress 0"', "progress said done before the firewall applied the change");
   assert.equal(doneSaw!.devices, ["fw1"], "a policy affects its firewall alone");
+  // Tenants wait too, seeing only the devices that carry their project's networks.
+  const as = async (project: string) => createServiceClient(DesiredStateService, { baseUrl: s.reconcilerUrl, token: await s.policy.projectToken(project, "viewer"), protocol: "grpc" });
+  const own = (await (await as(s.f.projectA)).getChangeProgress({ changes: [named], project: s.f.projectA })).changes[0]!;
+  assert.equal([own.processed, own.devices.map((d) => d.device)], [true, ["fw1"]]);
+  const other = (await (await as(s.f.projectB)).getChangeProgress({ changes: [named], project: s.f.projectB })).changes[0]!;
+  assert.equal(other.devices, [], "another project's member sees none of the devices");
+  assert.is((await failure((await as(s.f.projectA)).getChangeProgress({ changes: [named] }))).code, Code.PermissionDenied, "a member names the project");
+  // And fabric status: the devices carrying the project's networks, nothing that may name others' records.
+  const mine = (await (await as(s.f.projectA)).listDeviceStatuses({ project: s.f.projectA })).statuses;
+  assert.ok(["fw1", "leaf01", "leaf02"].every((d) => mine.some((m) => m.device === d)), mine.map((m) => m.device).join(", "));
+  assert.ok(mine.every((m) => m.lastError === "" && m.withheldRecords.length === 0 && m.deadLetters.length === 0));
+  const theirs = (await (await as(s.f.projectB)).listDeviceStatuses({ project: s.f.projectB })).statuses;
+  assert.not.ok(theirs.some((m) => m.device === "fw1"), "B does not see A's firewall");
+  assert.is((await failure((await as(s.f.projectA)).listDeviceStatuses({}))).code, Code.PermissionDenied, "a member names the project");
   const [unknown] = (await s.fabric.getChangeProgress({ changes: ["network:999999999"] })).changes;
   assert.equal([unknown!.change, unknown!.processed, unknown!.devices], ["network:999999999", false, []], "a change never fanned out is not processed");
   const bad = await failure(s.fabric.getChangeProgress({ changes: ["network 1; drop"] }));
