@@ -12,6 +12,7 @@ import { loadConfig } from "./config.js";
 import { wholeNumber } from "./numbers.js";
 import { render, type Format } from "./output.js";
 import { waitForChanges } from "./wait.js";
+import cliPackage from "../package.json" with { type: "json" };
 
 const GLOBAL = {
   endpoint: { type: "string", description: "one base URL for every server (a gateway); default: per server, from the config" },
@@ -23,6 +24,9 @@ const GLOBAL = {
   "wait-timeout": { type: "string", description: "seconds to wait at most (default 120)" },
   help: { type: "boolean", short: "h", description: "show help" },
 } as const;
+
+/** What `bulkhead --version` prints: the package's version (the CLI and the services ship together). */
+export const VERSION = cliPackage.version;
 
 export interface Io {
   out(text: string): void;
@@ -72,9 +76,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const { command, prefix } = find(words);
   if (!command) {
-    const asked = words.length === 0 && (argv.length === 0 || argv.includes("-h") || argv.includes("--help"));
-    if (asked) {
-      io.out(usage());
+    if (words.length === 0 && argv.includes("--version")) {
+      io.out(`bulkhead ${VERSION}`);
+      return 0;
+    }
+    // `bulkhead`, `bulkhead --help`, `bulkhead network --help`: the usage of what was named.
+    const asked = argv.length === 0 || argv.includes("-h") || argv.includes("--help");
+    if (asked && (words.length === 0 || prefix.length > 0)) {
+      io.out(usage(prefix.length > 0 ? prefix : commands));
       return 0;
     }
     io.err(words.length ? `bulkhead: unknown command "${words.join(" ")}"\n\n${usage(prefix.length ? prefix : commands)}` : usage());
@@ -141,7 +150,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const code = await run(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) });
-  process.exit(code);
+/** Runs the command line of this process and exits with its code. */
+export async function runProcess(): Promise<never> {
+  process.exit(await run(process.argv.slice(2), { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) }));
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) await runProcess();
