@@ -174,7 +174,9 @@ async function main(): Promise<void> {
   const token = await signTokenWithKey(tokens, issuerKey, { kind: "user", subject: "admin", roles: ["admin"], expiresIn: "30d" });
   writeFileSync(join(dataDir, "admin-token"), token, { mode: 0o600 });
   const urlOf = Object.fromEntries(running.map((s) => [s.name, s.url]));
-  writeFileSync(join(dataDir, "cli.json"), JSON.stringify({ endpoints: urlOf, token, ...(ca ? { ca: ca.caFile } : {}) }, null, 2), { mode: 0o600 });
+  // `bulkhead token issue --user` signs development tokens with the issuer key; not when people sign in through OIDC.
+  const issuer = process.env.BULKHEAD_OIDC_ISSUER ? {} : { userIssuerKey: userIssuer.privateKeyFile };
+  writeFileSync(join(dataDir, "cli.json"), JSON.stringify({ endpoints: urlOf, token, ...(ca ? { ca: ca.caFile } : {}), ...issuer }, null, 2), { mode: 0o600 });
   let demo: Demo;
   try {
     demo = await startDemo({ urls, admin: token, agentToken: (device) => signTokenWithKey(tokens, issuerKey, { kind: "agent", subject: device, device, expiresIn: "30d" }), agentPublicKeyFile: signing.publicKeyFile, tls: ca, dataDir, basePort, validate: tools, say });

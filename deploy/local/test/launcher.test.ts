@@ -55,6 +55,12 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
 
   const project = cli[0]!.slice("export PROJECT=".length);
   const token = readFileSync(join(dir, "admin-token"), "utf8");
+  // A tenant, with a development token of npm start's issuer: waits for its own change and sees the
+  // devices carrying its project's networks.
+  const member = (await sh([`./bulkhead token issue --user alice --project ${project}=editor`], dir)).stdout.trim();
+  const tenant = await sh([`./bulkhead ip allocate --project ${project} --network $(./bulkhead network list --project ${project} -o json | node -pe 'JSON.parse(require("fs").readFileSync(0)).networks.find((n) => n.name === "web").id') --name tenant-ip --wait`, `./bulkhead fabric status --project ${project}`], dir, { BULKHEAD_TOKEN: member });
+  assert.match(tenant.stderr, /fabric in sync: the change affects no device|fabric converged in/, "a member's --wait follows its change");
+  assert.match(tenant.stdout, /^leaf01\s/m, "and fabric status shows the project's leaves");
   // No service can make an admin: a token a service's own key signs, claiming a user's admin role,
   // is refused by another service; the admin token works.
   const forged = forge(join(dir, "keys", "network", "key.pem"), { kind: "user", sub: "mallory", roles: ["admin"] });

@@ -1,9 +1,11 @@
 // The commands: each names its flags, calls one RPC (a few call two) and says how to print the
 // answer. Modelled on metalctl: `bulkhead <resource> <verb> [args] [flags]`.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Code } from "@connectrpc/connect";
 import { create, fromJson, type JsonValue, type Message } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { StringValueSchema, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ListAuditEventsResponseSchema, type AuditEvent } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { parse } from "yaml";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
@@ -12,9 +14,11 @@ import { PolicySpecSchema } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_
 import { MachineRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { PortState } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
+import { NatType, NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { SERVERS, type Bulkhead, type Server } from "@bulkhead/sdk";
-import { wholeNumber } from "./numbers.js";
+import { UsageError, wholeNumber } from "./numbers.js";
+import type { CliConfig } from "./config.js";
 import type { Column } from "./output.js";
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -43,13 +47,16 @@ export interface Command {
   laterChange?: (bh: Bulkhead, answer: Answer, progress: (line: string) => void, deadline: number) => Promise<string>;
   /** A call failing with this code means the capability is missing where it runs: one line, exit 2. */
   unavailableWhen?: Code;
-  run(bh: Bulkhead, args: string[], flags: Flags): Promise<Answer>;
+  run(bh: Bulkhead, args: string[], flags: Flags, config: CliConfig): Promise<Answer>;
 }
 
 const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : "");
 const list = (flags: Flags, name: string) => (Array.isArray(flags[name]) ? (flags[name] as string[]) : typeof flags[name] === "string" ? [flags[name] as string] : []);
 const flag = (description: string, required = false) => ({ type: "string" as const, description, required });
 const bool = (description: string) => ({ type: "boolean" as const, description });
+const multi = (description: string) => ({ type: "string" as const, multiple: true, description });
+/** The named string flags that were given, for updates that change only those. */
+const given = (flags: Flags, ...names: string[]) => Object.fromEntries(names.filter((n) => typeof flags[n] === "string").map((n) => [n, flags[n] as string]));
 /** The reconciler's default when a lab request names no convergence timeout. */
 const LAB_CONVERGENCE_DEFAULT_S = 120;
 /** Time the lab may spend besides convergence: starting its routers, probing, stopping (the reconciler's BULKHEAD_MAX_TIMEOUT_MS allows 900 s + this). */
@@ -72,6 +79,24 @@ async function installation(bh: Bulkhead, answer: Answer, progress: (line: strin
   }
 }
 const INSTALLATION_POLL_MS = 250;
+
+/**
+ * A person's token for npm start's installation, signed by the service kit's `token` command with
+ * the user-token issuer key the launcher named in cli.json. Elsewhere people's tokens come from the
+ * identity provider, and there is no such key to find.
+ */
+function userToken(config: CliConfig, user: string, roles: string[], projects: string[], days: number): string {
+  if (!config.userIssuerKey) throw new Error("token issue --user makes development tokens for npm start's installation only (its cli.json names the issuer key); here people sign in through the identity provider");
+  const command = fileURLToPath(new URL("../../service-kit/src/token.ts", import.meta.url));
+  const args = ["--import", "tsx", command, config.userIssuerKey, user, ...roles.flatMap((r) => ["--role", r]), ...projects.flatMap((p) => ["--project", p]), "--ttl", `${days}d`];
+  const minted = spawnSync(process.execPath, args, { encoding: "utf8", cwd: fileURLToPath(new URL("../../service-kit/", import.meta.url)) });
+  if (minted.status !== 0) throw new UsageError(minted.stderr.trim().split("\n")[0]!);
+  return minted.stdout.trim();
+}
+
+const PARTITION_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["DESCRIPTION", "description"]];
+const TENANT_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"]];
+const NETWORK_TYPES: Record<string, NetworkType> = { super: NetworkType.SUPER, "super-namespaced": NetworkType.SUPER_NAMESPACED, underlay: NetworkType.UNDERLAY, external: NetworkType.EXTERNAL };
 
 const NETWORK_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["PROJECT", "project"], ["PARTITION", "partition"], ["TYPE", "type", "NETWORK_TYPE_"], ["VRF", "vrf"], ["PREFIXES", "prefixes"]];
 const MACHINE_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["STATE", "state", "MACHINE_STATE_"], ["PROJECT", "allocation.project"], ["HOSTNAME", "allocation.hostname"], ["ROLE", "allocation.role", "MACHINE_ROLE_"]];
@@ -118,9 +143,28 @@ const allocationFlags = {
 
 export const commands: Command[] = [
   // --- partitions, tenants, projects ---
-  { path: ["partition", "list"], summary: "list partitions", run: async (bh) => ({ message: await bh.partitions.listPartitions({}), list: { field: "partitions", columns: [["ID", "id"], ["NAME", "name"], ["DESCRIPTION", "description"]] } }) },
+  { path: ["partition", "list"], summary: "list partitions", run: async (bh) => ({ message: await bh.partitions.listPartitions({}), list: { field: "partitions", columns: PARTITION_COLUMNS } }) },
   { path: ["partition", "describe"], summary: "show a partition", args: ["id"], run: async (bh, [id]) => ({ message: await bh.partitions.getPartition({ id }) }) },
-  { path: ["tenant", "list"], summary: "list tenants", run: async (bh) => ({ message: await bh.tenants.listTenants({}), list: { field: "tenants", columns: [["ID", "id"], ["NAME", "name"]] } }) },
+  {
+    path: ["partition", "create"],
+    summary: "create a partition (a failure domain: its own switches, super and underlay networks) (admins)",
+    flags: { id: flag("id", true), name: flag("name", true), description: flag("description"), dns: multi("DNS server address (repeatable)"), ntp: multi("NTP server address (repeatable)") },
+    run: async (bh, _, f) => ({ message: await bh.partitions.createPartition({ id: str(f, "id"), name: str(f, "name"), description: str(f, "description"), dnsServers: list(f, "dns"), ntpServers: list(f, "ntp") }), list: { field: "partition", columns: PARTITION_COLUMNS } }),
+  },
+  {
+    path: ["partition", "update"],
+    summary: "change a partition's name, description, DNS or NTP servers (admins)",
+    args: ["id"],
+    flags: { name: flag("new name"), description: flag("new description"), dns: multi("DNS server address, replacing all (repeatable)"), ntp: multi("NTP server address, replacing all (repeatable)") },
+    run: async (bh, [id], f) => ({
+      message: await bh.partitions.updatePartition({ id, ...given(f, "name", "description"), ...(f.dns ? { dnsServers: { addresses: list(f, "dns") } } : {}), ...(f.ntp ? { ntpServers: { addresses: list(f, "ntp") } } : {}) }),
+      list: { field: "partition", columns: PARTITION_COLUMNS },
+    }),
+  },
+  { path: ["tenant", "describe"], summary: "show a tenant", args: ["id"], run: async (bh, [id]) => ({ message: await bh.tenants.getTenant({ id }) }) },
+  { path: ["tenant", "create"], summary: "create a tenant (admins)", flags: { id: flag("id", true), name: flag("name", true), description: flag("description") }, run: async (bh, _, f) => ({ message: await bh.tenants.createTenant({ id: str(f, "id"), name: str(f, "name"), description: str(f, "description") }), list: { field: "tenant", columns: TENANT_COLUMNS } }) },
+  { path: ["tenant", "update"], summary: "change a tenant's name or description (admins)", args: ["id"], flags: { name: flag("new name"), description: flag("new description") }, run: async (bh, [id], f) => ({ message: await bh.tenants.updateTenant({ id, ...given(f, "name", "description") }), list: { field: "tenant", columns: TENANT_COLUMNS } }) },
+  { path: ["tenant", "list"], summary: "list tenants", run: async (bh) => ({ message: await bh.tenants.listTenants({}), list: { field: "tenants", columns: TENANT_COLUMNS } }) },
   { path: ["project", "list"], summary: "list projects", flags: { tenant: flag("only this tenant's") }, run: async (bh, _, f) => ({ message: await bh.projects.listProjects({ tenant: str(f, "tenant") }), list: { field: "projects", columns: [["ID", "id"], ["TENANT", "tenant"], ["NAME", "name"], ["DESCRIPTION", "description"]] } }) },
   { path: ["project", "describe"], summary: "show a project", args: ["id"], run: async (bh, [project]) => ({ message: await bh.projects.getProject({ project }) }) },
   { path: ["project", "create"], summary: "create a project", flags: { tenant: flag("tenant", true), name: flag("name", true), description: flag("description") }, run: async (bh, _, f) => ({ message: await bh.projects.createProject({ tenant: str(f, "tenant"), name: str(f, "name"), description: str(f, "description") }), list: { field: "project", columns: [["ID", "id"], ["TENANT", "tenant"], ["NAME", "name"]] } }) },
@@ -129,14 +173,63 @@ export const commands: Command[] = [
   { path: ["network", "list"], summary: "list networks", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.networks.listNetworks({ project: str(f, "project"), partition: str(f, "partition"), pageSize: 1000 }), list: { field: "networks", columns: NETWORK_COLUMNS } }) },
   { path: ["network", "describe"], summary: "show a network", args: ["id"], flags: { project: flag("its project") }, run: async (bh, [id], f) => ({ message: await bh.networks.getNetwork({ id, project: str(f, "project") }) }) },
   {
+    path: ["network", "create"],
+    summary: "create a base network: a partition's super or underlay network, or an external network (admins)",
+    flags: {
+      type: flag("super, super-namespaced, underlay or external", true),
+      id: flag("id (generated when left out)"),
+      name: flag("name", true),
+      description: flag("description"),
+      partition: flag("partition (super and underlay networks; external ones are everywhere unless given)"),
+      project: flag("external networks only: the one project that may use it"),
+      prefix: multi("prefix, e.g. 10.0.0.0/16 (repeatable, required)"),
+      destination: multi("external networks: a destination reachable through it, e.g. 0.0.0.0/0 (repeatable)"),
+      vrf: flag("external networks: its VRF id (its L3 VNI), required"),
+      nat: flag("external networks: none (default) or ipv4-masquerade"),
+      "child-length": multi("super networks: default length of the children cut from it, per family, e.g. 22 and 64 (repeatable, required)"),
+    },
+    mutates: true,
+    run: async (bh, _, f) => {
+      const type = NETWORK_TYPES[str(f, "type")];
+      if (type === undefined) throw new UsageError(`--type must be one of ${Object.keys(NETWORK_TYPES).join(", ")}, not ${JSON.stringify(str(f, "type"))}`);
+      const nat = ({ "": NatType.UNSPECIFIED, none: NatType.NONE, "ipv4-masquerade": NatType.IPV4_MASQUERADE } as Record<string, NatType>)[str(f, "nat")];
+      if (nat === undefined) throw new UsageError(`--nat must be none or ipv4-masquerade, not ${JSON.stringify(str(f, "nat"))}`);
+      if (list(f, "prefix").length === 0) throw new UsageError("--prefix is required (at least one)");
+      const lengths = list(f, "child-length").map((l) => wholeNumber("child-length", l, { fallback: 0, min: 1, max: 128, unit: "bits" }));
+      // One length per family: up to 32 an IPv4 one, else IPv6.
+      const ipv4 = lengths.find((l) => l <= 32);
+      const ipv6 = lengths.find((l) => l > 32);
+      const childLengths = lengths.length > 0 ? { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) } : undefined;
+      return {
+        message: await bh.networks.createNetwork({
+          type,
+          id: str(f, "id"),
+          name: str(f, "name"),
+          description: str(f, "description"),
+          partition: str(f, "partition"),
+          project: str(f, "project"),
+          prefixes: list(f, "prefix"),
+          destinationPrefixes: list(f, "destination"),
+          vrf: wholeNumber("vrf", str(f, "vrf"), { fallback: 0, min: 1, max: 16_777_215, unit: "VNIs" }),
+          natType: nat,
+          ...(childLengths ? { defaultChildPrefixLength: childLengths } : {}),
+        }),
+        list: { field: "network", columns: NETWORK_COLUMNS },
+      };
+    },
+  },
+  {
     path: ["network", "allocate"],
     summary: "allocate a private network for a project",
     flags: { project: flag("project", true), partition: flag("partition", true), name: flag("name", true), description: flag("description"), shared: bool("other projects may attach to it"), dmz: bool("a DMZ: shared, and carries the internet's destinations"), ipv4: bool("IPv4 only"), ipv6: bool("IPv6 only") },
     mutates: true,
-    run: async (bh, _, f) => ({
-      message: await bh.networks.allocateNetwork({ project: str(f, "project"), partition: str(f, "partition"), name: str(f, "name"), description: str(f, "description"), shared: f.shared === true, dmz: f.dmz === true, addressFamily: f.ipv4 ? AddressFamily.IPV4 : f.ipv6 ? AddressFamily.IPV6 : AddressFamily.UNSPECIFIED }),
-      list: { field: "network", columns: NETWORK_COLUMNS },
-    }),
+    run: async (bh, _, f) => {
+      if (f.ipv4 && f.ipv6) throw new UsageError("--ipv4 and --ipv6 exclude each other (leave both out for dual stack)");
+      return {
+        message: await bh.networks.allocateNetwork({ project: str(f, "project"), partition: str(f, "partition"), name: str(f, "name"), description: str(f, "description"), shared: f.shared === true, dmz: f.dmz === true, addressFamily: f.ipv4 ? AddressFamily.IPV4 : f.ipv6 ? AddressFamily.IPV6 : AddressFamily.UNSPECIFIED }),
+        list: { field: "network", columns: NETWORK_COLUMNS },
+      };
+    },
   },
   { path: ["network", "free"], summary: "free (delete) a network", args: ["id"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.networks.deleteNetwork({ id, project: str(f, "project") }) }) },
   {
@@ -231,11 +324,24 @@ export const commands: Command[] = [
   // --- credentials ---
   {
     path: ["token", "issue"],
-    summary: "mint a device agent's token (its BULKHEAD_AGENT_TOKEN); shown once (admins)",
-    args: ["device"],
-    flags: { ttl: flag("lifetime in days (default 30, at most 400)") },
-    run: async (bh, [device], f) => {
+    summary: "mint a device agent's token (its BULKHEAD_AGENT_TOKEN; admins), or with --user a person's development token (npm start only); shown once",
+    args: ["device?"],
+    flags: {
+      ttl: flag("lifetime in days (default 30, at most 400)"),
+      user: flag("a person's token instead, for npm start's installation (people otherwise sign in through the identity provider)"),
+      role: multi("with --user: a platform role, admin or viewer (repeatable)"),
+      project: multi("with --user: <project id>=owner|editor|viewer (repeatable)"),
+    },
+    run: async (bh, [device], f, config) => {
       const days = wholeNumber("ttl", str(f, "ttl"), { fallback: 30, min: 1, max: 400, unit: "days" });
+      const user = str(f, "user");
+      if (user && device) throw new UsageError("name a device or --user, not both");
+      if (!user && !device) throw new UsageError("name a device (an agent's token) or --user (a person's development token)");
+      if (!user && (list(f, "role").length > 0 || list(f, "project").length > 0)) throw new UsageError("--role and --project go with --user");
+      if (user) {
+        const token = userToken(config, user, list(f, "role"), list(f, "project"), days);
+        return { message: create(StringValueSchema, { value: token }), text: token };
+      }
       const message = await bh.tokens.issueAgentToken({ device, ttlSeconds: days * 86_400 });
       return { message, text: `${message.token}\n# token id ${message.tokenId} (for bulkhead token revoke --id)` };
     },

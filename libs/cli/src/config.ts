@@ -1,7 +1,7 @@
 // Where the CLI finds its endpoints and token: flags, then environment, then a config file
 // (`--config`, BULKHEAD_CONFIG, ./.bulkhead/cli.json as `npm start` writes it, or
 // ~/.config/bulkhead/config.json): {"endpoints": {"network": "http://…", …} | "http://…", "token": "…",
-// "ca": "<PEM file of the CA to trust for https endpoints>"}.
+// "ca": "<PEM file of the CA to trust for https endpoints>", "userIssuerKey": "<npm start's user-token key>"}.
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,6 +12,8 @@ export interface CliConfig {
   token?: string;
   /** PEM certificates to trust for https endpoints. */
   ca?: Buffer;
+  /** The user-token issuer's private key of a development installation (`npm start`), for `token issue --user`. */
+  userIssuerKey?: string;
   source: string;
 }
 
@@ -19,6 +21,7 @@ interface FileConfig {
   endpoints?: Partial<Record<Server, string>> | string;
   token?: string;
   ca?: string;
+  userIssuerKey?: string;
 }
 
 export function loadConfig(flags: { endpoint?: string; token?: string; config?: string; ca?: string }, env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -35,5 +38,5 @@ export function loadConfig(flags: { endpoint?: string; token?: string; config?: 
   if (typeof endpoints !== "string") for (const s of SERVERS) endpoints[s] = env[`BULKHEAD_${s.toUpperCase().replace(/-/g, "_")}_URL`] ?? endpoints[s];
   const caFile = flags.ca ?? env.BULKHEAD_CA_FILE ?? file.ca;
   if (caFile && !existsSync(caFile)) throw new Error(`CA file ${caFile} does not exist`);
-  return { endpoints, token: flags.token ?? env.BULKHEAD_TOKEN ?? file.token, ca: caFile ? readFileSync(caFile) : undefined, source: path ?? "defaults" };
+  return { endpoints, token: flags.token ?? env.BULKHEAD_TOKEN ?? file.token, ca: caFile ? readFileSync(caFile) : undefined, userIssuerKey: file.userIssuerKey, source: path ?? "defaults" };
 }

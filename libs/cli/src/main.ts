@@ -9,7 +9,7 @@ import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js"
 import { createBulkhead } from "@bulkhead/sdk";
 import { commands, type Command, type Flags } from "./commands.js";
 import { loadConfig } from "./config.js";
-import { wholeNumber } from "./numbers.js";
+import { UsageError, wholeNumber } from "./numbers.js";
 import { render, type Format } from "./output.js";
 import { waitForChanges } from "./wait.js";
 import cliPackage from "../package.json" with { type: "json" };
@@ -57,12 +57,11 @@ function find(words: string[]): { command?: Command; rest: string[]; prefix: Com
 
 function explain(error: unknown): string {
   if (error instanceof ConnectError) {
-    const lines = [`error: ${Code[error.code]?.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase() ?? error.code}: ${error.rawMessage}`];
-    for (const v of error.findDetails(ViolationsSchema).flatMap((d) => d.violations)) {
-      const field = v.field?.elements.map((e) => e.fieldName).join(".") ?? "";
-      lines.push(`  ${field || "(request)"}: ${v.message}`);
-    }
-    return lines.join("\n");
+    const code = Code[error.code]?.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase() ?? error.code;
+    const violations = error.findDetails(ViolationsSchema).flatMap((d) => d.violations);
+    // The message of a validation error repeats its violations: each is printed once, by field.
+    if (violations.length === 0) return `error: ${code}: ${error.rawMessage}`;
+    return [`error: ${code}:`, ...violations.map((v) => `  ${v.field?.elements.map((e) => e.fieldName).join(".") || "(request)"}: ${v.message}`)].join("\n");
   }
   return `error: ${(error as Error).message}`;
 }
@@ -114,19 +113,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.err(`bulkhead: --output must be table, json or yaml, not ${format}`);
     return 2;
   }
-  let waitTimeoutSeconds: number;
   try {
-    waitTimeoutSeconds = wholeNumber("wait-timeout", flags["wait-timeout"] as string | undefined, { fallback: 120, min: 1, max: 86_400, unit: "seconds" });
-  } catch (error) {
-    io.err(`bulkhead: ${(error as Error).message}`);
-    return 2;
-  }
-  try {
+    const waitTimeoutSeconds = wholeNumber("wait-timeout", flags["wait-timeout"] as string | undefined, { fallback: 120, min: 1, max: 86_400, unit: "seconds" });
     const config = loadConfig({ endpoint: flags.endpoint as string | undefined, token: flags.token as string | undefined, config: flags.config as string | undefined, ca: flags.ca as string | undefined }, io.env ?? process.env);
     const changes: string[] = [];
     const bh = createBulkhead({ endpoints: config.endpoints, token: config.token, ca: config.ca, onChanges: (named) => changes.push(...named) });
     const wait = flags.wait === true && command.mutates;
-    const answer = await command.run(bh, parsed.positionals, flags);
+    const answer = await command.run(bh, parsed.positionals, flags, config);
     const registry = createRegistry(...bulkheadFiles);
     const schema = registry.getMessage(answer.message.$typeName);
     if (format === "table" && answer.text !== undefined) io.out(answer.text);
@@ -141,6 +134,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     return answer.failed ? 1 : 0;
   } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`bulkhead ${command.path.join(" ")}: ${error.message}`);
+      return 2;
+    }
     if (error instanceof ConnectError && command.unavailableWhen === error.code) {
       io.err(`bulkhead ${command.path.join(" ")}: ${error.rawMessage}`);
       return 2;

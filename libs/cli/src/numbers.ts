@@ -1,4 +1,8 @@
-// The one rule for numeric flags: a whole number within bounds, or an error naming the flag.
+// The one rule for numeric flags: a whole number within bounds, or an error naming the flag; and
+// the error of a command line that cannot run as given (exit 2, like a missing flag).
+
+/** The command line is wrong: printed once with the command's name, exit code 2. */
+export class UsageError extends Error {}
 
 export interface WholeNumberRule {
   fallback: number;
@@ -13,7 +17,7 @@ export function wholeNumber(name: string, text: string | undefined, rule: WholeN
   if (text === undefined || text === "") return rule.fallback;
   const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < rule.min || value > rule.max) {
-    throw new Error(`--${name}: a whole number of ${rule.unit} from ${rule.min} to ${rule.max}, not ${JSON.stringify(text)}`);
+    throw new UsageError(`--${name}: a whole number of ${rule.unit} from ${rule.min} to ${rule.max}, not ${JSON.stringify(text)}`);
   }
   return value;
 }

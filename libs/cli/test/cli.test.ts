@@ -1,8 +1,9 @@
 // The CLI against real services: tables, JSON and YAML; server errors with their field
 // violations and exit 1; usage errors exit 2; endpoints and token from flags, env or a file.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { parse } from "yaml";
@@ -82,8 +83,8 @@ test("token issue mints a device's agent token; token revoke refuses it", async 
 test("a server error prints its code, message and field violations, and exits 1", async (ctx) => {
   const bad = await cli(ctx, "network", "allocate", "--project", "Not_An_Id", "--partition", "fra1", "--name", "x");
   assert.is(bad.code, 1);
-  assert.match(bad.err, /^error: invalid_argument: /);
-  assert.match(bad.err, /\n  project: must be 1 to 63 lowercase letters/);
+  assert.match(bad.err, /^error: invalid_argument:\n  project: must be 1 to 63 lowercase letters/);
+  assert.is(bad.err.split("must be 1 to 63").length, 2, "each violation is printed once");
   const missing = await cli(ctx, "network", "describe", "no-such-network");
   assert.is(missing.code, 1);
   assert.match(missing.err, /^error: not_found: /);
@@ -115,9 +116,68 @@ test("numeric flags are whole numbers within bounds, checked before anything is 
     [["fabric", "lab", "--partition", "fra1", "--timeout", "1e3"], "--timeout: a whole number of seconds from 1 to 900"],
   ] as const) {
     const refused = await cli(ctx, ...argv);
-    assert.is(refused.code, 1, argv.join(" "));
+    assert.is(refused.code, 2, argv.join(" "));
     assert.match(refused.err, message);
+    assert.is(refused.err.split(message).length, 2, "the error is printed once");
   }
+});
+
+test("flags that exclude each other, and token issue's two forms, are refused before anything is sent", async (ctx) => {
+  const before = (await cli(ctx, "network", "list", "--project", ctx.f.projectA, "-o", "json")).out;
+  const both = await cli(ctx, "network", "allocate", "--project", ctx.f.projectA, "--partition", "fra1", "--name", "x", "--ipv4", "--ipv6");
+  assert.equal([both.code, both.err.trim()], [2, "bulkhead network allocate: --ipv4 and --ipv6 exclude each other (leave both out for dual stack)"]);
+  assert.is((await cli(ctx, "network", "list", "--project", ctx.f.projectA, "-o", "json")).out, before, "nothing was allocated");
+  for (const [argv, message] of [
+    [["token", "issue"], "name a device (an agent's token) or --user"],
+    [["token", "issue", "leaf01", "--user", "alice"], "name a device or --user, not both"],
+    [["token", "issue", "leaf01", "--role", "admin"], "--role and --project go with --user"],
+  ] as const) {
+    const refused = await cli(ctx, ...argv);
+    assert.is(refused.code, 2, argv.join(" "));
+    assert.ok(refused.err.startsWith(`bulkhead token issue: ${message}`), refused.err);
+  }
+});
+
+test("every resource has its verb: partitions, tenants and base networks are made and changed from the CLI", async (ctx) => {
+  const ok = async (...argv: string[]) => {
+    const r = await cli(ctx, ...argv, "-o", "json");
+    assert.is(r.code, 0, `${argv.join(" ")}: ${r.err}`);
+    return JSON.parse(r.out);
+  };
+  assert.is((await ok("partition", "create", "--id", "ams1", "--name", "Amsterdam", "--dns", "10.9.0.53", "--ntp", "10.9.0.123")).partition.name, "Amsterdam");
+  const updated = (await ok("partition", "update", "ams1", "--description", "second site", "--dns", "10.9.0.54")).partition;
+  assert.equal([updated.name, updated.description, updated.dnsServers], ["Amsterdam", "second site", ["10.9.0.54"]]);
+  assert.is((await ok("tenant", "create", "--id", "globex", "--name", "Globex")).tenant.id, "globex");
+  assert.is((await ok("tenant", "update", "globex", "--name", "Globex Corp")).tenant.name, "Globex Corp");
+  assert.is((await ok("tenant", "describe", "globex")).tenant.name, "Globex Corp");
+  const sup = (await ok("network", "create", "--type", "super", "--id", "ams-super", "--name", "ams super", "--partition", "ams1", "--prefix", "10.64.0.0/14", "--child-length", "22")).network;
+  assert.equal([sup.type, sup.prefixes, sup.defaultChildPrefixLength], ["NETWORK_TYPE_SUPER", ["10.64.0.0/14"], { ipv4: 22 }]);
+  assert.is((await ok("network", "create", "--type", "underlay", "--id", "ams-underlay", "--name", "ams underlay", "--partition", "ams1", "--prefix", "10.127.0.0/20")).network.type, "NETWORK_TYPE_UNDERLAY");
+  const ext = (await ok("network", "create", "--type", "external", "--id", "transit", "--name", "transit", "--prefix", "185.9.0.0/24", "--destination", "0.0.0.0/0", "--vrf", "104100", "--nat", "ipv4-masquerade")).network;
+  assert.equal([ext.vrf, ext.natType, ext.destinationPrefixes], [104100, "NAT_TYPE_IPV4_MASQUERADE", ["0.0.0.0/0"]]);
+  const badType = await cli(ctx, "network", "create", "--type", "child", "--name", "x", "--prefix", "10.0.0.0/8");
+  assert.equal([badType.code, badType.err.trim()], [2, 'bulkhead network create: --type must be one of super, super-namespaced, underlay, external, not "child"']);
+  const noVrf = await cli(ctx, "network", "create", "--type", "external", "--name", "x", "--prefix", "185.10.0.0/24");
+  assert.is(noVrf.code, 1);
+  assert.match(noVrf.err, "vrf is required for external networks");
+});
+
+test("token issue --user signs a person's token with npm start's issuer key, and only where there is one", async (ctx) => {
+  const refused = await cli(ctx, "token", "issue", "--user", "alice");
+  assert.is(refused.code, 1);
+  assert.match(refused.err, "development tokens for npm start's installation only");
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const keyFile = join(dirname(ctx.config), "users-key.pem");
+  writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }));
+  const config = JSON.parse(readFileSync(ctx.config, "utf8"));
+  writeFileSync(ctx.config, JSON.stringify({ ...config, userIssuerKey: keyFile }));
+  const minted = await cli(ctx, "token", "issue", "--user", "alice", "--project", `${ctx.f.projectA}=editor`, "--ttl", "2");
+  assert.is(minted.code, 0, minted.err);
+  const claims = JSON.parse(Buffer.from(minted.out.trim().split(".")[1]!, "base64url").toString());
+  assert.equal([claims.kind, claims.sub, claims.projects, claims.exp - claims.iat], ["user", "alice", { [ctx.f.projectA]: "editor" }, 2 * 86_400]);
+  const bad = await cli(ctx, "token", "issue", "--user", "alice", "--role", "root");
+  assert.equal([bad.code, bad.err.includes("--role root: must be admin or viewer")], [2, true]);
+  writeFileSync(ctx.config, JSON.stringify(config));
 });
 
 test("without a token the server answers unauthenticated", async (ctx) => {
