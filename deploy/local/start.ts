@@ -203,10 +203,13 @@ async function main(): Promise<void> {
   say();
   say("Try it with the bulkhead CLI (from this directory):");
   say(`  export PROJECT=${demo.project}`);
+  // The CLI finds ./.bulkhead/cli.json by itself; another data directory's it is told.
+  if (dataDir !== resolve(".bulkhead")) say(`  export BULKHEAD_CONFIG=${join(dataDir, "cli.json")}`);
   for (const line of cliWalkthrough(relative(process.cwd(), dataDir) || ".")) say(`  ${line}`);
   say();
-  say(`Or with buf curl (buf is in node_modules/.bin):  export TOKEN=$(cat ${join(dataDir, "admin-token")})`);
-  for (const line of bufCurlWalkthrough(urls, ca && (relative(process.cwd(), ca.caFile) || ca.caFile))) say(`  ${line}`);
+  say("Or with buf curl (./buf is the checkout's buf):");
+  const shown = (file: string) => relative(process.cwd(), file) || file;
+  for (const line of bufCurlWalkthrough(urls, shown(join(dataDir, "admin-token")), ca && shown(ca.caFile))) say(`  ${line}`);
   say();
   say("Ctrl-C stops everything; data stays in .bulkhead/ (npm start -- --reset starts clean).");
 }

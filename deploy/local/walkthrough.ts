@@ -23,13 +23,17 @@ export function cliWalkthrough(dataDir: string): string[] {
   ];
 }
 
-/** The same kind of calls with buf curl (buf is in node_modules/.bin), for whoever prefers raw RPCs; `caFile` with --tls. */
-export function bufCurlWalkthrough(urls: Record<string, string>, caFile?: string): string[] {
+/**
+ * The same kind of calls with buf curl (`./buf`, the checkout's buf), for whoever prefers raw RPCs;
+ * the token from `tokenFile`; `caFile` with --tls.
+ */
+export function bufCurlWalkthrough(urls: Record<string, string>, tokenFile: string, caFile?: string): string[] {
   const transport = caFile ? `--cacert ${caFile}` : "--http2-prior-knowledge";
-  const call = (url: string, method: string, body: string) => `buf curl ${transport} -H "Authorization: Bearer $TOKEN" -d '${body}' ${url}/${method}`;
+  const call = (url: string, method: string, body: string) => `./buf curl ${transport} -H "Authorization: Bearer $TOKEN" -d '${body}' ${url}/${method}`;
   const capture = (variable: string, command: string, path: string) => `${variable}=$(${command} | node -pe 'JSON.parse(require("fs").readFileSync(0)).${path}')`;
   const network = urls.BULKHEAD_NETWORK_URL!;
   return [
+    `export TOKEN=$(cat ${tokenFile})`,
     call(urls.BULKHEAD_INVENTORY_URL!, "bulkhead.inventory.v1.SwitchService/ListSwitches", '{"partition":"demo"}'),
     capture("APP", call(network, "bulkhead.network.v1.NetworkService/AllocateNetwork", `{"project":"'$PROJECT'","partition":"demo","name":"app"}`), "network.id"),
     call(network, "bulkhead.network.v1.NetworkService/GetNetwork", `{"id":"'$APP'"}`),

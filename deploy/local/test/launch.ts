@@ -8,7 +8,6 @@ import { promisify } from "node:util";
 const exec = promisify(execFile);
 const children = new Set<ChildProcess>();
 const root = new URL("../../../", import.meta.url).pathname;
-const bin = join(root, "node_modules", ".bin");
 
 function spawnLauncher(dir: string, args: string[], port: number): { child: ChildProcess; output: () => string } {
   const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(port) };
@@ -61,6 +60,14 @@ export function section(output: string, heading: string): string[] {
   return lines.slice(start + 1, end).map((l) => l.trim());
 }
 
-/** Runs lines as a user pasting them into bash would (from the repository, CLI config from the data directory). */
-export const sh = (lines: string[], dir: string, extra: Record<string, string> = {}) =>
-  exec("bash", ["-e", "-o", "pipefail", "-c", lines.join("\n")], { cwd: root, env: { ...process.env, BULKHEAD_CONFIG: join(dir, "cli.json"), PATH: `${bin}:${process.env.PATH}`, ...extra }, maxBuffer: 16 << 20 });
+/**
+ * Runs lines as a user pasting them into a plain bash would: from the repository, with the user's
+ * environment and a PATH without what package managers prepend (node_modules/.bin, .tools).
+ */
+export const sh = (lines: string[], extra: Record<string, string> = {}) =>
+  exec("bash", ["-e", "-o", "pipefail", "-c", lines.join("\n")], { cwd: root, env: { ...process.env, PATH: userPath(), ...extra }, maxBuffer: 16 << 20 });
+
+const userPath = () => (process.env.PATH ?? "").split(":").filter((p) => p && !p.includes("node_modules/.bin") && !p.includes("/.tools/")).join(":");
+
+/** What the printed `export BULKHEAD_CONFIG=…` sets for a launcher with its data in `dir`, for calls of a test's own. */
+export const cliEnv = (dir: string) => ({ BULKHEAD_CONFIG: join(dir, "cli.json") });

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { killLaunched, launch, launchRefused, section, sh, stop } from "./launch.js";
+import { cliEnv, killLaunched, launch, launchRefused, section, sh, stop } from "./launch.js";
 
 const exec = promisify(execFile);
 const base64url = (value: string | Buffer) => Buffer.from(value).toString("base64url");
@@ -41,7 +41,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
 
   const cli = section(first.output(), "Try it with the bulkhead CLI");
   assert.ok(cli.length >= 10 && cli[0]!.startsWith("export PROJECT="), cli.join("\n"));
-  const { stdout, stderr } = await sh(cli, dir);
+  const { stdout, stderr } = await sh(cli);
   assert.match(stdout, /leaf01\s+demo\s+r1\s+leaf/, "switch list shows the demo leaves");
   assert.match(stdout, /^vrf vrf\d+$/m, "the machine's VRF reached leaf01's frr.conf");
   assert.match(stdout, /tcp dport 443 counter accept comment "web-out: egress 0"/, "the policy reached the firewall's ruleset");
@@ -57,8 +57,8 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   const token = readFileSync(join(dir, "admin-token"), "utf8");
   // A tenant, with a development token of npm start's issuer: waits for its own change and sees the
   // devices carrying its project's networks.
-  const member = (await sh([`./bulkhead token issue --user alice --project ${project}=editor`], dir)).stdout.trim();
-  const tenant = await sh([`./bulkhead ip allocate --project ${project} --network $(./bulkhead network list --project ${project} -o json | node -pe 'JSON.parse(require("fs").readFileSync(0)).networks.find((n) => n.name === "web").id') --name tenant-ip --wait`, `./bulkhead fabric status --project ${project}`], dir, { BULKHEAD_TOKEN: member });
+  const member = (await sh([`./bulkhead token issue --user alice --project ${project}=editor`], cliEnv(dir))).stdout.trim();
+  const tenant = await sh([`./bulkhead ip allocate --project ${project} --network $(./bulkhead network list --project ${project} -o json | node -pe 'JSON.parse(require("fs").readFileSync(0)).networks.find((n) => n.name === "web").id') --name tenant-ip --wait`, `./bulkhead fabric status --project ${project}`], { ...cliEnv(dir), BULKHEAD_TOKEN: member });
   assert.match(tenant.stderr, /fabric in sync: the change affects no device|fabric converged in/, "a member's --wait follows its change");
   assert.match(tenant.stdout, /^leaf01\s/m, "and fabric status shows the project's leaves");
   // No service can make an admin: a token a service's own key signs, claiming a user's admin role,
@@ -68,7 +68,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   assert.is(await ipam(forged).listPrefixes({}).then(() => "accepted", (error) => ConnectError.from(error).code), Code.Unauthenticated);
   assert.ok((await ipam(token).listPrefixes({})).prefixes.length > 0);
   const curl = section(first.output(), "Or with buf curl");
-  const bufOut = (await sh(curl, dir, { TOKEN: token, PROJECT: project })).stdout;
+  const bufOut = (await sh(curl, { PROJECT: project })).stdout;
   assert.match(bufOut, '"fromNetwork"', "the leak plan shows the peering's imports");
   assert.match(bufOut, '"passed": true', "VerifyPartition passes");
   // A second launcher on the same data refuses, naming the first, and touches nothing; one on
@@ -93,7 +93,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
 
   const second = await launch(dir, [], basePort);
   assert.not.match(second.output(), "Seeding the demo fabric", "the second start finds its data");
-  const networks = (await sh([`./bulkhead network list --project ${project} -o json`], dir)).stdout;
+  const networks = (await sh([`./bulkhead network list --project ${project} -o json`], cliEnv(dir))).stdout;
   const own = (json: string) => (JSON.parse(json).networks as { name: string; project?: string }[]).filter((n) => n.project).map((n) => n.name).sort();
   assert.equal(own(networks), ["app", "db", "web"]);
   assert.is(await stop(second.child, "SIGTERM"), 0, "SIGTERM stops cleanly too");
@@ -103,7 +103,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   const reset = await launch(dir, ["--reset"], basePort);
   assert.match(reset.output(), "Seeding the demo fabric", "--reset starts clean");
   const fresh = section(reset.output(), "Try it with the bulkhead CLI")[0]!; // export PROJECT=<the new project>
-  const after = (await sh([fresh, "./bulkhead network list --project $PROJECT -o json"], dir)).stdout;
+  const after = (await sh([fresh, "./bulkhead network list --project $PROJECT -o json"], cliEnv(dir))).stdout;
   assert.equal(own(after), []);
   assert.is(await stop(reset.child), 0);
 });
@@ -114,17 +114,16 @@ test("--tls: every listener serves TLS from a local CA; the CLI, buf curl and th
   const port = basePort + 200;
   const launched = await launch(dir, ["--tls"], port);
   assert.match(launched.output(), `https://127.0.0.1:${port}`);
-  const token = readFileSync(join(dir, "admin-token"), "utf8");
-  assert.match((await sh(["./bulkhead switch list"], dir)).stdout, /leaf01\s+demo\s+r1\s+leaf/);
+  assert.match((await sh(["./bulkhead switch list"], cliEnv(dir))).stdout, /leaf01\s+demo\s+r1\s+leaf/);
   const curl = section(launched.output(), "Or with buf curl");
-  assert.match(curl[0]!, `--cacert `);
-  assert.match((await sh([curl[0]!], dir, { TOKEN: token })).stdout, '"leaf01"');
+  assert.match(curl[1]!, `--cacert `);
+  assert.match((await sh(curl.slice(0, 2))).stdout, '"leaf01"');
   const cleartext = await exec("curl", ["-sS", "--http2-prior-knowledge", `http://127.0.0.1:${port}/healthz`]).then(() => "answered", () => "refused");
   assert.is(cleartext, "refused");
   // The reconciler reaches the agents over TLS with its device-bound tokens: a leaf is in sync.
   let status = "";
   for (let i = 0; i < 120 && !/leaf01\s+leaf\s+in-sync/.test(status); i++) {
-    status = (await sh(["./bulkhead fabric status --partition demo"], dir)).stdout;
+    status = (await sh(["./bulkhead fabric status --partition demo"], cliEnv(dir))).stdout;
     await new Promise((r) => setTimeout(r, 500));
   }
   assert.match(status, /leaf01\s+leaf\s+in-sync/);

@@ -18,7 +18,7 @@ test("documents every variable of every service and agent", () => {
 
 test("shows the walkthroughs npm start prints, for the default ports and data directory", () => {
   const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
-  for (const line of [...cliWalkthrough(".bulkhead"), ...bufCurlWalkthrough(serviceUrls(7001))]) assert.ok(readme.includes(`\n${line}\n`), `README shows: ${line}`);
+  for (const line of [...cliWalkthrough(".bulkhead"), ...bufCurlWalkthrough(serviceUrls(7001), ".bulkhead/admin-token")]) assert.ok(readme.includes(`\n${line}\n`), `README shows: ${line}`);
 });
 
 test("names every CLI command", () => {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { labUnavailable, proven, runLab, type LabReport } from "@bulkhead/lab";
 import { median, table } from "@bulkhead/testkit/bench";
-import { launch, section, sh, stop } from "../../../deploy/local/test/launch.js";
+import { cliEnv, launch, section, sh, stop } from "../../../deploy/local/test/launch.js";
 import { factsOf } from "../src/facts.js";
 import { startStack } from "../test/harness.js";
 import { hostile, measure } from "../test/mutations.js";
@@ -28,12 +28,12 @@ async function demo(): Promise<{ times: number[]; report: string }> {
   try {
     const walkthrough = section(launched.output(), "Try it with the bulkhead CLI");
     const lab = walkthrough.findIndex((l) => l.includes("fabric lab"));
-    await sh(walkthrough.slice(0, lab), dir);
+    await sh(walkthrough.slice(0, lab));
     const times: number[] = [];
     let report = "";
     for (let i = 0; i < RUNS; i++) {
       const started = performance.now();
-      report = (await sh([walkthrough[lab]!], dir)).stdout;
+      report = (await sh([walkthrough[lab]!], cliEnv(dir))).stdout;
       times.push(performance.now() - started);
     }
     return { times, report };
