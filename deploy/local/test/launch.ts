@@ -2,24 +2,40 @@
 // local Valkey), the sections it prints, and their lines run as a user pasting them into bash.
 // Shared by the launcher test and the lab benchmark.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
 const exec = promisify(execFile);
-const children = new Set<ChildProcess>();
+const children = new Map<ChildProcess, () => string>();
+const directories = new Set<string>();
 const root = new URL("../../../", import.meta.url).pathname;
+/** A launcher that prints nothing new for this long is stuck (it prints every step it takes). */
+const STALLED_MS = 90_000;
+/** How long a launcher left running at the end may take to stop its Valkey and PostgreSQL. */
+const CLEANUP_MS = 30_000;
 
-function spawnLauncher(dir: string, args: string[], port: number): { child: ChildProcess; output: () => string } {
+/** A data directory for a launcher, deleted by cleanUp(). */
+export function dataDirectory(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `bh-${label}-`));
+  directories.add(dir);
+  return dir;
+}
+
+function spawnLauncher(dir: string, args: string[], port: number): { child: ChildProcess; output: () => string; quietFor: () => number } {
   const env: Record<string, string | undefined> = { ...process.env, BULKHEAD_DATA_DIR: dir, BULKHEAD_BASE_PORT: String(port) };
   delete env.DATABASE_URL;
   delete env.VALKEY_URL;
   const child = spawn(process.execPath, ["--import", "tsx", join(root, "deploy/local/start.ts"), ...args], { env, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
   let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  return { child, output: () => output };
+  let lastOutputAt = Date.now();
+  const append = (d: Buffer) => ((output += d), (lastOutputAt = Date.now()));
+  child.stdout!.on("data", append);
+  child.stderr!.on("data", append);
+  children.set(child, () => output);
+  child.once("exit", () => children.delete(child));
+  return { child, output: () => output, quietFor: () => Date.now() - lastOutputAt };
 }
 
 /** Starts a launcher that is expected to give up: resolves with its exit code and output. */
@@ -29,11 +45,16 @@ export async function launchRefused(dir: string, args: string[], port: number): 
   return { code, output: output() };
 }
 
-/** Starts the launcher with its data in `dir`, its services from `port`; resolves once it says it runs. */
+/**
+ * Starts the launcher with its data in `dir`, its services from `port`; resolves once it says it
+ * runs. Budgeted by progress, not by a guess of the machine's speed: it fails when the launcher
+ * exits or stops printing, with everything it printed.
+ */
 export async function launch(dir: string, args: string[], port: number): Promise<{ child: ChildProcess; output: () => string }> {
-  const { child, output } = spawnLauncher(dir, args, port);
-  for (let i = 0; i < 1200 && !output().includes("Ctrl-C stops everything"); i++) {
-    if (child.exitCode !== null) throw new Error(`launcher exited:\n${output()}`);
+  const { child, output, quietFor } = spawnLauncher(dir, args, port);
+  while (!output().includes("Ctrl-C stops everything")) {
+    if (child.exitCode !== null) throw new Error(`the launcher exited (${child.exitCode}):\n${output()}`);
+    if (quietFor() > STALLED_MS) throw new Error(`the launcher printed nothing for ${STALLED_MS / 1000} s:\n${output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   if (!output().includes("Bulkhead is running.")) throw new Error(`the launcher did not say it runs:\n${output()}`);
@@ -46,9 +67,22 @@ export async function stop(child: ChildProcess, signal: NodeJS.Signals = "SIGINT
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
-/** Ends every launcher still running (a failed test must not leave one behind). */
-export function killLaunched(): void {
-  for (const child of children) child.kill("SIGKILL");
+/**
+ * After the tests: a launcher still running belongs to a failed test — its output is printed, it
+ * is stopped like Ctrl-C (so its Valkey and PostgreSQL stop too), killed if that takes too long —
+ * and every data directory is deleted.
+ */
+export async function cleanUp(): Promise<void> {
+  for (const [child, output] of children) {
+    process.stderr.write(`--- a launcher left running (pid ${child.pid}) printed:\n${output()}\n---\n`);
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    const killed = setTimeout(() => child.kill("SIGKILL"), CLEANUP_MS);
+    await exited;
+    clearTimeout(killed);
+  }
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
+  directories.clear();
 }
 
 /** The indented lines of a printed section, from its heading to the next empty line. */

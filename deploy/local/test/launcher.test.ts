@@ -9,12 +9,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { createServiceClient } from "@bulkhead/service-kit";
 import { promisify } from "node:util";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { cliEnv, killLaunched, launch, launchRefused, section, sh, stop } from "./launch.js";
+import { cleanUp, cliEnv, dataDirectory, launch, launchRefused, section, sh, stop } from "./launch.js";
 
 const exec = promisify(execFile);
 const base64url = (value: string | Buffer) => Buffer.from(value).toString("base64url");
@@ -29,10 +28,10 @@ const test = suite<{ dir: string }>("launcher", {} as never);
 const basePort = 17001 + Math.floor(Math.random() * 500);
 
 test.before((ctx) => {
-  ctx.dir = mkdtempSync(join(tmpdir(), "bh-launch-"));
+  ctx.dir = dataDirectory("launch");
 });
 // A failed assertion must not leave a launcher running.
-test.after(killLaunched);
+test.after(cleanUp);
 
 test("seeds a demo fabric; the printed walkthroughs work as printed; data survives restarts; --reset starts clean", async ({ dir }) => {
   const first = await launch(dir, [], basePort);
@@ -76,12 +75,11 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   const twice = await launchRefused(dir, [], basePort + 100);
   assert.is(twice.code, 1, twice.output);
   assert.match(twice.output, `Bulkhead is already running on ${dir} (launcher pid ${first.child.pid})`);
-  const elsewhere = mkdtempSync(join(tmpdir(), "bh-launch-other-"));
+  const elsewhere = dataDirectory("launch-other");
   const ports = await launchRefused(elsewhere, [], basePort);
   // Data of the earlier PGlite launcher is never silently replaced.
   mkdirSync(join(elsewhere, "pgdata"));
   const pglite = await launchRefused(elsewhere, [], basePort + 200);
-  rmSync(elsewhere, { recursive: true, force: true });
   assert.is(pglite.code, 1, pglite.output);
   assert.match(pglite.output, "holds the data of the earlier embedded PGlite");
   assert.is(ports.code, 1, ports.output);
@@ -109,7 +107,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
 });
 
 test("--tls: every listener serves TLS from a local CA; the CLI, buf curl and the agents work over it, cleartext does not", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "bh-launch-tls-"));
+  const dir = dataDirectory("launch-tls");
   // Ports of its own: a failure of the first test must not fail this one too.
   const port = basePort + 200;
   const launched = await launch(dir, ["--tls"], port);

@@ -61,7 +61,7 @@ function explain(error: unknown): string {
     const violations = error.findDetails(ViolationsSchema).flatMap((d) => d.violations);
     // The message of a validation error repeats its violations: each is printed once, by field.
     if (violations.length === 0) return `error: ${code}: ${error.rawMessage}`;
-    return [`error: ${code}:`, ...violations.map((v) => `  ${v.field?.elements.map((e) => e.fieldName).join(".") || "(request)"}: ${v.message}`)].join("\n");
+    return [`error: ${code}:`, ...violations.map((v) => `  ${v.field?.elements.map((e) => `${e.fieldName}${e.subscript.case ? `[${String(e.subscript.value)}]` : ""}`).join(".") || "(request)"}: ${v.message}`)].join("\n");
   }
   return `error: ${(error as Error).message}`;
 }

@@ -157,6 +157,8 @@ test("every resource has its verb: partitions, tenants and base networks are mad
   assert.equal([ext.vrf, ext.natType, ext.destinationPrefixes], [104100, "NAT_TYPE_IPV4_MASQUERADE", ["0.0.0.0/0"]]);
   const badType = await cli(ctx, "network", "create", "--type", "child", "--name", "x", "--prefix", "10.0.0.0/8");
   assert.equal([badType.code, badType.err.trim()], [2, 'bulkhead network create: --type must be one of super, super-namespaced, underlay, external, not "child"']);
+  const hostBits = await cli(ctx, "network", "create", "--type", "underlay", "--name", "x", "--partition", "ams1", "--prefix", "10.1.2.3/16", "--prefix", "2001:db8::1/48");
+  assert.equal([hostBits.code, hostBits.err.trim()], [1, "error: invalid_argument:\n  prefixes[0]: host bits set; did you mean 10.1.0.0/16?\n  prefixes[1]: host bits set; did you mean 2001:db8::/48?"]);
   const noVrf = await cli(ctx, "network", "create", "--type", "external", "--name", "x", "--prefix", "185.10.0.0/24");
   assert.is(noVrf.code, 1);
   assert.match(noVrf.err, "vrf is required for external networks");

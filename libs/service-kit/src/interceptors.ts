@@ -4,8 +4,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextKey, type Interceptor, type StreamRequest, type StreamResponse, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
-import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Validator } from "@bufbuild/protovalidate";
+import { validationInterceptor } from "./validation.js";
 import type { IdempotencyKeys } from "@bulkhead/db";
 import { RetryInfoSchema } from "@bulkhead/api/gen/google/rpc/error_details_pb.js";
 import { CHANGES_HEADER, IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
@@ -252,7 +252,7 @@ export function createInterceptors(deps: InterceptorDeps): Interceptor[] {
     authenticationInterceptor(deps),
     rateLimitInterceptor(deps),
     authorizationInterceptor(deps),
-    createValidateInterceptor({ validator: deps.validator }),
+    validationInterceptor(deps.validator),
     auditInterceptor(deps),
     idempotencyInterceptor(deps),
     changesInterceptor(),

@@ -5,13 +5,10 @@
 //   2 firewalls, 9 machines, 2 external peers: 20 routers), built through the public RPCs.
 // - Catch rate: every fault of the mutation catalogue (test/mutations.ts) run on the lab, against
 //   the verifier's verdict on the same faults.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { labUnavailable, proven, runLab, type LabReport } from "@bulkhead/lab";
 import { median, table } from "@bulkhead/testkit/bench";
-import { cliEnv, launch, section, sh, stop } from "../../../deploy/local/test/launch.js";
+import { cleanUp, cliEnv, dataDirectory, launch, section, sh, stop } from "../../../deploy/local/test/launch.js";
 import { factsOf } from "../src/facts.js";
 import { startStack } from "../test/harness.js";
 import { hostile, measure } from "../test/mutations.js";
@@ -23,7 +20,7 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 /** The demo fabric after the walkthrough: wall time of each `fabric lab` run, and its report. */
 async function demo(): Promise<{ times: number[]; report: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "bh-bench-lab-"));
+  const dir = dataDirectory("bench-lab");
   const launched = await launch(dir, [], 18001 + Math.floor(Math.random() * 500));
   try {
     const walkthrough = section(launched.output(), "Try it with the bulkhead CLI");
@@ -39,6 +36,7 @@ async function demo(): Promise<{ times: number[]; report: string }> {
     return { times, report };
   } finally {
     await stop(launched.child);
+    await cleanUp();
   }
 }
 
