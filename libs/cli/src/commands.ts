@@ -100,11 +100,11 @@ const NETWORK_TYPES: Record<string, NetworkType> = { super: NetworkType.SUPER, "
 
 const NETWORK_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["PROJECT", "project"], ["PARTITION", "partition"], ["TYPE", "type", "NETWORK_TYPE_"], ["VRF", "vrf"], ["PREFIXES", "prefixes"]];
 const MACHINE_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["STATE", "state", "MACHINE_STATE_"], ["PROJECT", "allocation.project"], ["HOSTNAME", "allocation.hostname"], ["ROLE", "allocation.role", "MACHINE_ROLE_"]];
-const SWITCH_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["ROLE", "role", "SWITCH_ROLE_"], ["ASN", "asn"], ["ROUTER ID", "routerId"], ["LAST SEEN", "lastHeartbeatAt"]];
+const SWITCH_COLUMNS: Column[] = [["ID", "id"], ["PARTITION", "partition"], ["RACK", "rack"], ["ROLE", "role", "SWITCH_ROLE_"], ["ASN", "asn", undefined, "wide"], ["ROUTER ID", "routerId"], ["LAST SEEN", "lastHeartbeatAt", undefined, "wide"]];
 const POLICY_COLUMNS: Column[] = [["ID", "id"], ["NAME", "name"], ["FIREWALL", "firewall"], ["NETWORK", "network"], ["STATE", "status.state", "POLICY_STATE_"], ["REASON", "status.reason"]];
-const STATUS_COLUMNS: Column[] = [["DEVICE", "device"], ["KIND", "kind", "DEVICE_KIND_"], ["STATE", "state", "SYNC_STATE_"], ["DESIRED", "desiredGeneration"], ["APPLIED", "appliedGeneration"], ["PUSHES", "pushes"], ["LAST HEARTBEAT", "lastHeartbeatAt"], ["ERROR", "lastError"]];
+const STATUS_COLUMNS: Column[] = [["DEVICE", "device"], ["KIND", "kind", "DEVICE_KIND_"], ["STATE", "state", "SYNC_STATE_"], ["DESIRED", "desiredGeneration"], ["APPLIED", "appliedGeneration"], ["PUSHES", "pushes", undefined, "wide"], ["LAST HEARTBEAT", "lastHeartbeatAt", undefined, "wide"], ["ERROR", "lastError"]];
 
-const AUDIT_COLUMNS: Column[] = [["AT", "at"], ["PRINCIPAL", "principal"], ["METHOD", "method"], ["TARGET", "target"], ["OUTCOME", "outcome"], ["REQUEST ID", "requestId"], ["MESSAGE", "message"]];
+const AUDIT_COLUMNS: Column[] = [["AT", "at"], ["PRINCIPAL", "principal"], ["METHOD", "method"], ["TARGET", "target"], ["OUTCOME", "outcome"], ["REQUEST ID", "requestId", undefined, "wide"], ["MESSAGE", "message"]];
 
 /** `15m`, `2h`, `7d` ago, or an ISO 8601 time. */
 function pointInTime(flagName: string, text: string): Date {

@@ -19,7 +19,7 @@ const GLOBAL = {
   token: { type: "string", description: "bearer token (default: $BULKHEAD_TOKEN or the config file's)" },
   ca: { type: "string", description: "PEM file of the CA to trust for https endpoints (default: $BULKHEAD_CA_FILE or the config file's)" },
   config: { type: "string", description: "config file (default: $BULKHEAD_CONFIG, ./.bulkhead/cli.json, ~/.config/bulkhead/config.json)" },
-  output: { type: "string", short: "o", description: "table (default), json or yaml" },
+  output: { type: "string", short: "o", description: "table (default; fits 120 columns), wide (every column, uncut), json or yaml" },
   wait: { type: "boolean", description: "after a change, wait until the fabric converged (showing progress)" },
   "wait-timeout": { type: "string", description: "seconds to wait at most (default 120)" },
   help: { type: "boolean", short: "h", description: "show help" },
@@ -109,8 +109,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   const format = (flags.output ?? "table") as Format;
-  if (!["table", "json", "yaml"].includes(format)) {
-    io.err(`bulkhead: --output must be table, json or yaml, not ${format}`);
+  if (!["table", "wide", "json", "yaml"].includes(format)) {
+    io.err(`bulkhead: --output must be table, wide, json or yaml, not ${format}`);
     return 2;
   }
   try {
@@ -122,7 +122,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const answer = await command.run(bh, parsed.positionals, flags, config);
     const registry = createRegistry(...bulkheadFiles);
     const schema = registry.getMessage(answer.message.$typeName);
-    if (format === "table" && answer.text !== undefined) io.out(answer.text);
+    if ((format === "table" || format === "wide") && answer.text !== undefined) io.out(answer.text);
     else if (schema) io.out(render(format, schema, answer.message as never, answer.list));
     let last = "";
     const progress = (line: string) => line !== last && io.err((last = line));

@@ -2,9 +2,17 @@
 import { toJson, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { stringify } from "yaml";
 
-export type Format = "table" | "json" | "yaml";
-/** A column: header and the path into the message's JSON form (`a.b`), optionally an enum prefix to strip. */
-export type Column = [header: string, path: string, enumPrefix?: string];
+export type Format = "table" | "wide" | "json" | "yaml";
+/**
+ * A column: header and the path into the message's JSON form (`a.b`), optionally an enum prefix to
+ * strip, and whether it is shown only with `-o wide`.
+ */
+export type Column = [header: string, path: string, enumPrefix?: string, wideOnly?: "wide"];
+
+/** A table (not `-o wide`) fits a terminal this wide: the widest columns are cut, marked with `…`. */
+export const TABLE_WIDTH = 120;
+const GAP = 2;
+const MIN_COLUMN = 8;
 
 const at = (value: JsonValue | undefined, path: string): JsonValue | undefined =>
   path.split(".").reduce<JsonValue | undefined>((v, key) => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, JsonValue>)[key] : undefined), value);
@@ -17,10 +25,26 @@ function cell(value: JsonValue | undefined, enumPrefix?: string): string {
   return enumPrefix && text.startsWith(enumPrefix) ? text.slice(enumPrefix.length).toLowerCase().replace(/_/g, "-") : text;
 }
 
-export function table(rows: JsonValue[], columns: Column[]): string {
-  const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, path, prefix]) => cell(at(r, path), prefix)))];
-  const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
+/** Shrinks the widest columns until the row fits `limit` (none below its header or MIN_COLUMN). */
+function fit(widths: number[], floors: number[], limit: number): number[] {
+  const fitted = [...widths];
+  const total = () => fitted.reduce((a, b) => a + b, 0) + GAP * (fitted.length - 1);
+  while (total() > limit) {
+    const widest = fitted.reduce((best, w, i) => (w - floors[i]! > fitted[best]! - floors[best]! ? i : best), 0);
+    if (fitted[widest]! <= floors[widest]!) break;
+    fitted[widest]!--;
+  }
+  return fitted;
+}
+
+const clip = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text);
+
+export function table(rows: JsonValue[], columns: Column[], wide = false): string {
+  const shown = columns.filter(([, , , wideOnly]) => wide || !wideOnly);
+  const cells = [shown.map(([h]) => h), ...rows.map((r) => shown.map(([, path, prefix]) => cell(at(r, path), prefix)))];
+  const natural = shown.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  const widths = wide ? natural : fit(natural, shown.map(([h]) => Math.max(h.length, MIN_COLUMN)), TABLE_WIDTH);
+  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? clip(c, widths[i]!) : clip(c, widths[i]!).padEnd(widths[i]!))).join(" ".repeat(GAP)).trimEnd()).join("\n");
 }
 
 export function render<D extends DescMessage>(format: Format, schema: D, message: MessageShape<D>, list?: { field: string; columns: Column[] }): string {
@@ -30,5 +54,5 @@ export function render<D extends DescMessage>(format: Format, schema: D, message
   if (!list) return stringify(json).trimEnd();
   const value = at(json, list.field);
   const rows = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  return table(rows, list.columns);
+  return table(rows, list.columns, format === "wide");
 }

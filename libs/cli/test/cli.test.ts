@@ -49,7 +49,7 @@ test("audit list shows who changed what, newest first, from one server", async (
   let out = "";
   // The audit writer stores records off the request path, within a fraction of a second.
   for (let i = 0; i < 30 && !out.includes("DeleteNetwork"); i++) {
-    const listed = await cli(ctx, "audit", "list", "--server", "network", "--principal", "user:admin", "--since", "10m", "--target", `project=${ctx.f.projectA}`);
+    const listed = await cli(ctx, "audit", "list", "--server", "network", "--principal", "user:admin", "--since", "10m", "--target", `project=${ctx.f.projectA}`, "-o", "wide");
     assert.is(listed.code, 0, listed.err);
     out = listed.out;
     if (!out.includes("DeleteNetwork")) await new Promise((r) => setTimeout(r, 100));
