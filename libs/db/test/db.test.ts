@@ -13,6 +13,7 @@ import {
   pruneAuditLog,
   appendOutbox,
   baseMigrationsDir,
+  collectChanges,
   createPool,
   loadMigrations,
   migrate,
@@ -148,6 +149,22 @@ test("an event is published only if its transaction commits", async ({ pool }) =
     await relay.stop();
     connection.disconnect();
   }
+});
+
+test("a request names the events its committed transactions appended, not those of an attempt that rolled back", async ({ pool }) => {
+  const changes: string[] = [];
+  let attempts = 0;
+  const committed = await collectChanges(changes, () =>
+    withTransaction(pool, async (client) => {
+      const change = await appendOutbox(client, schema, { topic: "retried", key: "k/3" });
+      if (++attempts === 1) throw Object.assign(new Error("could not serialize access"), { code: "40001" });
+      return change;
+    }),
+  );
+  assert.is(attempts, 2);
+  assert.equal(changes, [committed], "only the committed attempt's event");
+  const id = Number(committed.slice(`${schema}:`.length));
+  assert.is((await pool.query("SELECT topic FROM outbox WHERE id = $1", [id])).rows[0]?.topic, "retried");
 });
 
 test("a relay killed mid-way loses nothing: after restart every event is published at least once", async ({ db, pool }) => {

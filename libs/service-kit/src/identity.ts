@@ -1,5 +1,6 @@
-// Which bearer tokens a service accepts: Bulkhead's own (shared secret, or only a public key's),
-// and people's from an OpenID Connect provider, whose keys are fetched through discovery.
+// Which bearer tokens a service accepts: the services' own (each signed with that service's key),
+// Bulkhead's user and agent tokens (the user-token issuer's public key, or in development a shared
+// secret), and people's from an OpenID Connect provider, whose keys are fetched through discovery.
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";

@@ -152,6 +152,7 @@ export async function startService<S extends ConfigSpec>(definition: ServiceDefi
   const logger = createLogger(definition.name, config.BULKHEAD_LOG_LEVEL, options.logDestination);
   const schema = schemaOf(definition.name);
   const tokens = tokenSettings(config, definition.name);
+  if (config.BULKHEAD_JWT_SECRET && config.BULKHEAD_SERVICE_KEY_FILE) logger.warn("BULKHEAD_JWT_SECRET is set besides this service's own key: holding it, this service can still sign any token, a user's too; unset it once users sign in through OIDC or BULKHEAD_JWT_PUBLIC_KEY_FILE");
   if (config.BULKHEAD_TLS_CA_FILE) trustCa(readFileSync(config.BULKHEAD_TLS_CA_FILE));
   const closers: (() => Promise<void> | void)[] = [];
   const servingHooks: ((url: string) => void)[] = [];
