@@ -81,9 +81,6 @@ export async function startDemo(c: Context): Promise<Demo> {
     writeFileSync(join(root, "lldp.json"), JSON.stringify({ lldp: { interface: [] } }));
     agents.push(await startService(metalCoreService, { ...agentEnv(c, sw.id, root, port++, await c.agentToken(sw.id)), BULKHEAD_SWITCH_FILE: join(root, "switch.json"), BULKHEAD_LLDP_FILE: join(root, "lldp.json") }));
   }
-  const fwRoot = join(c.dataDir, "devices", "fw01");
-  mkdirSync(fwRoot, { recursive: true });
-  agents.push(await startService(firewallAgentService, { ...agentEnv(c, "fw01", fwRoot, port++, await c.agentToken("fw01")), BULKHEAD_NFT_VALIDATE: c.validate.nft }));
 
   // The machines register once their switches are known (the agents register them at start).
   const switches = client(SwitchService, inventory);
@@ -92,6 +89,10 @@ export async function startDemo(c: Context): Promise<Demo> {
     await new Promise((r) => setTimeout(r, 100));
   }
   await registerMachines(c);
+  // The firewall's agent once fw01 is registered (its first report then finds it).
+  const fwRoot = join(c.dataDir, "devices", "fw01");
+  mkdirSync(fwRoot, { recursive: true });
+  agents.push(await startService(firewallAgentService, { ...agentEnv(c, "fw01", fwRoot, port++, await c.agentToken("fw01")), BULKHEAD_NFT_VALIDATE: c.validate.nft }));
 
   // The installer: every allocated machine reports its OS installed a moment later.
   const machines = client(MachineService, inventory);

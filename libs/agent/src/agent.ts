@@ -4,7 +4,7 @@
 import { watch } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { AgentService, ApplyOutcome, FileStateSchema } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { ConfigError, PermissionDeniedError, Periodic, createServiceClient, kPrincipal, vars, type ConfigSpec, type Logger, type ServiceContext, type ServiceDefinition } from "@bulkhead/service-kit";
@@ -61,10 +61,19 @@ export function defineAgent<S extends ConfigSpec>(spec: AgentSpec<S>): ServiceDe
       const device = spec.device(c, context.logger);
       const reconciler = createServiceClient(DesiredStateService, { baseUrl: c.BULKHEAD_RECONCILER_URL, token: c.BULKHEAD_AGENT_TOKEN, protocol: "grpc", timeoutMs: 5_000 });
       let endpoint = c.BULKHEAD_AGENT_ENDPOINT;
+      // A firewall that is not allocated yet has nothing to run: a state to wait in, not a failure.
+      let waitingFor = "";
       const report = async () => {
         const { runningHash } = engine.onDisk();
         const state = engine.current;
-        await reconciler.reportDeviceState({ device: c.BULKHEAD_DEVICE, appliedGeneration: BigInt(state.appliedGeneration), appliedHash: state.appliedHash, runningHash, agentVersion: AGENT_VERSION, endpoint });
+        try {
+          await reconciler.reportDeviceState({ device: c.BULKHEAD_DEVICE, appliedGeneration: BigInt(state.appliedGeneration), appliedHash: state.appliedHash, runningHash, agentVersion: AGENT_VERSION, endpoint });
+          waitingFor = "";
+        } catch (error) {
+          if (!(error instanceof ConnectError && error.code === Code.FailedPrecondition)) throw error;
+          if (error.rawMessage !== waitingFor) context.logger.info({ reason: error.rawMessage }, "the reconciler has nothing for this device yet; waiting");
+          waitingFor = error.rawMessage;
+        }
         await device.heartbeat(runningHash);
       };
       const heartbeat = new Periodic(c.BULKHEAD_AGENT_HEARTBEAT_MS, context.logger, "heartbeat", report);
