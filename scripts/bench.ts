@@ -1,7 +1,7 @@
 // Runs benchmarks and writes bench-results/<name>.json (a flat object of named figures) and a
 // readable bench-results/<name>.md beside it.
 //   pnpm bench          every benchmark
-//   pnpm bench ipam     only services/*/bench/ipam.bench.ts (or libs/*)
+//   pnpm bench ipam     only services/*/bench/ipam.bench.ts (or libs/*, deploy/local)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -18,8 +18,7 @@ export interface BenchResult {
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const wanted = process.argv.slice(2);
 
-const benches = ["libs", "services"]
-  .flatMap((group) => readdirSync(join(root, group)).map((name) => join(root, group, name, "bench")))
+const benches = [...["libs", "services"].flatMap((group) => readdirSync(join(root, group)).map((name) => join(root, group, name, "bench"))), join(root, "deploy", "local", "bench")]
   .filter((dir) => existsSync(dir))
   .flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith(".bench.ts")).map((f) => ({ name: f.replace(/\.bench\.ts$/, ""), path: join(dir, f) })))
   .filter((b) => wanted.length === 0 || wanted.includes(b.name));
