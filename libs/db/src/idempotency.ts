@@ -9,7 +9,7 @@ const ABANDONED = "10 minutes";
 
 export type Claim =
   | { state: "claimed" }
-  | { state: "replay"; response: Uint8Array }
+  | { state: "replay"; response: Uint8Array; changes: string }
   | { state: "running" }
   | { state: "other-request"; method: string };
 
@@ -27,15 +27,15 @@ export class IdempotencyKeys {
       [principal, key, method, requestHash],
     );
     if (inserted.rowCount === 1) return { state: "claimed" };
-    const row = (await this.pool.query<{ method: string; request_hash: string; response: Buffer | null }>("SELECT method, request_hash, response FROM idempotency_keys WHERE principal = $1 AND key = $2", [principal, key])).rows[0];
+    const row = (await this.pool.query<{ method: string; request_hash: string; response: Buffer | null; changes: string }>("SELECT method, request_hash, response, changes FROM idempotency_keys WHERE principal = $1 AND key = $2", [principal, key])).rows[0];
     if (!row) return this.claim(principal, key, method, requestHash);
     if (row.method !== method || row.request_hash !== requestHash) return { state: "other-request", method: row.method };
-    return row.response ? { state: "replay", response: new Uint8Array(row.response) } : { state: "running" };
+    return row.response ? { state: "replay", response: new Uint8Array(row.response), changes: row.changes } : { state: "running" };
   }
 
-  /** The call succeeded: its response is what a retry gets. */
-  async complete(principal: string, key: string, response: Uint8Array): Promise<void> {
-    await this.pool.query("UPDATE idempotency_keys SET response = $3 WHERE principal = $1 AND key = $2", [principal, key, Buffer.from(response)]);
+  /** The call succeeded: its response (and the changes it committed) are what a retry gets. */
+  async complete(principal: string, key: string, response: Uint8Array, changes = ""): Promise<void> {
+    await this.pool.query("UPDATE idempotency_keys SET response = $3, changes = $4 WHERE principal = $1 AND key = $2", [principal, key, Buffer.from(response), changes]);
   }
 
   /** The call failed: a retry runs it again. */

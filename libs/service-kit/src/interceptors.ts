@@ -219,13 +219,13 @@ function idempotencyInterceptor({ idempotency }: InterceptorDeps): Interceptor {
       // Answered in the protocol and encoding of the request, as the handler's response would be
       // (gRPC and gRPC-Web carry the status in a trailer).
       const contentType = req.header.get("content-type") ?? "";
-      const header = new Headers({ "content-type": contentType, "idempotent-replay": "true" });
+      const header = new Headers({ "content-type": contentType, "idempotent-replay": "true", ...(claim.changes ? { [CHANGES_HEADER]: claim.changes } : {}) });
       const trailer = new Headers(contentType.startsWith("application/grpc") ? { "grpc-status": "0" } : {});
       return { stream: false, service: req.service, method: req.method, header, trailer, message: fromBinary(req.method.output, claim.response) } as UnaryResponse;
     }
     try {
       const res = (await next(req)) as UnaryResponse;
-      await idempotency.complete(principal, key, toBinary(req.method.output, res.message));
+      await idempotency.complete(principal, key, toBinary(req.method.output, res.message), res.header.get(CHANGES_HEADER) ?? "");
       return res;
     } catch (error) {
       await idempotency.release(principal, key);

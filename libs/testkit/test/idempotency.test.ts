@@ -4,7 +4,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
-import { IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
+import { CHANGES_HEADER, IDEMPOTENCY_HEADER } from "@bulkhead/api/headers";
 import { failure, startTestService, type TestService } from "@bulkhead/testkit";
 import { fixtureService } from "./fixture/service.js";
 
@@ -20,9 +20,13 @@ const count = async (svc: TestService, sql: string) => Number((await svc.service
 
 test("a retry with the same key and request gets the first response; the change is made once", async ({ svc, admin }) => {
   const client = svc.client(PartitionService, admin);
-  const first = (await client.createPartition({ id: "idem-1", name: "once" }, keyed("k-1"))).partition!;
-  const retried = (await client.createPartition({ id: "idem-1", name: "once" }, keyed("k-1"))).partition!;
+  const changes: string[] = [];
+  const noting = (key: string) => ({ ...keyed(key), onHeader: (h: Headers) => void changes.push(h.get(CHANGES_HEADER) ?? "") });
+  const first = (await client.createPartition({ id: "idem-1", name: "once" }, noting("k-1"))).partition!;
+  const retried = (await client.createPartition({ id: "idem-1", name: "once" }, noting("k-1"))).partition!;
   assert.equal(retried, first, "the same response, not already_exists");
+  assert.match(changes[0]!, /^[a-z_]+:\d+$/, "the first call names its change");
+  assert.is(changes[1], changes[0], "and the replay names the same change, for a retried call's --wait");
   for (const protocol of ["grpc", "grpc-web"] as const) {
     const other = svc.client(PartitionService, admin, protocol);
     assert.equal((await other.createPartition({ id: "idem-1", name: "once" }, keyed("k-1"))).partition, first, `replayed over ${protocol}`);

@@ -1,5 +1,6 @@
 -- What --wait follows: each fabric change the reconciler fanned out (when, to which devices), and
--- when each device's last render began reading the records.
+-- when each device's last render began reading the records — also a render that found the device
+-- no longer configured (its devices row is gone then, the mark stays).
 CREATE TABLE processed_changes (
   source text NOT NULL,
   event_id bigint NOT NULL,
@@ -10,4 +11,7 @@ CREATE TABLE processed_changes (
 );
 CREATE INDEX processed_changes_by_time ON processed_changes (fanned_out_from);
 
-ALTER TABLE devices ADD COLUMN rendered_from timestamptz;
+CREATE TABLE render_marks (
+  device text PRIMARY KEY,
+  rendered_from timestamptz NOT NULL
+);

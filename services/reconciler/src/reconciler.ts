@@ -135,6 +135,7 @@ export class Reconciler {
     const render = await this.renderDevice(device, row);
     if (!render) {
       if (row) await this.store.forget(device);
+      await this.store.renderedFrom(device, from);
       return false;
     }
     const { rendered } = render;
@@ -394,14 +395,17 @@ export class Reconciler {
   async changeProgress(changes: string[], project?: string): Promise<ChangeProgressView[]> {
     const named = changes.map((change) => ({ change, source: change.slice(0, change.indexOf(":")), eventId: change.slice(change.indexOf(":") + 1) }));
     const fanOuts = await this.store.fanOuts(named);
-    const rows = new Map((await this.store.renderProgress([...new Set([...fanOuts.values()].flatMap((f) => f.devices))])).map((r) => [r.device, r]));
+    const progress = await this.store.renderProgress([...new Set([...fanOuts.values()].flatMap((f) => f.devices))]);
     return named.map(({ change }) => {
       const fanOut = fanOuts.get(change);
-      // A device Bulkhead no longer configures (forgotten since) has nothing left to reach.
       const devices = (fanOut?.devices ?? []).flatMap((device) => {
-        const row = rows.get(device);
-        const visible = row !== undefined && (project === undefined || row.projects.includes(project));
-        return visible ? [{ device, rendered: row.rendered_from !== null && row.rendered_from >= fanOut!.from, state: row.state, desiredGeneration: row.desired_generation, lastError: project === undefined ? row.last_error : "" }] : [];
+        const { row, renderedFrom } = progress.get(device)!;
+        const rendered = renderedFrom !== undefined && renderedFrom >= fanOut!.from;
+        // Rendered since and gone: Bulkhead no longer configures it, nothing left to reach.
+        if (!row && rendered) return [];
+        // A project member sees the devices carrying the project's networks (not one never rendered).
+        if (project !== undefined && !row?.projects.includes(project)) return [];
+        return [{ device, rendered, state: row?.state ?? 0, desiredGeneration: row?.desired_generation ?? 0, lastError: project === undefined ? (row?.last_error ?? "") : "" }];
       });
       return { change, processed: fanOut !== undefined, devices };
     });

@@ -196,9 +196,12 @@ export class ReconcilerStore {
     );
   }
 
-  /** A render of `device` that began reading the records at `from` has finished. */
+  /** A render of `device` that began reading the records at `from` has finished (or found it no longer configured). */
   async renderedFrom(device: string, from: Date): Promise<void> {
-    await this.pool.query("UPDATE devices SET rendered_from = GREATEST(coalesce(rendered_from, '-infinity'), $2) WHERE device = $1", [device, from]);
+    await this.pool.query(
+      "INSERT INTO render_marks (device, rendered_from) VALUES ($1, $2) ON CONFLICT (device) DO UPDATE SET rendered_from = GREATEST(render_marks.rendered_from, EXCLUDED.rendered_from)",
+      [device, from],
+    );
   }
 
   /** The fan-outs of these changes, by `<source>:<event id>`. */
@@ -210,11 +213,14 @@ export class ReconcilerStore {
     return new Map(rows.map((r) => [`${r.source}:${r.event_id}`, { from: r.fanned_out_from, devices: r.devices }]));
   }
 
-  /** The devices' rows with when their last render began, for change progress. */
-  async renderProgress(devices: string[]): Promise<(DeviceRow & { rendered_from: Date | null })[]> {
-    if (devices.length === 0) return [];
-    const { rows } = await this.pool.query<DeviceRow & { rendered_from: Date | null }>(`SELECT ${deviceColumns}, rendered_from FROM devices WHERE device = ANY($1)`, [devices]);
-    return rows;
+  /** For change progress: each device's row (none once forgotten) and when its last render began (none before the first). */
+  async renderProgress(devices: string[]): Promise<Map<string, { row?: DeviceRow; renderedFrom?: Date }>> {
+    const progress = new Map<string, { row?: DeviceRow; renderedFrom?: Date }>(devices.map((d) => [d, {}]));
+    if (devices.length === 0) return progress;
+    for (const row of (await this.pool.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = ANY($1)`, [devices])).rows) progress.get(row.device)!.row = row;
+    const marks = await this.pool.query<{ device: string; rendered_from: Date }>("SELECT device, rendered_from FROM render_marks WHERE device = ANY($1)", [devices]);
+    for (const mark of marks.rows) progress.get(mark.device)!.renderedFrom = mark.rendered_from;
+    return progress;
   }
 
   /** Forgets fan-outs older than `before` (a wait is over long before). */
