@@ -71,7 +71,7 @@ export default async function run() {
   const tokens = { secret, issuer: "bulkhead", audience: "bulkhead" };
   const token = (claims: TokenClaims) => signToken(tokens, { expiresIn: "2h", ...claims });
   const admin = await token({ kind: "user", subject: "admin", roles: ["admin"] });
-  const common = { VALKEY_URL: testValkeyUrl(), BULKHEAD_JWT_SECRET: secret, BULKHEAD_QUEUE_PREFIX: prefix, BULKHEAD_LOG_LEVEL: "warn" };
+  const common = { VALKEY_URL: testValkeyUrl(), BULKHEAD_JWT_SECRET: secret, BULKHEAD_QUEUE_PREFIX: prefix, BULKHEAD_LOG_LEVEL: "warn", BULKHEAD_RATE_LIMIT_PER_SECOND: "0" };
   const databases: TestDatabase[] = [];
   const processes: ServiceProcess[] = [];
   const agents: TestService[] = [];
