@@ -14,6 +14,7 @@ import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/networ
 import { create } from "@bufbuild/protobuf";
 import { createServiceClient, startService, type RunningService } from "@bulkhead/service-kit";
 import { tlsEnv, type Certificate } from "./credentials.js";
+import { services } from "./services.js";
 import { firewallAgentService } from "@bulkhead/firewall-agent";
 import { metalCoreService } from "@bulkhead/metal-core";
 
@@ -60,7 +61,10 @@ interface Context {
 const AGENT_PORT_OFFSET = 100;
 
 /** Every port the demo's agents listen on. */
-export const demoAgentPorts = (basePort: number) => Array.from({ length: SWITCHES.filter((s) => s.role !== "spine").length + 1 }, (_, i) => basePort + AGENT_PORT_OFFSET + i);
+const demoAgentPorts = (basePort: number) => Array.from({ length: SWITCHES.filter((s) => s.role !== "spine").length + 1 }, (_, i) => basePort + AGENT_PORT_OFFSET + i);
+
+/** Every port `npm start` listens on from BULKHEAD_BASE_PORT: the services' and the demo agents'. */
+export const launcherPorts = (basePort: number) => [...services.map((_, i) => basePort + i), ...demoAgentPorts(basePort)];
 
 export async function startDemo(c: Context): Promise<Demo> {
   const network = c.urls.BULKHEAD_NETWORK_URL!;

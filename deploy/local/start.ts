@@ -12,7 +12,7 @@ import { join, relative, resolve } from "node:path";
 import { ConfigError, provisionServices, serviceKeyPair, serviceKeysDir, signTokenWithKey, startService, userIssuerKeyPair, type RunningService } from "@bulkhead/service-kit";
 import { probeVerifyTools } from "@bulkhead/reconciler";
 import { agentSigningKey, localCa, tlsEnv } from "./credentials.js";
-import { demoAgentPorts, startDemo, type Demo } from "./demo.js";
+import { launcherPorts, startDemo, type Demo } from "./demo.js";
 import { LOCK_FILE, lockDataDir } from "./lock.js";
 import { PostgresStartError, startEmbeddedPostgres, type EmbeddedPostgres } from "./postgres.js";
 import { serviceUrls, services } from "./services.js";
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   process.once("exit", () => lock.release());
-  const taken = await firstPortInUse([...services.map((_, i) => basePort + i), ...demoAgentPorts(basePort)]);
+  const taken = await firstPortInUse(launcherPorts(basePort));
   if (taken !== undefined) {
     say(portInUse(taken));
     process.exit(1);

@@ -3,7 +3,7 @@
 // again on the same data, and how long Ctrl-C takes to stop everything.
 import { performance } from "node:perf_hooks";
 import { median, table } from "@bulkhead/testkit/bench";
-import { cleanUp, dataDirectory, launch, stop } from "../test/launch.js";
+import { cleanUp, dataDirectory, freeBasePort, launch, stop } from "../test/launch.js";
 
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 3);
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
@@ -12,7 +12,7 @@ export default async function run() {
   const fresh: number[] = [];
   const restart: number[] = [];
   const stops: number[] = [];
-  const port = 21001 + Math.floor(Math.random() * 500);
+  const port = await freeBasePort();
   try {
     for (let i = 0; i < RUNS; i++) {
       const dir = dataDirectory("bench-start");

@@ -3,9 +3,11 @@
 // Shared by the launcher test and the lab benchmark.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { launcherPorts } from "../demo.js";
 
 const exec = promisify(execFile);
 const children = new Map<ChildProcess, () => string>();
@@ -15,6 +17,31 @@ const root = new URL("../../../", import.meta.url).pathname;
 const STALLED_MS = 90_000;
 /** How long a launcher left running at the end may take to stop its Valkey and PostgreSQL. */
 const CLEANUP_MS = 30_000;
+
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+
+/**
+ * A base port (BULKHEAD_BASE_PORT) every port of a launcher is free from, chosen at random between
+ * 20000 and 30000, so that runs on one machine (a CI run beside another build) do not collide.
+ * Bases handed out before in this process are not handed out again (nor ones overlapping them).
+ */
+const handedOut = new Set<number>();
+export async function freeBasePort(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 9_700);
+    const near = [...handedOut].some((b) => Math.abs(b - base) < 110);
+    if (!near && (await Promise.all(launcherPorts(base).map(portFree))).every(Boolean)) {
+      handedOut.add(base);
+      return base;
+    }
+  }
+}
 
 /** A data directory for a launcher, deleted by cleanUp(). */
 export function dataDirectory(label: string): string {

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { cleanUp, cliEnv, dataDirectory, launch, launchRefused, section, sh, stop } from "./launch.js";
+import { cleanUp, cliEnv, dataDirectory, freeBasePort, launch, launchRefused, section, sh, stop } from "./launch.js";
 
 const exec = promisify(execFile);
 const base64url = (value: string | Buffer) => Buffer.from(value).toString("base64url");
@@ -24,16 +24,16 @@ function forge(keyFile: string, claims: Record<string, unknown>): string {
   const unsigned = `${base64url(JSON.stringify({ alg: "EdDSA", kid: "network" }))}.${base64url(JSON.stringify({ iss: "bulkhead", aud: "bulkhead", iat: now, exp: now + 600, ...claims }))}`;
   return `${unsigned}.${base64url(sign(null, Buffer.from(unsigned), createPrivateKey(readFileSync(keyFile))))}`;
 }
-const test = suite<{ dir: string }>("launcher", {} as never);
-const basePort = 17001 + Math.floor(Math.random() * 500);
+const test = suite<{ dir: string; basePort: number }>("launcher", {} as never);
 
-test.before((ctx) => {
+test.before(async (ctx) => {
   ctx.dir = dataDirectory("launch");
+  ctx.basePort = await freeBasePort();
 });
 // A failed assertion must not leave a launcher running.
 test.after(cleanUp);
 
-test("seeds a demo fabric; the printed walkthroughs work as printed; data survives restarts; --reset starts clean", async ({ dir }) => {
+test("seeds a demo fabric; the printed walkthroughs work as printed; data survives restarts; --reset starts clean", async ({ dir, basePort }) => {
   const first = await launch(dir, [], basePort);
   assert.match(first.output(), `http://127.0.0.1:${basePort}`);
   assert.match(first.output(), "Seeding the demo fabric");
@@ -72,14 +72,14 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   assert.match(bufOut, '"passed": true', "VerifyPartition passes");
   // A second launcher on the same data refuses, naming the first, and touches nothing; one on
   // other data but the same ports says which variable moves them, without a stack trace.
-  const twice = await launchRefused(dir, [], basePort + 100);
+  const twice = await launchRefused(dir, [], await freeBasePort());
   assert.is(twice.code, 1, twice.output);
   assert.match(twice.output, `Bulkhead is already running on ${dir} (launcher pid ${first.child.pid})`);
   const elsewhere = dataDirectory("launch-other");
   const ports = await launchRefused(elsewhere, [], basePort);
   // Data of the earlier PGlite launcher is never silently replaced.
   mkdirSync(join(elsewhere, "pgdata"));
-  const pglite = await launchRefused(elsewhere, [], basePort + 200);
+  const pglite = await launchRefused(elsewhere, [], await freeBasePort());
   assert.is(pglite.code, 1, pglite.output);
   assert.match(pglite.output, "holds the data of the earlier embedded PGlite");
   assert.is(ports.code, 1, ports.output);
@@ -109,7 +109,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
 test("--tls: every listener serves TLS from a local CA; the CLI, buf curl and the agents work over it, cleartext does not", async () => {
   const dir = dataDirectory("launch-tls");
   // Ports of its own: a failure of the first test must not fail this one too.
-  const port = basePort + 200;
+  const port = await freeBasePort();
   const launched = await launch(dir, ["--tls"], port);
   assert.match(launched.output(), `https://127.0.0.1:${port}`);
   assert.match((await sh(["./bulkhead switch list"], cliEnv(dir))).stdout, /leaf01\s+demo\s+r1\s+leaf/);

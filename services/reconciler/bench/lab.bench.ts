@@ -8,7 +8,7 @@
 import { performance } from "node:perf_hooks";
 import { labUnavailable, proven, runLab, type LabReport } from "@bulkhead/lab";
 import { median, table } from "@bulkhead/testkit/bench";
-import { cleanUp, cliEnv, dataDirectory, launch, section, sh, stop } from "../../../deploy/local/test/launch.js";
+import { cleanUp, cliEnv, dataDirectory, freeBasePort, launch, section, sh, stop } from "../../../deploy/local/test/launch.js";
 import { factsOf } from "../src/facts.js";
 import { startStack } from "../test/harness.js";
 import { hostile, measure } from "../test/mutations.js";
@@ -21,7 +21,7 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 /** The demo fabric after the walkthrough: wall time of each `fabric lab` run, and its report. */
 async function demo(): Promise<{ times: number[]; report: string }> {
   const dir = dataDirectory("bench-lab");
-  const launched = await launch(dir, [], 18001 + Math.floor(Math.random() * 500));
+  const launched = await launch(dir, [], await freeBasePort());
   try {
     const walkthrough = section(launched.output(), "Try it with the bulkhead CLI");
     const lab = walkthrough.findIndex((l) => l.includes("fabric lab"));
