@@ -123,14 +123,26 @@ export async function failure(call: Promise<unknown>): Promise<ConnectError> {
 
 /** A free TCP port on 127.0.0.1 (for a service started in its own process). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+  for (;;) {
+    // Below the kernel's ephemeral range (32768–60999 by default): a port the OS hands out for
+    // outgoing connections and `listen(0)` could be taken again before the caller binds it.
+    const port = PRE_CHOSEN_PORTS.from + Math.floor(Math.random() * (PRE_CHOSEN_PORTS.to - PRE_CHOSEN_PORTS.from));
+    if (handedOutPorts.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-  });
+    if (free) {
+      handedOutPorts.add(port);
+      return port;
+    }
+  }
 }
+
+/** Where freePort() picks from (launcher tests take 20000 and up). */
+const PRE_CHOSEN_PORTS = { from: 10_000, to: 20_000 };
+const handedOutPorts = new Set<number>();
 
 export interface ServiceProcess {
   url: string;

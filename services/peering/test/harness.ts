@@ -43,16 +43,30 @@ export interface World {
 export async function startWorld(options: { notifyPeering?: boolean; peeringEnv?: Record<string, string> } = {}): Promise<World> {
   const secret = randomSecret();
   const peeringPort = await freePort();
-  const ipam = await startTestService(ipamService, { secret });
-  const network = await startTestService(networkService, {
-    secret,
-    env: { BULKHEAD_IPAM_URL: ipam.url, ...(options.notifyPeering === false ? {} : { BULKHEAD_PEERING_URL: `http://127.0.0.1:${peeringPort}` }) },
-  });
-  const inventory = await startTestService(inventoryService, { secret, env: { BULKHEAD_NETWORK_URL: network.url, BULKHEAD_SECRETS_KEY: randomBytes(32).toString("base64") } });
-  const peering = await startTestService(peeringService, {
-    secret,
-    env: { PORT: String(peeringPort), BULKHEAD_NETWORK_URL: network.url, BULKHEAD_INVENTORY_URL: inventory.url, BULKHEAD_PEERING_SWEEP_MS: "3600000", ...options.peeringEnv },
-  });
+  // What started is stopped again if a later step fails: a suite whose setup failed must end (and
+  // fail), not hang on the services it left running.
+  const started: TestService[] = [];
+  const start = async (...args: Parameters<typeof startTestService>) => {
+    const service = await startTestService(...args);
+    started.push(service);
+    return service;
+  };
+  let ipam: TestService, network: TestService, inventory: TestService, peering: TestService;
+  try {
+    ipam = await start(ipamService, { secret });
+    network = await start(networkService, {
+      secret,
+      env: { BULKHEAD_IPAM_URL: ipam.url, ...(options.notifyPeering === false ? {} : { BULKHEAD_PEERING_URL: `http://127.0.0.1:${peeringPort}` }) },
+    });
+    inventory = await start(inventoryService, { secret, env: { BULKHEAD_NETWORK_URL: network.url, BULKHEAD_SECRETS_KEY: randomBytes(32).toString("base64") } });
+    peering = await start(peeringService, {
+      secret,
+      env: { PORT: String(peeringPort), BULKHEAD_NETWORK_URL: network.url, BULKHEAD_INVENTORY_URL: inventory.url, BULKHEAD_PEERING_SWEEP_MS: "3600000", ...options.peeringEnv },
+    });
+  } catch (error) {
+    for (const service of started.reverse()) await service.stop().catch(() => {});
+    throw error;
+  }
 
   const admin = await network.adminToken();
   const networks = network.client(NetworkService, admin);
