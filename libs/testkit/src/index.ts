@@ -54,6 +54,9 @@ export interface TestServiceOptions {
   captureLogs?: boolean;
 }
 
+/** Connections per service in tests: enough for their concurrency tests, few enough for two runs at once. */
+const TEST_POOL_SIZE = "4";
+
 export async function startTestService<S extends ConfigSpec>(definition: ServiceDefinition<S>, options: TestServiceOptions = {}): Promise<TestService> {
   // Agents (storage "none") get no database; the handle's db is then a stand-in with nothing to drop.
   const db: TestDatabase = definition.storage === "none" ? { name: "", url: "", drop: async () => {} } : await createTestDatabase(definition.name);
@@ -68,6 +71,9 @@ export async function startTestService<S extends ConfigSpec>(definition: Service
     BULKHEAD_LOG_LEVEL: process.env.BULKHEAD_TEST_LOG_LEVEL ?? "silent",
     BULKHEAD_QUEUE_PREFIX: queuePrefix,
     BULKHEAD_SHUTDOWN_GRACE_MS: "2000",
+    // Small pools: a test stack runs six services, two packages run at once, and the machine may
+    // run another build against the same Postgres (100 connections by default).
+    BULKHEAD_DB_POOL_SIZE: TEST_POOL_SIZE,
     ...(options.captureLogs ? { BULKHEAD_LOG_LEVEL: "trace" } : {}),
     ...options.env,
   };
