@@ -37,6 +37,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
   const first = await launch(dir, [], basePort);
   assert.match(first.output(), `http://127.0.0.1:${basePort}`);
   assert.match(first.output(), "Seeding the demo fabric");
+  assert.not.match(first.output(), /"level":"(warn|error|fatal)"/, "a healthy first start prints no warning");
 
   const cli = section(first.output(), "Try it with the bulkhead CLI");
   assert.ok(cli.length >= 10 && cli[0]!.startsWith("export PROJECT="), cli.join("\n"));
@@ -91,6 +92,7 @@ test("seeds a demo fabric; the printed walkthroughs work as printed; data surviv
 
   const second = await launch(dir, [], basePort);
   assert.not.match(second.output(), "Seeding the demo fabric", "the second start finds its data");
+  assert.not.match(second.output(), /"level":"(warn|error|fatal)"/, "a healthy restart prints no warning");
   const networks = (await sh([`./bulkhead network list --project ${project} -o json`], cliEnv(dir))).stdout;
   const own = (json: string) => (JSON.parse(json).networks as { name: string; project?: string }[]).filter((n) => n.project).map((n) => n.name).sort();
   assert.equal(own(networks), ["app", "db", "web"]);
