@@ -1,28 +1,37 @@
-// A unified line diff (longest common subsequence), for showing what a change would do to a
-// device's configuration. Pure.
+// A unified line diff, for showing what a change would do to a device's configuration. Pure.
+// Myers' algorithm (jsdiff) within an edit budget; past it — texts too different to diff in
+// bounded time and memory — the changed middle is shown whole: still a correct diff, not a minimal one.
+import { structuredPatch } from "diff";
 
-type Op = { kind: " " | "-" | "+"; line: string };
+/** Changed lines Myers may find before the diff falls back to the changed middle shown whole. */
+export const DIFF_EDIT_BUDGET = 2_000;
+/** And the time it may take for that. */
+const DIFF_TIMEOUT_MS = 250;
 
-function operations(a: readonly string[], b: readonly string[]): Op[] {
-  // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].
-  const lcs = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  }
-  const ops: Op[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) {
-      ops.push({ kind: " ", line: a[i++]! });
-      j++;
-    } else if (i < a.length && (j === b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      ops.push({ kind: "-", line: a[i++]! });
-    } else {
-      ops.push({ kind: "+", line: b[j++]! });
-    }
-  }
-  return ops;
+interface Hunk {
+  oldStart: number;
+  oldLines: number;
+  newStart: number;
+  newLines: number;
+  lines: string[];
+}
+
+const split = (text: string) => (text === "" ? [] : text.replace(/\n$/, "").split("\n"));
+
+/** One hunk from the first differing line to the last, with `context` lines around it. */
+function wholeMiddle(a: readonly string[], b: readonly string[], context: number): Hunk {
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const start = Math.max(0, head - context);
+  const after = Math.min(tail, context);
+  const before = a.slice(start, head).map((l) => ` ${l}`);
+  const removed = a.slice(head, a.length - tail).map((l) => `-${l}`);
+  const added = b.slice(head, b.length - tail).map((l) => `+${l}`);
+  const trailing = a.slice(a.length - tail, a.length - tail + after).map((l) => ` ${l}`);
+  const lines = [...before, ...removed, ...added, ...trailing];
+  return { oldStart: start + 1, oldLines: lines.length - added.length, newStart: start + 1, newLines: lines.length - removed.length, lines };
 }
 
 /**
@@ -31,25 +40,14 @@ function operations(a: readonly string[], b: readonly string[]): Op[] {
  */
 export function unifiedDiff(from: string, to: string, labels: { from: string; to: string }, context = 3): string {
   if (from === to) return "";
-  const split = (text: string) => (text === "" ? [] : text.replace(/\n$/, "").split("\n"));
-  const ops = operations(split(from), split(to));
-  const changed = ops.map((op, k) => (op.kind !== " " ? k : -1)).filter((k) => k >= 0);
+  const a = split(from);
+  const b = split(to);
+  const text = (lines: readonly string[]) => (lines.length === 0 ? "" : `${lines.join("\n")}\n`);
+  const patch = structuredPatch(labels.from, labels.to, text(a), text(b), undefined, undefined, { context, maxEditLength: DIFF_EDIT_BUDGET, timeout: DIFF_TIMEOUT_MS });
+  const hunks: Hunk[] = patch?.hunks ?? [wholeMiddle(a, b, context)];
+  // A side with no lines is addressed by the line before it (0 at the start of the file).
+  const range = (start: number, count: number) => `${count === 0 ? start - 1 : start},${count}`;
   const out = [`--- ${labels.from}`, `+++ ${labels.to}`];
-  let k = 0;
-  while (k < changed.length) {
-    // A hunk spans changes closer than 2 × context to each other.
-    const start = Math.max(0, changed[k]! - context);
-    let end = changed[k]!;
-    while (k < changed.length && changed[k]! - end <= 2 * context) end = changed[k++]!;
-    end = Math.min(ops.length - 1, end + context);
-    const before = ops.slice(0, start);
-    const hunk = ops.slice(start, end + 1);
-    const fromStart = before.filter((o) => o.kind !== "+").length;
-    const toStart = before.filter((o) => o.kind !== "-").length;
-    const fromCount = hunk.filter((o) => o.kind !== "+").length;
-    const toCount = hunk.filter((o) => o.kind !== "-").length;
-    out.push(`@@ -${fromStart + (fromCount > 0 ? 1 : 0)},${fromCount} +${toStart + (toCount > 0 ? 1 : 0)},${toCount} @@`);
-    out.push(...hunk.map((o) => `${o.kind}${o.line}`));
-  }
+  for (const h of hunks) out.push(`@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`, ...h.lines);
   return `${out.join("\n")}\n`;
 }

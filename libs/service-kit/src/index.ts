@@ -19,6 +19,7 @@ export {
 } from "./errors.js";
 export { failpoint } from "./failpoints.js";
 export { HealthState, ServingStatus } from "./health.js";
+export { groupBy } from "./collections.js";
 export { allPages, decodePageToken, encodePageToken, page, type Page } from "./paging.js";
 export { compensate, Periodic, SagaSweeper, type SagaState } from "./sagas.js";
 export { scopeOf, type Scope } from "./scope.js";

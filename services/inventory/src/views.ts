@@ -79,8 +79,7 @@ async function announceableAddresses(project: string, lookup: Lookup, firewalls:
  * VNIs of its networks; ports of machines that are not installed stay in the PXE VLAN.
  */
 export async function switchView(sw: SwitchRow, connections: Map<string, string>, machines: MachineStore, lookup: Lookup): Promise<{ ports: PortView[]; vrfs: VrfView[] }> {
-  const rows = await Promise.all([...new Set(connections.values())].map((id) => machines.get(id)));
-  const machineRows = new Map(rows.filter((r): r is MachineRow => r !== undefined).map((r) => [r.id, r]));
+  const machineRows = new Map((await machines.getMany([...new Set(connections.values())])).map((r) => [r.id, r]));
   const firewalls = new Map<string, Promise<Set<string>>>();
   const firewallsOf = (project: string) => {
     let found = firewalls.get(project);

@@ -36,6 +36,10 @@ const pad = (n: number) => String(n).padStart(3, "0");
 const leafName = (i: number) => `leaf${pad(i)}`;
 const ports = [...Array.from({ length: MACHINE_PORTS }, (_, i) => `swp${i + 1}`), "swp31", "swp32"];
 
+const benchStarted = performance.now();
+/** Progress on stderr, for a run that takes minutes. */
+const progress = (what: string) => console.error(`convergence: ${what} (${Math.round((performance.now() - benchStarted) / 1000)} s)`);
+
 async function until(what: string, ms: number, done: () => Promise<boolean> | boolean, every = 50): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await done())) {
@@ -170,6 +174,7 @@ export default async function run() {
     };
     await until("every agent in sync", 300_000, () => allInSync(), 250);
     const initialMs = performance.now() - startedAgents;
+    progress(`${LEAVES} agents in sync`);
 
     // Machines, cabled to both leaves of a rack on the same port, registered up front.
     const machines = at(MachineService, inventory);
@@ -197,9 +202,11 @@ export default async function run() {
     };
     await registerAll(plan);
     await until("registrations rendered", 120_000, async () => (await quiet()) && (await allInSync()), 250);
+    progress("machines registered and rendered");
 
     // Single changes: one allocation at a time, each on a rack no other sample touched.
     const single: number[] = [];
+    progress("single changes");
     for (let k = 0; k < SINGLE_SAMPLES; k++) {
       const m = plan[k]!;
       const leaves = leavesOf(m);
@@ -233,8 +240,10 @@ export default async function run() {
       }),
     );
     const allocatedMs = performance.now() - burstStart;
+    progress("burst answered");
     await until("the burst on every leaf", 300_000, () => burst.every((m) => leavesOf(m).every((l) => carries(m, l))), 20);
     const burstConvergeMs = performance.now() - burstStart;
+    progress("burst converged");
     await until("every device in sync after the burst", 120_000, () => allInSync(), 100);
     const after = await statuses();
     const touched = new Set(burst.flatMap(leavesOf));

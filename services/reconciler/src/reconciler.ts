@@ -19,6 +19,7 @@ import { closedFirewall, closedSwitch, cutFirewall, cutSwitch, type Withheld } f
 import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
 import { factsOf } from "./facts.js";
+import { FreshReads } from "./fresh-reads.js";
 import { labInputOf, withPlannedPolicy } from "./lab.js";
 import { readRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
@@ -91,6 +92,9 @@ const findingsSummary = (findings: readonly Finding[]) => {
 
 export class Reconciler {
   private readonly agents = new Map<string, Client<typeof AgentService>>();
+  /** A partition's verifier facts and route-leak plan, each read once for the renders that need it together. */
+  private readonly facts = new FreshReads(async (partition: string) => factsOf(await readRecords(this.services, partition)));
+  private readonly leakPlans = new FreshReads((partition: string) => this.services.peering.getRouteLeakPlan({ partition }));
 
   constructor(
     private readonly store: ReconcilerStore,
@@ -133,6 +137,7 @@ export class Reconciler {
     const from = await this.store.now();
     const row = await this.store.device(device);
     const render = await this.renderDevice(device, row);
+    const viewed = performance.now();
     if (!render) {
       if (row) await this.store.forget(device);
       await this.store.renderedFrom(device, from);
@@ -141,9 +146,11 @@ export class Reconciler {
     const { rendered } = render;
     let after = row;
     let changed = false;
+    let verifiedMs = 0;
     // A render refused before is refused again; what was verified before need not be again.
     if (!row || row.refused_hash !== rendered.hash) {
       if (row?.desired_hash !== rendered.hash) rendered.verification = await this.verify(device, rendered);
+      verifiedMs = performance.now() - viewed;
       const cut = rendered.verification.passed ? undefined : await this.cutBack(device, render, row);
       failpoint("reconciler.render.before-record");
       ({ row: after, changed } = await this.store.record(device, rendered, cut));
@@ -152,7 +159,8 @@ export class Reconciler {
     await this.store.renderedFrom(device, from);
     if (force) await this.store.unblock(device);
     if (changed || force || this.needsPush(after!)) await this.queues.push(device);
-    this.log.debug({ device, changed, generation: after!.desired_generation, ms: Math.round(performance.now() - started) }, "rendered");
+    const ms = (t: number) => Math.round(t);
+    this.log.debug({ device, changed, generation: after!.desired_generation, ms: ms(performance.now() - started), viewMs: ms(viewed - started), verifyMs: ms(verifiedMs) }, "rendered");
     return changed;
   }
 
@@ -188,10 +196,14 @@ export class Reconciler {
 
   /** Syntax with the real tools, then isolation (libs/verify) against the partition's records. */
   private async verify(device: string, rendered: Rendered): Promise<Rendered["verification"]> {
+    const started = performance.now();
     const syntax = await verifySyntax(device, rendered.files, this.options.verify);
     if (!this.options.isolation) return syntax;
-    const facts = factsOf(await readRecords(this.services, rendered.partition));
+    const parsed = performance.now();
+    const facts = await this.facts.read(rendered.partition);
+    const read = performance.now();
     const { findings } = verifyIsolation([{ device, kind: rendered.kind === DeviceKind.Firewall ? "firewall" : "switch", files: rendered.files }], facts);
+    this.log.debug({ device, syntaxMs: Math.round(parsed - started), factsMs: Math.round(read - parsed), isolationMs: Math.round(performance.now() - read) }, "verified");
     return { passed: syntax.passed && findings.length === 0, checks: [...syntax.checks, "isolation"], findings: [...syntax.findings, ...findings] };
   }
 
@@ -244,7 +256,7 @@ export class Reconciler {
     }
     const sw = view.switch!;
     if (sw.role !== SwitchRole.LEAF && sw.role !== SwitchRole.EXIT) return undefined;
-    const plan = await this.services.peering.getRouteLeakPlan({ partition: sw.partition });
+    const plan = await this.leakPlans.read(sw.partition);
     const model: DeviceModel = { switch: switchModelOf(view, plan, row?.vlans ?? {}) };
     const out = renderSwitch(model.switch);
     const files = filesOf(model);

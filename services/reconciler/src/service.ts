@@ -20,7 +20,7 @@ const config = {
   BULKHEAD_PEERING_URL: vars.url("Base URL of the peering service (route-leak plans)", { protocols: ["http", "https"] }),
   BULKHEAD_FIREWALL_POLICY_URL: vars.url("Base URL of the firewall-policy service (firewall rulesets)", { protocols: ["http", "https"] }),
   BULKHEAD_RENDER_INTERVAL_MS: vars.int("A device's configuration changes at most once per interval: the first change after a quiet interval is rendered at once, later ones are coalesced into one render when it ends", { default: 1_000, min: 0, max: 600_000 }),
-  BULKHEAD_RENDER_CONCURRENCY: vars.int("Renders run at once per process", { default: 4, min: 1, max: 256 }),
+  BULKHEAD_RENDER_CONCURRENCY: vars.int("Renders run at once per process (they mostly wait on reads and parsers; renders running together share their partition's reads)", { default: 16, min: 1, max: 256 }),
   BULKHEAD_PUSH_CONCURRENCY: vars.int("Pushes to agents run at once per process", { default: 32, min: 1, max: 1024 }),
   BULKHEAD_PUSH_ATTEMPTS: vars.int("Attempts of a push before the device is FAILED and the job dead-lettered", { default: 8, min: 1, max: 100 }),
   BULKHEAD_PUSH_BACKOFF_MS: vars.int("First retry delay of a push; doubled per attempt, with jitter", { default: 500, min: 10, max: 600_000 }),

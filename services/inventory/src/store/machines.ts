@@ -1,7 +1,7 @@
 // SQL for machines, their connections, BMC credentials, images and allocations.
 import { randomUUID } from "node:crypto";
 import { SqlState, sqlState, violatedConstraint, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, type SagaState } from "@bulkhead/service-kit";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, groupBy, type SagaState } from "@bulkhead/service-kit";
 import type { Connection, NicReport, Problem } from "../lldp.js";
 import type { Outbox } from "./outbox.js";
 
@@ -139,6 +139,11 @@ export class MachineStore {
     return this.read(this.pool, id);
   }
 
+  /** The machines of `ids` that exist, in their order. */
+  async getMany(ids: readonly string[]): Promise<MachineRow[]> {
+    return this.readMany(this.pool, ids);
+  }
+
   async list(filter: { project?: string; partition?: string; rack?: string; state?: number; role?: number }, after: string | undefined, limit: number): Promise<MachineRow[]> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT m.id FROM machines m LEFT JOIN allocations a ON a.machine = m.id
@@ -147,7 +152,7 @@ export class MachineStore {
        ORDER BY m.id LIMIT $7`,
       [filter.project ?? null, filter.partition ?? null, filter.rack ?? null, filter.state ?? null, filter.role ?? null, after ?? null, limit],
     );
-    return Promise.all(rows.map(async (r) => (await this.read(this.pool, r.id))!));
+    return this.readMany(this.pool, rows.map((r) => r.id));
   }
 
   async delete(id: string): Promise<MachineRow> {
@@ -317,14 +322,20 @@ export class MachineStore {
   }
 
   private async read(client: Pool | PoolClient, id: string, lock = false): Promise<MachineRow | undefined> {
-    const machine = (await client.query(`SELECT ${machineColumns} FROM machines WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [id])).rows[0];
-    if (!machine) return undefined;
-    const connections = (await client.query<{ nic: string; nicMac: string; switch: string; port: string }>(
-      `SELECT nic, nic_mac AS "nicMac", switch, port FROM connections WHERE machine = $1 ORDER BY nic`,
-      [id],
-    )).rows;
-    const allocation = (await client.query<AllocationRow>(`SELECT ${allocationColumns} FROM allocations WHERE machine = $1`, [id])).rows[0] ?? null;
-    return { ...machine, connections, allocation };
+    return (await this.readMany(client, [id], lock))[0];
+  }
+
+  /** Machines with their connections and allocations, in the order of `ids` (those that exist), in three queries. */
+  private async readMany(client: Pool | PoolClient, ids: readonly string[], lock = false): Promise<MachineRow[]> {
+    if (ids.length === 0) return [];
+    const machines = (await client.query(`SELECT ${machineColumns} FROM machines WHERE id = ANY($1::text[])${lock ? " FOR UPDATE" : ""}`, [ids])).rows;
+    const connections = groupBy(
+      (await client.query<{ machine: string; nic: string; nicMac: string; switch: string; port: string }>(`SELECT machine, nic, nic_mac AS "nicMac", switch, port FROM connections WHERE machine = ANY($1::text[]) ORDER BY machine, nic`, [ids])).rows,
+      (c) => c.machine,
+    );
+    const allocations = new Map((await client.query<AllocationRow>(`SELECT ${allocationColumns} FROM allocations WHERE machine = ANY($1::text[])`, [ids])).rows.map((a) => [a.machine, a]));
+    const byId = new Map(machines.map((m) => [m.id, { ...m, connections: (connections.get(m.id) ?? []).map(({ machine: _, ...c }) => c), allocation: allocations.get(m.id) ?? null }]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 }
 

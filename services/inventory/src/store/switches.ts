@@ -1,6 +1,6 @@
 // SQL for switches, their ports and the connection map.
 import { SqlState, sqlState, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
-import { FailedPreconditionError, NotFoundError } from "@bulkhead/service-kit";
+import { FailedPreconditionError, NotFoundError, groupBy } from "@bulkhead/service-kit";
 import type { Outbox } from "./outbox.js";
 
 export interface PortRow {
@@ -130,8 +130,9 @@ export class SwitchStore {
       "SELECT id FROM switches WHERE ($1::text IS NULL OR partition = $1) AND ($2::text IS NULL OR rack = $2) AND ($3::int IS NULL OR role = $3) ORDER BY id",
       [filter.partition ?? null, filter.rack ?? null, filter.role ?? null],
     );
-    return Promise.all(rows.map(async (r) => (await this.read(this.pool, r.id))!));
+    return this.readMany(this.pool, rows.map((r) => r.id));
   }
+
 
   async delete(id: string): Promise<SwitchRow> {
     try {
@@ -169,10 +170,16 @@ export class SwitchStore {
   }
 
   private async read(client: Pool | PoolClient, id: string, lock = false): Promise<SwitchRow | undefined> {
-    const sw = (await client.query(`SELECT ${switchColumns} FROM switches WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [id])).rows[0];
-    if (!sw) return undefined;
-    const ports = (await client.query<PortRow>("SELECT * FROM switch_ports WHERE switch = $1 ORDER BY name", [id])).rows;
-    return { ...sw, ports };
+    return (await this.readMany(client, [id], lock))[0];
+  }
+
+  /** Switches with their ports, in the order of `ids` (those that exist), in two queries. */
+  private async readMany(client: Pool | PoolClient, ids: readonly string[], lock = false): Promise<SwitchRow[]> {
+    if (ids.length === 0) return [];
+    const switches = (await client.query<Omit<SwitchRow, "ports">>(`SELECT ${switchColumns} FROM switches WHERE id = ANY($1::text[])${lock ? " FOR UPDATE" : ""}`, [ids])).rows;
+    const ports = groupBy((await client.query<PortRow>("SELECT * FROM switch_ports WHERE switch = ANY($1::text[]) ORDER BY switch, name", [ids])).rows, (p) => p.switch);
+    const byId = new Map(switches.map((sw) => [sw.id, { ...sw, ports: ports.get(sw.id) ?? [] }]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 }
 
