@@ -15,11 +15,15 @@ const exec = promisify(execFile);
 export interface FileKind {
   /** Which paths this kind covers, e.g. /^frr\// */
   match: RegExp;
-  /** Validates a candidate file; a non-zero exit rejects the revision. Empty: no validation. */
+  /** Validates a candidate file; a non-zero exit rejects the revision. Empty or `none`: no validation. */
   validate: string;
-  /** Activates the written file; a non-zero exit rolls the revision back. Empty: nothing to do. */
+  /** Activates the written file; a non-zero exit rolls the revision back. Empty or `none`: nothing to do. */
   reload: string;
 }
+
+/** What an operator sets a command variable to for no command (an empty variable means its default). */
+export const NO_COMMAND = "none";
+const commandOf = (command: string) => (command === NO_COMMAND ? "" : command);
 
 export interface AgentState {
   appliedGeneration: number;
@@ -47,14 +51,16 @@ export class ApplyEngine {
   private state: AgentState;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly stateFile: string;
+  private readonly kinds: readonly FileKind[];
 
   constructor(
     /** Directory the revision's relative paths are written under. */
     private readonly root: string,
-    private readonly kinds: readonly FileKind[],
+    kinds: readonly FileKind[],
     private readonly log: Logger,
     private readonly commandTimeoutMs = 60_000,
   ) {
+    this.kinds = kinds.map((k) => ({ ...k, validate: commandOf(k.validate), reload: commandOf(k.reload) }));
     this.stateFile = join(root, ".bulkhead", "state.json");
     mkdirSync(join(root, ".bulkhead"), { recursive: true });
     this.state = existsSync(this.stateFile) ? (JSON.parse(readFileSync(this.stateFile, "utf8")) as AgentState) : { appliedGeneration: 0, appliedHash: "", lastApplyAt: null, lastError: "", paths: [] };

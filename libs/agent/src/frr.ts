@@ -4,7 +4,7 @@ import { vars } from "@bulkhead/service-kit";
 import type { FileKind } from "./engine.js";
 
 export const frrConfig = {
-  BULKHEAD_FRR_VALIDATE: vars.string("Command that validates a candidate frr.conf ({file} is its path); empty: none", { default: "vtysh -C -f {file}" }),
+  BULKHEAD_FRR_VALIDATE: vars.string("Command that validates a candidate frr.conf ({file} is its path); `none`: no validation", { default: "vtysh -C -f {file}" }),
   BULKHEAD_FRR_RELOAD: vars.string("Command that activates the written frr.conf ({file}); not run in simulate mode", { default: "/usr/lib/frr/frr-reload.py --reload {file}" }),
 };
 
@@ -12,7 +12,7 @@ export const frrConfig = {
 export const frrKind = (c: { BULKHEAD_FRR_VALIDATE: string; BULKHEAD_FRR_RELOAD: string }): FileKind => ({ match: /^frr\//, validate: c.BULKHEAD_FRR_VALIDATE, reload: c.BULKHEAD_FRR_RELOAD });
 
 export const interfacesConfig = {
-  BULKHEAD_INTERFACES_VALIDATE: vars.string("Command that validates a candidate interfaces file ({file}); empty: none", { default: "" }),
+  BULKHEAD_INTERFACES_VALIDATE: vars.string("Command that validates a candidate interfaces file ({file}); empty or `none`: no validation", { default: "" }),
   BULKHEAD_INTERFACES_RELOAD: vars.string("Command that activates the written interfaces file; not run in simulate mode", { default: "ifreload -a" }),
 };
 

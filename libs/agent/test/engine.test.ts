@@ -1,6 +1,6 @@
 // Applying revisions on a device: atomic writes, validation that leaves the running files alone,
 // rollback when the reload fails, idempotence, drift, and state that survives a restart.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -31,6 +31,14 @@ test("a valid revision is written and reloaded; the same generation again is a n
   assert.is(await engine.apply(1, r.files, r.hash), "unchanged");
   assert.is(readFileSync(reloads, "utf8"), "reloaded\n", "reloaded once");
   assert.equal([engine.current.appliedGeneration, engine.current.appliedHash, engine.onDisk().runningHash], [1, r.hash, r.hash]);
+});
+
+test("a command set to `none` runs nothing (an empty variable means its default)", async () => {
+  const { engine, read, reloads } = setup({ validate: "none", reload: "none" });
+  const r = revision("no host name here\n");
+  assert.is(await engine.apply(1, r.files, r.hash), "applied");
+  assert.is(read(), "no host name here\n");
+  assert.not.ok(existsSync(reloads), "no reload ran");
 });
 
 test("a revision failing validation or its hash leaves the running files untouched", async () => {

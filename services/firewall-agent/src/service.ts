@@ -12,7 +12,7 @@ const config = {
   ...interfacesConfig,
   ...frrConfig,
   BULKHEAD_NICS_FILE: vars.string("JSON file with the firewall's NICs [{name, mac, neighbors: [{switch, port}]}] to register at start; empty: no registration", { default: "" }),
-  BULKHEAD_NFT_VALIDATE: vars.string("Command that validates a candidate nftables ruleset ({file}); empty: none", { default: "nft -c -f {file}" }),
+  BULKHEAD_NFT_VALIDATE: vars.string("Command that validates a candidate nftables ruleset ({file}); `none`: no validation", { default: "nft -c -f {file}" }),
   BULKHEAD_NFT_RELOAD: vars.string("Command that activates the written ruleset ({file}); not run in simulate mode", { default: "nft -f {file}" }),
 };
 

@@ -315,22 +315,27 @@ export class Reconciler {
    * failed), or UnrecoverableError when the agent refused the revision.
    */
   async push(device: string): Promise<"applied" | "unchanged" | "waiting" | "nothing"> {
+    const started = performance.now();
     const row = await this.store.device(device);
     if (!row || row.desired_generation === 0) return "nothing";
     if (!row.endpoint) {
       await this.store.waiting(device, "waiting for the agent to report in");
+      this.log.debug({ device }, "push waits for the agent");
       return "waiting";
     }
     const revision = (await this.store.revision(device, row.desired_generation))!;
     failpoint("reconciler.push.before-apply");
     try {
+      const asked = performance.now();
       const res = await this.agent(row.endpoint, device).apply({ device, generation: BigInt(revision.generation), files: revision.files, hash: revision.hash });
+      const applied = performance.now();
       await this.store.applied(device, Number(res.appliedGeneration), res.appliedHash, res.outcome === ApplyOutcome.APPLIED);
       if (res.appliedHash === revision.hash) await this.reportRuleset(device, revision.model, RulesetOutcome.APPLIED);
-      this.log.debug({ device, generation: revision.generation, outcome: ApplyOutcome[res.outcome] }, "pushed");
+      this.log.debug({ device, generation: revision.generation, outcome: ApplyOutcome[res.outcome], ms: Math.round(performance.now() - started), applyMs: Math.round(applied - asked) }, "pushed");
       return res.outcome === ApplyOutcome.APPLIED ? "applied" : "unchanged";
     } catch (error) {
       const e = ConnectError.from(error);
+      this.log.debug({ device, ms: Math.round(performance.now() - started), code: Code[e.code] }, "push failed");
       if (e.code === Code.InvalidArgument || e.code === Code.PermissionDenied) throw new UnrecoverableError(`the agent refused generation ${revision.generation}: ${e.rawMessage}`);
       throw new Error(`pushing generation ${revision.generation} to ${row.endpoint} failed: ${e.rawMessage}`);
     }

@@ -41,4 +41,27 @@ test("a parser that works nowhere is unavailable with the reason, never silently
   assert.equal((await check(await probeVerifyTools("off"))).bad.checks, []);
 });
 
+test("frr.conf files of renders running together are checked in one vtysh run with the same findings as alone", async () => {
+  const tools = await probeVerifyTools("auto");
+  const files: Record<string, string> = {
+    good1: frr,
+    // Ends inside `router bgp`: the next file must not be read in that context.
+    endsInBgp: "frr version 8.4\nhostname a\nrouter bgp 65000\n neighbor 10.0.0.2 remote-as 2\n",
+    startsWithBgpLine: " neighbor 10.0.0.1 remote-as 1\nhostname b\n",
+    broken: "frr version 8.4\nhostname c\nrouter bgp 65001\n bogus command here\n",
+    // Leaves configuration mode: whatever follows it in a run is not checked at all.
+    leavesConfig: "frr version 8.4\nhostname d\nexit\nexit\nexit\nexit\n",
+    afterLeaving: "frr version 8.4\nhostname e\nrouter bgp 65002\n another bogus command\n",
+    good2: frr.replace("fw1", "fw2"),
+  };
+  const verify = (device: string) => verifySyntax(device, [{ path: "frr/frr.conf", content: files[device]! }], tools);
+  const together = await Promise.all(Object.keys(files).map(verify));
+  const alone: typeof together = [];
+  for (const device of Object.keys(files)) alone.push(await verify(device));
+  assert.equal(together, alone);
+  assert.ok(tools.active[0]!.batches!.largest > 1, "some files were checked together");
+  const failed = (rs: typeof together) => rs.flatMap((r) => r.findings.map((f) => [f.device, f.line]));
+  assert.equal(failed(together), [["startsWithBgpLine", 1], ["broken", 4], ["afterLeaving", 4]]);
+});
+
 test.run();
