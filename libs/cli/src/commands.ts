@@ -245,7 +245,7 @@ export const commands: Command[] = [
   { path: ["ip", "free"], summary: "release an IP address", args: ["uuid"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [uuid], f) => ({ message: await bh.ips.releaseIP({ uuid, project: str(f, "project") }) }) },
 
   // --- switches ---
-  { path: ["switch", "list"], summary: "list switches", flags: { partition: flag("only this partition's"), rack: flag("only this rack's") }, run: async (bh, _, f) => ({ message: await bh.switches.listSwitches({ partition: str(f, "partition"), rack: str(f, "rack") }), list: { field: "switches", columns: SWITCH_COLUMNS } }) },
+  { path: ["switch", "list"], summary: "list switches", flags: { partition: flag("only this partition's"), rack: flag("only this rack's") }, run: async (bh, _, f) => ({ message: await bh.switches.listSwitches({ partition: str(f, "partition"), rack: str(f, "rack"), pageSize: 1000 }), list: { field: "switches", columns: SWITCH_COLUMNS } }) },
   { path: ["switch", "describe"], summary: "show a switch and its ports", args: ["id"], run: async (bh, [id]) => ({ message: await bh.switches.getSwitch({ id }) }) },
   { path: ["switch", "connected-machines"], summary: "which machine is cabled to which switch port", args: ["switch?"], flags: { partition: flag("only this partition") }, run: async (bh, [sw], f) => ({ message: await bh.switches.listConnectedMachines({ switch: sw ?? "", partition: str(f, "partition") }), list: { field: "connections", columns: [["SWITCH", "switch"], ["PORT", "port"], ["MACHINE", "machine"], ["NIC", "nic"], ["MAC", "nicMac"]] } }) },
   { path: ["switch", "port", "up"], summary: "switch a port on", args: ["switch", "port"], mutates: true, run: async (bh, [id, port]) => ({ message: await bh.switches.setPortAdminState({ id, port, adminState: PortState.UP }) }) },
@@ -366,7 +366,7 @@ export const commands: Command[] = [
     run: async (bh, _, f) => {
       const state = str(f, "state") ? SyncState[str(f, "state").toUpperCase().replace(/-/g, "_") as keyof typeof SyncState] : SyncState.UNSPECIFIED;
       if (state === undefined) throw new Error(`--state: unknown state ${str(f, "state")}`);
-      return { message: await bh.fabric.listDeviceStatuses({ partition: str(f, "partition"), state, record: str(f, "record"), project: str(f, "project") }), list: { field: "statuses", columns: STATUS_COLUMNS } };
+      return { message: await bh.fabric.listDeviceStatuses({ partition: str(f, "partition"), state, record: str(f, "record"), project: str(f, "project"), pageSize: 1000 }), list: { field: "statuses", columns: STATUS_COLUMNS } };
     },
   },
   {

@@ -6,6 +6,7 @@ export { loadMigrations, migrate, type Migration, type MigrateOptions } from "./
 export { FABRIC_CHANGES_QUEUE, OutboxRelay, appendOutbox, type Outbox, type OutboxEvent, type OutboxRelayOptions, type PublishedEvent } from "./outbox.js";
 export { assertIdentifier, createPool, type Pool, type PoolClient, type PoolOptions, type Queryable } from "./pool.js";
 export { provisionServiceRoles, serviceRoleName, type ServiceRole } from "./roles.js";
+export { uuidOrNull } from "./uuid.js";
 export { withTransaction, type IsolationLevel, type TransactionOptions } from "./tx.js";
 
 /** Migrations every service schema gets: the outbox and the audit log. */

@@ -1,6 +1,9 @@
 // Keyset paging: a page token is the opaque key of the last item returned.
 import { InvalidArgumentError } from "./errors.js";
 
+/** A page's size when the caller names none (the contracts say so). */
+export const DEFAULT_PAGE_SIZE = 100;
+
 export interface Page<T> {
   items: T[];
   nextPageToken: string;

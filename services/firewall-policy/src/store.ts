@@ -1,7 +1,7 @@
 // SQL for policies, firewall options and the rulesets handed out. Every change appends its outbox
 // event in the same transaction.
 import { randomUUID } from "node:crypto";
-import { violatedConstraint, withTransaction, type Outbox, type Pool, type Queryable } from "@bulkhead/db";
+import { uuidOrNull, violatedConstraint, withTransaction, type Outbox, type Pool, type Queryable } from "@bulkhead/db";
 import { AlreadyExistsError, NotFoundError } from "@bulkhead/service-kit";
 import type { FirewallOptions, PolicyRule } from "@bulkhead/render";
 import type { PolicyDraft } from "./spec.js";
@@ -74,7 +74,7 @@ export class PolicyStore {
   }
 
   async get(id: string): Promise<PolicyRow | undefined> {
-    return (await this.pool.query<PolicyRow>(`SELECT ${columns} FROM policies WHERE id::text = $1`, [id])).rows[0];
+    return (await this.pool.query<PolicyRow>(`SELECT ${columns} FROM policies WHERE id = $1::uuid`, [uuidOrNull(id)])).rows[0];
   }
 
   async list(filter: { project?: string; firewall?: string; state?: number }): Promise<PolicyRow[]> {
@@ -98,8 +98,8 @@ export class PolicyStore {
     return withTransaction(this.pool, async (client) => {
       const row = (await client.query<PolicyRow>(
         `UPDATE policies SET description = $2, ingress = $3, egress = $4, state = $5, reason = $6, firewalls = $7, compiles = $8, status_at = now(), updated_at = now()
-         WHERE id::text = $1 RETURNING ${columns}`,
-        [id, draft.description, JSON.stringify(draft.ingress), JSON.stringify(draft.egress), status.state, status.reason, status.firewalls, status.compiles],
+         WHERE id = $1::uuid RETURNING ${columns}`,
+        [uuidOrNull(id), draft.description, JSON.stringify(draft.ingress), JSON.stringify(draft.egress), status.state, status.reason, status.firewalls, status.compiles],
       )).rows[0];
       if (!row) throw new NotFoundError(POLICY, id);
       await this.event(client, "policy.updated", row, affected);
@@ -110,14 +110,14 @@ export class PolicyStore {
   /** Records a re-evaluated status; no event (the ruleset it came from is what changed). */
   async setStatus(id: string, status: Status): Promise<void> {
     await this.pool.query(
-      "UPDATE policies SET state = $2, reason = $3, firewalls = $4, compiles = $5, status_at = now() WHERE id::text = $1 AND (state, reason, firewalls, compiles) IS DISTINCT FROM ($2, $3, $4, $5)",
-      [id, status.state, status.reason, status.firewalls, status.compiles],
+      "UPDATE policies SET state = $2, reason = $3, firewalls = $4, compiles = $5, status_at = now() WHERE id = $1::uuid AND (state, reason, firewalls, compiles) IS DISTINCT FROM ($2, $3, $4, $5)",
+      [uuidOrNull(id), status.state, status.reason, status.firewalls, status.compiles],
     );
   }
 
   async delete(id: string): Promise<PolicyRow> {
     return withTransaction(this.pool, async (client) => {
-      const row = (await client.query<PolicyRow>(`DELETE FROM policies WHERE id::text = $1 RETURNING ${columns}`, [id])).rows[0];
+      const row = (await client.query<PolicyRow>(`DELETE FROM policies WHERE id = $1::uuid RETURNING ${columns}`, [uuidOrNull(id)])).rows[0];
       if (!row) throw new NotFoundError(POLICY, id);
       await this.event(client, "policy.deleted", row, row.firewalls);
       return row;

@@ -1,6 +1,6 @@
 // Thin handlers: protobuf in, domain call with the caller's scope, protobuf out.
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { InvalidArgumentError, NotFoundError, decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
+import { DEFAULT_PAGE_SIZE, InvalidArgumentError, NotFoundError, decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
 import { ImageService, MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { Lookup } from "./lookup.js";
@@ -28,7 +28,10 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         return { switch: switchMessage(await switches.get(req.id)) };
       },
       async listSwitches(req) {
-        return { switches: (await switches.list({ partition: req.partition || undefined, rack: req.rack || undefined, role: req.role || undefined })).map(switchMessage) };
+        const size = req.pageSize || DEFAULT_PAGE_SIZE;
+        const filter = { partition: req.partition || undefined, rack: req.rack || undefined, role: req.role || undefined };
+        const result = page(await switches.list(filter, { after: decodePageToken(req.pageToken), limit: size + 1 }), size, (sw) => sw.id);
+        return { switches: result.items.map(switchMessage), nextPageToken: result.nextPageToken };
       },
       async deleteSwitch(req) {
         return { switch: switchMessage(await switches.delete(req.id)) };
@@ -55,7 +58,7 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         return { machine: await withNetworks(await machines.get(scope(ctx, req.project), req.id)) };
       },
       async listMachines(req, ctx) {
-        const size = req.pageSize || 100;
+        const size = req.pageSize || DEFAULT_PAGE_SIZE;
         const filter = { partition: req.partition || undefined, rack: req.rack || undefined, state: req.state || undefined, role: req.role || undefined };
         const result = page(await machines.list(scope(ctx, req.project), filter, decodePageToken(req.pageToken), size + 1), size, (m) => m.id);
         const lookup = new Lookup(network);

@@ -89,8 +89,8 @@ export class Switches {
     return row;
   }
 
-  list(filter: { partition?: string; rack?: string; role?: number }): Promise<SwitchRow[]> {
-    return this.store.list(filter);
+  list(filter: { partition?: string; rack?: string; role?: number }, page?: { after?: string; limit: number }): Promise<SwitchRow[]> {
+    return this.store.list(filter, page);
   }
 
   delete(id: string): Promise<SwitchRow> {

@@ -105,4 +105,20 @@ test("a leaf's router id is its VTEP: inside the partition's underlay, and nobod
   assert.ok(await register("leaf09", "10.255.0.1"), "an unused underlay address is fine");
 });
 
+test("switches are listed in pages by id; a token from nowhere is invalid_argument", async ({ f }) => {
+  const all = (await f.switches.listSwitches({ partition: "fra1" })).switches.map((s) => s.id);
+  assert.ok(all.length >= 3, `${all}`);
+  const seen: string[] = [];
+  let pageToken = "";
+  do {
+    const page = await f.switches.listSwitches({ partition: "fra1", pageSize: 2, pageToken });
+    assert.ok(page.switches.length <= 2);
+    seen.push(...page.switches.map((s) => s.id));
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  assert.equal(seen, all);
+  const bad = await failure(f.switches.listSwitches({ pageToken: "x" }));
+  assert.equal([bad.code, bad.rawMessage.startsWith("page_token")], [Code.InvalidArgument, true], bad.rawMessage);
+});
+
 test.run();

@@ -9,7 +9,7 @@ import type { Directory } from "./directory.js";
 import type { Ips } from "./ips.js";
 import { ipMessage, networkMessage, partitionMessage, projectMessage, tenantMessage, usageMessage } from "./mappers.js";
 import type { Networks } from "./networks.js";
-import { decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
+import { DEFAULT_PAGE_SIZE, decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
 
 import type { NetworkType } from "./store/networks.js";
 
@@ -91,7 +91,7 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
           parentNetwork: req.parentNetwork || undefined,
           labels: req.labels,
         };
-        const size = req.pageSize || 100;
+        const size = req.pageSize || DEFAULT_PAGE_SIZE;
         const rows = await networks.list(scope(ctx, req.project), filter, size + 1, decodePageToken(req.pageToken));
         const result = page(rows, size, (n) => n.id);
         return { networks: result.items.map(networkMessage), nextPageToken: result.nextPageToken };
@@ -118,7 +118,7 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
       },
       async listIPs(req, ctx) {
         const filter = { network: req.network || undefined, machine: req.machine || undefined, type: req.type ? (req.type as 1 | 2) : undefined, ip: req.ip || undefined };
-        const size = req.pageSize || 100;
+        const size = req.pageSize || DEFAULT_PAGE_SIZE;
         const rows = await ips.list(scope(ctx, req.project), filter, size + 1, decodePageToken(req.pageToken));
         const result = page(rows, size, (ip) => ip.uuid);
         return { ips: result.items.map(ipMessage), nextPageToken: result.nextPageToken };

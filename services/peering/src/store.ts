@@ -1,6 +1,6 @@
 // SQL for peerings. Every change appends its outbox event in the same transaction.
 import { randomUUID } from "node:crypto";
-import { violatedConstraint, withTransaction, type Outbox, type Pool, type PoolClient, type Queryable } from "@bulkhead/db";
+import { uuidOrNull, violatedConstraint, withTransaction, type Outbox, type Pool, type PoolClient, type Queryable } from "@bulkhead/db";
 import { FailedPreconditionError, NotFoundError } from "@bulkhead/service-kit";
 import type { BgpEndpoint } from "./bgp.js";
 
@@ -70,7 +70,7 @@ export class PeeringStore {
   }
 
   async get(id: string): Promise<PeeringRow | undefined> {
-    return (await this.pool.query<PeeringRow>(`SELECT ${columns} FROM peerings WHERE id::text = $1`, [id])).rows[0];
+    return (await this.pool.query<PeeringRow>(`SELECT ${columns} FROM peerings WHERE id = $1::uuid`, [uuidOrNull(id)])).rows[0];
   }
 
   async byRequestId(project: string, requestId: string): Promise<PeeringRow | undefined> {
@@ -107,7 +107,7 @@ export class PeeringStore {
 
   async delete(id: string, describe: Describe, refuse: (row: PeeringRow) => void): Promise<PeeringRow> {
     return withTransaction(this.pool, async (client) => {
-      const row = (await client.query<PeeringRow>(`SELECT ${columns} FROM peerings WHERE id::text = $1 FOR UPDATE`, [id])).rows[0];
+      const row = (await client.query<PeeringRow>(`SELECT ${columns} FROM peerings WHERE id = $1::uuid FOR UPDATE`, [uuidOrNull(id)])).rows[0];
       if (!row) throw new NotFoundError(PEERING, id);
       refuse(row);
       await client.query("DELETE FROM peerings WHERE id = $1::uuid", [id]);

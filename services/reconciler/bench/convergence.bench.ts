@@ -18,7 +18,7 @@ import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/networ
 import { create } from "@bufbuild/protobuf";
 import { createTestDatabase, testValkeyUrl, type TestDatabase } from "@bulkhead/db/testing";
 import { metalCoreService } from "@bulkhead/metal-core";
-import { agentSigningKeyPair, createServiceClient, signToken, type ConfigSpec, type ServiceDefinition, type TokenClaims } from "@bulkhead/service-kit";
+import { agentSigningKeyPair, allPages, createServiceClient, signToken, type ConfigSpec, type ServiceDefinition, type TokenClaims } from "@bulkhead/service-kit";
 import { deleteKeys, freePort, randomSecret, startServiceProcess, startTestService, type ServiceProcess, type TestService } from "@bulkhead/testkit";
 import { median, table } from "@bulkhead/testkit/bench";
 
@@ -180,7 +180,11 @@ export default async function run() {
       for (const q of queues) await q.close();
       connection.disconnect();
     });
-    const statuses = async () => (await fabric.listDeviceStatuses({ partition: "fra1" })).statuses;
+    const statuses = () =>
+      allPages(async (pageToken) => {
+        const r = await fabric.listDeviceStatuses({ partition: "fra1", pageSize: 1000, pageToken });
+        return { items: r.statuses, next: r.nextPageToken };
+      });
     const allInSync = async (n = LEAVES) => {
       const s = await statuses();
       return s.length >= n && s.every((d) => d.state === SyncState.IN_SYNC && d.desiredGeneration > 0n);

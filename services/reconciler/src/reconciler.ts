@@ -21,7 +21,7 @@ import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } f
 import { factsOf } from "./facts.js";
 import { FreshReads } from "./fresh-reads.js";
 import { labInputOf, withPlannedPolicy } from "./lab.js";
-import { readRecords } from "./records.js";
+import { allMachines, allSwitches, readRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
 import { targetsOf } from "./targets.js";
 import { verifySyntax, type VerifyTools } from "./verify.js";
@@ -121,8 +121,7 @@ export class Reconciler {
   }
 
   private async firewallsOf(project: string): Promise<string[]> {
-    const { machines } = await this.services.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000 });
-    return machines.map((m) => m.id);
+    return (await allMachines(this.services.machines, { project, role: MachineRole.FIREWALL })).map((m) => m.id);
   }
 
   // --- render ---
@@ -438,8 +437,8 @@ export class Reconciler {
   /** The periodic safety net: every device the inventory knows, and every one the store knows. */
   async fullResync(): Promise<void> {
     const known = new Set((await this.store.devices()).map((d) => d.device));
-    for (const sw of (await this.services.switches.listSwitches({})).switches) if (sw.role === SwitchRole.LEAF || sw.role === SwitchRole.EXIT) known.add(sw.id);
-    for (const fw of (await this.services.machines.listMachines({ role: MachineRole.FIREWALL, pageSize: 1000 })).machines) known.add(fw.id);
+    for (const sw of await allSwitches(this.services.switches, {})) if (sw.role === SwitchRole.LEAF || sw.role === SwitchRole.EXIT) known.add(sw.id);
+    for (const fw of await allMachines(this.services.machines, { role: MachineRole.FIREWALL })) known.add(fw.id);
     for (const device of known) await this.queues.render(device);
   }
 }

@@ -41,21 +41,32 @@ export async function allNetworks(networks: Client<typeof NetworkService>, filte
   });
 }
 
+export async function allMachines(machines: Client<typeof MachineService>, filter: { partition?: string; role?: MachineRole; project?: string }): Promise<Machine[]> {
+  return allPages(async (pageToken) => {
+    const r = await machines.listMachines({ ...filter, pageSize: 1000, pageToken });
+    return { items: r.machines, next: r.nextPageToken };
+  });
+}
+
+export async function allSwitches(switches: Client<typeof SwitchService>, filter: { partition?: string }): Promise<Switch[]> {
+  return allPages(async (pageToken) => {
+    const r = await switches.listSwitches({ ...filter, pageSize: 1000, pageToken });
+    return { items: r.switches, next: r.nextPageToken };
+  });
+}
+
 /** Machines and firewalls with an allocation (being installed, or installed: their ports are bound). */
 export const isAllocated = (m: Machine) => m.allocation !== undefined && (m.state === MachineState.ALLOCATED || m.state === MachineState.INSTALLED);
 
 export const isInstalled = (m: Machine) => m.state === MachineState.INSTALLED;
 
 export async function readRecords(services: RecordServices, partition: string): Promise<PartitionRecords> {
-  const [own, external, { peerings }, { switches }, machines] = await Promise.all([
+  const [own, external, { peerings }, switches, machines] = await Promise.all([
     allNetworks(services.networks, { partition }),
     allNetworks(services.networks, { type: NetworkType.EXTERNAL }),
     services.peering.listPeerings({ partition }),
-    services.switches.listSwitches({ partition }),
-    allPages(async (pageToken) => {
-      const r = await services.machines.listMachines({ partition, pageSize: 1000, pageToken });
-      return { items: r.machines, next: r.nextPageToken };
-    }),
+    allSwitches(services.switches, { partition }),
+    allMachines(services.machines, { partition }),
   ]);
   const networks = [...new Map([...own, ...external].map((n) => [n.id, n])).values()];
   const allocated = machines.filter(isAllocated);

@@ -103,10 +103,12 @@ export class ReconcilerStore {
     return (await client.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1`, [device])).rows[0];
   }
 
-  async devices(filter: { partition?: string; state?: number; kind?: number; record?: string; project?: string } = {}): Promise<DeviceRow[]> {
+  /** Devices by filter, ordered by device; a page of them after `page.after` (all without `page`). */
+  async devices(filter: { partition?: string; state?: number; kind?: number; record?: string; project?: string } = {}, page?: { after?: string; limit: number }): Promise<DeviceRow[]> {
     const { rows } = await this.pool.query<DeviceRow>(
-      `SELECT ${deviceColumns} FROM devices WHERE ($1::text IS NULL OR partition = $1) AND ($2::int IS NULL OR state = $2) AND ($3::int IS NULL OR kind = $3) AND ($4::text IS NULL OR $4 = ANY(withheld_records)) AND ($5::text IS NULL OR $5 = ANY(projects)) ORDER BY device`,
-      [filter.partition ?? null, filter.state ?? null, filter.kind ?? null, filter.record ?? null, filter.project ?? null],
+      `SELECT ${deviceColumns} FROM devices WHERE ($1::text IS NULL OR partition = $1) AND ($2::int IS NULL OR state = $2) AND ($3::int IS NULL OR kind = $3) AND ($4::text IS NULL OR $4 = ANY(withheld_records)) AND ($5::text IS NULL OR $5 = ANY(projects))
+         AND ($6::text IS NULL OR device > $6) ORDER BY device LIMIT $7`,
+      [filter.partition ?? null, filter.state ?? null, filter.kind ?? null, filter.record ?? null, filter.project ?? null, page?.after ?? null, page?.limit ?? null],
     );
     return rows;
   }

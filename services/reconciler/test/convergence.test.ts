@@ -166,6 +166,11 @@ test("an agent that was down catches up with every change made meanwhile", async
 test("status, diff and revisions are there to inspect; only the reconciler's key, bound to the device, may push", async ({ s }) => {
   const list = (await s.fabric.listDeviceStatuses({ partition: "fra1" })).statuses.map((d) => d.device);
   assert.equal(list, ["fw1", "leaf01", "leaf02", "leaf03"]);
+  const first = await s.fabric.listDeviceStatuses({ partition: "fra1", pageSize: 3 });
+  const second = await s.fabric.listDeviceStatuses({ partition: "fra1", pageSize: 3, pageToken: first.nextPageToken });
+  assert.equal([first.statuses.map((d) => d.device), second.statuses.map((d) => d.device), second.nextPageToken], [["fw1", "leaf01", "leaf02"], ["leaf03"], ""], "pages of 3 walk the list once");
+  const badToken = await failure(s.fabric.listDeviceStatuses({ pageToken: "not-a-token" }));
+  assert.equal([badToken.code, badToken.rawMessage.startsWith("page_token")], [Code.InvalidArgument, true], badToken.rawMessage);
   assert.equal((await s.fabric.diff({ device: "leaf01" })).files, [], "in sync: nothing to show");
   assert.is((await failure(s.fabric.getDeviceStatus({ device: "nowhere" }))).code, Code.NotFound);
   const agent = s.agents.get("leaf01")!;

@@ -214,7 +214,15 @@ export class MachineStore {
       const candidate = min + Math.floor(Math.random() * (max - min + 1));
       if ((await client.query("SELECT 1 FROM allocations WHERE asn = $1", [candidate])).rowCount === 0) return candidate;
     }
-    const free = (await client.query<{ n: string }>("SELECT n::text FROM generate_series($1::bigint, $2::bigint) n WHERE NOT EXISTS (SELECT 1 FROM allocations WHERE asn = n) LIMIT 1", [min, max])).rows[0]?.n;
+    // The lowest free ASN is the range's start or follows a taken one: a walk of the taken, not of the range.
+    const free = (
+      await client.query<{ n: string }>(
+        `WITH taken AS (SELECT asn FROM allocations WHERE asn BETWEEN $1 AND $2)
+         SELECT n::text FROM (SELECT $1::bigint AS n UNION ALL SELECT asn + 1 FROM taken) candidates
+         WHERE n <= $2 AND NOT EXISTS (SELECT 1 FROM taken WHERE asn = n) ORDER BY n LIMIT 1`,
+        [min, max],
+      )
+    ).rows[0]?.n;
     if (!free) throw new ResourceExhaustedError(`the ASN pool ${min}-${max} is exhausted`);
     return Number(free);
   }

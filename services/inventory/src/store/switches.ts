@@ -125,10 +125,11 @@ export class SwitchStore {
     return this.read(this.pool, id);
   }
 
-  async list(filter: { partition?: string; rack?: string; role?: number }): Promise<SwitchRow[]> {
+  /** Switches by filter, ordered by id; a page of them after `page.after` (all without `page`). */
+  async list(filter: { partition?: string; rack?: string; role?: number }, page?: { after?: string; limit: number }): Promise<SwitchRow[]> {
     const { rows } = await this.pool.query<{ id: string }>(
-      "SELECT id FROM switches WHERE ($1::text IS NULL OR partition = $1) AND ($2::text IS NULL OR rack = $2) AND ($3::int IS NULL OR role = $3) ORDER BY id",
-      [filter.partition ?? null, filter.rack ?? null, filter.role ?? null],
+      "SELECT id FROM switches WHERE ($1::text IS NULL OR partition = $1) AND ($2::text IS NULL OR rack = $2) AND ($3::int IS NULL OR role = $3) AND ($4::text IS NULL OR id > $4) ORDER BY id LIMIT $5",
+      [filter.partition ?? null, filter.rack ?? null, filter.role ?? null, page?.after ?? null, page?.limit ?? null],
     );
     return this.readMany(this.pool, rows.map((r) => r.id));
   }

@@ -1,6 +1,6 @@
 // SQL for partitions, tenants and projects.
 import { randomUUID } from "node:crypto";
-import { SqlState, sqlState, violatedConstraint, withTransaction, type Pool } from "@bulkhead/db";
+import { SqlState, sqlState, uuidOrNull, violatedConstraint, withTransaction, type Pool } from "@bulkhead/db";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "@bulkhead/service-kit";
 import type { Outbox } from "./common.js";
 
@@ -158,9 +158,9 @@ export class DirectoryStore {
   async listProjects(filter: { tenant?: string; labels: Record<string, string>; ids?: string[] }): Promise<ProjectRow[]> {
     const { rows } = await this.pool.query<ProjectRow>(
       `SELECT id::text, tenant, name, description, labels, created_at, updated_at FROM projects
-       WHERE ($1::text IS NULL OR tenant = $1) AND labels @> $2 AND ($3::text[] IS NULL OR id::text = ANY($3::text[]))
+       WHERE ($1::text IS NULL OR tenant = $1) AND labels @> $2 AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))
        ORDER BY tenant, name`,
-      [filter.tenant ?? null, filter.labels, filter.ids ?? null],
+      [filter.tenant ?? null, filter.labels, filter.ids ? filter.ids.flatMap((id) => uuidOrNull(id) ?? []) : null],
     );
     return rows;
   }

@@ -107,6 +107,9 @@ const networkColumns = `n.id, n.name, n.description, n.labels, n.type, n.partiti
   n.additional_announceable_cidrs::text[] AS additional_announceable_cidrs, n.namespace,
   n.requested_length_v4, n.requested_length_v6, n.state, n.request_id, n.saga_started_at, n.created_at, n.updated_at`;
 const fromNetworks = "networks n LEFT JOIN vrfs v ON v.network = n.id";
+/** A saga's row by its key ($1): a network by id, an IP by uuid. */
+const sagaKey = { networks: "id = $1::text", ips: "uuid = $1::uuid" } as const;
+
 const ipColumns = `uuid::text AS uuid, host(ip) AS ip, network, prefix::text AS prefix, namespace, project::text AS project, type, machine, name, description, labels,
   host(requested_ip) AS requested_ip, family, state, request_id, saga_started_at, created_at, updated_at`;
 
@@ -232,7 +235,15 @@ export class NetworkStore {
       if ((await client.query("INSERT INTO vrfs (vrf, network) VALUES ($1, $2) ON CONFLICT (vrf) DO NOTHING RETURNING vrf", [candidate, network])).rowCount === 1) return;
     }
     for (;;) {
-      const free = (await client.query<{ v: number }>("SELECT v FROM generate_series($1::int, $2::int) v WHERE v <> ALL($3::int[]) AND NOT EXISTS (SELECT 1 FROM vrfs WHERE vrf = v) LIMIT 1", [min, max, this.reserved])).rows[0]?.v;
+      // The lowest free VRF is the range's start or follows a taken or reserved one: a walk of those, not of the range.
+      const free = (
+        await client.query<{ v: number }>(
+          `WITH taken AS (SELECT vrf AS v FROM vrfs WHERE vrf BETWEEN $1 AND $2 UNION SELECT unnest($3::int[]))
+           SELECT c AS v FROM (SELECT $1::int AS c UNION ALL SELECT v + 1 FROM taken) candidates
+           WHERE c BETWEEN $1 AND $2 AND NOT EXISTS (SELECT 1 FROM taken WHERE v = c) ORDER BY c LIMIT 1`,
+          [min, max, this.reserved],
+        )
+      ).rows[0]?.v;
       if (free === undefined) throw new ResourceExhaustedError(`the VRF pool ${min}-${max} is exhausted`);
       if ((await client.query("INSERT INTO vrfs (vrf, network) VALUES ($1, $2) ON CONFLICT (vrf) DO NOTHING RETURNING vrf", [free, network])).rowCount === 1) return;
     }
@@ -278,8 +289,7 @@ export class NetworkStore {
    * ready, or another process compensates it). A row already compensating is taken over.
    */
   async beginCompensation(table: "networks" | "ips", key: string): Promise<boolean> {
-    const column = table === "networks" ? "id" : "uuid::text";
-    const { rowCount } = await this.pool.query(`UPDATE ${table} SET state = 'compensating', saga_started_at = now() WHERE ${column} = $1 AND state IN ('allocating', 'compensating')`, [key]);
+    const { rowCount } = await this.pool.query(`UPDATE ${table} SET state = 'compensating', saga_started_at = now() WHERE ${sagaKey[table]} AND state IN ('allocating', 'compensating')`, [key]);
     return rowCount === 1;
   }
 
@@ -353,8 +363,7 @@ export class NetworkStore {
 
   /** Claims a stalled saga for this process by restarting its clock; false if another process did first. */
   async claim(table: "networks" | "ips", key: string, stalledBefore: Date): Promise<boolean> {
-    const column = table === "networks" ? "id" : "uuid::text";
-    return (await this.pool.query(`UPDATE ${table} SET saga_started_at = now() WHERE ${column} = $1 AND state <> 'ready' AND saga_started_at < $2`, [key, stalledBefore])).rowCount === 1;
+    return (await this.pool.query(`UPDATE ${table} SET saga_started_at = now() WHERE ${sagaKey[table]} AND state <> 'ready' AND saga_started_at < $2`, [key, stalledBefore])).rowCount === 1;
   }
 
   /** Whether a network other than `id` claims `cidr` in the root namespace (then it is theirs in IPAM). */
