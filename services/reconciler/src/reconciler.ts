@@ -19,6 +19,7 @@ import { closedFirewall, closedSwitch, cutFirewall, cutSwitch, type Withheld } f
 import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
 import { factsOf } from "./facts.js";
+import { CpuThread } from "./cpu.js";
 import { FreshReads } from "./fresh-reads.js";
 import { labInputOf, withPlannedPolicy } from "./lab.js";
 import { allMachines, allSwitches, readRecords } from "./records.js";
@@ -95,6 +96,8 @@ export class Reconciler {
   /** A partition's verifier facts and route-leak plan, each read once for the renders that need it together. */
   private readonly facts = new FreshReads(async (partition: string) => factsOf(await readRecords(this.services, partition)));
   private readonly leakPlans = new FreshReads((partition: string) => this.services.peering.getRouteLeakPlan({ partition }));
+  /** A partition's verification and large diffs, off the event loop. */
+  private readonly cpu = new CpuThread();
 
   constructor(
     private readonly store: ReconcilerStore,
@@ -222,7 +225,7 @@ export class Reconciler {
       for (const c of revision.verification.checks) checks.add(c);
       syntaxFindings.push(...revision.verification.findings.filter((f) => f.property === "syntax"));
     }
-    const { findings } = verifyIsolation(configs, facts);
+    const { findings } = await this.cpu.run("verifyPartition", configs, facts);
     const all = [...syntaxFindings, ...findings];
     return { verification: { passed: all.length === 0, checks: [...checks].sort(), findings: all }, devices: configs.map((c) => c.device) };
   }
@@ -368,6 +371,15 @@ export class Reconciler {
     let client = this.agents.get(key);
     if (!client) this.agents.set(key, (client = createServiceClient(AgentService, { baseUrl: endpoint, token: () => this.options.agentToken(device), protocol: "grpc", timeoutMs: this.options.agentTimeoutMs, peerName: device })));
     return client;
+  }
+
+  /** `from` → `to` as a unified diff, computed off the event loop. */
+  unifiedDiff(from: string, to: string, labels: { from: string; to: string }): Promise<string> {
+    return this.cpu.run("unifiedDiff", from, to, labels);
+  }
+
+  async close(): Promise<void> {
+    await this.cpu.close();
   }
 
   // --- heartbeats and resyncs ---

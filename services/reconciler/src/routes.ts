@@ -5,7 +5,6 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { DesiredStateService, DeviceStatusSchema, FileDiffSchema, LabFlowSchema, LabPingSchema, LabStraySchema, RevisionSchema, VerificationSchema, type DeviceStatus, type Revision, type Verification } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { DEFAULT_PAGE_SIZE, FailedPreconditionError, NotFoundError, decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
 import { formatReport, labUnavailable, proven, runLab, type Flow } from "@bulkhead/lab";
-import { unifiedDiff } from "@bulkhead/render";
 import type { Reconciler } from "./reconciler.js";
 import type { DeviceRow, ReconcilerStore, RevisionRow, Verification as VerificationRow } from "./store.js";
 
@@ -69,9 +68,8 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
         const applied = row.applied_generation ? await store.revision(req.device, row.applied_generation) : undefined;
         const paths = [...new Set([...(desired?.files ?? []), ...(applied?.files ?? [])].map((f) => f.path))].sort();
         const content = (r: RevisionRow | undefined, path: string) => r?.files.find((f) => f.path === path)?.content ?? "";
-        const files = paths
-          .map((path) => create(FileDiffSchema, { path, unifiedDiff: unifiedDiff(content(applied, path), content(desired, path), { from: `${path} (applied, generation ${row.applied_generation})`, to: `${path} (desired, generation ${row.desired_generation})` }) }))
-          .filter((f) => f.unifiedDiff !== "");
+        const diffs = await Promise.all(paths.map((path) => reconciler.unifiedDiff(content(applied, path), content(desired, path), { from: `${path} (applied, generation ${row.applied_generation})`, to: `${path} (desired, generation ${row.desired_generation})` })));
+        const files = paths.map((path, k) => create(FileDiffSchema, { path, unifiedDiff: diffs[k]! })).filter((f) => f.unifiedDiff !== "");
         return { appliedGeneration: BigInt(row.applied_generation), desiredGeneration: BigInt(row.desired_generation), files };
       },
       async resync(req) {

@@ -85,6 +85,7 @@ export const reconcilerService: ServiceDefinition<typeof config> = {
       await resync.stop();
       await pruning.stop();
       await queues.close();
+      await reconciler.close();
     });
     return reconcilerRoutes(store, reconciler);
   },
