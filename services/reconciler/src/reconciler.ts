@@ -161,8 +161,7 @@ export class Reconciler {
     await this.store.renderedFrom(device, from);
     if (force) await this.store.unblock(device);
     if (changed || force || this.needsPush(after!)) await this.queues.push(device);
-    const ms = (t: number) => Math.round(t);
-    this.log.debug({ device, changed, generation: after!.desired_generation, ms: ms(performance.now() - started), viewMs: ms(viewed - started), verifyMs: ms(verifiedMs) }, "rendered");
+    this.log.debug({ device, changed, generation: after!.desired_generation, ms: Math.round(performance.now() - started), viewMs: Math.round(viewed - started), verifyMs: Math.round(verifiedMs) }, "rendered");
     return changed;
   }
 
