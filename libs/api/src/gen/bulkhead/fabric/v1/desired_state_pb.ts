@@ -501,7 +501,7 @@ export const ListDeviceStatusesRequestSchema: GenMessage<ListDeviceStatusesReque
   messageDesc(file_bulkhead_fabric_v1_desired_state, 9);
 
 /**
- * ListDeviceStatusesResponse lists the matching statuses.
+ * ListDeviceStatusesResponse is one page of the matching statuses.
  *
  * @generated from message bulkhead.fabric.v1.ListDeviceStatusesResponse
  */
