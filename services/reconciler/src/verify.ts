@@ -154,9 +154,9 @@ async function checkTogether(active: ActiveTool, batch: { separator: string; can
   const lines = contents.flatMap((c) => [batch.separator, ...(c.endsWith("\n") ? c.slice(0, -1) : c).split("\n")]);
   lines.push(batch.canary);
   const outcome = await checkAlone(active.command, `${lines.join("\n")}\n`, shared, "batch.conf");
-  const reported = outcome.passed ? [] : [...outcome.message.matchAll(/line (\d+):/g)].map((m) => Number(m[1]));
-  if (reported.length === 1 && reported[0] === lines.length) return contents.map(() => ({ passed: true }));
-  return alone();
+  // All the parser said is one line: the canary's error.
+  const onlyCanary = !outcome.passed && !outcome.message.includes(" / ") && outcome.message.startsWith(`line ${lines.length}:`) && outcome.message.endsWith(batch.canary);
+  return onlyCanary ? contents.map(() => ({ passed: true })) : alone();
 }
 
 export async function verifySyntax(device: string, files: readonly RevisionFile[], tools: VerifyTools): Promise<Verification> {
