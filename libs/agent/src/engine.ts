@@ -22,7 +22,7 @@ export interface FileKind {
 }
 
 /** What an operator sets a command variable to for no command (an empty variable means its default). */
-export const NO_COMMAND = "none";
+const NO_COMMAND = "none";
 const commandOf = (command: string) => (command === NO_COMMAND ? "" : command);
 
 export interface AgentState {

@@ -208,6 +208,8 @@ test("viewers read, other projects see nothing, agents fetch only their own rule
   const b = await w.editor(w.f.projectB);
   assert.is((await failure(b.getPolicy({ project: w.f.projectB, id: listed[0]!.id }))).code, Code.NotFound);
   assert.is((await failure(b.deletePolicy({ project: w.f.projectB, id: listed[0]!.id }))).code, Code.NotFound);
+  // Ids are compared as uuid: one that cannot be a uuid is not found, not a server error.
+  assert.is((await failure(viewer.getPolicy({ project: w.f.projectA, id: "not-a-uuid" }))).code, Code.NotFound);
   assert.is((await failure(b.getFirewallOptions({ project: w.f.projectB, firewall: "fw-a" }))).code, Code.NotFound);
   assert.is((await failure(b.getFirewallRuleset({ device: "fw-a" }))).code, Code.PermissionDenied, "rulesets are for agents and services");
   const agent = w.client(await w.service.agentToken("fw-a"));

@@ -145,6 +145,10 @@ test("only the project's owners and editors change its peerings; viewers list; o
   assert.is((await failure(b.peerings.getPeering({ project: w.projectB, id: listed[0]!.id }))).code, Code.NotFound, "nor see A's peerings");
   assert.is((await failure(b.peerings.deletePeering({ project: w.projectB, id: listed[0]!.id }))).code, Code.NotFound);
   assert.equal((await b.peerings.listPeerings({ project: w.projectB })).peerings, []);
+  // Ids are compared as uuid: one that cannot be a uuid is not found, not a server error.
+  assert.is((await failure(viewer.getPeering({ project: w.projectA, id: "not-a-uuid" }))).code, Code.NotFound);
+  assert.is((await failure((await w.editor(w.projectA)).peerings.deletePeering({ project: w.projectA, id: "not-a-uuid" }))).code, Code.NotFound);
+  assert.is((await viewer.listPeerings({ project: w.projectA })).peerings.length, listed.length, "nothing deleted");
   assert.is((await failure(b.peerings.releaseNetwork({ network: a1.id }))).code, Code.PermissionDenied, "releasing is the network service's");
 });
 

@@ -104,7 +104,7 @@ export default async function run() {
     processes.push(
       await startServiceProcess(
         new URL("../src/main.ts", import.meta.url),
-        { ...common, DATABASE_URL: reconcilerDb.url, BULKHEAD_INVENTORY_URL: inventory, BULKHEAD_NETWORK_URL: network, BULKHEAD_PEERING_URL: peering, BULKHEAD_FIREWALL_POLICY_URL: policy, BULKHEAD_RENDER_INTERVAL_MS: String(RENDER_INTERVAL_MS), BULKHEAD_FULL_RESYNC_MS: "3600000", BULKHEAD_AGENT_SIGNING_KEY_FILE: keys.privateKeyFile, BULKHEAD_LOG_LEVEL: process.env.BENCH_RECONCILER_LOG ?? "warn", ...(process.env.BENCH_RECONCILER_POOL ? { BULKHEAD_DB_POOL_SIZE: process.env.BENCH_RECONCILER_POOL } : {}) },
+        { ...common, DATABASE_URL: reconcilerDb.url, BULKHEAD_INVENTORY_URL: inventory, BULKHEAD_NETWORK_URL: network, BULKHEAD_PEERING_URL: peering, BULKHEAD_FIREWALL_POLICY_URL: policy, BULKHEAD_RENDER_INTERVAL_MS: String(RENDER_INTERVAL_MS), BULKHEAD_FULL_RESYNC_MS: "3600000", BULKHEAD_AGENT_SIGNING_KEY_FILE: keys.privateKeyFile, BULKHEAD_LOG_LEVEL: process.env.BENCH_RECONCILER_LOG ?? "warn" },
         reconcilerPort,
       ),
     );
