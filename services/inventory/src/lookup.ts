@@ -5,6 +5,7 @@ import { NetworkType, type Network, type NetworkIp, type NetworkPort } from "./n
 export class Lookup {
   private readonly networks = new Map<string, Promise<Network | undefined>>();
   private readonly projectIps = new Map<string, Promise<NetworkIp[]>>();
+  private readonly boundIps = new Map<string, Promise<NetworkIp[]>>();
 
   constructor(readonly port: NetworkPort) {}
 
@@ -21,8 +22,18 @@ export class Lookup {
     return found;
   }
 
+  /** Reads the addresses of each of `projects` at once: a list of many machines needs them all. */
+  async readProjects(projects: Iterable<string>): Promise<void> {
+    await Promise.all([...new Set(projects)].map((project) => this.ips(project)));
+  }
+
+  /** The addresses bound to `machine`: from its project's list when that was read, else its own. */
   async machineIps(project: string, machine: string): Promise<NetworkIp[]> {
-    return (await this.ips(project)).filter((ip) => ip.machine === machine);
+    const projectIps = this.projectIps.get(project);
+    if (projectIps) return (await projectIps).filter((ip) => ip.machine === machine);
+    let found = this.boundIps.get(machine);
+    if (!found) this.boundIps.set(machine, (found = this.port.listIps({ machine })));
+    return (await found).filter((ip) => ip.project === project);
   }
 
   async isUnderlay(id: string): Promise<boolean> {

@@ -82,14 +82,15 @@ export class Machines {
 
   // --- allocation ---
 
-  async allocate(scope: Scope, req: AllocateMachineRequest | AllocateFirewallRequest, role: Role): Promise<MachineRow> {
+  /** `lookup` holds the request's network-service reads (its answer reuses them). */
+  async allocate(scope: Scope, req: AllocateMachineRequest | AllocateFirewallRequest, role: Role, lookup: Lookup): Promise<MachineRow> {
     if (req.requestId) {
       const existing = await this.store.byRequestId(req.project, req.requestId);
-      if (existing?.allocation) return this.resume(existing);
+      if (existing?.allocation) return this.resume(existing, lookup);
     }
     if (!(await this.store.getImage(req.image))) throw new InvalidArgumentError("image", `there is no image ${req.image}`);
     const explicitIpNetworks = await this.checkExplicitIps(req.project, req.ips, req.networks.map((n) => n.network));
-    const networks = await this.checkNetworks(new Lookup(this.network), req, explicitIpNetworks, role);
+    const networks = await this.checkNetworks(lookup, req, explicitIpNetworks, role);
     let row: MachineRow;
     try {
       row = await this.store.claim(req.partition, req.machine || undefined, {
@@ -105,10 +106,10 @@ export class Machines {
         request_id: req.requestId || null,
       });
     } catch (error) {
-      if (error instanceof RequestIdTaken) return this.resume((await this.store.byRequestId(req.project, req.requestId))!);
+      if (error instanceof RequestIdTaken) return this.resume((await this.store.byRequestId(req.project, req.requestId))!, lookup);
       throw error;
     }
-    return this.completeAllocation(row);
+    return this.completeAllocation(row, lookup);
   }
 
   /**
@@ -182,17 +183,16 @@ export class Machines {
     return found;
   }
 
-  private async resume(row: MachineRow): Promise<MachineRow> {
+  private async resume(row: MachineRow, lookup: Lookup): Promise<MachineRow> {
     const state = row.allocation!.state;
     if (state === "ready") return row;
     if (state === "compensating") throw new AbortedError("the earlier attempt of this request failed and is being undone; retry");
     if (state === "freeing") throw new FailedPreconditionError(`the machine allocated by this request (${row.id}) is being freed`);
-    return this.completeAllocation(row);
+    return this.completeAllocation(row, lookup);
   }
 
-  private async completeAllocation(row: MachineRow): Promise<MachineRow> {
+  private async completeAllocation(row: MachineRow, lookup: Lookup): Promise<MachineRow> {
     const allocation = row.allocation!;
-    const lookup = new Lookup(this.network);
     try {
       for (const attachment of allocation.networks.filter((n) => n.autoAcquire)) {
         const network = await lookup.network(attachment.network);
@@ -230,14 +230,14 @@ export class Machines {
     await this.store.endAllocation(row.id, allocation.id, "compensating", undefined);
   }
 
-  async reportInstallation(device: string, succeeded: boolean, message: string): Promise<MachineRow> {
+  async reportInstallation(device: string, succeeded: boolean, message: string, lookup: Lookup): Promise<MachineRow> {
     const row = await this.store.get(device);
     if (!row) throw new NotFoundError(MACHINE, device);
     if (!succeeded) {
       this.log.warn({ machine: device, message }, "installation failed; the machine stays in the PXE VLAN");
       return row;
     }
-    return this.store.markInstalled(device, await this.eventPayload(row, new Lookup(this.network)));
+    return this.store.markInstalled(device, await this.eventPayload(row, lookup));
   }
 
   async free(scope: Scope, id: string): Promise<MachineRow> {

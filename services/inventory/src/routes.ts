@@ -7,14 +7,19 @@ import { Lookup } from "./lookup.js";
 import { Role, type Machines } from "./machines.js";
 import { connectionMessage, imageMessage, machineMessage, portViewMessage, switchMessage, vrfMessage } from "./mappers.js";
 import type { NetworkPort } from "./network.js";
-import type { MachineStore } from "./store/machines.js";
+import type { MachineRow, MachineStore } from "./store/machines.js";
 import type { Switches } from "./switches.js";
 import { firewallNetworks, machineNetworks, switchView } from "./views.js";
 
 const scope = (ctx: HandlerContext, project: string) => scopeOf(ctx.values.get(kPrincipal), project);
 
 export function inventoryRoutes(switches: Switches, machines: Machines, store: MachineStore, network: NetworkPort) {
-  const withNetworks = async (row: Awaited<ReturnType<MachineStore["get"]>> & object, lookup = new Lookup(network)) => machineMessage(row, await machineNetworks(row, lookup));
+  const withNetworks = async (row: MachineRow, lookup = new Lookup(network)) => machineMessage(row, await machineNetworks(row, lookup));
+  /** Runs a domain call with the request's network-service reads, and answers the machine it returns with them. */
+  const answering = async (call: (lookup: Lookup) => Promise<MachineRow>) => {
+    const lookup = new Lookup(network);
+    return { machine: await withNetworks(await call(lookup), lookup) };
+  };
   return (router: ConnectRouter) => {
     router.service(SwitchService, {
       async registerSwitch(req) {
@@ -62,16 +67,17 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         const filter = { partition: req.partition || undefined, rack: req.rack || undefined, state: req.state || undefined, role: req.role || undefined };
         const result = page(await machines.list(scope(ctx, req.project), filter, decodePageToken(req.pageToken), size + 1), size, (m) => m.id);
         const lookup = new Lookup(network);
+        await lookup.readProjects(result.items.flatMap((m) => (m.allocation ? [m.allocation.project] : [])));
         return { machines: await Promise.all(result.items.map((m) => withNetworks(m, lookup))), nextPageToken: result.nextPageToken };
       },
-      async allocateMachine(req, ctx) {
-        return { machine: await withNetworks(await machines.allocate(scope(ctx, req.project), req, Role.Machine)) };
+      allocateMachine(req, ctx) {
+        return answering((lookup) => machines.allocate(scope(ctx, req.project), req, Role.Machine, lookup));
       },
-      async allocateFirewall(req, ctx) {
-        return { machine: await withNetworks(await machines.allocate(scope(ctx, req.project), req, Role.Firewall)) };
+      allocateFirewall(req, ctx) {
+        return answering((lookup) => machines.allocate(scope(ctx, req.project), req, Role.Firewall, lookup));
       },
-      async reportInstallation(req) {
-        return { machine: await withNetworks(await machines.reportInstallation(req.device, req.succeeded, req.message)) };
+      reportInstallation(req) {
+        return answering((lookup) => machines.reportInstallation(req.device, req.succeeded, req.message, lookup));
       },
       async freeMachine(req, ctx) {
         return { machine: machineMessage(await machines.free(scope(ctx, req.project), req.id)) };

@@ -3,6 +3,7 @@ import { PortRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { firewallPortPrefixes, machinePortPrefixes } from "./filters.js";
 import type { Lookup } from "./lookup.js";
 import { NetworkType, type Network, type NetworkIp } from "./network.js";
+import { Role } from "./machines.js";
 import { primaryOf, roleOf, type NetworkRole } from "./roles.js";
 import { MachineState, type MachineRow, type MachineStore } from "./store/machines.js";
 import type { SwitchRow } from "./store/switches.js";
@@ -80,6 +81,8 @@ async function announceableAddresses(project: string, lookup: Lookup, firewalls:
  */
 export async function switchView(sw: SwitchRow, connections: Map<string, string>, machines: MachineStore, lookup: Lookup): Promise<{ ports: PortView[]; vrfs: VrfView[] }> {
   const machineRows = new Map((await machines.getMany([...new Set(connections.values())])).map((r) => [r.id, r]));
+  // A machine port announces its project's addresses: one list per project serves its machines' own too.
+  await lookup.readProjects([...machineRows.values()].filter((m) => m.state === MachineState.Installed && m.allocation?.role === Role.Machine).map((m) => m.allocation!.project));
   const firewalls = new Map<string, Promise<Set<string>>>();
   const firewallsOf = (project: string) => {
     let found = firewalls.get(project);
