@@ -12,7 +12,8 @@ import { NatType, NetworkService, NetworkType } from "@bulkhead/api/gen/bulkhead
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { createServiceClient, startService, type RunningService } from "@bulkhead/service-kit";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { allPages, createServiceClient, startService, type RunningService } from "@bulkhead/service-kit";
 import { tlsEnv, type Certificate } from "./credentials.js";
 import { services } from "./services.js";
 import { firewallAgentService } from "@bulkhead/firewall-agent";
@@ -70,9 +71,16 @@ export async function startDemo(c: Context): Promise<Demo> {
   const network = c.urls.BULKHEAD_NETWORK_URL!;
   const inventory = c.urls.BULKHEAD_INVENTORY_URL!;
   const client = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, url: string, token = c.admin) => createServiceClient(desc, { baseUrl: url, token, protocol: "grpc" });
-  const seeded = (await client(PartitionService, network).listPartitions({})).partitions.some((p) => p.id === PARTITION);
+  const partitions = client(PartitionService, network);
+  const seeded = await partitions.getPartition({ id: PARTITION }).then(
+    () => true,
+    (error: unknown) => (error instanceof ConnectError && error.code === Code.NotFound ? false : Promise.reject(error)),
+  );
   if (!seeded) await seed(c, client);
-  const projects = (await client(ProjectService, network).listProjects({ tenant: "acme" })).projects;
+  const projects = await allPages(async (pageToken) => {
+    const r = await client(ProjectService, network).listProjects({ tenant: "acme", pageSize: 1000, pageToken });
+    return { items: r.projects, next: r.nextPageToken };
+  });
   const project = projects.find((p) => p.name === "web")!.id;
 
   // The agents: one per leaf and the exit switch, one for the firewall.

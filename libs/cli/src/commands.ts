@@ -18,6 +18,7 @@ import { NatType, NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/netw
 import { PeeringType } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { SERVERS, type Bulkhead, type Server } from "@bulkhead/sdk";
 import { UsageError, wholeNumber } from "./numbers.js";
+import { everyPage } from "./pages.js";
 import type { CliConfig } from "./config.js";
 import type { Column } from "./output.js";
 
@@ -143,7 +144,7 @@ const allocationFlags = {
 
 export const commands: Command[] = [
   // --- partitions, tenants, projects ---
-  { path: ["partition", "list"], summary: "list partitions", run: async (bh) => ({ message: await bh.partitions.listPartitions({}), list: { field: "partitions", columns: PARTITION_COLUMNS } }) },
+  { path: ["partition", "list"], summary: "list partitions", run: async (bh) => ({ message: await everyPage((page) => bh.partitions.listPartitions(page), "partitions"), list: { field: "partitions", columns: PARTITION_COLUMNS } }) },
   { path: ["partition", "describe"], summary: "show a partition", args: ["id"], run: async (bh, [id]) => ({ message: await bh.partitions.getPartition({ id }) }) },
   {
     path: ["partition", "create"],
@@ -164,13 +165,13 @@ export const commands: Command[] = [
   { path: ["tenant", "describe"], summary: "show a tenant", args: ["id"], run: async (bh, [id]) => ({ message: await bh.tenants.getTenant({ id }) }) },
   { path: ["tenant", "create"], summary: "create a tenant (admins)", flags: { id: flag("id", true), name: flag("name", true), description: flag("description") }, run: async (bh, _, f) => ({ message: await bh.tenants.createTenant({ id: str(f, "id"), name: str(f, "name"), description: str(f, "description") }), list: { field: "tenant", columns: TENANT_COLUMNS } }) },
   { path: ["tenant", "update"], summary: "change a tenant's name or description (admins)", args: ["id"], flags: { name: flag("new name"), description: flag("new description") }, run: async (bh, [id], f) => ({ message: await bh.tenants.updateTenant({ id, ...given(f, "name", "description") }), list: { field: "tenant", columns: TENANT_COLUMNS } }) },
-  { path: ["tenant", "list"], summary: "list tenants", run: async (bh) => ({ message: await bh.tenants.listTenants({}), list: { field: "tenants", columns: TENANT_COLUMNS } }) },
-  { path: ["project", "list"], summary: "list projects", flags: { tenant: flag("only this tenant's") }, run: async (bh, _, f) => ({ message: await bh.projects.listProjects({ tenant: str(f, "tenant") }), list: { field: "projects", columns: [["ID", "id"], ["TENANT", "tenant"], ["NAME", "name"], ["DESCRIPTION", "description"]] } }) },
+  { path: ["tenant", "list"], summary: "list tenants", run: async (bh) => ({ message: await everyPage((page) => bh.tenants.listTenants(page), "tenants"), list: { field: "tenants", columns: TENANT_COLUMNS } }) },
+  { path: ["project", "list"], summary: "list projects", flags: { tenant: flag("only this tenant's") }, run: async (bh, _, f) => ({ message: await everyPage((page) => bh.projects.listProjects({ tenant: str(f, "tenant"), ...page }), "projects"), list: { field: "projects", columns: [["ID", "id"], ["TENANT", "tenant"], ["NAME", "name"], ["DESCRIPTION", "description"]] } }) },
   { path: ["project", "describe"], summary: "show a project", args: ["id"], run: async (bh, [project]) => ({ message: await bh.projects.getProject({ project }) }) },
   { path: ["project", "create"], summary: "create a project", flags: { tenant: flag("tenant", true), name: flag("name", true), description: flag("description") }, run: async (bh, _, f) => ({ message: await bh.projects.createProject({ tenant: str(f, "tenant"), name: str(f, "name"), description: str(f, "description") }), list: { field: "project", columns: [["ID", "id"], ["TENANT", "tenant"], ["NAME", "name"]] } }) },
 
   // --- networks and IPs ---
-  { path: ["network", "list"], summary: "list networks", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.networks.listNetworks({ project: str(f, "project"), partition: str(f, "partition"), pageSize: 1000 }), list: { field: "networks", columns: NETWORK_COLUMNS } }) },
+  { path: ["network", "list"], summary: "list networks", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await everyPage((page) => bh.networks.listNetworks({ project: str(f, "project"), partition: str(f, "partition"), ...page }), "networks"), list: { field: "networks", columns: NETWORK_COLUMNS } }) },
   { path: ["network", "describe"], summary: "show a network", args: ["id"], flags: { project: flag("its project") }, run: async (bh, [id], f) => ({ message: await bh.networks.getNetwork({ id, project: str(f, "project") }) }) },
   {
     path: ["network", "create"],
@@ -240,23 +241,23 @@ export const commands: Command[] = [
     mutates: true,
     run: async (bh, [id], f) => ({ message: await bh.networks.updateNetwork({ id, project: str(f, "project"), name: str(f, "name") || undefined, description: str(f, "description") || undefined, shared: f.shared === true ? true : undefined }), list: { field: "network", columns: NETWORK_COLUMNS } }),
   },
-  { path: ["ip", "list"], summary: "list IP addresses", flags: { project: flag("only this project's"), network: flag("only in this network"), machine: flag("only this machine's") }, run: async (bh, _, f) => ({ message: await bh.ips.listIPs({ project: str(f, "project"), network: str(f, "network"), machine: str(f, "machine"), pageSize: 1000 }), list: { field: "ips", columns: [["UUID", "uuid"], ["IP", "ip"], ["NETWORK", "network"], ["PROJECT", "project"], ["TYPE", "type", "IP_TYPE_"], ["MACHINE", "machine"], ["NAME", "name"]] } }) },
+  { path: ["ip", "list"], summary: "list IP addresses", flags: { project: flag("only this project's"), network: flag("only in this network"), machine: flag("only this machine's") }, run: async (bh, _, f) => ({ message: await everyPage((page) => bh.ips.listIPs({ project: str(f, "project"), network: str(f, "network"), machine: str(f, "machine"), ...page }), "ips"), list: { field: "ips", columns: [["UUID", "uuid"], ["IP", "ip"], ["NETWORK", "network"], ["PROJECT", "project"], ["TYPE", "type", "IP_TYPE_"], ["MACHINE", "machine"], ["NAME", "name"]] } }) },
   { path: ["ip", "allocate"], summary: "allocate an IP address", flags: { project: flag("project", true), network: flag("network", true), ip: flag("a particular address"), name: flag("name"), static: bool("static: kept until released (default: ephemeral)") }, mutates: true, run: async (bh, _, f) => ({ message: await bh.ips.allocateIP({ project: str(f, "project"), network: str(f, "network"), ip: str(f, "ip"), name: str(f, "name"), type: f.static ? IPType.IP_TYPE_STATIC : IPType.IP_TYPE_EPHEMERAL }), list: { field: "ip", columns: [["UUID", "uuid"], ["IP", "ip"], ["NETWORK", "network"], ["TYPE", "type", "IP_TYPE_"]] } }) },
   { path: ["ip", "free"], summary: "release an IP address", args: ["uuid"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [uuid], f) => ({ message: await bh.ips.releaseIP({ uuid, project: str(f, "project") }) }) },
 
   // --- switches ---
-  { path: ["switch", "list"], summary: "list switches", flags: { partition: flag("only this partition's"), rack: flag("only this rack's") }, run: async (bh, _, f) => ({ message: await bh.switches.listSwitches({ partition: str(f, "partition"), rack: str(f, "rack"), pageSize: 1000 }), list: { field: "switches", columns: SWITCH_COLUMNS } }) },
+  { path: ["switch", "list"], summary: "list switches", flags: { partition: flag("only this partition's"), rack: flag("only this rack's") }, run: async (bh, _, f) => ({ message: await everyPage((page) => bh.switches.listSwitches({ partition: str(f, "partition"), rack: str(f, "rack"), ...page }), "switches"), list: { field: "switches", columns: SWITCH_COLUMNS } }) },
   { path: ["switch", "describe"], summary: "show a switch and its ports", args: ["id"], run: async (bh, [id]) => ({ message: await bh.switches.getSwitch({ id }) }) },
-  { path: ["switch", "connected-machines"], summary: "which machine is cabled to which switch port", args: ["switch?"], flags: { partition: flag("only this partition") }, run: async (bh, [sw], f) => ({ message: await bh.switches.listConnectedMachines({ switch: sw ?? "", partition: str(f, "partition") }), list: { field: "connections", columns: [["SWITCH", "switch"], ["PORT", "port"], ["MACHINE", "machine"], ["NIC", "nic"], ["MAC", "nicMac"]] } }) },
+  { path: ["switch", "connected-machines"], summary: "which machine is cabled to which switch port", args: ["switch?"], flags: { partition: flag("only this partition") }, run: async (bh, [sw], f) => ({ message: await everyPage((page) => bh.switches.listConnectedMachines({ switch: sw ?? "", partition: str(f, "partition"), ...page }), "connections"), list: { field: "connections", columns: [["SWITCH", "switch"], ["PORT", "port"], ["MACHINE", "machine"], ["NIC", "nic"], ["MAC", "nicMac"]] } }) },
   { path: ["switch", "port", "up"], summary: "switch a port on", args: ["switch", "port"], mutates: true, run: async (bh, [id, port]) => ({ message: await bh.switches.setPortAdminState({ id, port, adminState: PortState.UP }) }) },
   { path: ["switch", "port", "down"], summary: "switch a port off", args: ["switch", "port"], mutates: true, run: async (bh, [id, port]) => ({ message: await bh.switches.setPortAdminState({ id, port, adminState: PortState.DOWN }) }) },
 
   // --- machines and firewalls ---
-  { path: ["machine", "list"], summary: "list machines", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.machines.listMachines({ project: str(f, "project"), partition: str(f, "partition"), role: MachineRole.UNSPECIFIED, pageSize: 1000 }), list: { field: "machines", columns: MACHINE_COLUMNS } }) },
+  { path: ["machine", "list"], summary: "list machines", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await everyPage((page) => bh.machines.listMachines({ project: str(f, "project"), partition: str(f, "partition"), role: MachineRole.UNSPECIFIED, ...page }), "machines"), list: { field: "machines", columns: MACHINE_COLUMNS } }) },
   { path: ["machine", "describe"], summary: "show a machine", args: ["id"], flags: { project: flag("its project") }, run: async (bh, [id], f) => ({ message: await bh.machines.getMachine({ id, project: str(f, "project") }) }) },
   { path: ["machine", "allocate"], summary: "allocate a machine", flags: allocationFlags, mutates: true, laterChange: installation, run: async (bh, _, f) => ({ message: await bh.machines.allocateMachine(allocation(f)), list: { field: "machine", columns: MACHINE_COLUMNS } }) },
   { path: ["machine", "free"], summary: "free a machine", args: ["id"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.machines.freeMachine({ id, project: str(f, "project") }) }) },
-  { path: ["firewall", "list"], summary: "list firewalls", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await bh.machines.listMachines({ project: str(f, "project"), partition: str(f, "partition"), role: MachineRole.FIREWALL, pageSize: 1000 }), list: { field: "machines", columns: MACHINE_COLUMNS } }) },
+  { path: ["firewall", "list"], summary: "list firewalls", flags: { project: flag("only this project's"), partition: flag("only this partition's") }, run: async (bh, _, f) => ({ message: await everyPage((page) => bh.machines.listMachines({ project: str(f, "project"), partition: str(f, "partition"), role: MachineRole.FIREWALL, ...page }), "machines"), list: { field: "machines", columns: MACHINE_COLUMNS } }) },
   { path: ["firewall", "allocate"], summary: "allocate a firewall", flags: allocationFlags, mutates: true, laterChange: installation, run: async (bh, _, f) => ({ message: await bh.machines.allocateFirewall(allocation(f)), list: { field: "machine", columns: MACHINE_COLUMNS } }) },
   { path: ["firewall", "free"], summary: "free a firewall", args: ["id"], flags: { project: flag("its project") }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.machines.freeMachine({ id, project: str(f, "project") }) }) },
 
@@ -268,7 +269,7 @@ export const commands: Command[] = [
     mutates: true,
     run: async (bh, _, f) => ({ message: await bh.peerings.createPeering({ project: str(f, "project"), name: str(f, "name"), type: PeeringType.LOCAL, network1: str(f, "network1"), network2: str(f, "network2") }), list: { field: "peering", columns: [["ID", "id"], ["NAME", "name"], ["NETWORK 1", "network1"], ["NETWORK 2", "network2"]] } }),
   },
-  { path: ["peering", "list"], summary: "list peerings", flags: { project: flag("only this project's"), partition: flag("only this partition's"), network: flag("only this network's") }, run: async (bh, _, f) => ({ message: await bh.peerings.listPeerings({ project: str(f, "project"), partition: str(f, "partition"), network: str(f, "network") }), list: { field: "peerings", columns: [["ID", "id"], ["PROJECT", "project"], ["NAME", "name"], ["TYPE", "type", "PEERING_TYPE_"], ["NETWORK 1", "network1"], ["NETWORK 2", "network2"], ["AUTO", "automatic"]] } }) },
+  { path: ["peering", "list"], summary: "list peerings", flags: { project: flag("only this project's"), partition: flag("only this partition's"), network: flag("only this network's") }, run: async (bh, _, f) => ({ message: await everyPage((page) => bh.peerings.listPeerings({ project: str(f, "project"), partition: str(f, "partition"), network: str(f, "network"), ...page }), "peerings"), list: { field: "peerings", columns: [["ID", "id"], ["PROJECT", "project"], ["NAME", "name"], ["TYPE", "type", "PEERING_TYPE_"], ["NETWORK 1", "network1"], ["NETWORK 2", "network2"], ["AUTO", "automatic"]] } }) },
   { path: ["peering", "delete"], summary: "delete a peering", args: ["id"], flags: { project: flag("its project", true) }, mutates: true, run: async (bh, [id], f) => ({ message: await bh.peerings.deletePeering({ id, project: str(f, "project") }) }) },
   {
     path: ["policy", "apply"],
@@ -277,12 +278,12 @@ export const commands: Command[] = [
     mutates: true,
     run: async (bh, _, f) => {
       const { project, spec } = policyFile(str(f, "file"), f);
-      const existing = (await bh.policies.listPolicies({ project })).policies.find((p) => p.name === spec.name);
+      const existing = (await everyPage((page) => bh.policies.listPolicies({ project, ...page }), "policies")).policies.find((p) => p.name === spec.name);
       const message = existing ? await bh.policies.updatePolicy({ id: existing.id, project, spec }) : await bh.policies.createPolicy({ project, spec });
       return { message, list: { field: "policy", columns: POLICY_COLUMNS } };
     },
   },
-  { path: ["policy", "list"], summary: "list policies", flags: { project: flag("project", true), firewall: flag("only those on this firewall") }, run: async (bh, _, f) => ({ message: await bh.policies.listPolicies({ project: str(f, "project"), firewall: str(f, "firewall") }), list: { field: "policies", columns: POLICY_COLUMNS } }) },
+  { path: ["policy", "list"], summary: "list policies", flags: { project: flag("project", true), firewall: flag("only those on this firewall") }, run: async (bh, _, f) => ({ message: await everyPage((page) => bh.policies.listPolicies({ project: str(f, "project"), firewall: str(f, "firewall"), ...page }), "policies"), list: { field: "policies", columns: POLICY_COLUMNS } }) },
   {
     path: ["policy", "plan"],
     summary: "show what applying a policy file would change on the firewalls",
@@ -366,7 +367,7 @@ export const commands: Command[] = [
     run: async (bh, _, f) => {
       const state = str(f, "state") ? SyncState[str(f, "state").toUpperCase().replace(/-/g, "_") as keyof typeof SyncState] : SyncState.UNSPECIFIED;
       if (state === undefined) throw new Error(`--state: unknown state ${str(f, "state")}`);
-      return { message: await bh.fabric.listDeviceStatuses({ partition: str(f, "partition"), state, record: str(f, "record"), project: str(f, "project"), pageSize: 1000 }), list: { field: "statuses", columns: STATUS_COLUMNS } };
+      return { message: await everyPage((page) => bh.fabric.listDeviceStatuses({ partition: str(f, "partition"), state, record: str(f, "record"), project: str(f, "project"), ...page }), "statuses"), list: { field: "statuses", columns: STATUS_COLUMNS } };
     },
   },
   {

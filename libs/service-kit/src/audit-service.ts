@@ -4,7 +4,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { AuditService } from "@bulkhead/api/gen/bulkhead/audit/v1/audit_pb.js";
 import { readAuditLog, type Pool } from "@bulkhead/db";
 import { InvalidArgumentError } from "./errors.js";
-import { decodePageToken, page } from "./paging.js";
+import { listPage } from "./paging.js";
 
 function validTime(field: string, date: Date): Date {
   if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(field, "is not a representable time");
@@ -14,14 +14,17 @@ function validTime(field: string, date: Date): Date {
 export function auditService(pool: Pool): ServiceImpl<typeof AuditService> {
   return {
     async listAuditEvents(req) {
-      const limit = req.pageSize || 100;
-      const beforeId = decodePageToken(req.pageToken);
-      if (beforeId !== undefined && !/^\d{1,19}$/.test(beforeId)) throw new InvalidArgumentError("page_token", "is not a token returned by a previous call");
       const since = req.since && validTime("since", timestampDate(req.since));
       const until = req.until && validTime("until", timestampDate(req.until));
       if (since && until && since >= until) throw new InvalidArgumentError("until", "must be later than since");
-      const rows = await readAuditLog(pool, limit + 1, { principal: req.principal, method: req.method, outcome: req.outcome, target: req.target, since, until, beforeId });
-      const { items, nextPageToken } = page(rows, limit, (r) => r.id);
+      const { items, nextPageToken } = await listPage(
+        req,
+        (beforeId, limit) => {
+          if (beforeId !== undefined && !/^\d{1,19}$/.test(beforeId)) throw new InvalidArgumentError("page_token", "is not a token returned by a previous call");
+          return readAuditLog(pool, limit, { principal: req.principal, method: req.method, outcome: req.outcome, target: req.target, since, until, beforeId });
+        },
+        (r) => r.id,
+      );
       return {
         nextPageToken,
         events: items.map((r) => ({ id: BigInt(r.id), at: timestampFromDate(r.at), principal: r.principal, method: r.method, target: r.target, requestId: r.requestId, outcome: r.outcome, message: r.message ?? "" })),

@@ -202,3 +202,21 @@ export async function deleteKeys(url: string, pattern: string): Promise<void> {
 }
 export { inNs, namespaces, sh } from "./netns.js";
 export { Rng } from "./rng.js";
+
+/**
+ * The keys of every item of a paged list read `pageSize` at a time. Throws when a page is larger
+ * than asked or an item comes twice: a list walked in pages is the whole list, each item once.
+ */
+export async function walkPages<T>(pageSize: number, fetch: (page: { pageSize: number; pageToken: string }) => Promise<{ items: T[]; next: string }>, key: (item: T) => string): Promise<string[]> {
+  const keys: string[] = [];
+  let pageToken = "";
+  do {
+    const page = await fetch({ pageSize, pageToken });
+    if (page.items.length > pageSize) throw new Error(`a page of ${page.items.length} items when ${pageSize} were asked for`);
+    keys.push(...page.items.map(key));
+    pageToken = page.next;
+  } while (pageToken);
+  const twice = keys.filter((k, i) => keys.indexOf(k) !== i);
+  if (twice.length > 0) throw new Error(`listed twice: ${twice.join(", ")}`);
+  return keys;
+}

@@ -52,8 +52,8 @@ export class Policies {
     return row;
   }
 
-  list(scope: Scope, filter: { project?: string; firewall?: string; state?: number }): Promise<PolicyRow[]> {
-    return this.store.list({ ...filter, project: scope.project ?? filter.project });
+  list(scope: Scope, filter: { project?: string; firewall?: string; state?: number }, page: { after?: string[]; limit: number }): Promise<PolicyRow[]> {
+    return this.store.list({ ...filter, project: scope.project ?? filter.project }, page);
   }
 
   async update(scope: Scope, id: string, draft: PolicyDraft): Promise<PolicyRow> {

@@ -1,6 +1,6 @@
 // Thin handlers: protobuf in, domain call with the caller's scope, protobuf out.
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { kPrincipal, scopeOf } from "@bulkhead/service-kit";
+import { kPrincipal, listPageByKeys, scopeOf } from "@bulkhead/service-kit";
 import { NetworkPolicyService, RulesetOutcome } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { optionsMessage, optionsOf, policyMessage } from "./mappers.js";
 import type { Policies } from "./policies.js";
@@ -18,7 +18,9 @@ export function policyRoutes(policies: Policies) {
         return { policy: policyMessage(await policies.get(scope(ctx, req.project), req.id)) };
       },
       async listPolicies(req, ctx) {
-        return { policies: (await policies.list(scope(ctx, req.project), { firewall: req.firewall || undefined, state: req.state || undefined })).map(policyMessage) };
+        const filter = { firewall: req.firewall || undefined, state: req.state || undefined };
+        const { items, nextPageToken } = await listPageByKeys(req, 2, (after, limit) => policies.list(scope(ctx, req.project), filter, { after, limit }), (p) => [p.project, p.name]);
+        return { policies: items.map(policyMessage), nextPageToken };
       },
       async updatePolicy(req, ctx) {
         return { policy: policyMessage(await policies.update(scope(ctx, req.project), req.id, draftOf(req.spec!))) };

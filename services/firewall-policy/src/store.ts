@@ -77,12 +77,14 @@ export class PolicyStore {
     return (await this.pool.query<PolicyRow>(`SELECT ${columns} FROM policies WHERE id = $1::uuid`, [uuidOrNull(id)])).rows[0];
   }
 
-  async list(filter: { project?: string; firewall?: string; state?: number }): Promise<PolicyRow[]> {
+  /** The matching policies by project and name: all, or a page after `page.after` (a project and a name). */
+  async list(filter: { project?: string; firewall?: string; state?: number }, page?: { after?: string[]; limit: number }): Promise<PolicyRow[]> {
     const { rows } = await this.pool.query<PolicyRow>(
       `SELECT ${columns} FROM policies
        WHERE ($1::text IS NULL OR project = $1) AND ($2::text IS NULL OR firewall = $2 OR $2 = ANY(firewalls)) AND ($3::int IS NULL OR state = $3)
-       ORDER BY project, name`,
-      [filter.project ?? null, filter.firewall ?? null, filter.state ?? null],
+         AND ($4::text IS NULL OR (project, name) > ($4, $5::text))
+       ORDER BY project, name LIMIT $6`,
+      [filter.project ?? null, filter.firewall ?? null, filter.state ?? null, page?.after?.[0] ?? null, page?.after?.[1] ?? null, page?.limit ?? null],
     );
     return rows;
   }

@@ -10,7 +10,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { NetworkPolicyService, PolicyState, Protocol, RulesetOutcome, type PolicySpecSchema } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
-import { inNs, namespaces } from "@bulkhead/testkit";
+import { encodePageToken } from "@bulkhead/service-kit";
+import { inNs, namespaces, walkPages } from "@bulkhead/testkit";
 import { failure, startPolicyWorld, type PolicyWorld } from "./harness.js";
 
 type Spec = MessageInitShape<typeof PolicySpecSchema>;
@@ -230,6 +231,23 @@ test("a firewall that changes hands takes none of the former project's policies 
   });
   const compiled = await ruleset(w, "fw-a");
   for (const name of ["web-out", "dns-out", "SSH", "snat", "limit rate over"]) assert.not.match(compiled, name, `${name} of project A is gone`);
+});
+
+test("policies are listed in pages by name within a project; a foreign token is invalid_argument", async ({ w }) => {
+  const editor = await w.editor(w.f.projectA);
+  const created = [];
+  for (const name of ["page-c", "page-a", "page-b"]) created.push((await editor.createPolicy({ project: w.f.projectA, spec: { name, network: w.f.netA.id, egress: [{ to: [], ports: [tcp(443)] }] } })).policy!);
+  const names = await walkPages(2, async (page) => {
+    const r = await editor.listPolicies({ project: w.f.projectA, ...page });
+    return { items: r.policies, next: r.nextPageToken };
+  }, (p) => p.name);
+  assert.equal(names.filter((n) => n.startsWith("page-")), ["page-a", "page-b", "page-c"]);
+  assert.equal(names, [...names].sort());
+  for (const pageToken of ["x", encodePageToken("page-a")]) {
+    const bad = await failure(editor.listPolicies({ project: w.f.projectA, pageToken }));
+    assert.equal([bad.code, bad.rawMessage.startsWith("page_token")], [Code.InvalidArgument, true], bad.rawMessage);
+  }
+  for (const policy of created) await editor.deletePolicy({ project: w.f.projectA, id: policy.id });
 });
 
 test.run();

@@ -1,6 +1,6 @@
 // Thin handlers: protobuf in, domain call with the caller's scope, protobuf out.
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { DEFAULT_PAGE_SIZE, InvalidArgumentError, NotFoundError, decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
+import { InvalidArgumentError, NotFoundError, kPrincipal, listPage, listPageByKeys, scopeOf } from "@bulkhead/service-kit";
 import { ImageService, MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { Lookup } from "./lookup.js";
@@ -33,10 +33,9 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         return { switch: switchMessage(await switches.get(req.id)) };
       },
       async listSwitches(req) {
-        const size = req.pageSize || DEFAULT_PAGE_SIZE;
         const filter = { partition: req.partition || undefined, rack: req.rack || undefined, role: req.role || undefined };
-        const result = page(await switches.list(filter, { after: decodePageToken(req.pageToken), limit: size + 1 }), size, (sw) => sw.id);
-        return { switches: result.items.map(switchMessage), nextPageToken: result.nextPageToken };
+        const { items, nextPageToken } = await listPage(req, (after, limit) => switches.list(filter, { after, limit }), (sw) => sw.id);
+        return { switches: items.map(switchMessage), nextPageToken };
       },
       async deleteSwitch(req) {
         return { switch: switchMessage(await switches.delete(req.id)) };
@@ -45,8 +44,9 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         return { switch: switchMessage(await switches.setAdminState(req.id, req.port, req.adminState as 1 | 2)) };
       },
       async listConnectedMachines(req) {
-        const rows = await switches.connections({ partition: req.partition || undefined, switch: req.switch || undefined, machine: req.machine || undefined });
-        return { connections: rows.map(connectionMessage) };
+        const filter = { partition: req.partition || undefined, switch: req.switch || undefined, machine: req.machine || undefined };
+        const { items, nextPageToken } = await listPageByKeys(req, 2, (after, limit) => switches.connections(filter, { after, limit }), (c) => [c.switch, c.port]);
+        return { connections: items.map(connectionMessage), nextPageToken };
       },
       async getSwitchView(req) {
         const sw = await switches.get(req.device);
@@ -63,12 +63,11 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         return { machine: await withNetworks(await machines.get(scope(ctx, req.project), req.id)) };
       },
       async listMachines(req, ctx) {
-        const size = req.pageSize || DEFAULT_PAGE_SIZE;
         const filter = { partition: req.partition || undefined, rack: req.rack || undefined, state: req.state || undefined, role: req.role || undefined };
-        const result = page(await machines.list(scope(ctx, req.project), filter, decodePageToken(req.pageToken), size + 1), size, (m) => m.id);
+        const { items, nextPageToken } = await listPage(req, (after, limit) => machines.list(scope(ctx, req.project), filter, after, limit), (m) => m.id);
         const lookup = new Lookup(network);
-        await lookup.readProjects(result.items.flatMap((m) => (m.allocation ? [m.allocation.project] : [])));
-        return { machines: await Promise.all(result.items.map((m) => withNetworks(m, lookup))), nextPageToken: result.nextPageToken };
+        await lookup.readProjects(items.flatMap((m) => (m.allocation ? [m.allocation.project] : [])));
+        return { machines: await Promise.all(items.map((m) => withNetworks(m, lookup))), nextPageToken };
       },
       allocateMachine(req, ctx) {
         return answering((lookup) => machines.allocate(scope(ctx, req.project), req, Role.Machine, lookup));
@@ -114,8 +113,9 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         if (!image) throw new NotFoundError("bulkhead.inventory.v1.Image", req.name);
         return { image: imageMessage(image) };
       },
-      async listImages() {
-        return { images: (await store.listImages()).map(imageMessage) };
+      async listImages(req) {
+        const { items, nextPageToken } = await listPage(req, (after, limit) => store.listImages({ after, limit }), (i) => i.name);
+        return { images: items.map(imageMessage), nextPageToken };
       },
       async deleteImage(req) {
         return { image: imageMessage(await store.deleteImage(req.name)) };

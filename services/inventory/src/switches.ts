@@ -101,7 +101,8 @@ export class Switches {
     return this.store.setAdminState(id, port, state);
   }
 
-  connections(filter: { partition?: string; switch?: string; machine?: string }) {
-    return this.store.connections(filter);
+  /** The connection map matching `filter`, by switch and port: all of it, or a page after `page.after` (a switch and a port). */
+  connections(filter: { partition?: string; switch?: string; machine?: string }, page?: { after?: string[]; limit: number }) {
+    return this.store.connections(filter, page);
   }
 }

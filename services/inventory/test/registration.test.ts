@@ -1,8 +1,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
-import { MachineService, RegistrationProblemKind as Kind } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { ImageService, MachineService, RegistrationProblemKind as Kind } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { PortRole, PortState, SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { encodePageToken } from "@bulkhead/service-kit";
+import { walkPages } from "@bulkhead/testkit";
 import { failure, isUplink, leafPorts, startFabric, type Fabric } from "./harness.js";
 
 const test = suite<{ f: Fabric }>("switches and the connection map", {} as never);
@@ -105,20 +107,32 @@ test("a leaf's router id is its VTEP: inside the partition's underlay, and nobod
   assert.ok(await register("leaf09", "10.255.0.1"), "an unused underlay address is fine");
 });
 
-test("switches are listed in pages by id; a token from nowhere is invalid_argument", async ({ f }) => {
-  const all = (await f.switches.listSwitches({ partition: "fra1" })).switches.map((s) => s.id);
+test("switches, the connection map and images are listed in pages in their order; foreign tokens are invalid_argument", async ({ f }) => {
+  const all = (await f.switches.listSwitches({ partition: "fra1", pageSize: 1000 })).switches.map((s) => s.id);
   assert.ok(all.length >= 3, `${all}`);
-  const seen: string[] = [];
-  let pageToken = "";
-  do {
-    const page = await f.switches.listSwitches({ partition: "fra1", pageSize: 2, pageToken });
-    assert.ok(page.switches.length <= 2);
-    seen.push(...page.switches.map((s) => s.id));
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  assert.equal(seen, all);
-  const bad = await failure(f.switches.listSwitches({ pageToken: "x" }));
-  assert.equal([bad.code, bad.rawMessage.startsWith("page_token")], [Code.InvalidArgument, true], bad.rawMessage);
+  const switchIds = await walkPages(2, async (page) => {
+    const r = await f.switches.listSwitches({ partition: "fra1", ...page });
+    return { items: r.switches, next: r.nextPageToken };
+  }, (s) => s.id);
+  assert.equal(switchIds, all);
+  const cabled = (await f.switches.listConnectedMachines({ pageSize: 1000 })).connections.map((c) => `${c.switch}/${c.port}`);
+  assert.ok(cabled.length >= 3, `${cabled}`);
+  const connections = await walkPages(2, async (page) => {
+    const r = await f.switches.listConnectedMachines(page);
+    return { items: r.connections, next: r.nextPageToken };
+  }, (c) => `${c.switch}/${c.port}`);
+  assert.equal(connections, cabled, "by switch, then port");
+  const images = f.inventory.client(ImageService, await f.inventory.adminToken());
+  for (const name of ["page-c", "page-a", "page-b"]) await images.createImage({ name, url: `https://images.example.org/${name}.img`, checksum: { algorithm: "sha256", digest: "b".repeat(64) } });
+  const imageNames = await walkPages(2, async (page) => {
+    const r = await images.listImages(page);
+    return { items: r.images, next: r.nextPageToken };
+  }, (i) => i.name);
+  assert.equal(imageNames.filter((n) => n.startsWith("page-")), ["page-a", "page-b", "page-c"]);
+  for (const name of ["page-a", "page-b", "page-c"]) await images.deleteImage({ name });
+  for (const bad of [await failure(f.switches.listSwitches({ pageToken: "x" })), await failure(f.switches.listConnectedMachines({ pageToken: encodePageToken("leaf01") })), await failure(images.listImages({ pageToken: encodePageToken(["a", "b"]) }))]) {
+    assert.equal([bad.code, bad.rawMessage.startsWith("page_token")], [Code.InvalidArgument, true], bad.rawMessage);
+  }
 });
 
 test.run();

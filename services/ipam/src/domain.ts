@@ -1,13 +1,12 @@
 // IPAM's domain: defaults, paging, usage, and the detail attached to exhaustion errors. The
 // allocation rules themselves are enforced by the store's SQL functions.
-import { NotFoundError, ResourceExhaustedError, decodePageToken as decodeToken, page, type Page } from "@bulkhead/service-kit";
+import { NotFoundError, ResourceExhaustedError, listPage, type Page, type PageRequest } from "@bulkhead/service-kit";
 import { PrefixUsageSchema } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
 import { usageMessage } from "./mappers.js";
 import { computeUsage, sumByFamily, type FamilyTotals, type Usage } from "./usage.js";
 import type { IpamStore, IpRow, NamespaceRow, PrefixRow } from "./store.js";
 
 export const ROOT = "root";
-const DEFAULT_PAGE_SIZE = 100;
 
 export class Ipam {
   constructor(private readonly store: IpamStore) {}
@@ -16,8 +15,8 @@ export class Ipam {
     return this.store.createNamespace(namespace);
   }
 
-  listNamespaces(): Promise<NamespaceRow[]> {
-    return this.store.listNamespaces();
+  listNamespaces(page: { after?: string; limit: number }): Promise<NamespaceRow[]> {
+    return this.store.listNamespaces(page);
   }
 
   deleteNamespace(namespace: string): Promise<void> {
@@ -34,12 +33,10 @@ export class Ipam {
     return prefix;
   }
 
-  async listPrefixes(namespace: string, filter: { parentCidr?: string; topLevelOnly: boolean; family?: 4 | 6; requestId?: string }, pageSize: number, pageToken: string): Promise<Page<PrefixRow>> {
+  async listPrefixes(namespace: string, filter: { parentCidr?: string; topLevelOnly: boolean; family?: 4 | 6; requestId?: string }, req: PageRequest): Promise<Page<PrefixRow>> {
     const ns = namespace || ROOT;
     if (!(await this.store.namespaceExists(ns))) throw new NotFoundError("bulkhead.ipam.v1.Namespace", ns);
-    const limit = pageSize || DEFAULT_PAGE_SIZE;
-    const rows = await this.store.listPrefixes(ns, { ...filter, after: decodeToken(pageToken), limit: limit + 1 });
-    return page(rows, limit, (r) => r.cidr);
+    return listPage(req, (after, limit) => this.store.listPrefixes(ns, { ...filter, after, limit }), (r) => r.cidr);
   }
 
   deletePrefix(namespace: string, cidr: string): Promise<PrefixRow> {
@@ -64,12 +61,10 @@ export class Ipam {
     return this.store.releaseIp(namespace || ROOT, ip, prefixCidr || undefined);
   }
 
-  async listIps(namespace: string, prefixCidr: string, requestId: string, pageSize: number, pageToken: string): Promise<Page<IpRow>> {
+  async listIps(namespace: string, prefixCidr: string, requestId: string, req: PageRequest): Promise<Page<IpRow>> {
     const ns = namespace || ROOT;
     await this.getPrefix(ns, prefixCidr);
-    const limit = pageSize || DEFAULT_PAGE_SIZE;
-    const rows = await this.store.listIps(ns, prefixCidr, { requestId: requestId || undefined, after: decodeToken(pageToken), limit: limit + 1 });
-    return page(rows, limit, (r) => r.ip);
+    return listPage(req, (after, limit) => this.store.listIps(ns, prefixCidr, { requestId: requestId || undefined, after, limit }), (r) => r.ip);
   }
 
   async usage(namespace: string, cidrs: readonly string[]): Promise<{ prefixes: Usage[]; families: FamilyTotals[] }> {

@@ -2,6 +2,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { IpamService } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
+import { listPage } from "@bulkhead/service-kit";
 import type { Ipam } from "./domain.js";
 import { familyUsageMessage, ipMessage, namespaceMessage, prefixMessage, usageMessage } from "./mappers.js";
 
@@ -11,8 +12,9 @@ export function ipamRoutes(ipam: Ipam) {
       async createNamespace(req) {
         return { namespace: namespaceMessage(await ipam.createNamespace(req.namespace)) };
       },
-      async listNamespaces() {
-        return { namespaces: (await ipam.listNamespaces()).map(namespaceMessage) };
+      async listNamespaces(req) {
+        const { items, nextPageToken } = await listPage(req, (after, limit) => ipam.listNamespaces({ after, limit }), (n) => n.name);
+        return { namespaces: items.map(namespaceMessage), nextPageToken };
       },
       async deleteNamespace(req) {
         await ipam.deleteNamespace(req.namespace);
@@ -26,7 +28,7 @@ export function ipamRoutes(ipam: Ipam) {
       },
       async listPrefixes(req) {
         const family = req.family === AddressFamily.IPV4 ? 4 : req.family === AddressFamily.IPV6 ? 6 : undefined;
-        const page = await ipam.listPrefixes(req.namespace, { parentCidr: req.parentCidr || undefined, topLevelOnly: req.topLevelOnly, family, requestId: req.requestId || undefined }, req.pageSize, req.pageToken);
+        const page = await ipam.listPrefixes(req.namespace, { parentCidr: req.parentCidr || undefined, topLevelOnly: req.topLevelOnly, family, requestId: req.requestId || undefined }, req);
         return { prefixes: page.items.map(prefixMessage), nextPageToken: page.nextPageToken };
       },
       async deletePrefix(req) {
@@ -50,7 +52,7 @@ export function ipamRoutes(ipam: Ipam) {
         return { ip: ipMessage(await ipam.releaseIp(req.namespace, req.ip, req.prefixCidr)) };
       },
       async listIPs(req) {
-        const page = await ipam.listIps(req.namespace, req.prefixCidr, req.requestId, req.pageSize, req.pageToken);
+        const page = await ipam.listIps(req.namespace, req.prefixCidr, req.requestId, req);
         return { ips: page.items.map(ipMessage), nextPageToken: page.nextPageToken };
       },
     });

@@ -75,8 +75,9 @@ export class IpamStore {
     return rows[0]!;
   }
 
-  async listNamespaces(): Promise<NamespaceRow[]> {
-    return (await this.pool.query<NamespaceRow>("SELECT * FROM namespaces ORDER BY name")).rows;
+  /** A page of namespaces in name order, after `page.after`. */
+  async listNamespaces(page: { after?: string; limit: number }): Promise<NamespaceRow[]> {
+    return (await this.pool.query<NamespaceRow>("SELECT * FROM namespaces WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2", [page.after ?? null, page.limit])).rows;
   }
 
   async deleteNamespace(name: string): Promise<void> {

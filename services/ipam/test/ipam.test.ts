@@ -4,7 +4,7 @@ import { Code, type Client } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { ResourceInfoSchema } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import { IpamService, PrefixUsageSchema, PrefixUse } from "@bulkhead/api/gen/bulkhead/ipam/v1/ipam_pb.js";
-import { failure, startTestService, type TestService } from "@bulkhead/testkit";
+import { failure, startTestService, walkPages, type TestService } from "@bulkhead/testkit";
 import { ipamService } from "../src/service.js";
 
 const test = suite<{ svc: TestService; ipam: Client<typeof IpamService> }>("ipam", {} as never);
@@ -29,6 +29,19 @@ test("namespaces: created idempotently, listed, deleted only when empty", async 
   await ipam.deleteNamespace({ namespace: "tenant-a" });
   assert.is((await failure(ipam.deleteNamespace({ namespace: "tenant-a" }))).code, Code.NotFound);
   assert.is((await failure(ipam.deleteNamespace({ namespace: "root" }))).code, Code.InvalidArgument);
+});
+
+test("namespaces are listed in pages by name; a token from nowhere is invalid_argument", async ({ ipam }) => {
+  for (const namespace of ["page-c", "page-a", "page-b"]) await ipam.createNamespace({ namespace });
+  const names = await walkPages(2, async (page) => {
+    const r = await ipam.listNamespaces(page);
+    return { items: r.namespaces, next: r.nextPageToken };
+  }, (n) => n.name);
+  assert.equal(names.filter((n) => n.startsWith("page-")), ["page-a", "page-b", "page-c"]);
+  assert.equal(names, [...names].sort());
+  const bad = await failure(ipam.listNamespaces({ pageToken: "x" }));
+  assert.equal([bad.code, bad.rawMessage.startsWith("page_token")], [Code.InvalidArgument, true], bad.rawMessage);
+  for (const namespace of ["page-a", "page-b", "page-c"]) await ipam.deleteNamespace({ namespace });
 });
 
 test("an unknown namespace is not_found naming it, and nothing is written", async ({ svc, ipam }) => {

@@ -45,8 +45,8 @@ export class Directory {
     return row;
   }
 
-  listPartitions(): Promise<PartitionRow[]> {
-    return this.store.listPartitions();
+  listPartitions(page: { after?: string; limit: number }): Promise<PartitionRow[]> {
+    return this.store.listPartitions(page);
   }
 
   updatePartition(req: UpdatePartitionRequest): Promise<PartitionRow> {
@@ -78,8 +78,8 @@ export class Directory {
     return row;
   }
 
-  listTenants(): Promise<TenantRow[]> {
-    return this.store.listTenants();
+  listTenants(page: { after?: string; limit: number }): Promise<TenantRow[]> {
+    return this.store.listTenants(page);
   }
 
   updateTenant(req: UpdateTenantRequest): Promise<TenantRow> {
@@ -100,9 +100,9 @@ export class Directory {
     return row;
   }
 
-  /** All matching projects, or only those of `memberOf` for a caller without a platform role. */
-  listProjects(filter: { tenant?: string; labels: Record<string, string> }, memberOf: string[] | undefined): Promise<ProjectRow[]> {
-    return this.store.listProjects({ ...filter, ids: memberOf });
+  /** A page of the matching projects, only those of `memberOf` for a caller without a platform role. */
+  listProjects(filter: { tenant?: string; labels: Record<string, string> }, memberOf: string[] | undefined, page: { after?: string[]; limit: number }): Promise<ProjectRow[]> {
+    return this.store.listProjects({ ...filter, ids: memberOf }, page);
   }
 
   async updateProject(req: UpdateProjectRequest): Promise<ProjectRow> {

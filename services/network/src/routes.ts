@@ -9,7 +9,7 @@ import type { Directory } from "./directory.js";
 import type { Ips } from "./ips.js";
 import { ipMessage, networkMessage, partitionMessage, projectMessage, tenantMessage, usageMessage } from "./mappers.js";
 import type { Networks } from "./networks.js";
-import { DEFAULT_PAGE_SIZE, decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
+import { kPrincipal, listPage, listPageByKeys, scopeOf } from "@bulkhead/service-kit";
 
 import type { NetworkType } from "./store/networks.js";
 
@@ -24,8 +24,9 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
       async getPartition(req) {
         return { partition: partitionMessage(await directory.getPartition(req.id)) };
       },
-      async listPartitions() {
-        return { partitions: (await directory.listPartitions()).map(partitionMessage) };
+      async listPartitions(req) {
+        const { items, nextPageToken } = await listPage(req, (after, limit) => directory.listPartitions({ after, limit }), (p) => p.id);
+        return { partitions: items.map(partitionMessage), nextPageToken };
       },
       async updatePartition(req) {
         return { partition: partitionMessage(await directory.updatePartition(req)) };
@@ -41,8 +42,9 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
       async getTenant(req) {
         return { tenant: tenantMessage(await directory.getTenant(req.id)) };
       },
-      async listTenants() {
-        return { tenants: (await directory.listTenants()).map(tenantMessage) };
+      async listTenants(req) {
+        const { items, nextPageToken } = await listPage(req, (after, limit) => directory.listTenants({ after, limit }), (t) => t.id);
+        return { tenants: items.map(tenantMessage), nextPageToken };
       },
       async updateTenant(req) {
         return { tenant: tenantMessage(await directory.updateTenant(req)) };
@@ -62,8 +64,9 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
         const principal = ctx.values.get(kPrincipal);
         // Membership is the default for every principal kind (an agent is a member of none).
         const { restricted } = scopeOf(principal, "");
-        const projects = await directory.listProjects({ tenant: req.tenant || undefined, labels: req.labels }, restricted ? [...(principal?.projects.keys() ?? [])] : undefined);
-        return { projects: projects.map(projectMessage) };
+        const memberOf = restricted ? [...(principal?.projects.keys() ?? [])] : undefined;
+        const { items, nextPageToken } = await listPageByKeys(req, 2, (after, limit) => directory.listProjects({ tenant: req.tenant || undefined, labels: req.labels }, memberOf, { after, limit }), (p) => [p.tenant, p.name]);
+        return { projects: items.map(projectMessage), nextPageToken };
       },
       async updateProject(req) {
         return { project: projectMessage(await directory.updateProject(req)) };
@@ -91,10 +94,8 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
           parentNetwork: req.parentNetwork || undefined,
           labels: req.labels,
         };
-        const size = req.pageSize || DEFAULT_PAGE_SIZE;
-        const rows = await networks.list(scope(ctx, req.project), filter, size + 1, decodePageToken(req.pageToken));
-        const result = page(rows, size, (n) => n.id);
-        return { networks: result.items.map(networkMessage), nextPageToken: result.nextPageToken };
+        const { items, nextPageToken } = await listPage(req, (after, limit) => networks.list(scope(ctx, req.project), filter, limit, after), (n) => n.id);
+        return { networks: items.map(networkMessage), nextPageToken };
       },
       async updateNetwork(req, ctx) {
         return { network: networkMessage(await networks.update(scope(ctx, req.project), req)) };
@@ -118,10 +119,8 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
       },
       async listIPs(req, ctx) {
         const filter = { network: req.network || undefined, machine: req.machine || undefined, type: req.type ? (req.type as 1 | 2) : undefined, ip: req.ip || undefined };
-        const size = req.pageSize || DEFAULT_PAGE_SIZE;
-        const rows = await ips.list(scope(ctx, req.project), filter, size + 1, decodePageToken(req.pageToken));
-        const result = page(rows, size, (ip) => ip.uuid);
-        return { ips: result.items.map(ipMessage), nextPageToken: result.nextPageToken };
+        const { items, nextPageToken } = await listPage(req, (after, limit) => ips.list(scope(ctx, req.project), filter, limit, after), (ip) => ip.uuid);
+        return { ips: items.map(ipMessage), nextPageToken };
       },
       async updateIP(req, ctx) {
         return { ip: ipMessage(await ips.update(scope(ctx, req.project), req)) };

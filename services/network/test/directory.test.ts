@@ -4,6 +4,8 @@ import { Code } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partition_pb.js";
 import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
+import { encodePageToken } from "@bulkhead/service-kit";
+import { walkPages } from "@bulkhead/testkit";
 import { failure, startWorld, type World } from "./harness.js";
 
 const test = suite<{ w: World }>("partitions, tenants, projects", {} as never);
@@ -67,6 +69,36 @@ test("tenants: admins only; a tenant with projects stays", async ({ w }) => {
   assert.is((await failure(admin.deleteTenant({ id: "acme" }))).code, Code.FailedPrecondition);
   assert.is((await failure(w.network.client(TenantService, await w.network.projectToken(w.projectA, "owner")).listTenants({}))).code, Code.PermissionDenied);
   assert.is((await admin.updateTenant({ id: "acme", description: "the company" })).tenant?.description, "the company");
+});
+
+
+test("partitions, tenants and projects are listed in pages in their order; members page through theirs only; foreign tokens are invalid_argument", async ({ w }) => {
+  const partitions = w.network.client(PartitionService, w.admin);
+  const tenants = w.network.client(TenantService, w.admin);
+  const projects = w.network.client(ProjectService, w.admin);
+  for (const id of ["pg-c", "pg-a", "pg-b"]) {
+    await partitions.createPartition({ id, name: id });
+    await tenants.createTenant({ id, name: id });
+  }
+  const created: string[] = [];
+  for (const [tenant, name] of [["pg-b", "z"], ["pg-a", "y"], ["pg-b", "a"], ["pg-a", "x"], ["pg-c", "m"]]) created.push((await projects.createProject({ tenant, name })).project!.id);
+  const partitionIds = await walkPages(2, async (page) => { const r = await partitions.listPartitions(page); return { items: r.partitions, next: r.nextPageToken }; }, (p) => p.id);
+  assert.equal(partitionIds.filter((id) => id.startsWith("pg-")), ["pg-a", "pg-b", "pg-c"]);
+  assert.equal(partitionIds, [...partitionIds].sort(), "in id order");
+  const tenantIds = await walkPages(2, async (page) => { const r = await tenants.listTenants(page); return { items: r.tenants, next: r.nextPageToken }; }, (t) => t.id);
+  assert.equal(tenantIds.filter((id) => id.startsWith("pg-")), ["pg-a", "pg-b", "pg-c"]);
+  const projectKeys = await walkPages(2, async (page) => { const r = await projects.listProjects(page); return { items: r.projects, next: r.nextPageToken }; }, (p) => `${p.tenant}/${p.name}`);
+  assert.equal(projectKeys.filter((k) => k.startsWith("pg-")), ["pg-a/x", "pg-a/y", "pg-b/a", "pg-b/z", "pg-c/m"], "by tenant, then name");
+  assert.is((await projects.listProjects({ pageSize: 1000 })).projects.length, projectKeys.length, "one page of all of them says the same");
+  const member = w.network.client(ProjectService, await w.network.projectToken(w.projectA, "viewer"));
+  assert.equal(await walkPages(1, async (page) => { const r = await member.listProjects(page); return { items: r.projects, next: r.nextPageToken }; }, (p) => p.id), [w.projectA]);
+  for (const pageToken of ["x", encodePageToken("pg-a"), encodePageToken(["pg-a"]), encodePageToken(["pg-a", "x", "y"])]) {
+    const bad = await failure(projects.listProjects({ pageToken }));
+    assert.equal([bad.code, bad.rawMessage.startsWith("page_token")], [Code.InvalidArgument, true], bad.rawMessage);
+  }
+  const bad = await failure(partitions.listPartitions({ pageToken: encodePageToken(["pg-a", "x"]) }));
+  assert.is(bad.code, Code.InvalidArgument, "a two-part token is no partition id");
+  assert.is((await failure(tenants.listTenants({ pageSize: 1001 }))).code, Code.InvalidArgument);
 });
 
 test.run();

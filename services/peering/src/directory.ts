@@ -115,7 +115,11 @@ export class Directory {
   }
 
   async projectsLabelled(labels: Record<string, string>): Promise<string[]> {
-    return (await this.projects.listProjects({ labels })).projects.map((p) => p.id);
+    const projects = await allPages(async (pageToken) => {
+      const r = await this.projects.listProjects({ labels, pageSize: 1000, pageToken });
+      return { items: r.projects, next: r.nextPageToken };
+    });
+    return projects.map((p) => p.id);
   }
 
   /** An exit switch port as the inventory knows it; undefined if there is no such switch. */

@@ -126,8 +126,8 @@ export class Peerings {
     return row;
   }
 
-  list(scope: Scope, filter: { project?: string; network?: string; partition?: string }): Promise<PeeringRow[]> {
-    return this.store.list({ ...filter, project: scope.project ?? filter.project });
+  list(scope: Scope, filter: { project?: string; network?: string; partition?: string }, page: { after?: string[]; limit: number }) {
+    return this.store.list({ ...filter, project: scope.project ?? filter.project }, page);
   }
 
   async delete(scope: Scope, id: string): Promise<PeeringRow> {

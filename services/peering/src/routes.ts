@@ -1,6 +1,6 @@
 // Thin handlers: protobuf in, domain call with the caller's scope, protobuf out.
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { kPrincipal, scopeOf } from "@bulkhead/service-kit";
+import { kPrincipal, listPageByKeys, scopeOf } from "@bulkhead/service-kit";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { peeringMessage, sessionMessage, vrfPlanMessage } from "./mappers.js";
 import type { Peerings } from "./peerings.js";
@@ -17,8 +17,9 @@ export function peeringRoutes(peerings: Peerings) {
         return { peering: peeringMessage(await peerings.get(scope(ctx, req.project), req.id)) };
       },
       async listPeerings(req, ctx) {
-        const rows = await peerings.list(scope(ctx, req.project), { network: req.network || undefined, partition: req.partition || undefined });
-        return { peerings: rows.map(peeringMessage) };
+        const filter = { network: req.network || undefined, partition: req.partition || undefined };
+        const { items, nextPageToken } = await listPageByKeys(req, 2, (after, limit) => peerings.list(scope(ctx, req.project), filter, { after, limit }), (p) => [p.created_key, p.id]);
+        return { peerings: items.map(peeringMessage), nextPageToken };
       },
       async deletePeering(req, ctx) {
         return { peering: peeringMessage(await peerings.delete(scope(ctx, req.project), req.id)) };

@@ -1,7 +1,7 @@
 // SQL for peerings. Every change appends its outbox event in the same transaction.
 import { randomUUID } from "node:crypto";
 import { uuidOrNull, violatedConstraint, withTransaction, type Outbox, type Pool, type PoolClient, type Queryable } from "@bulkhead/db";
-import { FailedPreconditionError, NotFoundError } from "@bulkhead/service-kit";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@bulkhead/service-kit";
 import type { BgpEndpoint } from "./bgp.js";
 
 export interface PeeringRow {
@@ -33,6 +33,8 @@ export class Taken extends Error {
 }
 
 const PEERING = "bulkhead.peering.v1.Peering";
+/** A timestamptz as Postgres writes it (`created_at::text`), the time part of a peerings page key. */
+const POSTGRES_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
 const columns = "id::text AS id, project, name, type, partition, network1, network2, bgp, exit_switch, exit_port, automatic, request_id, created_at";
 
 export class PeeringStore {
@@ -86,12 +88,19 @@ export class PeeringStore {
     return (await this.pool.query<PeeringRow>(`SELECT ${columns} FROM peerings WHERE type = 2 AND exit_switch = $1 AND exit_port = $2`, [sw, port])).rows[0];
   }
 
-  async list(filter: { project?: string; network?: string; partition?: string }): Promise<PeeringRow[]> {
-    const { rows } = await this.pool.query<PeeringRow>(
-      `SELECT ${columns} FROM peerings
+  /**
+   * The matching peerings in order of creation: all, or a page after `page.after` (the last one's
+   * `created_key` and id; the key is the database's own text of the time, which keeps its microseconds).
+   */
+  async list(filter: { project?: string; network?: string; partition?: string }, page?: { after?: string[]; limit: number }): Promise<(PeeringRow & { created_key: string })[]> {
+    const [createdKey, idKey] = page?.after ?? [];
+    if (page?.after && !(POSTGRES_TIMESTAMPTZ.test(createdKey!) && uuidOrNull(idKey!))) throw new InvalidArgumentError("page_token", "is not a token returned by a previous call");
+    const { rows } = await this.pool.query<PeeringRow & { created_key: string }>(
+      `SELECT ${columns}, created_at::text AS created_key FROM peerings
        WHERE ($1::text IS NULL OR project = $1) AND ($2::text IS NULL OR network1 = $2 OR network2 = $2) AND ($3::text IS NULL OR partition = $3)
-       ORDER BY created_at, id`,
-      [filter.project ?? null, filter.network ?? null, filter.partition ?? null],
+         AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))
+       ORDER BY created_at, id LIMIT $6`,
+      [filter.project ?? null, filter.network ?? null, filter.partition ?? null, createdKey ?? null, idKey ?? null, page?.limit ?? null],
     );
     return rows;
   }

@@ -7,6 +7,8 @@ import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js"
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { PeeringService, PeeringType, type CreatePeeringRequestSchema } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import type { Network } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { encodePageToken } from "@bulkhead/service-kit";
+import { walkPages } from "@bulkhead/testkit";
 import { failure, startWorld, type World } from "./harness.js";
 
 type Request = MessageInitShape<typeof CreatePeeringRequestSchema>;
@@ -60,6 +62,15 @@ test("a private network peers with another of its project, a shared network of a
   assert.equal([event.peering, event.partition, event.networks], [own.id, "fra1", [{ network: a1.id, vrf: a1.vrf }, { network: a2.id, vrf: a2.vrf }]], "the event names both VRFs");
   const again = (await peerings.createPeering({ ...local(w.projectA, a2.id, a3.id), requestId: "a2-a3" })).peering!;
   assert.is((await peerings.createPeering({ ...local(w.projectA, a2.id, a3.id), requestId: "a2-a3" })).peering?.id, again.id, "a repeated request_id returns the same peering");
+  const inPages = await walkPages(1, async (page) => {
+    const r = await peerings.listPeerings({ project: w.projectA, ...page });
+    return { items: r.peerings, next: r.nextPageToken };
+  }, (p) => p.id);
+  assert.equal(inPages, [own.id, shared.id, internet.id, again.id], "a page at a time, in order of creation");
+  for (const pageToken of ["x", encodePageToken(own.id), encodePageToken(["yesterday", own.id]), encodePageToken(["2026-01-01 00:00:00+00", "not-a-uuid"])]) {
+    const bad = await failure(peerings.listPeerings({ project: w.projectA, pageToken }));
+    assert.equal([bad.code, bad.rawMessage.startsWith("page_token")], [Code.InvalidArgument, true], bad.rawMessage);
+  }
   await peerings.deletePeering({ project: w.projectA, id: again.id });
 });
 

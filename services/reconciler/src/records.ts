@@ -61,10 +61,13 @@ export const isAllocated = (m: Machine) => m.allocation !== undefined && (m.stat
 export const isInstalled = (m: Machine) => m.state === MachineState.INSTALLED;
 
 export async function readRecords(services: RecordServices, partition: string): Promise<PartitionRecords> {
-  const [own, external, { peerings }, switches, machines] = await Promise.all([
+  const [own, external, peerings, switches, machines] = await Promise.all([
     allNetworks(services.networks, { partition }),
     allNetworks(services.networks, { type: NetworkType.EXTERNAL }),
-    services.peering.listPeerings({ partition }),
+    allPages(async (pageToken) => {
+      const r = await services.peering.listPeerings({ partition, pageSize: 1000, pageToken });
+      return { items: r.peerings, next: r.nextPageToken };
+    }),
     allSwitches(services.switches, { partition }),
     allMachines(services.machines, { partition }),
   ]);
@@ -72,7 +75,10 @@ export async function readRecords(services: RecordServices, partition: string): 
   const allocated = machines.filter(isAllocated);
   const policies = new Map<string, NetworkPolicy[]>();
   for (const fw of allocated.filter((m) => m.allocation!.role === MachineRole.FIREWALL)) {
-    const { policies: list } = await services.policies.listPolicies({ firewall: fw.id });
+    const list = await allPages(async (pageToken) => {
+      const r = await services.policies.listPolicies({ firewall: fw.id, pageSize: 1000, pageToken });
+      return { items: r.policies, next: r.nextPageToken };
+    });
     // What the firewall's ruleset may hold: every policy that compiles (one whose ruleset was refused still does).
     policies.set(fw.id, list.filter((p) => p.status?.compiles));
   }

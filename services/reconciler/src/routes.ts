@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { DesiredStateService, DeviceStatusSchema, FileDiffSchema, LabFlowSchema, LabPingSchema, LabStraySchema, RevisionSchema, VerificationSchema, type DeviceStatus, type Revision, type Verification } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
-import { DEFAULT_PAGE_SIZE, FailedPreconditionError, NotFoundError, decodePageToken, kPrincipal, page, scopeOf } from "@bulkhead/service-kit";
+import { FailedPreconditionError, NotFoundError, kPrincipal, listPage, scopeOf } from "@bulkhead/service-kit";
 import { formatReport, labUnavailable, proven, runLab, type Flow } from "@bulkhead/lab";
 import type { Reconciler } from "./reconciler.js";
 import type { DeviceRow, ReconcilerStore, RevisionRow, Verification as VerificationRow } from "./store.js";
@@ -52,10 +52,9 @@ export function reconcilerRoutes(store: ReconcilerStore, reconciler: Reconciler)
       },
       async listDeviceStatuses(req, ctx) {
         const { restricted, project } = scopeOf(ctx.values.get(kPrincipal), req.project);
-        const size = req.pageSize || DEFAULT_PAGE_SIZE;
         const filter = { partition: req.partition || undefined, state: req.state || undefined, kind: req.kind || undefined, record: req.record || undefined, project };
-        const result = page(await store.devices(filter, { after: decodePageToken(req.pageToken), limit: size + 1 }), size, (d) => d.device);
-        return { statuses: result.items.map((d) => (restricted ? memberView(statusMessage(d)) : statusMessage(d))), nextPageToken: result.nextPageToken };
+        const { items, nextPageToken } = await listPage(req, (after, limit) => store.devices(filter, { after, limit }), (d) => d.device);
+        return { statuses: items.map((d) => (restricted ? memberView(statusMessage(d)) : statusMessage(d))), nextPageToken };
       },
       async getRevision(req) {
         const revision = await store.revision(req.device, Number(req.generation) || undefined);

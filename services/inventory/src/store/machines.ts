@@ -311,8 +311,9 @@ export class MachineStore {
     return (await this.pool.query<ImageRow>("SELECT * FROM images WHERE name = $1", [name])).rows[0];
   }
 
-  async listImages(): Promise<ImageRow[]> {
-    return (await this.pool.query<ImageRow>("SELECT * FROM images ORDER BY name")).rows;
+  /** A page of images in name order, after `page.after`. */
+  async listImages(page: { after?: string; limit: number }): Promise<ImageRow[]> {
+    return (await this.pool.query<ImageRow>("SELECT * FROM images WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2", [page.after ?? null, page.limit])).rows;
   }
 
   async deleteImage(name: string): Promise<ImageRow> {

@@ -160,12 +160,14 @@ export class SwitchStore {
     });
   }
 
-  async connections(filter: { partition?: string; switch?: string; machine?: string }): Promise<ConnectionRow[]> {
+  /** The matching connections by switch and port: all, or a page after `page.after` (a switch and a port). */
+  async connections(filter: { partition?: string; switch?: string; machine?: string }, page?: { after?: string[]; limit: number }): Promise<ConnectionRow[]> {
     const { rows } = await this.pool.query<ConnectionRow>(
       `SELECT c.machine, c.nic, c.nic_mac, c.switch, c.port FROM connections c JOIN switches s ON s.id = c.switch
        WHERE ($1::text IS NULL OR s.partition = $1) AND ($2::text IS NULL OR c.switch = $2) AND ($3::text IS NULL OR c.machine = $3)
-       ORDER BY c.switch, c.port`,
-      [filter.partition ?? null, filter.switch ?? null, filter.machine ?? null],
+         AND ($4::text IS NULL OR (c.switch, c.port) > ($4, $5::text))
+       ORDER BY c.switch, c.port LIMIT $6`,
+      [filter.partition ?? null, filter.switch ?? null, filter.machine ?? null, page?.after?.[0] ?? null, page?.after?.[1] ?? null, page?.limit ?? null],
     );
     return rows;
   }

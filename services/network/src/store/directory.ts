@@ -66,8 +66,9 @@ export class DirectoryStore {
     return (await this.pool.query<PartitionRow>("SELECT * FROM partitions WHERE id = $1", [id])).rows[0];
   }
 
-  async listPartitions(): Promise<PartitionRow[]> {
-    return (await this.pool.query<PartitionRow>("SELECT * FROM partitions ORDER BY id")).rows;
+  /** A page of partitions in id order, after `page.after`. */
+  async listPartitions(page: { after?: string; limit: number }): Promise<PartitionRow[]> {
+    return (await this.pool.query<PartitionRow>("SELECT * FROM partitions WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2", [page.after ?? null, page.limit])).rows;
   }
 
   async updatePartition(id: string, change: (current: PartitionRow) => PartitionFields): Promise<PartitionRow> {
@@ -102,8 +103,9 @@ export class DirectoryStore {
     return (await this.pool.query<TenantRow>("SELECT * FROM tenants WHERE id = $1", [id])).rows[0];
   }
 
-  async listTenants(): Promise<TenantRow[]> {
-    return (await this.pool.query<TenantRow>("SELECT * FROM tenants ORDER BY id")).rows;
+  /** A page of tenants in id order, after `page.after`. */
+  async listTenants(page: { after?: string; limit: number }): Promise<TenantRow[]> {
+    return (await this.pool.query<TenantRow>("SELECT * FROM tenants WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2", [page.after ?? null, page.limit])).rows;
   }
 
   async updateTenant(id: string, change: (current: TenantRow) => TenantFields): Promise<TenantRow> {
@@ -155,12 +157,14 @@ export class DirectoryStore {
     return (await this.pool.query<ProjectRow>("SELECT id::text, tenant, name, description, labels, created_at, updated_at FROM projects WHERE id = $1::uuid", [id])).rows[0];
   }
 
-  async listProjects(filter: { tenant?: string; labels: Record<string, string>; ids?: string[] }): Promise<ProjectRow[]> {
+  /** A page of the matching projects ordered by tenant and name, after `page.after` (a tenant and a name). */
+  async listProjects(filter: { tenant?: string; labels: Record<string, string>; ids?: string[] }, page: { after?: string[]; limit: number }): Promise<ProjectRow[]> {
     const { rows } = await this.pool.query<ProjectRow>(
       `SELECT id::text, tenant, name, description, labels, created_at, updated_at FROM projects
        WHERE ($1::text IS NULL OR tenant = $1) AND labels @> $2 AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))
-       ORDER BY tenant, name`,
-      [filter.tenant ?? null, filter.labels, filter.ids ? filter.ids.flatMap((id) => uuidOrNull(id) ?? []) : null],
+         AND ($4::text IS NULL OR (tenant, name) > ($4, $5::text))
+       ORDER BY tenant, name LIMIT $6`,
+      [filter.tenant ?? null, filter.labels, filter.ids ? filter.ids.flatMap((id) => uuidOrNull(id) ?? []) : null, page.after?.[0] ?? null, page.after?.[1] ?? null, page.limit],
     );
     return rows;
   }

@@ -1,0 +1,16 @@
+// Walking a paged list: the contracts' List RPCs answer a page and a next_page_token ("" on the last).
+
+/**
+ * Every item of a paged list, walking its pages: `fetch` gets the page token ("" first) and
+ * returns the page's items and the next token ("" at the end).
+ */
+export async function allPages<T>(fetch: (pageToken: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
+  const all: T[] = [];
+  let pageToken = "";
+  do {
+    const page = await fetch(pageToken);
+    all.push(...page.items);
+    pageToken = page.next;
+  } while (pageToken);
+  return all;
+}
