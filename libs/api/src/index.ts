@@ -57,9 +57,12 @@ export function loadDescriptorSet(): FileDescriptorSet {
   return fromBinary(FileDescriptorSetSchema, readFileSync(descriptorSetPath));
 }
 
-/** The access option declared on a method, or undefined when the method declares none. */
+const accessOf = new WeakMap<DescMethod, Access | undefined>();
+
+/** The access option declared on a method, or undefined when the method declares none (read once per method). */
 export function methodAccess(method: DescMethod): Access | undefined {
-  return hasOption(method, access) ? getOption(method, access) : undefined;
+  if (!accessOf.has(method)) accessOf.set(method, hasOption(method, access) ? getOption(method, access) : undefined);
+  return accessOf.get(method);
 }
 
 export { access };

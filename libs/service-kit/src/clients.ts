@@ -61,7 +61,9 @@ export function createServiceClient<T extends DescService>(service: T, options: 
   const ca = options.ca ?? trustedCa;
   const checkServerIdentity = options.peerName === undefined ? undefined : certificateNames(options.peerName);
   const nodeOptions = ca || checkServerIdentity ? { ...(ca ? { ca } : {}), ...(checkServerIdentity ? { checkServerIdentity } : {}) } : undefined;
-  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions };
+  // Answers come uncompressed: services and agents talk within a data center, where gzipping
+  // every answer (the default for those over 1 KiB) cost more CPU than the bytes it saved.
+  const common = { baseUrl: options.baseUrl, interceptors, defaultTimeoutMs: options.timeoutMs ?? 30_000, nodeOptions, acceptCompression: [] };
   const transport =
     options.protocol === "grpc"
       ? createGrpcTransport(common)
