@@ -2,6 +2,12 @@
 // networks and projects many times.
 import { NetworkType, type Network, type NetworkIp, type NetworkPort } from "./network.js";
 
+/** `promise`, marked handled: a failed read is reported by whoever awaits it, not as an unhandled rejection. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 export class Lookup {
   private readonly networks = new Map<string, Promise<Network | undefined>>();
   private readonly projectIps = new Map<string, Promise<NetworkIp[]>>();
@@ -22,9 +28,22 @@ export class Lookup {
     return found;
   }
 
-  /** Reads the addresses of each of `projects` at once: a list of many machines needs them all. */
+  /** Reads the networks of `ids` not read yet in one list: a view of many machines needs them all. */
+  async readNetworks(ids: Iterable<string>): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.networks.has(id));
+    if (missing.length === 0) return;
+    const read = this.port.networksById(missing);
+    for (const id of missing) this.networks.set(id, handled(read.then((found) => found.get(id))));
+    await read;
+  }
+
+  /** Reads the addresses of `projects` not read yet in one list: a list of many machines needs them all. */
   async readProjects(projects: Iterable<string>): Promise<void> {
-    await Promise.all([...new Set(projects)].map((project) => this.ips(project)));
+    const missing = [...new Set(projects)].filter((project) => !this.projectIps.has(project));
+    if (missing.length === 0) return;
+    const read = this.port.projectsIps(missing);
+    for (const project of missing) this.projectIps.set(project, handled(read.then((ips) => ips.filter((ip) => ip.project === project))));
+    await read;
   }
 
   /** The addresses bound to `machine`: from its project's list when that was read, else its own. */

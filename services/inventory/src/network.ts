@@ -8,6 +8,9 @@ import { allPages } from "@bulkhead/service-kit";
 
 export { NetworkType, type Network };
 
+/** The most ids a list request may filter by (the contract's max_items). */
+const MAX_IDS_PER_CALL = 1000;
+
 export interface NetworkIp {
   uuid: string;
   ip: string;
@@ -31,6 +34,20 @@ export class NetworkPort {
       if (error instanceof ConnectError && error.code === Code.NotFound) return undefined;
       throw error;
     }
+  }
+
+  /** The networks of `ids` that exist, by id, read in lists (at most 1,000 ids a call, as the contract allows). */
+  async networksById(ids: readonly string[]): Promise<Map<string, Network>> {
+    const found = new Map<string, Network>();
+    for (let i = 0; i < ids.length; i += MAX_IDS_PER_CALL) {
+      const chunk = ids.slice(i, i + MAX_IDS_PER_CALL);
+      const networks = await allPages(async (pageToken) => {
+        const page = await this.networks.listNetworks({ ids: chunk, pageSize: MAX_IDS_PER_CALL, pageToken });
+        return { items: page.networks, next: page.nextPageToken };
+      });
+      for (const n of networks) found.set(n.id, n);
+    }
+    return found;
   }
 
   async underlayOf(partition: string): Promise<Network | undefined> {
@@ -58,6 +75,21 @@ export class NetworkPort {
       const page = await this.ips.listIPs({ machine: filter.machine ?? "", project: filter.project ?? "", network: filter.network ?? "", pageSize: 1000, pageToken });
       return { items: page.ips.map(toIp), next: page.nextPageToken };
     });
+  }
+
+  /** Every address of the `projects` (all pages, at most 1,000 projects a call). */
+  async projectsIps(projects: readonly string[]): Promise<NetworkIp[]> {
+    const all: NetworkIp[] = [];
+    for (let i = 0; i < projects.length; i += MAX_IDS_PER_CALL) {
+      const chunk = projects.slice(i, i + MAX_IDS_PER_CALL);
+      all.push(
+        ...(await allPages(async (pageToken) => {
+          const page = await this.ips.listIPs({ projects: chunk, pageSize: 1000, pageToken });
+          return { items: page.ips.map(toIp), next: page.nextPageToken };
+        })),
+      );
+    }
+    return all;
   }
 
   /** Binds an address the project holds to `machine`; binding it again is a no-op. */

@@ -3,7 +3,6 @@ import { PortRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { firewallPortPrefixes, machinePortPrefixes } from "./filters.js";
 import type { Lookup } from "./lookup.js";
 import { NetworkType, type Network, type NetworkIp } from "./network.js";
-import { Role } from "./machines.js";
 import { primaryOf, roleOf, type NetworkRole } from "./roles.js";
 import { MachineState, type MachineRow, type MachineStore } from "./store/machines.js";
 import type { SwitchRow } from "./store/switches.js";
@@ -74,6 +73,21 @@ async function announceableAddresses(project: string, lookup: Lookup, firewalls:
 }
 
 /**
+ * Reads what the views of `machines` need in two rounds of lists, not a call per machine: their
+ * networks and their projects' addresses, then the parents of those networks and the networks
+ * of those addresses (a machine port announces its project's external and shared addresses).
+ */
+export async function readForViews(machines: readonly MachineRow[], lookup: Lookup): Promise<void> {
+  const allocations = machines.flatMap((m) => (m.allocation ? [m.allocation] : []));
+  const networkIds = allocations.flatMap((a) => a.networks.map((n) => n.network));
+  const projects = [...new Set(allocations.map((a) => a.project))];
+  await Promise.all([lookup.readNetworks(networkIds), lookup.readProjects(projects)]);
+  const networks = await Promise.all(networkIds.map((id) => lookup.network(id)));
+  const addresses = (await Promise.all(projects.map((p) => lookup.ips(p)))).flat();
+  await lookup.readNetworks([...networks.flatMap((n) => (n?.parentNetwork ? [n.parentNetwork] : [])), ...addresses.map((ip) => ip.network)]);
+}
+
+/**
  * The switch as its renderer sees it. A port cabled to an installed machine is bound to the
  * machine's primary private network (its VRF) with the allow-list of that machine; a port of an
  * installed firewall is in the default VRF, filtered to the firewall's underlay addresses and the
@@ -82,7 +96,7 @@ async function announceableAddresses(project: string, lookup: Lookup, firewalls:
 export async function switchView(sw: SwitchRow, connections: Map<string, string>, machines: MachineStore, lookup: Lookup): Promise<{ ports: PortView[]; vrfs: VrfView[] }> {
   const machineRows = new Map((await machines.getMany([...new Set(connections.values())])).map((r) => [r.id, r]));
   // A machine port announces its project's addresses: one list per project serves its machines' own too.
-  await lookup.readProjects([...machineRows.values()].filter((m) => m.state === MachineState.Installed && m.allocation?.role === Role.Machine).map((m) => m.allocation!.project));
+  await readForViews([...machineRows.values()].filter((m) => m.state === MachineState.Installed), lookup);
   const firewalls = new Map<string, Promise<Set<string>>>();
   const firewallsOf = (project: string) => {
     let found = firewalls.get(project);

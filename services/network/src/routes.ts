@@ -93,6 +93,7 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
           prefix: req.prefix || undefined,
           parentNetwork: req.parentNetwork || undefined,
           labels: req.labels,
+          ids: req.ids.length > 0 ? req.ids : undefined,
         };
         const { items, nextPageToken } = await listPage(req, (after, limit) => networks.list(scope(ctx, req.project), filter, limit, after), (n) => n.id);
         return { networks: items.map(networkMessage), nextPageToken };
@@ -118,7 +119,7 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
         return { ip: ipMessage(await ips.get(scope(ctx, req.project), req.uuid)) };
       },
       async listIPs(req, ctx) {
-        const filter = { network: req.network || undefined, machine: req.machine || undefined, type: req.type ? (req.type as 1 | 2) : undefined, ip: req.ip || undefined };
+        const filter = { network: req.network || undefined, machine: req.machine || undefined, type: req.type ? (req.type as 1 | 2) : undefined, ip: req.ip || undefined, projects: req.projects.length > 0 ? req.projects : undefined };
         const { items, nextPageToken } = await listPage(req, (after, limit) => ips.list(scope(ctx, req.project), filter, limit, after), (ip) => ip.uuid);
         return { ips: items.map(ipMessage), nextPageToken };
       },

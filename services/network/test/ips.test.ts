@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
-import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
+import { IPService, IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { count, failure, startWorld, type World } from "./harness.js";
 
@@ -55,6 +55,12 @@ test("IPs are private to their project; external networks serve every project; s
   assert.is((await failure(w.editorA.ips.getIP({ project: w.projectA, uuid: ip.uuid }))).code, Code.NotFound);
   assert.is((await failure(w.editorA.ips.releaseIP({ project: w.projectA, uuid: ip.uuid }))).code, Code.NotFound);
   assert.not.ok((await w.editorA.ips.listIPs({ project: w.projectA })).ips.some((i) => i.uuid === ip.uuid));
+  const inventory = w.network.client(IPService, await w.network.serviceToken("inventory"));
+  const ofBoth = (await inventory.listIPs({ projects: [w.projectA, w.projectB], pageSize: 1000 })).ips;
+  assert.ok(ofBoth.some((i) => i.uuid === ip.uuid) && ofBoth.some((i) => i.project === w.projectA), "a service reads several projects' addresses in one list");
+  assert.ok(ofBoth.every((i) => i.project === w.projectA || i.project === w.projectB));
+  assert.equal((await w.editorA.ips.listIPs({ project: w.projectA, projects: [w.projectB] })).ips, [], "a member naming another project sees none of its addresses");
+  assert.ok((await w.editorA.ips.listIPs({ project: w.projectA, projects: [w.projectA, w.projectB] })).ips.every((i) => i.project === w.projectA));
   assert.is((await failure(w.editorB.ips.allocateIP({ project: w.projectB, network: net }))).code, Code.NotFound, "A's unshared network");
   assert.is((await failure(w.editorB.ips.allocateIP({ project: w.projectB, network: "fra1-super" }))).code, Code.FailedPrecondition);
   assert.is((await failure(w.editorB.ips.allocateIP({ project: w.projectB, network: "fra1-underlay" }))).code, Code.NotFound);

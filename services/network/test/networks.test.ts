@@ -68,6 +68,7 @@ test("a shared network serves other projects; an unshared one is invisible to th
   assert.is((await failure(w.editorB.ips.allocateIP({ project: w.projectB, network: storage.id }))).code, Code.NotFound);
   assert.is((await failure(w.editorB.networks.updateNetwork({ id: storage.id, project: w.projectB, shared: true }))).code, Code.NotFound, "B cannot share A's network");
   assert.is((await failure(w.editorB.networks.deleteNetwork({ id: storage.id, project: w.projectB }))).code, Code.NotFound);
+  assert.equal((await w.editorB.networks.listNetworks({ project: w.projectB, ids: [storage.id] })).networks, [], "naming it does not show it");
   const shared = (await w.editorA.networks.updateNetwork({ id: storage.id, project: w.projectA, shared: true })).network!;
   assert.is(shared.type, NetworkType.CHILD_SHARED);
   const ip = (await w.editorB.ips.allocateIP({ project: w.projectB, network: storage.id })).ip!;
@@ -76,6 +77,9 @@ test("a shared network serves other projects; an unshared one is invisible to th
   const listed = (await w.editorB.networks.listNetworks({ project: w.projectB })).networks.map((n) => n.id);
   assert.ok(listed.includes(storage.id) && listed.includes("internet") && listed.includes("fra1-super"));
   assert.not.ok(listed.includes("fra1-underlay"), "the underlay is not a tenant's business");
+  const byIds = (await w.editorB.networks.listNetworks({ project: w.projectB, ids: [storage.id, "fra1-underlay", "internet", "no-such-net"] })).networks.map((n) => n.id);
+  assert.equal(byIds.sort(), [storage.id, "internet"].sort(), "ids only narrow what the member may see");
+  assert.equal((await w.networks.listNetworks({ ids: ["fra1-underlay", "internet"] })).networks.map((n) => n.id), ["fra1-underlay", "internet"], "an admin gets every network named");
   await w.editorB.ips.releaseIP({ project: w.projectB, uuid: ip.uuid });
 });
 

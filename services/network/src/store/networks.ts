@@ -1,5 +1,5 @@
 // SQL for networks, the VRF pool and network IPs.
-import { SqlState, sqlState, violatedConstraint, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
+import { SqlState, sqlState, uuidOrNull, violatedConstraint, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
 import { AlreadyExistsError, InvalidArgumentError, FailedPreconditionError, NotFoundError, ResourceExhaustedError, type SagaState } from "@bulkhead/service-kit";
 import type { Outbox } from "./common.js";
 
@@ -88,10 +88,14 @@ export interface NetworkFilter {
   prefix?: string;
   parentNetwork?: string;
   labels: Record<string, string>;
+  /** Only networks with one of these ids. */
+  ids?: string[];
 }
 
 export interface IpFilter {
   project?: string;
+  /** Only addresses of one of these projects. */
+  projects?: string[];
   network?: string;
   machine?: string;
   type?: 1 | 2;
@@ -177,8 +181,9 @@ export class NetworkStore {
          AND ($7::text IS NULL OR n.parent_network = $7)
          AND n.labels @> $8
          AND ($9::text IS NULL OR n.id > $9)
+         AND ($11::text[] IS NULL OR n.id = ANY($11::text[]))
        ORDER BY n.id LIMIT $10`,
-      [filter.visibleTo ?? null, filter.project ?? null, filter.partition ?? null, filter.type ?? null, filter.vrf ?? null, filter.prefix ?? null, filter.parentNetwork ?? null, filter.labels, after ?? null, limit],
+      [filter.visibleTo ?? null, filter.project ?? null, filter.partition ?? null, filter.type ?? null, filter.vrf ?? null, filter.prefix ?? null, filter.parentNetwork ?? null, filter.labels, after ?? null, limit, filter.ids ?? null],
     );
     return rows;
   }
@@ -392,8 +397,9 @@ export class NetworkStore {
       `SELECT ${ipColumns} FROM ips
        WHERE state = 'ready' AND ($1::text IS NULL OR project = $1::uuid) AND ($2::text IS NULL OR network = $2) AND ($3::text IS NULL OR machine = $3)
          AND ($4::int IS NULL OR type = $4) AND ($5::inet IS NULL OR ip = $5) AND ($6::text IS NULL OR uuid > $6::uuid)
+         AND ($8::uuid[] IS NULL OR project = ANY($8::uuid[]))
        ORDER BY uuid LIMIT $7`,
-      [filter.project ?? null, filter.network ?? null, filter.machine ?? null, filter.type ?? null, filter.ip ?? null, after ?? null, limit],
+      [filter.project ?? null, filter.network ?? null, filter.machine ?? null, filter.type ?? null, filter.ip ?? null, after ?? null, limit, filter.projects?.flatMap((p) => uuidOrNull(p) ?? []) ?? null],
     );
     return rows;
   }
