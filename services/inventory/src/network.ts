@@ -77,14 +77,14 @@ export class NetworkPort {
     });
   }
 
-  /** Every address of the `projects` (all pages, at most 1,000 projects a call). */
-  async projectsIps(projects: readonly string[]): Promise<NetworkIp[]> {
+  /** Every address of one of `ids` (projects or machines), in networks of `networkTypes` if given: all pages, at most 1,000 ids a call. */
+  async listIpsOf(by: "projects" | "machines", ids: readonly string[], networkTypes: NetworkType[] = []): Promise<NetworkIp[]> {
     const all: NetworkIp[] = [];
-    for (let i = 0; i < projects.length; i += MAX_IDS_PER_CALL) {
-      const chunk = projects.slice(i, i + MAX_IDS_PER_CALL);
+    for (let i = 0; i < ids.length; i += MAX_IDS_PER_CALL) {
+      const chunk = ids.slice(i, i + MAX_IDS_PER_CALL);
       all.push(
         ...(await allPages(async (pageToken) => {
-          const page = await this.ips.listIPs({ projects: chunk, pageSize: 1000, pageToken });
+          const page = await this.ips.listIPs({ [by]: chunk, networkTypes, pageSize: 1000, pageToken });
           return { items: page.ips.map(toIp), next: page.nextPageToken };
         })),
       );

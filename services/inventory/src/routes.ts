@@ -9,7 +9,7 @@ import { connectionMessage, imageMessage, machineMessage, portViewMessage, switc
 import type { NetworkPort } from "./network.js";
 import type { MachineRow, MachineStore } from "./store/machines.js";
 import type { Switches } from "./switches.js";
-import { firewallNetworks, machineNetworks, readForViews, switchView } from "./views.js";
+import { firewallNetworks, machineNetworks, readMachines, switchView } from "./views.js";
 
 const scope = (ctx: HandlerContext, project: string) => scopeOf(ctx.values.get(kPrincipal), project);
 
@@ -66,7 +66,7 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         const filter = { partition: req.partition || undefined, rack: req.rack || undefined, state: req.state || undefined, role: req.role || undefined };
         const { items, nextPageToken } = await listPage(req, (after, limit) => machines.list(scope(ctx, req.project), filter, after, limit), (m) => m.id);
         const lookup = new Lookup(network);
-        await readForViews(items, lookup);
+        await readMachines(items, lookup);
         return { machines: await Promise.all(items.map((m) => withNetworks(m, lookup))), nextPageToken };
       },
       allocateMachine(req, ctx) {

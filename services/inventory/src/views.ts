@@ -3,6 +3,7 @@ import { PortRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { firewallPortPrefixes, machinePortPrefixes } from "./filters.js";
 import type { Lookup } from "./lookup.js";
 import { NetworkType, type Network, type NetworkIp } from "./network.js";
+import { Role } from "./machines.js";
 import { primaryOf, roleOf, type NetworkRole } from "./roles.js";
 import { MachineState, type MachineRow, type MachineStore } from "./store/machines.js";
 import type { SwitchRow } from "./store/switches.js";
@@ -63,28 +64,25 @@ export async function firewallNetworks(machine: MachineRow, lookup: Lookup, mach
  * the project's other private networks, which live in other VRFs.
  */
 async function announceableAddresses(project: string, lookup: Lookup, firewalls: ReadonlySet<string>): Promise<string[]> {
-  const addresses: string[] = [];
-  for (const ip of await lookup.ips(project)) {
-    if (firewalls.has(ip.machine)) continue;
-    const type = (await lookup.network(ip.network))?.type;
-    if (type === NetworkType.EXTERNAL || type === NetworkType.CHILD_SHARED) addresses.push(ip.ip);
-  }
-  return addresses;
+  return (await lookup.projectPublicIps(project)).filter((ip) => !firewalls.has(ip.machine)).map((ip) => ip.ip);
+}
+
+/** Reads what the machines' entries of a list need in one round of lists: their networks and their addresses. */
+export async function readMachines(machines: readonly MachineRow[], lookup: Lookup): Promise<void> {
+  const allocated = machines.filter((m) => m.allocation);
+  await Promise.all([lookup.readNetworks(allocated.flatMap((m) => m.allocation!.networks.map((n) => n.network))), lookup.readMachineIps(allocated.map((m) => m.id))]);
 }
 
 /**
- * Reads what the views of `machines` need in two rounds of lists, not a call per machine: their
- * networks and their projects' addresses, then the parents of those networks and the networks
- * of those addresses (a machine port announces its project's external and shared addresses).
+ * Reads what the ports of installed `machines` need in two rounds of lists, not a call per
+ * machine: their networks, their addresses and their projects' public addresses, then the
+ * parents of those networks (their additional announceable CIDRs).
  */
-export async function readForViews(machines: readonly MachineRow[], lookup: Lookup): Promise<void> {
-  const allocations = machines.flatMap((m) => (m.allocation ? [m.allocation] : []));
-  const networkIds = allocations.flatMap((a) => a.networks.map((n) => n.network));
-  const projects = [...new Set(allocations.map((a) => a.project))];
-  await Promise.all([lookup.readNetworks(networkIds), lookup.readProjects(projects)]);
-  const networks = await Promise.all(networkIds.map((id) => lookup.network(id)));
-  const addresses = (await Promise.all(projects.map((p) => lookup.ips(p)))).flat();
-  await lookup.readNetworks([...networks.flatMap((n) => (n?.parentNetwork ? [n.parentNetwork] : [])), ...addresses.map((ip) => ip.network)]);
+async function readPorts(machines: readonly MachineRow[], lookup: Lookup): Promise<void> {
+  const projects = machines.flatMap((m) => (m.allocation?.role === Role.Machine ? [m.allocation.project] : []));
+  await Promise.all([readMachines(machines, lookup), lookup.readPublicIps(projects)]);
+  const networks = await Promise.all(machines.flatMap((m) => m.allocation?.networks.map((n) => lookup.network(n.network)) ?? []));
+  await lookup.readNetworks(networks.flatMap((n) => (n?.parentNetwork ? [n.parentNetwork] : [])));
 }
 
 /**
@@ -96,7 +94,7 @@ export async function readForViews(machines: readonly MachineRow[], lookup: Look
 export async function switchView(sw: SwitchRow, connections: Map<string, string>, machines: MachineStore, lookup: Lookup): Promise<{ ports: PortView[]; vrfs: VrfView[] }> {
   const machineRows = new Map((await machines.getMany([...new Set(connections.values())])).map((r) => [r.id, r]));
   // A machine port announces its project's addresses: one list per project serves its machines' own too.
-  await readForViews([...machineRows.values()].filter((m) => m.state === MachineState.Installed), lookup);
+  await readPorts([...machineRows.values()].filter((m) => m.state === MachineState.Installed), lookup);
   const firewalls = new Map<string, Promise<Set<string>>>();
   const firewallsOf = (project: string) => {
     let found = firewalls.get(project);

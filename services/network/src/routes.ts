@@ -119,7 +119,15 @@ export function networkRoutes(directory: Directory, networks: Networks, ips: Ips
         return { ip: ipMessage(await ips.get(scope(ctx, req.project), req.uuid)) };
       },
       async listIPs(req, ctx) {
-        const filter = { network: req.network || undefined, machine: req.machine || undefined, type: req.type ? (req.type as 1 | 2) : undefined, ip: req.ip || undefined, projects: req.projects.length > 0 ? req.projects : undefined };
+        const filter = {
+          network: req.network || undefined,
+          machine: req.machine || undefined,
+          type: req.type ? (req.type as 1 | 2) : undefined,
+          ip: req.ip || undefined,
+          projects: req.projects.length > 0 ? req.projects : undefined,
+          machines: req.machines.length > 0 ? req.machines : undefined,
+          networkTypes: req.networkTypes.length > 0 ? req.networkTypes.map((t) => t as number as NetworkType) : undefined,
+        };
         const { items, nextPageToken } = await listPage(req, (after, limit) => ips.list(scope(ctx, req.project), filter, limit, after), (ip) => ip.uuid);
         return { ips: items.map(ipMessage), nextPageToken };
       },

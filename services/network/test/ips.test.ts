@@ -74,7 +74,17 @@ test("machine-bound addresses are set by Bulkhead and freed with the machine", a
   const bound = (await inventory.allocateIP({ project: w.projectA, network: "internet", machine: "m1" })).ip!;
   assert.is((await failure(w.editorA.ips.releaseIP({ project: w.projectA, uuid: bound.uuid }))).code, Code.FailedPrecondition);
   assert.equal((await w.editorA.ips.listIPs({ project: w.projectA, machine: "m1" })).ips.map((i) => i.uuid), [bound.uuid]);
+  const onNet = (await w.editorA.networks.allocateNetwork({ project: w.projectA, partition: "fra1", name: "bound" })).network!;
+  const m2 = (await inventory.allocateIP({ project: w.projectA, network: onNet.id, machine: "m2" })).ip!;
+  const ofMachines = (await inventory.listIPs({ machines: ["m1", "m2", "m3"] })).ips.map((i) => i.uuid);
+  assert.equal(ofMachines.sort(), [bound.uuid, m2.uuid].sort(), "the addresses of several machines in one list");
+  const publicOnes = (await inventory.listIPs({ machines: ["m1", "m2"], networkTypes: [NetworkType.EXTERNAL, NetworkType.CHILD_SHARED] })).ips.map((i) => i.uuid);
+  assert.equal(publicOnes, [bound.uuid], "only those in external and shared networks");
+  const badType = await failure(inventory.listIPs({ networkTypes: [NetworkType.UNSPECIFIED] }));
+  assert.equal([badType.code, field(badType)], [Code.InvalidArgument, "network_types"]);
   await inventory.releaseIP({ project: w.projectA, uuid: bound.uuid });
+  await inventory.releaseIP({ project: w.projectA, uuid: m2.uuid });
+  await w.editorA.networks.deleteNetwork({ project: w.projectA, id: onNet.id });
 
   // An address the project already holds is bound by the inventory, never by the project itself.
   const own = (await w.editorA.ips.allocateIP({ project: w.projectA, network: "internet" })).ip!;

@@ -96,6 +96,10 @@ export interface IpFilter {
   project?: string;
   /** Only addresses of one of these projects. */
   projects?: string[];
+  /** Only addresses bound to one of these machines. */
+  machines?: string[];
+  /** Only addresses in networks of one of these types. */
+  networkTypes?: NetworkType[];
   network?: string;
   machine?: string;
   type?: 1 | 2;
@@ -397,9 +401,10 @@ export class NetworkStore {
       `SELECT ${ipColumns} FROM ips
        WHERE state = 'ready' AND ($1::text IS NULL OR project = $1::uuid) AND ($2::text IS NULL OR network = $2) AND ($3::text IS NULL OR machine = $3)
          AND ($4::int IS NULL OR type = $4) AND ($5::inet IS NULL OR ip = $5) AND ($6::text IS NULL OR uuid > $6::uuid)
-         AND ($8::uuid[] IS NULL OR project = ANY($8::uuid[]))
+         AND ($8::uuid[] IS NULL OR project = ANY($8::uuid[])) AND ($9::text[] IS NULL OR machine = ANY($9::text[]))
+         AND ($10::int[] IS NULL OR network IN (SELECT id FROM networks WHERE type = ANY($10::int[])))
        ORDER BY uuid LIMIT $7`,
-      [filter.project ?? null, filter.network ?? null, filter.machine ?? null, filter.type ?? null, filter.ip ?? null, after ?? null, limit, filter.projects?.flatMap((p) => uuidOrNull(p) ?? []) ?? null],
+      [filter.project ?? null, filter.network ?? null, filter.machine ?? null, filter.type ?? null, filter.ip ?? null, after ?? null, limit, filter.projects?.flatMap((p) => uuidOrNull(p) ?? []) ?? null, filter.machines ?? null, filter.networkTypes ?? null],
     );
     return rows;
   }
