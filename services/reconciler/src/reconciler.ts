@@ -138,21 +138,24 @@ export class Reconciler {
     const started = performance.now();
     const from = await this.store.now();
     const row = await this.store.device(device);
-    const render = await this.renderDevice(device, row);
+    let render = await this.renderDevice(device, row);
     const viewed = performance.now();
     if (!render) {
       if (row) await this.store.forget(device);
       await this.store.renderedFrom(device, from);
       return false;
     }
-    const { rendered } = render;
     let after = row;
     let changed = false;
     let verifiedMs = 0;
     // A render refused before is refused again; what was verified before need not be again.
-    if (!row || row.refused_hash !== rendered.hash) {
-      if (row?.desired_hash !== rendered.hash) rendered.verification = await this.verify(device, rendered);
+    if (!row || row.refused_hash !== render.rendered.hash) {
+      if (row?.desired_hash !== render.rendered.hash) {
+        render.rendered.verification = await this.verify(device, render.rendered);
+        if (!render.rendered.verification.passed) render = await this.renderAgain(device, row, render);
+      }
       verifiedMs = performance.now() - viewed;
+      const { rendered } = render;
       const cut = rendered.verification.passed ? undefined : await this.cutBack(device, render, row);
       failpoint("reconciler.render.before-record");
       ({ row: after, changed } = await this.store.record(device, rendered, cut));
@@ -163,6 +166,21 @@ export class Reconciler {
     if (changed || force || this.needsPush(after!)) await this.queues.push(device);
     this.log.debug({ device, changed, generation: after!.desired_generation, ms: Math.round(performance.now() - started), viewMs: Math.round(viewed - started), verifyMs: Math.round(verifiedMs) }, "rendered");
     return changed;
+  }
+
+  /**
+   * A refused render made again from a view read now, and verified against records read after
+   * that view. The records the first verification read may be newer than the view the render
+   * came from: a machine installed in between is installed to the verifier and still in the PXE
+   * VLAN to the render. Refusing that would cut the device back (in a burst, every tenant of a
+   * leaf until the next render) for a change already on its way; a render refused for anything
+   * else is refused again, with the same findings.
+   */
+  private async renderAgain(device: string, row: DeviceRow | undefined, first: Render): Promise<Render> {
+    const again = await this.renderDevice(device, row);
+    if (!again || again.rendered.hash === first.rendered.hash) return first;
+    if (again.rendered.hash !== row?.desired_hash) again.rendered.verification = await this.verify(device, again.rendered);
+    return again;
   }
 
   /**
@@ -185,7 +203,7 @@ export class Reconciler {
     if (candidate.verification.passed) return { rendered: candidate, withheld: cut.withheld };
     const closed = this.rendered(render.rendered, "switch" in model ? { switch: closedSwitch(model.switch) } : { firewall: closedFirewall(model.firewall), ruleset: closedRuleset(device, closedFirewall(model.firewall)) });
     closed.verification = await this.verify(device, closed);
-    this.log.warn({ device, findings: closed.verification.findings.length }, "even the closed configuration has findings; pushing it: it grants no tenant anything");
+    this.log.warn({ device, findings: closed.verification.findings.length, first: findingsSummary(closed.verification.findings) }, "even the closed configuration has findings; pushing it: it grants no tenant anything");
     return { rendered: closed, withheld: [{ grant: "every tenant grant of this device: its cut-back did not verify either", records: [...new Set(cut.withheld.flatMap((w) => w.records))] }] };
   }
 

@@ -9,7 +9,16 @@ import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desire
 import { NetworkPolicyService, PolicyState, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createServiceClient, signToken, signTokenWithKey } from "@bulkhead/service-kit";
+import type { DescService } from "@bufbuild/protobuf";
+import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
+import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
+import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import { createLogger, createServiceClient, signToken, signTokenWithKey } from "@bulkhead/service-kit";
+import { Reconciler } from "../src/reconciler.js";
+import { ReconcilerStore } from "../src/store.js";
+import { probeVerifyTools } from "../src/verify.js";
 import { failure, inSync, startStack, SyncState, type Stack } from "./harness.js";
 
 const test = suite<{ s: Stack }>("convergence", {} as never);
@@ -207,6 +216,38 @@ test("a heartbeat is taken only from a device Bulkhead configures, naming an add
   assert.equal(await devices(), before, "no device appeared");
   for (const device of ["nowhere", "spine01", "m-unallocated"]) assert.is((await failure(s.fabric.getDeviceStatus({ device }))).code, Code.NotFound, device);
   assert.is((await s.status("leaf01"))?.state, SyncState.IN_SYNC, "leaf01 keeps its agent's endpoint and state");
+});
+
+test("a render from a view older than the records its verifier read is made again, not refused: the leaf keeps its tenants", async ({ s }) => {
+  const token = await s.f.inventory.serviceToken("reconciler");
+  const at = <T extends DescService>(service: T, baseUrl: string) => createServiceClient(service, { baseUrl, token, protocol: "grpc" });
+  const services = { ips: at(IPService, s.f.network.url), switches: at(SwitchService, s.f.inventory.url), machines: at(MachineService, s.f.inventory.url), peering: at(PeeringService, s.peering.url), policies: at(NetworkPolicyService, s.policy.url), networks: at(NetworkService, s.f.network.url) };
+  // The view of leaf01 before a machine is cabled, allocated and installed on it.
+  const stale = await services.switches.getSwitchView({ device: "leaf01" });
+  await s.machine("m-late", "Eth1/4");
+  await s.until(async () => s.agents.get("leaf01")!.read("frr/frr.conf").includes("neighbor swp4 interface peer-group MACHINE"), "leaf01 carries m-late");
+  await inSyncAll(s, "leaf01");
+  const before = (await s.status("leaf01"))!;
+  // A second reconciler whose first view of leaf01 is the stale one, as when the machine was installed between the render's view and its verification.
+  let views = 0;
+  const switches = { ...services.switches, getSwitchView: async (request: Parameters<typeof services.switches.getSwitchView>[0]) => (views++ === 0 ? stale : services.switches.getSwitchView(request)) };
+  const pushes: string[] = [];
+  const reconciler = new Reconciler(
+    new ReconcilerStore(s.reconciler!.service.pool),
+    { ...services, switches },
+    { render: async () => {}, push: async (device) => void pushes.push(device) },
+    { verify: await probeVerifyTools("required"), isolation: true, agentToken: async () => "", agentTimeoutMs: 1000, agentNetworks: [] },
+    createLogger("test", "silent"),
+  );
+  try {
+    assert.is(await reconciler.render("leaf01"), false, "no new revision: the render made again is the one leaf01 has");
+    assert.is(views, 2, "the stale view was rendered, then the view read again");
+    const after = (await s.status("leaf01"))!;
+    assert.equal([after.desiredGeneration, after.desiredHash, after.state, after.withheld], [before.desiredGeneration, before.desiredHash, SyncState.IN_SYNC, []], "nothing refused, nothing cut back");
+    assert.equal(pushes, []);
+  } finally {
+    await reconciler.close();
+  }
 });
 
 test.run();
