@@ -1,5 +1,8 @@
 // Walking a paged list: the contracts' List RPCs answer a page and a next_page_token ("" on the last).
 
+/** The largest page a List RPC answers, and the most ids a list request filters by (the contracts' limits). */
+export const MAX_PAGE_SIZE = 1000;
+
 /**
  * Every item of a paged list, walking its pages: `fetch` gets the page token ("" first) and
  * returns the page's items and the next token ("" at the end).

@@ -167,7 +167,8 @@ export class Peerings {
    * being freed is briefly invisible; one sweep is not proof).
    */
   async sweep(): Promise<void> {
-    const existing = (await this.directory.listNetworks()).map((n) => n.id);
+    // Only the networks peerings name are looked for: not every network of every partition.
+    const existing = await this.directory.existing(await this.store.networkIds());
     const dangling = await this.store.dangling(existing);
     const stillMissing = dangling.filter((row) => this.missing.has(row.id));
     this.missing = new Set(dangling.filter((row) => !this.missing.has(row.id)).map((row) => row.id));

@@ -184,6 +184,12 @@ export class PeeringStore {
   }
 
   /** Peerings naming a network that is not among `existing`. */
+  /** Every network a peering names. */
+  async networkIds(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>("SELECT network1 AS id FROM peerings UNION SELECT network2 FROM peerings WHERE network2 IS NOT NULL");
+    return rows.map((r) => r.id);
+  }
+
   async dangling(existing: readonly string[]): Promise<PeeringRow[]> {
     return (await this.pool.query<PeeringRow>(`SELECT ${columns} FROM peerings WHERE NOT (network1 = ANY($1::text[])) OR NOT (coalesce(network2, network1) = ANY($1::text[]))`, [existing])).rows;
   }

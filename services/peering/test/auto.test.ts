@@ -90,8 +90,11 @@ swept("labels and networks the peering service was not told about are picked up 
 
   // Deleted behind the peering service's back, a network's peerings are removed by the sweep.
   const manual = (await w.peerings.createPeering({ project: w.projectB, name: "d1-d2", type: PeeringType.LOCAL, network1: d1.id, network2: d2.id })).peering!;
+  const d3 = await w.allocate(w.projectB, "d3");
+  const kept = (await w.peerings.createPeering({ project: w.projectB, name: "d1-d3", type: PeeringType.LOCAL, network1: d1.id, network2: d3.id })).peering!;
   await w.networks.deleteNetwork({ id: d2.id });
   await until(async () => (await w.count(`SELECT count(*) FROM peerings WHERE id = '${manual.id}'`)) === 0, "the dangling peering was removed");
+  assert.is(await w.count(`SELECT count(*) FROM peerings WHERE id = '${kept.id}'`), 1, "the sweeps that removed it kept the peering whose networks exist");
 });
 
 swept.run();
