@@ -17,3 +17,16 @@ export async function allPages<T>(fetch: (pageToken: string) => Promise<{ items:
   } while (pageToken);
   return all;
 }
+
+/**
+ * Every item a list filtered by `ids` answers, asking for at most MAX_PAGE_SIZE ids a call (the
+ * contracts' limit) and walking each call's pages: `fetch` gets the ids and the page token.
+ */
+export async function allPagesOf<T>(ids: readonly string[], fetch: (ids: string[], pageToken: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
+  const all: T[] = [];
+  for (let i = 0; i < ids.length; i += MAX_PAGE_SIZE) {
+    const chunk = ids.slice(i, i + MAX_PAGE_SIZE);
+    all.push(...(await allPages((pageToken) => fetch(chunk, pageToken))));
+  }
+  return all;
+}

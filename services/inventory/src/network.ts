@@ -4,7 +4,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { AddressFamily } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType, type Network, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
-import { MAX_PAGE_SIZE } from "@bulkhead/api/paging";
+import { MAX_PAGE_SIZE, allPagesOf } from "@bulkhead/api/paging";
 import { allPages } from "@bulkhead/service-kit";
 
 export { NetworkType, type Network };
@@ -36,16 +36,11 @@ export class NetworkPort {
 
   /** The networks of `ids` that exist, by id, read in lists (at most 1,000 ids a call, as the contract allows). */
   async networksById(ids: readonly string[]): Promise<Map<string, Network>> {
-    const found = new Map<string, Network>();
-    for (let i = 0; i < ids.length; i += MAX_PAGE_SIZE) {
-      const chunk = ids.slice(i, i + MAX_PAGE_SIZE);
-      const networks = await allPages(async (pageToken) => {
-        const page = await this.networks.listNetworks({ ids: chunk, pageSize: MAX_PAGE_SIZE, pageToken });
-        return { items: page.networks, next: page.nextPageToken };
-      });
-      for (const n of networks) found.set(n.id, n);
-    }
-    return found;
+    const networks = await allPagesOf(ids, async (chunk, pageToken) => {
+      const page = await this.networks.listNetworks({ ids: chunk, pageSize: MAX_PAGE_SIZE, pageToken });
+      return { items: page.networks, next: page.nextPageToken };
+    });
+    return new Map(networks.map((n) => [n.id, n]));
   }
 
   async underlayOf(partition: string): Promise<Network | undefined> {
@@ -77,17 +72,10 @@ export class NetworkPort {
 
   /** Every address of one of `ids` (projects or machines), in networks of `networkTypes` if given: all pages, at most 1,000 ids a call. */
   async listIpsOf(by: "projects" | "machines", ids: readonly string[], networkTypes: NetworkType[] = []): Promise<NetworkIp[]> {
-    const all: NetworkIp[] = [];
-    for (let i = 0; i < ids.length; i += MAX_PAGE_SIZE) {
-      const chunk = ids.slice(i, i + MAX_PAGE_SIZE);
-      all.push(
-        ...(await allPages(async (pageToken) => {
-          const page = await this.ips.listIPs({ [by]: chunk, networkTypes, pageSize: 1000, pageToken });
-          return { items: page.ips.map(toIp), next: page.nextPageToken };
-        })),
-      );
-    }
-    return all;
+    return allPagesOf(ids, async (chunk, pageToken) => {
+      const page = await this.ips.listIPs({ [by]: chunk, networkTypes, pageSize: MAX_PAGE_SIZE, pageToken });
+      return { items: page.ips.map(toIp), next: page.nextPageToken };
+    });
   }
 
   /** Binds an address the project holds to `machine`; binding it again is a no-op. */

@@ -6,7 +6,7 @@ import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inven
 import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
-import { MAX_PAGE_SIZE } from "@bulkhead/api/paging";
+import { MAX_PAGE_SIZE, allPagesOf } from "@bulkhead/api/paging";
 import { allPages } from "@bulkhead/service-kit";
 
 export { NetworkType };
@@ -71,16 +71,11 @@ export class Directory {
 
   /** Which of `ids` are networks (ready ones), read in lists of at most 1,000 ids. */
   async existing(ids: readonly string[]): Promise<string[]> {
-    const found: string[] = [];
-    for (let i = 0; i < ids.length; i += MAX_PAGE_SIZE) {
-      const chunk = ids.slice(i, i + MAX_PAGE_SIZE);
-      const networks = await allPages(async (pageToken) => {
-        const page = await this.networks.listNetworks({ ids: chunk, pageSize: MAX_PAGE_SIZE, pageToken });
-        return { items: page.networks, next: page.nextPageToken };
-      });
-      found.push(...networks.map((n) => n.id));
-    }
-    return found;
+    const networks = await allPagesOf(ids, async (chunk, pageToken) => {
+      const page = await this.networks.listNetworks({ ids: chunk, pageSize: MAX_PAGE_SIZE, pageToken });
+      return { items: page.networks, next: page.nextPageToken };
+    });
+    return networks.map((n) => n.id);
   }
 
   /**
