@@ -136,7 +136,7 @@ function switchFile(sw: (typeof SWITCHES)[number]) {
     role: sw.role,
     asn: 4200000000 + sw.n,
     routerId: `10.255.255.${sw.n}`,
-    os: { vendor: "SONiC", version: "202411" },
+    os: { vendor: "Cumulus", version: "5.9.1" },
     ports: PORTS.map((name, i) => ({ name, identifier: `Ethernet${i * 4}`, mtu: 9216, uplink: sw.role === "spine" || isUplink(name) })),
   };
 }

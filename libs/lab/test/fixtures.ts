@@ -5,6 +5,7 @@ import type { LabInput } from "../src/index.js";
 
 const leaf = (hostname: string, n: number): SwitchModel => ({
   hostname,
+  flavour: "cumulus",
   asn: 4200000010 + n,
   routerId: `10.255.255.${n}`,
   ports: [
@@ -16,10 +17,7 @@ const leaf = (hostname: string, n: number): SwitchModel => ({
   vlans: {},
 });
 
-const files = (model: SwitchModel) => {
-  const out = renderSwitch(model).files;
-  return { "frr/frr.conf": out["frr.conf"], "network/interfaces": out.interfaces };
-};
+const files = (model: SwitchModel) => renderSwitch(model).files;
 
 export function twoLeaves(): LabInput {
   return {

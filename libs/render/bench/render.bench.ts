@@ -31,7 +31,7 @@ function leafModel(index: number, vrfCount: number): SwitchModel {
     prefixes: [v4(i), v6(i)],
     imports: i + 1 < vrfCount ? [{ fromVrf: vrfId(i + 1), prefixes: [v4(i + 1), v6(i + 1)] }] : [],
   }));
-  return { hostname: `leaf${index}`, asn: 4200000000 + index, routerId: `10.255.${index >> 8}.${index & 255}`, ports, vrfs, externalSessions: [], vlans: {} };
+  return { hostname: `leaf${index}`, flavour: "cumulus", asn: 4200000000 + index, routerId: `10.255.${index >> 8}.${index & 255}`, ports, vrfs, externalSessions: [], vlans: {} };
 }
 
 function firewallModel(policyCount: number): FirewallModel {
@@ -79,7 +79,7 @@ export default async function run() {
 
   // Baselines: the real tools validating what was rendered.
   const frrFile = join(tmpdir(), `bulkhead-bench-leaf-${process.pid}.conf`);
-  writeFileSync(frrFile, rendered["frr.conf"]);
+  writeFileSync(frrFile, rendered["frr/frr.conf"]!);
   const vtyshTimes = await timed(7, 1, () => sh("vtysh", "-C", "-f", frrFile));
   const nftFile = join(tmpdir(), `bulkhead-bench-fw-${process.pid}.nft`);
   writeFileSync(nftFile, ruleset);
@@ -96,8 +96,8 @@ export default async function run() {
   const figures = {
     leaf_1000vrf_ms: round(leafMs),
     leaf_1000vrf_p99_ms: round(percentile(leafTimes, 99)),
-    leaf_1000vrf_frr_lines: rendered["frr.conf"].split("\n").length,
-    leaf_1000vrf_frr_kb: Math.round(rendered["frr.conf"].length / 1024),
+    leaf_1000vrf_frr_lines: rendered["frr/frr.conf"]!.split("\n").length,
+    leaf_1000vrf_frr_kb: Math.round(rendered["frr/frr.conf"]!.length / 1024),
     leaf_1000vrf_vtysh_check_ms: round(median(vtyshTimes)),
     leaf_render_vs_vtysh_check: round(leafMs / median(vtyshTimes)),
     partition_200_leaves_ms: round(partitionMs),

@@ -4,6 +4,7 @@ import { NetworkRole, type MachineNetwork, type GetMachineViewResponse } from "@
 import { PortRole, PortState, type GetSwitchViewResponse } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NatType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { GetRouteLeakPlanResponse } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import { switchFlavourOf } from "@bulkhead/api/switch-os";
 import type { FirewallFrrModel } from "./firewall-frr.js";
 import type { FirewallNetwork, NetworkRole as Role } from "./firewall-model.js";
 import type { SwitchModel, SwitchPortRole } from "./switch.js";
@@ -29,6 +30,15 @@ export const firewallNetworksOf = (networks: readonly MachineNetwork[], project:
     projectIps: n.projectIps,
   }));
 
+export class UnsupportedSwitch extends Error {
+  constructor(
+    readonly device: string,
+    problem: string,
+  ) {
+    super(`switch ${device} is not configured: ${problem}`);
+  }
+}
+
 const portRoles: Record<number, SwitchPortRole> = {
   [PortRole.FABRIC]: "fabric",
   [PortRole.MACHINE]: "machine",
@@ -44,6 +54,9 @@ const portRoles: Record<number, SwitchPortRole> = {
  */
 export function switchModelOf(view: GetSwitchViewResponse, plan: GetRouteLeakPlanResponse, vlans: Readonly<Record<string, number>>): SwitchModel {
   const sw = view.switch!;
+  const os = switchFlavourOf(sw.os);
+  // The inventory refuses such a registration; a record from before that rule is not guessed at.
+  if ("problem" in os) throw new UnsupportedSwitch(sw.id, os.problem);
   const plans = new Map(plan.vrfs.map((v) => [v.vrf, v]));
   const sessions = plan.externalSessions.filter((s) => s.switch === sw.id);
   // VRFs with machines here import from their peers; any other VRF carried here (a peer's, an
@@ -55,6 +68,9 @@ export function switchModelOf(view: GetSwitchViewResponse, plan: GetRouteLeakPla
   const prefixesOf = (vrf: number) => view.vrfs.find((v) => v.vrf === vrf)?.prefixes ?? plans.get(vrf)?.prefixes ?? [];
   return {
     hostname: sw.id,
+    flavour: os.flavour,
+    management: sw.management ? { address: sw.management.address, gateway: sw.management.gateway, routes: sw.management.routes } : undefined,
+    pxeAddress: sw.pxeAddress || undefined,
     asn: sw.asn,
     routerId: sw.routerId,
     ports: view.ports.map((p) => ({

@@ -4,7 +4,8 @@ export { FIREWALL_VLAN_BASE, renderFirewallInterfaces } from "./firewall-interfa
 export * from "./firewall-model.js";
 export { renderMachineFrr, type MachineFrrModel } from "./machine.js";
 export { LOG_ACCEPTED, LOG_FORWARD_DROPPED, LOG_INPUT_DROPPED, TABLE, compileFirewall, policyProblems } from "./nftables.js";
-export { PXE_VLAN, PXE_VNI, onlyRouteTargets, renderSwitch, type ExternalSessionModel, type RenderedSwitch, type SwitchModel, type SwitchPortModel, type SwitchPortRole, type SwitchVrfModel } from "./switch.js";
+export { FLAVOURS, PXE_VLAN, PXE_VNI, SWITCH_FILES, onlyRouteTargets, renderSwitch, type ExternalSessionModel, type ManagementModel, type RenderedSwitch, type SwitchFlavour, type SwitchModel, type SwitchPortModel, type SwitchPortRole, type SwitchVrfModel } from "./switch.js";
 export { TENANT_VLANS, VlansExhausted, assignVlans } from "./vlans.js";
 export { revisionHash, type RevisionFile } from "./revision.js";
-export { firewallFrrModelOf, firewallNetworksOf, projectsOf, switchModelOf } from "./from-api.js";
+export { UnsupportedSwitch, firewallFrrModelOf, firewallNetworksOf, projectsOf, switchModelOf } from "./from-api.js";
+export { CONFIG_DB_TABLES, PORT_FIELDS, VTEP, configDbText, type ConfigDb } from "./sonic.js";

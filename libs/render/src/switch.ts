@@ -1,7 +1,10 @@
-// A leaf (or exit) switch's desired state: `frr.conf` and an ifupdown2 `interfaces` file, from
-// the switch view (ports and their roles), the route-leak plan (imports per VRF) and the external
-// BGP sessions of the peering plan. Pure and deterministic.
+// A leaf (or exit) switch's desired state, from the switch view (ports and their roles), the
+// route-leak plan (imports per VRF) and the external BGP sessions of the peering plan: `frr.conf`
+// for both flavours, and the flavour's own interface configuration — an ifupdown2 `interfaces`
+// file on Cumulus (cumulus.ts), a CONFIG_DB document on SONiC (sonic.ts). Pure and deterministic.
+import { renderCumulusInterfaces } from "./cumulus.js";
 import { FRR_HEADER, addressFamily, familyOf, joinConfig, loopbacksOnly, naturally, peerGroup, permits, prefixList, routeMap, sortedPrefixes, unnumberedInterface, type PrefixEntry, type RouteMapEntry } from "./frr.js";
+import { renderConfigDb } from "./sonic.js";
 import { assignVlans } from "./vlans.js";
 
 export type SwitchPortRole = "fabric" | "unprovisioned" | "machine" | "firewall";
@@ -48,8 +51,25 @@ export interface ExternalSessionModel {
   maximumPrefixes: number;
 }
 
+import type { SwitchFlavour } from "@bulkhead/api/switch-os";
+export type { SwitchFlavour };
+
+/** The switch's management interface (eth0, in the `mgmt` VRF) as its agent registered it. */
+export interface ManagementModel {
+  /** With its prefix length, e.g. 192.168.101.12/24. */
+  address: string;
+  gateway: string;
+  /** Further prefixes reached through the gateway (the default route always is). */
+  routes: string[];
+}
+
 export interface SwitchModel {
   hostname: string;
+  flavour: SwitchFlavour;
+  /** Unset: eth0 takes its address by DHCP (Cumulus' factory default). */
+  management?: ManagementModel;
+  /** The switch's own address on the PXE segment (the PXE VLAN's interface), with its length. */
+  pxeAddress?: string;
   asn: number;
   /** The loopback address: router id and VTEP. */
   routerId: string;
@@ -60,8 +80,12 @@ export interface SwitchModel {
   vlans: Readonly<Record<string, number>>;
 }
 
+/** The device paths of a switch's files. */
+export const SWITCH_FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", configDb: "sonic/config_db.json" } as const;
+
 export interface RenderedSwitch {
-  files: { "frr.conf": string; interfaces: string };
+  /** By device path: `frr/frr.conf`, and `network/interfaces` (Cumulus) or `sonic/config_db.json` (SONiC). */
+  files: Record<string, string>;
   /** The assignment to pass back in next time. */
   vlans: Record<string, number>;
 }
@@ -71,12 +95,16 @@ export const PXE_VNI = 104000;
 /** The most prefixes a machine's session may carry, whatever its filter could match. */
 export const MACHINE_MAXIMUM_PREFIX = 24000;
 
-const vrfName = (vrf: number) => `vrf${vrf}`;
+/** What the flavours name differently: VRFs (SONiC requires the `Vrf` prefix) and the loopback. */
+export const FLAVOURS: Record<SwitchFlavour, { vrfName: (vrf: number) => string; loopback: string }> = {
+  cumulus: { vrfName: (vrf) => `vrf${vrf}`, loopback: "lo" },
+  sonic: { vrfName: (vrf) => `Vrf${vrf}`, loopback: "Loopback0" },
+};
 const ipMatch = (family: 4 | 6) => (family === 4 ? "ip" : "ipv6");
 const suffix = (family: 4 | 6) => (family === 4 ? "" : "6");
 const afName = (family: 4 | 6) => (family === 4 ? "ipv4 unicast" : "ipv6 unicast") as "ipv4 unicast" | "ipv6 unicast";
 
-interface Vrf {
+export interface Vrf {
   vrf: number;
   prefixes: string[];
   imports: { fromVrf: number; prefixes: string[] }[];
@@ -86,7 +114,7 @@ interface Vrf {
 }
 
 /** Every VRF the switch carries: its tenants', their peers' (to import from) and sessions'. */
-function vrfsOf(model: SwitchModel, ports: readonly SwitchPortModel[]): Vrf[] {
+export function vrfsOf(model: SwitchModel, ports: readonly SwitchPortModel[]): Vrf[] {
   const vrfs = new Map<number, Vrf>();
   const get = (vrf: number) => {
     let v = vrfs.get(vrf);
@@ -124,10 +152,11 @@ function filter(name: string, entries: PrefixEntry[], family: 4 | 6): { lists: s
 }
 
 function defaultVrf(model: SwitchModel, ports: readonly SwitchPortModel[], lists: string[], maps: string[]): string[] {
+  const redistribute = `redistribute connected route-map ${model.flavour === "sonic" ? "DENY_MGMT" : "LOOPBACKS"}`;
   const fabric = ports.filter((p) => p.role === "fabric");
   const firewalls = ports.filter((p) => p.role === "firewall");
-  const v4: string[] = ["redistribute connected route-map LOOPBACKS"];
-  const v6: string[] = ["redistribute connected route-map LOOPBACKS", "neighbor FABRIC activate"];
+  const v4: string[] = [redistribute];
+  const v6: string[] = [redistribute, "neighbor FABRIC activate"];
   const evpn: string[] = ["neighbor FABRIC activate", "neighbor FABRIC allowas-in 2"];
   if (firewalls.length > 0) {
     v4.push("neighbor FIREWALL allowas-in 2");
@@ -184,6 +213,7 @@ function admissible(prefixes: readonly string[], cap: number): number {
  * every neighbor is activated, filtered and limited in each family it speaks, and only there.
  */
 function tenantVrf(model: SwitchModel, v: Vrf, lists: string[], maps: string[]): string[] {
+  const { vrfName } = FLAVOURS[model.flavour];
   const name = vrfName(v.vrf);
   const head = [`router bgp ${model.asn} vrf ${name}`, ` bgp router-id ${model.routerId}`, " no bgp default ipv4-unicast", " bgp bestpath as-path multipath-relax"];
   if (v.machinePorts.length > 0) head.push(...peerGroup("MACHINE"), ...v.machinePorts.map((p) => ` neighbor ${p.name} interface peer-group MACHINE`));
@@ -237,7 +267,20 @@ function tenantVrf(model: SwitchModel, v: Vrf, lists: string[], maps: string[]):
   return [...head, ...families, ...addressFamily("l2vpn evpn", evpn), "exit", "!"];
 }
 
+/**
+ * Only the loopback's addresses are redistributed into the underlay. SONiC names its loopback
+ * `Loopback0` and, as metal-core does there, the map first refuses the management interface.
+ */
+const underlayRedistribution = (flavour: SwitchFlavour) =>
+  flavour === "sonic"
+    ? routeMap("DENY_MGMT", [
+        { action: "deny", match: ["interface eth0"] },
+        { action: "permit", match: [`interface ${FLAVOURS.sonic.loopback}`] },
+      ])
+    : loopbacksOnly;
+
 function frrConf(model: SwitchModel, ports: readonly SwitchPortModel[], vrfs: readonly Vrf[]): string {
+  const { vrfName } = FLAVOURS[model.flavour];
   const lists: string[] = [];
   const maps: string[] = [];
   const out = [...FRR_HEADER, `hostname ${model.hostname}`, "log syslog informational", "service integrated-vtysh-config", "!"];
@@ -252,37 +295,9 @@ function frrConf(model: SwitchModel, ports: readonly SwitchPortModel[], vrfs: re
   add(lists);
   out.push("!");
   add(maps);
-  add(loopbacksOnly);
+  add(underlayRedistribution(model.flavour));
   out.push("!", "line vty", "!");
   return joinConfig(out);
-}
-
-/** One ifupdown2 stanza and the blank line after it. */
-const stanza = (name: string, lines: readonly string[], head = `iface ${name}`) => `auto ${name}\n${head}\n${lines.map((l) => `    ${l}\n`).join("")}`;
-
-function interfacesFile(model: SwitchModel, allPorts: readonly SwitchPortModel[], ports: readonly SwitchPortModel[], vrfs: readonly Vrf[], vlans: Map<number, number>): string {
-  const sessions = new Map(model.externalSessions.map((s) => [s.port, s]));
-  const access = ports.filter((p) => p.role === "unprovisioned" && !sessions.has(p.name));
-  const out: string[] = [`# interfaces of switch ${model.hostname}, generated by Bulkhead: do not edit.\n`, stanza("lo", [`address ${model.routerId}/32`, `vxlan-local-tunnelip ${model.routerId}`], "iface lo inet loopback")];
-  for (const port of [...allPorts].sort((a, b) => naturally(a.name, b.name))) {
-    const session = sessions.get(port.name);
-    if (!port.adminUp) out.push(stanza(port.name, ["link-down yes"]));
-    else if (session) out.push(stanza(port.name, ["mtu 9000", `vrf ${vrfName(session.vrf)}`, `address ${session.localAddress}`]));
-    else if (port.role === "fabric" || port.role === "firewall") out.push(stanza(port.name, ["mtu 9216"]));
-    else if (port.role === "machine") out.push(stanza(port.name, ["mtu 9000", `vrf ${vrfName(port.vrf)}`]));
-    else out.push(stanza(port.name, ["mtu 9000", `bridge-access ${PXE_VLAN}`]));
-  }
-  const vnis = [`vni${PXE_VNI}`, ...vrfs.map((v) => `vni${v.vrf}`)];
-  out.push(stanza("bridge", [`bridge-ports ${[...access.map((p) => p.name), ...vnis].join(" ")}`, `bridge-vids ${[PXE_VLAN, ...vrfs.map((v) => vlans.get(v.vrf)!)].join(" ")}`, "bridge-vlan-aware yes"]));
-  out.push(stanza(`vlan${PXE_VLAN}`, ["mtu 9000", `vlan-id ${PXE_VLAN}`, "vlan-raw-device bridge"]));
-  out.push(stanza(`vni${PXE_VNI}`, ["mtu 9000", `bridge-access ${PXE_VLAN}`, "bridge-learning off", "mstpctl-bpduguard yes", "mstpctl-portbpdufilter yes", `vxlan-id ${PXE_VNI}`]));
-  for (const v of vrfs) {
-    const vlan = vlans.get(v.vrf)!;
-    out.push(stanza(vrfName(v.vrf), ["mtu 9000", "vrf-table auto"]));
-    out.push(stanza(`vlan${vlan}`, ["mtu 9000", `vlan-id ${vlan}`, "vlan-raw-device bridge", `vrf ${vrfName(v.vrf)}`]));
-    out.push(stanza(`vni${v.vrf}`, ["mtu 9000", `bridge-access ${vlan}`, "bridge-arp-nd-suppress on", "bridge-learning off", "mstpctl-bpduguard yes", "mstpctl-portbpdufilter yes", `vxlan-id ${v.vrf}`]));
-  }
-  return out.join("\n");
 }
 
 export function renderSwitch(model: SwitchModel): RenderedSwitch {
@@ -292,8 +307,11 @@ export function renderSwitch(model: SwitchModel): RenderedSwitch {
     vrfs.map((v) => v.vrf),
     model.vlans,
   );
+  const files: Record<string, string> = { [SWITCH_FILES.frr]: frrConf(model, ports, vrfs) };
+  if (model.flavour === "sonic") files[SWITCH_FILES.configDb] = renderConfigDb(model, vrfs, vlans);
+  else files[SWITCH_FILES.interfaces] = renderCumulusInterfaces(model, vrfs, vlans);
   return {
-    files: { "frr.conf": frrConf(model, ports, vrfs), interfaces: interfacesFile(model, model.ports, ports, vrfs, vlans) },
+    files,
     vlans: Object.fromEntries([...vlans].map(([vrf, vlan]) => [String(vrf), vlan])),
   };
 }

@@ -7,6 +7,7 @@ const pxe = (name: string, adminUp = true): SwitchPortModel => ({ name, role: "u
 const firewall = (name: string, underlay: string, vnis: number[]): SwitchPortModel => ({ name, role: "firewall", adminUp: true, vrf: 0, allowedPrefixes: [`${underlay}/32`], firewallVnis: vnis });
 const leaf = (hostname: string, ports: SwitchPortModel[], vrfs: SwitchModel["vrfs"], extra: Partial<SwitchModel> = {}): SwitchModel => ({
   hostname,
+  flavour: "cumulus",
   asn: 4200000011,
   routerId: "10.255.255.1",
   ports: [fabric("swp31"), fabric("swp32"), ...ports],
@@ -18,7 +19,11 @@ const leaf = (hostname: string, ports: SwitchPortModel[], vrfs: SwitchModel["vrf
 
 export const switches: Record<string, SwitchModel> = {
   // One tenant: two machines in vrf12, a free port in PXE, a port switched off.
-  "single-tenant": leaf("leaf01", [machine("swp1", 12, ["10.0.0.0/22", "10.240.0.0/12", "185.1.2.7/32"]), machine("swp2", 12, ["10.0.0.0/22", "10.240.0.0/12"]), pxe("swp3"), pxe("swp4", false)], [{ vrf: 12, prefixes: ["10.0.0.0/22"], imports: [] }]),
+  // Management registered with an extra route, and an address on the PXE segment.
+  "single-tenant": leaf("leaf01", [machine("swp1", 12, ["10.0.0.0/22", "10.240.0.0/12", "185.1.2.7/32"]), machine("swp2", 12, ["10.0.0.0/22", "10.240.0.0/12"]), pxe("swp3"), pxe("swp4", false)], [{ vrf: 12, prefixes: ["10.0.0.0/22"], imports: [] }], {
+    management: { address: "192.168.101.12/24", gateway: "192.168.101.1", routes: ["10.100.0.0/16"] },
+    pxeAddress: "10.255.254.1/24",
+  }),
   // Three tenants and a firewall that serves two of them.
   "many-tenants": leaf(
     "leaf02",
@@ -40,15 +45,35 @@ export const switches: Record<string, SwitchModel> = {
       { vrf: 104009, prefixes: ["185.1.2.0/24"], imports: [{ fromVrf: 41, prefixes: ["185.1.2.7/32"] }] },
     ],
   ),
-  // An exit switch with an IPv4 and an IPv6 external session.
+  // A SONiC exit switch with an IPv4 and an IPv6 external session.
   "external-bgp": {
-    ...leaf("exit01", [pxe("Ethernet0"), pxe("Ethernet4"), pxe("Ethernet8")], [{ vrf: 12, prefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], imports: [] }]),
+    ...leaf("exit01", [fabric("Ethernet120"), fabric("Ethernet124"), pxe("Ethernet0"), pxe("Ethernet4"), pxe("Ethernet8")], [{ vrf: 12, prefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], imports: [] }], { flavour: "sonic" }),
     externalSessions: [
       { port: "Ethernet0", vrf: 12, localAsn: 4200000100, localAddress: "172.16.0.1/30", remoteAsn: 65001, remoteAddress: "172.16.0.2/30", announcePrefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], remotePrefixes: ["192.168.0.0/16"], deniedPrefixes: ["10.0.0.0/16", "10.255.0.0/16", "185.1.2.0/24", "2001:db8::/48"], maximumPrefixes: 100 },
       { port: "Ethernet4", vrf: 12, localAsn: 4200000011, localAddress: "2001:db8:ffff::/127", remoteAsn: 65001, remoteAddress: "2001:db8:ffff::1/127", announcePrefixes: ["10.0.0.0/22", "2001:db8:0:1::/64"], remotePrefixes: ["::/0"], deniedPrefixes: ["10.0.0.0/16", "10.255.0.0/16", "185.1.2.0/24", "2001:db8::/48"], maximumPrefixes: 1000 },
     ],
   },
+  // SONiC: tenants with a peering, a firewall, a free port, a port switched off, dual stack.
+  "sonic-leaf": leaf(
+    "leaf05",
+    [
+      fabric("Ethernet120"),
+      fabric("Ethernet124"),
+      machine("Ethernet0", 41, ["10.1.0.0/24", "2001:db8:1::/64"]),
+      machine("Ethernet4", 42, ["10.2.0.0/24"]),
+      firewall("Ethernet8", "10.255.0.7", [41, 104009]),
+      pxe("Ethernet12"),
+      pxe("Ethernet16", false),
+    ],
+    [
+      { vrf: 41, prefixes: ["10.1.0.0/24", "2001:db8:1::/64"], imports: [{ fromVrf: 42, prefixes: ["10.2.0.0/24"] }] },
+      { vrf: 42, prefixes: ["10.2.0.0/24"], imports: [{ fromVrf: 41, prefixes: ["10.1.0.0/24"] }] },
+    ],
+    { flavour: "sonic", pxeAddress: "10.255.254.2/24", vlans: { "42": 1001 } },
+  ),
 };
+/** SONiC leaves are cabled to the spines on Ethernet120 and Ethernet124, not swp31/swp32. */
+for (const model of Object.values(switches)) if (model.flavour === "sonic") model.ports = model.ports.filter((p) => !p.name.startsWith("swp"));
 
 /** A shared NAT network with destinations is a DMZ of the firewall's own project here. */
 const net = (id: string, role: FirewallNetwork["role"], vrf: number, prefixes: string[], destinationPrefixes: string[], nat: boolean, ips: string[], projectIps: string[] = []): FirewallNetwork => ({ id, role, vrf, prefixes, destinationPrefixes, nat, dmz: role === "shared" && nat && destinationPrefixes.length > 0, ips, projectIps });

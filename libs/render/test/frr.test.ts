@@ -6,19 +6,19 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { sh } from "@bulkhead/testkit";
-import { VlansExhausted, assignVlans, firewallLeaks, onlyRouteTargets, renderFirewallFrr, renderFirewallInterfaces, compileFirewall, renderMachineFrr, renderSwitch, type SwitchModel } from "../src/index.js";
+import { VlansExhausted, assignVlans, firewallLeaks, onlyRouteTargets, renderFirewallFrr, renderFirewallInterfaces, compileFirewall, renderMachineFrr, renderSwitch, SWITCH_FILES, type SwitchModel } from "../src/index.js";
 import { firewalls, machines, switches } from "./frr-models.js";
 import { tenant } from "./models.js";
 
 const test = suite("FRR renderers");
+const FRR = SWITCH_FILES.frr;
+const IFACES = SWITCH_FILES.interfaces;
 
 /** Every file every model renders, by golden file name. */
 function rendered(): Map<string, string> {
   const files = new Map<string, string>();
   for (const [name, model] of Object.entries(switches)) {
-    const out = renderSwitch(model);
-    files.set(`${name}.frr.conf`, out.files["frr.conf"]);
-    files.set(`${name}.interfaces`, out.files.interfaces);
+    for (const [path, text] of Object.entries(renderSwitch(model).files)) files.set(`${name}.${path.split("/")[1]}`, text);
   }
   for (const [name, model] of Object.entries(firewalls)) {
     files.set(`${name}.frr.conf`, renderFirewallFrr(model));
@@ -68,17 +68,17 @@ test("VLANs stay with their VRF across renders; new VRFs take the lowest free on
 
 test("leaf: each machine port has its own filter and a maximum-prefix its filter can reach; firewall ports get underlay-only in, their VNIs out, and in EVPN only type-5 routes of their VNIs with their route-targets; down ports are left out", () => {
   const single = renderSwitch(switches["single-tenant"]!).files;
-  assert.match(single["frr.conf"], "ip prefix-list swp1-in seq 10 permit 10.0.0.0/22 le 32");
-  assert.match(single["frr.conf"], "ip prefix-list swp1-in seq 12 permit 185.1.2.7/32");
-  assert.not.match(single["frr.conf"], "swp2-in seq 12", "swp2 may not announce swp1's extra address");
-  assert.match(single["frr.conf"], "  neighbor swp1 maximum-prefix 24000\n", "a /12 announceable lets swp1 through up to the cap");
-  assert.match(single["frr.conf"], "  neighbor swp2 maximum-prefix 24000\n");
-  assert.match(single["frr.conf"], " no bgp default ipv4-unicast\n", "no family is active by default");
-  assert.not.match(single["frr.conf"], "swp4");
-  assert.match(single.interfaces, "auto swp4\niface swp4\n    link-down yes");
-  assert.match(single.interfaces, "auto swp3\niface swp3\n    mtu 9000\n    bridge-access 4000");
-  assert.match(single["frr.conf"], "redistribute connected route-map LOOPBACKS", "only the loopback goes into BGP, never management");
-  const many = renderSwitch(switches["many-tenants"]!).files["frr.conf"];
+  assert.match(single[FRR], "ip prefix-list swp1-in seq 10 permit 10.0.0.0/22 le 32");
+  assert.match(single[FRR], "ip prefix-list swp1-in seq 12 permit 185.1.2.7/32");
+  assert.not.match(single[FRR], "swp2-in seq 12", "swp2 may not announce swp1's extra address");
+  assert.match(single[FRR], "  neighbor swp1 maximum-prefix 24000\n", "a /12 announceable lets swp1 through up to the cap");
+  assert.match(single[FRR], "  neighbor swp2 maximum-prefix 24000\n");
+  assert.match(single[FRR], " no bgp default ipv4-unicast\n", "no family is active by default");
+  assert.not.match(single[FRR], "swp4");
+  assert.match(single[IFACES], "auto swp4\niface swp4\n    link-down yes");
+  assert.match(single[IFACES], "auto swp3\niface swp3\n    mtu 9000\n    bridge-access 4000");
+  assert.match(single[FRR], "redistribute connected route-map LOOPBACKS", "only the loopback goes into BGP, never management");
+  const many = renderSwitch(switches["many-tenants"]!).files[FRR];
   assert.match(many, "ip prefix-list fw-swp4-in seq 10 permit 10.255.0.7/32\n");
   assert.match(many, "route-map fw-swp4-vni permit 10\n match evpn vni 12\nexit\nroute-map fw-swp4-vni permit 20\n match evpn vni 30\nexit\nroute-map fw-swp4-vni permit 30\n match evpn vni 104009\nexit");
   assert.match(many, "  neighbor swp4 route-map fw-swp4-evpn-in in\n");
@@ -92,8 +92,47 @@ test("leaf: each machine port has its own filter and a maximum-prefix its filter
   assert.not.ok(rt.test("ET:8 Rmac:0e:7f:04:ba:64:10"), "no route-target at all is refused");
 });
 
+test("SONiC: Vrf<N> names, only Loopback0 into the underlay (management refused first), and CONFIG_DB instead of an interfaces file", () => {
+  const out = renderSwitch(switches["sonic-leaf"]!).files;
+  assert.equal(Object.keys(out).sort(), [SWITCH_FILES.frr, SWITCH_FILES.configDb]);
+  const conf = out[FRR]!;
+  assert.match(conf, "vrf Vrf41\n vni 41\nexit-vrf");
+  assert.match(conf, "interface Ethernet0 vrf Vrf41\n");
+  assert.match(conf, "  import vrf Vrf42\n");
+  assert.not.match(conf, /\bvrf\d/, "no Cumulus-style VRF name is left");
+  assert.match(conf, "route-map DENY_MGMT deny 10\n match interface eth0\nexit\nroute-map DENY_MGMT permit 20\n match interface Loopback0\nexit");
+  const db = JSON.parse(out[SWITCH_FILES.configDb]!) as Record<string, Record<string, Record<string, string>>>;
+  assert.equal(db.VRF, { Vrf41: { vni: "41" }, Vrf42: { vni: "42" } });
+  assert.equal(db.VLAN_INTERFACE!.Vlan1001, { vrf_name: "Vrf42" }, "VRF 42 keeps the VLAN it had");
+  assert.equal(db.VXLAN_TUNNEL_MAP!["vtep|map_41_Vlan1002"], { vlan: "Vlan1002", vni: "41" });
+  assert.equal(db.SUPPRESS_VLAN_NEIGH!.Vlan1002, { suppress: "on" });
+  assert.equal(db.INTERFACE!.Ethernet0, { ipv6_use_link_local_only: "enable", vrf_name: "Vrf41" }, "a machine port is routed in its VRF, link-local for BGP unnumbered");
+  assert.equal(db.INTERFACE!.Ethernet8, { ipv6_use_link_local_only: "enable" }, "a firewall port is routed in the default VRF");
+  assert.equal(db.VLAN_MEMBER, { "Vlan4000|Ethernet12": { tagging_mode: "untagged" } }, "only the free port boots in the PXE VLAN; the switched-off one is nowhere");
+  assert.equal(db.PORT!.Ethernet16, { admin_status: "down", mtu: "9000" });
+  assert.equal(db.PORT!.Ethernet120, { admin_status: "up", mtu: "9216" });
+  assert.equal(db.VLAN_INTERFACE!["Vlan4000|10.255.254.2/24"], {}, "the PXE VLAN's interface holds the switch's PXE address");
+  assert.equal(db.VXLAN_TUNNEL, { vtep: { src_ip: "10.255.255.1" } });
+  assert.equal(db.LOOPBACK_INTERFACE, { Loopback0: {}, "Loopback0|10.255.255.1/32": {} });
+  const exit = JSON.parse(renderSwitch(switches["external-bgp"]!).files[SWITCH_FILES.configDb]!) as typeof db;
+  assert.equal(exit.INTERFACE!["Ethernet4|2001:db8:ffff::/127"], {}, "an external session's port holds the link address in the VRF");
+  assert.equal(exit.INTERFACE!.Ethernet4, { vrf_name: "Vrf12" });
+});
+
+test("Cumulus: management stays reachable — eth0 in the mgmt VRF, static with its routes or by DHCP — and routed ports get IPv6 back", () => {
+  const single = renderSwitch(switches["single-tenant"]!).files[IFACES]!;
+  assert.match(single, "auto mgmt\niface mgmt\n    address 127.0.0.1/8\n    address ::1/128\n    vrf-table auto\n");
+  assert.match(single, "auto eth0\niface eth0\n    address 192.168.101.12/24\n    gateway 192.168.101.1\n    vrf mgmt\n    post-up ip route add 10.100.0.0/16 via 192.168.101.1 vrf mgmt\n");
+  assert.match(single, "auto swp1\niface swp1\n    mtu 9000\n    vrf vrf12\n    post-up sysctl -w net.ipv6.conf.swp1.disable_ipv6=0\n", "a port leaving the PXE bridge for a VRF can speak BGP unnumbered");
+  assert.match(single, "auto vlan4000\niface vlan4000\n    mtu 9000\n    address 10.255.254.1/24\n");
+  assert.match(single, "auto swp3\niface swp3\n    mtu 9000\n    bridge-access 4000\n", "a free port stays a plain bridge port");
+  const many = renderSwitch(switches["many-tenants"]!).files[IFACES]!;
+  assert.match(many, "auto eth0\niface eth0 inet dhcp\n    vrf mgmt\n", "no management registered: DHCP in the mgmt VRF, Cumulus' default");
+  assert.match(many, "auto swp4\niface swp4\n    mtu 9216\n    post-up sysctl -w net.ipv6.conf.swp4.disable_ipv6=0\n", "nor does a firewall's port");
+});
+
 test("peering chain: each VRF imports exactly its direct peers' prefixes, never a peer's peer", () => {
-  const conf = renderSwitch(switches["peering-chain"]!).files["frr.conf"];
+  const conf = renderSwitch(switches["peering-chain"]!).files[FRR];
   const listOf = (name: string) => conf.split("\n").filter((l) => l.startsWith(`ip prefix-list ${name} `));
   assert.equal(listOf("vrf41-import-from-vrf42"), ["ip prefix-list vrf41-import-from-vrf42 seq 10 permit 10.2.0.0/24 le 32"]);
   assert.equal(listOf("vrf43-import-from-vrf42"), ["ip prefix-list vrf43-import-from-vrf42 seq 10 permit 10.2.0.0/24 le 32"]);

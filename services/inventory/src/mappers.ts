@@ -28,6 +28,7 @@ import {
   type PortView,
   type Switch,
   type TenantVrf,
+  ManagementSchema,
 } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import type { ImageRow, MachineRow } from "./store/machines.js";
 import type { ConnectionRow, SwitchRow } from "./store/switches.js";
@@ -45,6 +46,8 @@ export const switchMessage = (s: SwitchRow): Switch =>
     routerId: s.router_id,
     managementIp: s.management_ip ?? "",
     os: create(OperatingSystemSchema, { vendor: s.os_vendor, version: s.os_version }),
+    management: s.management ? create(ManagementSchema, s.management) : undefined,
+    pxeAddress: s.pxe_address,
     agentVersion: s.agent_version,
     ports: s.ports.map((p) =>
       create(SwitchPortSchema, {

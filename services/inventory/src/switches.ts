@@ -4,13 +4,29 @@
 // underlay accepts exactly the partition's VTEPs.
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@bulkhead/service-kit";
 import { SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
-import { contains, parseAddress, parsePrefix } from "@bulkhead/netaddr";
+import { contains, formatAddress, formatPrefix, parseAddress, parsePrefix } from "@bulkhead/netaddr";
+import { PORT_NAMES, switchFlavourOf } from "@bulkhead/api/switch-os";
 import type { NetworkPort } from "./network.js";
 import type { RegisterSwitchRequest, SwitchHeartbeatRequest } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { SwitchRow, SwitchStore } from "./store/switches.js";
 
 const SWITCH = "bulkhead.inventory.v1.Switch";
+
+/** An address with its prefix length as the renderers write it (IPv6 compressed). */
+const canonicalInterfaceAddress = (text: string) => `${formatAddress(parseAddress(text.split("/")[0]!)!)}/${text.split("/")[1]}`;
+
+/** The registered management interface, checked: its gateway is on its network, management_ip is its address. */
+function managementOf(req: RegisterSwitchRequest): SwitchRow["management"] {
+  const m = req.management;
+  if (!m) return null;
+  const address = canonicalInterfaceAddress(m.address);
+  const network = parsePrefix(m.address, { strict: false })!;
+  const gateway = parseAddress(m.gateway)!;
+  if (gateway.family !== network.family || !contains(network, gateway)) throw new InvalidArgumentError("management.gateway", `${m.gateway} is not on eth0's network ${formatPrefix(network)}`);
+  if (req.managementIp && formatAddress(parseAddress(req.managementIp)!) !== address.split("/")[0]) throw new InvalidArgumentError("management_ip", `${req.managementIp} is not the management interface's address ${address}`);
+  return { address, gateway: formatAddress(gateway), routes: m.routes.map((r) => formatPrefix(parsePrefix(r, { strict: false })!)) };
+}
 
 export class Switches {
   constructor(
@@ -34,10 +50,14 @@ export class Switches {
   }
 
   async register(req: RegisterSwitchRequest): Promise<SwitchRow> {
+    const os = switchFlavourOf(req.os);
+    if ("problem" in os) throw new InvalidArgumentError(os.field, os.problem);
+    const management = managementOf(req);
     await this.checkVtep(req);
     const names = new Set<string>();
     const identifiers = new Set<string>();
     req.ports.forEach((p, i) => {
+      if (!PORT_NAMES[os.flavour].test(p.name)) throw new InvalidArgumentError(`ports.${i}.name`, `${p.name} is not a port name of ${req.os!.vendor} (${PORT_NAMES[os.flavour].source})`);
       if (names.has(p.name)) throw new InvalidArgumentError(`ports.${i}.name`, `port ${p.name} is listed twice`);
       if (identifiers.has(p.identifier)) throw new InvalidArgumentError(`ports.${i}.identifier`, `identifier ${p.identifier} is listed twice`);
       names.add(p.name);
@@ -51,9 +71,11 @@ export class Switches {
         role: req.role as 1 | 2 | 3,
         asn: req.asn,
         router_id: req.routerId,
-        management_ip: req.managementIp || null,
+        management_ip: req.managementIp || management?.address.split("/")[0] || null,
         os_vendor: req.os!.vendor,
         os_version: req.os!.version,
+        management,
+        pxe_address: req.pxeAddress ? canonicalInterfaceAddress(req.pxeAddress) : "",
         agent_version: req.agentVersion,
       },
       req.ports.map((p) => ({ name: p.name, identifier: p.identifier, mac: p.mac.toLowerCase(), mtu: p.mtu || 9216, breakout: p.breakout, uplink: p.uplink })),

@@ -137,7 +137,7 @@ test("a firewall gets the underlay added and its ports carry the VNIs of its net
   assert.match(onlyShared.rawMessage, "one unshared private network");
 
   // A leaf whose router id is the underlay's first address: the firewall's VTEP goes around it.
-  await f.inventory.client(SwitchService, await f.inventory.agentToken("leaf08")).registerSwitch({ device: "leaf08", partition: "fra1", rack: "r8", role: SwitchRole.LEAF, asn: 4200000098, routerId: "10.255.0.1", os: { vendor: "SONiC", version: "202411" }, agentVersion: "1.0.0", ports: [{ name: "swp1", identifier: "Eth1/1" }] });
+  await f.inventory.client(SwitchService, await f.inventory.agentToken("leaf08")).registerSwitch({ device: "leaf08", partition: "fra1", rack: "r8", role: SwitchRole.LEAF, asn: 4200000098, routerId: "10.255.0.1", os: { vendor: "Cumulus", version: "5.9.1" }, agentVersion: "1.0.0", ports: [{ name: "swp1", identifier: "Eth1/1" }] });
   // A static address the project holds is attached as it is and outlives the firewall.
   const vip = (await f.ips.allocateIP({ project: f.projectA, network: "internet", type: IPType.IP_TYPE_STATIC })).ip!;
   const networks = [{ network: f.netA.id, autoAcquire: true }, { network: f.storageB.id, autoAcquire: true }, { network: "internet", autoAcquire: false }];

@@ -80,7 +80,7 @@ export async function startFabric(options: { env?: Record<string, string>; commo
       role,
       asn: 4200000000 + device.length + rack.length,
       routerId: `10.255.255.${device.endsWith("1") ? 1 : device.endsWith("2") ? 2 : 3}`,
-      os: { vendor: "SONiC", version: "202411" },
+      os: { vendor: "Cumulus", version: "5.9.1" },
       agentVersion: "1.0.0",
       ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: isUplink(name) })),
     });

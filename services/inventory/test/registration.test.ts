@@ -57,7 +57,7 @@ test("re-cabling replaces the map and emits an event naming old and new switches
 
 test("switch registration is idempotent, keeps port state, and refuses to drop a cabled port", async ({ f }) => {
   const agent = f.inventory.client(SwitchService, await f.inventory.agentToken("leaf01"));
-  const base = { device: "leaf01", partition: "fra1", rack: "r1", role: SwitchRole.LEAF, asn: 4200000011, routerId: "10.255.255.1", os: { vendor: "SONiC", version: "202411" }, agentVersion: "1.0.1" };
+  const base = { device: "leaf01", partition: "fra1", rack: "r1", role: SwitchRole.LEAF, asn: 4200000011, routerId: "10.255.255.1", os: { vendor: "Cumulus", version: "5.9.1" }, agentVersion: "1.0.1" };
   await f.switches.setPortAdminState({ id: "leaf01", port: "swp3", adminState: PortState.DOWN });
   const again = (await agent.registerSwitch({ ...base, ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, uplink: isUplink(name) })) })).switch!;
   assert.is(again.ports.find((p) => p.name === "swp3")?.adminState, PortState.DOWN, "the operator's port state survives re-registration");
@@ -98,7 +98,7 @@ test("ports of a registered machine are unprovisioned (PXE), uplinks are fabric"
 
 test("a leaf's router id is its VTEP: inside the partition's underlay, and nobody else's there", async ({ f }) => {
   const register = async (device: string, routerId: string) =>
-    f.inventory.client(SwitchService, await f.inventory.agentToken(device)).registerSwitch({ device, partition: "fra1", rack: "r9", role: SwitchRole.LEAF, asn: 4200000099, routerId, os: { vendor: "SONiC", version: "202411" }, agentVersion: "1.0.0", ports: [{ name: "swp1", identifier: "Eth1/1" }] });
+    f.inventory.client(SwitchService, await f.inventory.agentToken(device)).registerSwitch({ device, partition: "fra1", rack: "r9", role: SwitchRole.LEAF, asn: 4200000099, routerId, os: { vendor: "Cumulus", version: "5.9.1" }, agentVersion: "1.0.0", ports: [{ name: "swp1", identifier: "Eth1/1" }] });
   const outside = await failure(register("leaf09", "10.254.255.9"));
   assert.equal([outside.code, outside.rawMessage.includes("router_id: 10.254.255.9 is outside the underlay of partition fra1")], [Code.InvalidArgument, true], outside.rawMessage);
   const twice = await failure(register("leaf09", "10.255.255.1"));

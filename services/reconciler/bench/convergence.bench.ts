@@ -130,7 +130,7 @@ export default async function run() {
       const root = mkdtempSync(join(tmpdir(), `bh-${device}-`));
       roots[i - 1] = root;
       const rack = `r${pad(Math.ceil(i / 2))}`;
-      writeFileSync(join(root, "switch.json"), JSON.stringify({ partition: "fra1", rack, role: "leaf", asn: 4200000000 + i, routerId: `10.255.${i >> 8}.${i & 255}`, os: { vendor: "SONiC", version: "202411" }, ports: ports.map((name, k) => ({ name, identifier: `Eth1/${k + 1}`, mtu: 9216, uplink: name === "swp31" || name === "swp32" })) }));
+      writeFileSync(join(root, "switch.json"), JSON.stringify({ partition: "fra1", rack, role: "leaf", asn: 4200000000 + i, routerId: `10.255.${i >> 8}.${i & 255}`, os: { vendor: "Cumulus", version: "5.9.1" }, ports: ports.map((name, k) => ({ name, identifier: `Eth1/${k + 1}`, mtu: 9216, uplink: name === "swp31" || name === "swp32" })) }));
       writeFileSync(join(root, "lldp.json"), JSON.stringify({ lldp: { interface: [] } }));
       agents.push(
         await startTestService(metalCoreService as ServiceDefinition<ConfigSpec>, {

@@ -60,7 +60,7 @@ function partition(): { models: SwitchModel[]; facts: Facts } {
       ports.push({ name: `swp${p}`, role: "machine", adminUp: true, vrf: vrfOf(n), allowedPrefixes: [v4(n), v6(n)], firewallVnis: [], machine: id });
     }
     const vrfs = [...carried].map((n) => ({ vrf: vrfOf(n), prefixes: [v4(n), v6(n)], imports: [{ fromVrf: vrfOf(partner(n)), prefixes: [v4(partner(n)), v6(partner(n))] }] }));
-    models.push({ hostname, asn: 4200000000 + l, routerId, ports, vrfs, externalSessions: [], vlans: {} });
+    models.push({ hostname, flavour: "cumulus", asn: 4200000000 + l, routerId, ports, vrfs, externalSessions: [], vlans: {} });
   }
   return { models, facts };
 }
@@ -91,8 +91,7 @@ async function catchRate(): Promise<{ name: string; isolation: boolean; caught: 
 export default async function run() {
   const { models, facts } = partition();
   const devices: DeviceConfig[] = models.map((m) => {
-    const out = renderSwitch(m).files;
-    return { device: m.hostname, kind: "switch", files: [{ path: "frr/frr.conf", content: out["frr.conf"] }, { path: "network/interfaces", content: out.interfaces }] };
+    return { device: m.hostname, kind: "switch", files: Object.entries(renderSwitch(m).files).map(([path, content]) => ({ path, content })) };
   });
   const lines = devices.reduce((sum, d) => sum + d.files.reduce((s, f) => s + f.content.split("\n").length, 0), 0);
   const check = verifyPartition(devices, facts);

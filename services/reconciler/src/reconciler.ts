@@ -14,7 +14,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, Permissio
 import type { Prefix } from "@bulkhead/netaddr";
 import { agentEndpointVerdict } from "./endpoints.js";
 import type { PublishedEvent } from "@bulkhead/db";
-import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, type FirewallFrrModel, type RevisionFile, type SwitchModel } from "@bulkhead/render";
+import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, SWITCH_FILES, UnsupportedSwitch, type FirewallFrrModel, type RenderedSwitch, type RevisionFile, type SwitchModel } from "@bulkhead/render";
 import { closedFirewall, closedSwitch, cutFirewall, cutSwitch, type Withheld } from "./cutback.js";
 import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
@@ -51,14 +51,14 @@ interface Render {
 /** What a device's files are rendered from: kept with each revision, to cut a later refused render back to. */
 type DeviceModel = { switch: SwitchModel } | { firewall: FirewallFrrModel; ruleset: string };
 
+/**
+ * A switch's files, FRR first: the agent activates files in this order, and on SONiC FRR must let
+ * go of a port's sessions before CONFIG_DB moves the port (metal-core#202: bgpd crashed otherwise).
+ */
+const switchFiles = (out: RenderedSwitch): RevisionFile[] => Object.entries(out.files).map(([path, content]) => ({ path, content })).sort((a, b) => Number(b.path === FILES.frr) - Number(a.path === FILES.frr));
+
 function filesOf(model: DeviceModel): RevisionFile[] {
-  if ("switch" in model) {
-    const out = renderSwitch(model.switch);
-    return [
-      { path: FILES.frr, content: out.files["frr.conf"] },
-      { path: FILES.interfaces, content: out.files.interfaces },
-    ];
-  }
+  if ("switch" in model) return switchFiles(renderSwitch(model.switch));
   // Interfaces first: the agent activates files in this order, and FRR needs the VRFs to exist.
   return [
     { path: FILES.interfaces, content: renderFirewallInterfaces(model.firewall) },
@@ -71,7 +71,7 @@ function filesOf(model: DeviceModel): RevisionFile[] {
 const closedRuleset = (device: string, model: FirewallFrrModel) => compileFirewall({ id: device, networks: model.networks, policies: [], options: noOptions });
 
 /** Paths of a device's files, relative to its agent's configuration root. */
-export const FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", nftables: "nftables/bulkhead.nft" };
+export const FILES = { ...SWITCH_FILES, nftables: "nftables/bulkhead.nft" };
 
 const labKinds: Partial<Record<DeviceKind, "leaf" | "exit" | "firewall">> = { [DeviceKind.Leaf]: "leaf", [DeviceKind.Exit]: "exit", [DeviceKind.Firewall]: "firewall" };
 
@@ -276,9 +276,16 @@ export class Reconciler {
     const sw = view.switch!;
     if (sw.role !== SwitchRole.LEAF && sw.role !== SwitchRole.EXIT) return undefined;
     const plan = await this.leakPlans.read(sw.partition);
-    const model: DeviceModel = { switch: switchModelOf(view, plan, row?.vlans ?? {}) };
+    let model: DeviceModel;
+    try {
+      model = { switch: switchModelOf(view, plan, row?.vlans ?? {}) };
+    } catch (error) {
+      if (!(error instanceof UnsupportedSwitch)) throw error;
+      this.log.warn({ device, problem: error.message }, "switch not rendered");
+      return undefined;
+    }
     const out = renderSwitch(model.switch);
-    const files = filesOf(model);
+    const files = switchFiles(out);
     const rendered: Rendered = {
       model,
       kind: sw.role === SwitchRole.EXIT ? DeviceKind.Exit : DeviceKind.Leaf,

@@ -121,7 +121,7 @@ export async function startStack(options: { valkeyUrl?: string; reconcilerProces
       if (isSwitch) {
         const switchFile = join(root, "switch.json");
         const rack = device === "leaf03" ? "r2" : "r1";
-        writeFileSync(switchFile, JSON.stringify({ partition: "fra1", rack, role: "leaf", asn: 4200000000 + device.length + rack.length, routerId: `10.255.255.${device.endsWith("1") ? 1 : device.endsWith("2") ? 2 : 3}`, os: { vendor: "SONiC", version: "202411" }, ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: isUplink(name) })) }));
+        writeFileSync(switchFile, JSON.stringify({ partition: "fra1", rack, role: "leaf", asn: 4200000000 + device.length + rack.length, routerId: `10.255.255.${device.endsWith("1") ? 1 : device.endsWith("2") ? 2 : 3}`, os: { vendor: "Cumulus", version: "5.9.1" }, ports: leafPorts.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: isUplink(name) })) }));
         files.BULKHEAD_SWITCH_FILE = switchFile;
         const lldp = join(root, "lldp.json");
         writeFileSync(lldp, JSON.stringify({ lldp: { interface: [] } }));

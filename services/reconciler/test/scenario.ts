@@ -67,7 +67,7 @@ export class ScenarioPartition {
     await f.networks.createNetwork({ id: `${id}-underlay`, name: "underlay", type: NetworkType.UNDERLAY, partition: id, prefixes: [`10.${100 + k}.0.0/16`] });
     const register = async (device: string, rack: string, role: SwitchRole, n: number, ports: string[]) => {
       const agent = f.inventory.client(SwitchService, await f.inventory.agentToken(device));
-      await agent.registerSwitch({ device, partition: id, rack, role, asn: 4200000000 + k * 100 + n, routerId: `10.${100 + k}.255.${n}`, os: { vendor: "SONiC", version: "202411" }, agentVersion: "test", ports: ports.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: role === SwitchRole.SPINE || uplink(name) })) });
+      await agent.registerSwitch({ device, partition: id, rack, role, asn: 4200000000 + k * 100 + n, routerId: `10.${100 + k}.255.${n}`, os: { vendor: "Cumulus", version: "5.9.1" }, agentVersion: "test", ports: ports.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: role === SwitchRole.SPINE || uplink(name) })) });
     };
     for (let s = 1; s <= (options.spines ?? 1); s++) await register(`${id}-spine${s}`, "r0", SwitchRole.SPINE, s, ["swp1", "swp2", "swp3", "swp4", "swp5", "swp6", "swp7", "swp8", "swp9", "swp10"]);
     for (let r = 1; r <= options.racks; r++) {

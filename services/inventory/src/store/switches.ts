@@ -36,6 +36,9 @@ export interface SwitchRow {
   management_ip: string | null;
   os_vendor: string;
   os_version: string;
+  /** eth0 in the mgmt VRF; null: DHCP. */
+  management: { address: string; gateway: string; routes: string[] } | null;
+  pxe_address: string;
   agent_version: string;
   lldp_neighbors: { port: string; chassisId: string; systemName: string; portId: string; portDescription: string }[];
   running_config_hash: string;
@@ -53,12 +56,12 @@ export interface ConnectionRow {
   port: string;
 }
 
-export type SwitchFields = Pick<SwitchRow, "id" | "partition" | "rack" | "role" | "asn" | "router_id" | "management_ip" | "os_vendor" | "os_version" | "agent_version">;
+export type SwitchFields = Pick<SwitchRow, "id" | "partition" | "rack" | "role" | "asn" | "router_id" | "management_ip" | "os_vendor" | "os_version" | "management" | "pxe_address" | "agent_version">;
 export type PortFields = Pick<PortRow, "name" | "identifier" | "mac" | "mtu" | "breakout" | "uplink">;
 
 const SWITCH = "bulkhead.inventory.v1.Switch";
 const switchColumns = `id, partition, rack, role, asn::float8 AS asn, host(router_id) AS router_id, host(management_ip) AS management_ip, os_vendor, os_version,
-  agent_version, lldp_neighbors, running_config_hash, last_heartbeat_at, created_at, updated_at`;
+  management, pxe_address, agent_version, lldp_neighbors, running_config_hash, last_heartbeat_at, created_at, updated_at`;
 
 export class SwitchStore {
   constructor(
@@ -74,11 +77,11 @@ export class SwitchStore {
     return withTransaction(this.pool, async (client) => {
       const before = await this.read(client, sw.id, true);
       await client.query(
-        `INSERT INTO switches (id, partition, rack, role, asn, router_id, management_ip, os_vendor, os_version, agent_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        `INSERT INTO switches (id, partition, rack, role, asn, router_id, management_ip, os_vendor, os_version, agent_version, management, pxe_address)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (id) DO UPDATE SET partition = $2, rack = $3, role = $4, asn = $5, router_id = $6, management_ip = $7, os_vendor = $8, os_version = $9,
-           agent_version = $10, updated_at = now()`,
-        [sw.id, sw.partition, sw.rack, sw.role, sw.asn, sw.router_id, sw.management_ip, sw.os_vendor, sw.os_version, sw.agent_version],
+           agent_version = $10, management = $11, pxe_address = $12, updated_at = now()`,
+        [sw.id, sw.partition, sw.rack, sw.role, sw.asn, sw.router_id, sw.management_ip, sw.os_vendor, sw.os_version, sw.agent_version, sw.management, sw.pxe_address],
       );
       try {
         await client.query("DELETE FROM switch_ports WHERE switch = $1 AND NOT (name = ANY($2::text[]))", [sw.id, ports.map((p) => p.name)]);
@@ -188,5 +191,5 @@ export class SwitchStore {
 
 /** What a registration may change, to tell whether anything did. */
 function describe(sw: SwitchRow): string {
-  return JSON.stringify([sw.partition, sw.rack, sw.role, sw.asn, sw.router_id, sw.ports.map((p) => [p.name, p.identifier, p.mtu, p.breakout, p.uplink])]);
+  return JSON.stringify([sw.partition, sw.rack, sw.role, sw.asn, sw.router_id, sw.os_vendor, sw.os_version, sw.management, sw.pxe_address, sw.ports.map((p) => [p.name, p.identifier, p.mtu, p.breakout, p.uplink])]);
 }

@@ -15,23 +15,26 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bulkhead/inventory/v1/switch.proto.
  */
 export const file_bulkhead_inventory_v1_switch: GenFile = /*@__PURE__*/
-  fileDesc("CiJidWxraGVhZC9pbnZlbnRvcnkvdjEvc3dpdGNoLnByb3RvEhVidWxraGVhZC5pbnZlbnRvcnkudjEiSAoPT3BlcmF0aW5nU3lzdGVtEhkKBnZlbmRvchgBIAEoCUIJukgGcgQQARhAEhoKB3ZlcnNpb24YAiABKAlCCbpIBnIEEAEYQCLXAgoKU3dpdGNoUG9ydBIZCgRuYW1lGAEgASgJQgu6SAhyBuCzrrECARIdCgppZGVudGlmaWVyGAIgASgJQgm6SAZyBBABGEASGwoDbWFjGAMgASgJQg66SAvYAQFyBtizrrECARIWCgNtdHUYBCABKA1CCbpIBioEGP//AxIZCghicmVha291dBgFIAEoCUIHukgEcgIYEBIOCgZ1cGxpbmsYBiABKAgSPwoLYWRtaW5fc3RhdGUYByABKA4yIC5idWxraGVhZC5pbnZlbnRvcnkudjEuUG9ydFN0YXRlQgi6SAWCAQIQARI+CgpvcGVyX3N0YXRlGAggASgOMiAuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlBvcnRTdGF0ZUIIukgFggECEAESLgoDYmdwGAkgASgLMiEuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkJncFNlc3Npb24imgIKCkJncFNlc3Npb24SGQoIbmVpZ2hib3IYASABKAlCB7pIBHICGEASGwoKcGVlcl9ncm91cBgCIAEoCUIHukgEcgIYQBIUCgN2cmYYAyABKAlCB7pIBHICGEASOAoFc3RhdGUYBCABKA4yHy5idWxraGVhZC5pbnZlbnRvcnkudjEuQmdwU3RhdGVCCLpIBYIBAhABEjIKDmVzdGFibGlzaGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpChFhY2NlcHRlZF9wcmVmaXhlcxgGIAEoBEIOukgLMgkY/////////w8SJQoNc2VudF9wcmVmaXhlcxgHIAEoBEIOukgLMgkY/////////w8ipQEKDExsZHBOZWlnaGJvchIZCgRwb3J0GAEgASgJQgu6SAhyBuCzrrECARIcCgpjaGFzc2lzX2lkGAIgASgJQgi6SAVyAxiAARIdCgtzeXN0ZW1fbmFtZRgDIAEoCUIIukgFcgMY/wESGQoHcG9ydF9pZBgEIAEoCUIIukgFcgMYgAESIgoQcG9ydF9kZXNjcmlwdGlvbhgFIAEoCUIIukgFcgMY/wEiiwQKBlN3aXRjaBIKCgJpZBgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAkSDAoEcmFjaxgDIAEoCRIvCgRyb2xlGAQgASgOMiEuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaFJvbGUSCwoDYXNuGAUgASgNEhEKCXJvdXRlcl9pZBgGIAEoCRIVCg1tYW5hZ2VtZW50X2lwGAcgASgJEjIKAm9zGAggASgLMiYuYnVsa2hlYWQuaW52ZW50b3J5LnYxLk9wZXJhdGluZ1N5c3RlbRIVCg1hZ2VudF92ZXJzaW9uGAkgASgJEjAKBXBvcnRzGAogAygLMiEuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaFBvcnQSOwoObGxkcF9uZWlnaGJvcnMYCyADKAsyIy5idWxraGVhZC5pbnZlbnRvcnkudjEuTGxkcE5laWdoYm9yEhsKE3J1bm5pbmdfY29uZmlnX2hhc2gYDCABKAkSNQoRbGFzdF9oZWFydGJlYXRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKEU1hY2hpbmVDb25uZWN0aW9uEg8KB21hY2hpbmUYASABKAkSCwoDbmljGAIgASgJEg8KB25pY19tYWMYAyABKAkSDgoGc3dpdGNoGAQgASgJEgwKBHBvcnQYBSABKAki/AEKCFBvcnRWaWV3EgwKBG5hbWUYASABKAkSLQoEcm9sZRgCIAEoDjIfLmJ1bGtoZWFkLmludmVudG9yeS52MS5Qb3J0Um9sZRI1CgthZG1pbl9zdGF0ZRgDIAEoDjIgLmJ1bGtoZWFkLmludmVudG9yeS52MS5Qb3J0U3RhdGUSCwoDbXR1GAQgASgNEg8KB21hY2hpbmUYBSABKAkSDwoHcHJvamVjdBgGIAEoCRIPCgduZXR3b3JrGAcgASgJEgsKA3ZyZhgIIAEoDRIYChBhbGxvd2VkX3ByZWZpeGVzGAkgAygJEhUKDWZpcmV3YWxsX3ZuaXMYCiADKA0iTAoJVGVuYW50VnJmEgsKA3ZyZhgBIAEoDRIPCgduZXR3b3JrGAIgASgJEg8KB3Byb2plY3QYAyABKAkSEAoIcHJlZml4ZXMYBCADKAkirAMKFVJlZ2lzdGVyU3dpdGNoUmVxdWVzdBIbCgZkZXZpY2UYASABKAlCC7pICHIGuLOusQIBEh4KCXBhcnRpdGlvbhgCIAEoCUILukgIcga4s66xAgESGQoEcmFjaxgDIAEoCUILukgIcga4s66xAgESOwoEcm9sZRgEIAEoDjIhLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2hSb2xlQgq6SAeCAQQQASAAEiIKA2FzbhgFIAEoDUIVukgSKhA4oLcBOP//Axj+////DygBEhoKCXJvdXRlcl9pZBgGIAEoCUIHukgEcgJ4ARIhCg1tYW5hZ2VtZW50X2lwGAcgASgJQgq6SAfYAQFyAnABEjoKAm9zGAggASgLMiYuYnVsa2hlYWQuaW52ZW50b3J5LnYxLk9wZXJhdGluZ1N5c3RlbUIGukgDyAEBEiAKDWFnZW50X3ZlcnNpb24YCSABKAlCCbpIBnIEEAEYQBI9CgVwb3J0cxgKIAMoCzIhLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2hQb3J0Qgu6SAiSAQUIARCABCJHChZSZWdpc3RlclN3aXRjaFJlc3BvbnNlEi0KBnN3aXRjaBgBIAEoCzIdLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2gilwEKClBvcnRSZXBvcnQSGQoEbmFtZRgBIAEoCUILukgIcgbgs66xAgESPgoKb3Blcl9zdGF0ZRgCIAEoDjIgLmJ1bGtoZWFkLmludmVudG9yeS52MS5Qb3J0U3RhdGVCCLpIBYIBAhABEi4KA2JncBgDIAEoCzIhLmJ1bGtoZWFkLmludmVudG9yeS52MS5CZ3BTZXNzaW9uIokCChZTd2l0Y2hIZWFydGJlYXRSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgESOwoFcG9ydHMYAiADKAsyIS5idWxraGVhZC5pbnZlbnRvcnkudjEuUG9ydFJlcG9ydEIJukgGkgEDEIAEEkYKDmxsZHBfbmVpZ2hib3JzGAMgAygLMiMuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkxsZHBOZWlnaGJvckIJukgGkgEDEIAQEisKE3J1bm5pbmdfY29uZmlnX2hhc2gYBCABKAlCDrpIC9gBAXIG6LOusQIBEiAKDWFnZW50X3ZlcnNpb24YBSABKAlCCbpIBnIEEAEYQCIZChdTd2l0Y2hIZWFydGJlYXRSZXNwb25zZSIrChBHZXRTd2l0Y2hSZXF1ZXN0EhcKAmlkGAEgASgJQgu6SAhyBrizrrECASJCChFHZXRTd2l0Y2hSZXNwb25zZRItCgZzd2l0Y2gYASABKAsyHS5idWxraGVhZC5pbnZlbnRvcnkudjEuU3dpdGNoIswBChNMaXN0U3dpdGNoZXNSZXF1ZXN0EiEKCXBhcnRpdGlvbhgBIAEoCUIOukgL2AEBcga4s66xAgESHAoEcmFjaxgCIAEoCUIOukgL2AEBcga4s66xAgESOQoEcm9sZRgDIAEoDjIhLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2hSb2xlQgi6SAWCAQIQARIbCglwYWdlX3NpemUYBCABKA1CCLpIBSoDGOgHEhwKCnBhZ2VfdG9rZW4YBSABKAlCCLpIBXIDGIACImAKFExpc3RTd2l0Y2hlc1Jlc3BvbnNlEi8KCHN3aXRjaGVzGAEgAygLMh0uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLgoTRGVsZXRlU3dpdGNoUmVxdWVzdBIXCgJpZBgBIAEoCUILukgIcga4s66xAgEiRQoURGVsZXRlU3dpdGNoUmVzcG9uc2USLQoGc3dpdGNoGAEgASgLMh0uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaCKRAQoYU2V0UG9ydEFkbWluU3RhdGVSZXF1ZXN0EhcKAmlkGAEgASgJQgu6SAhyBrizrrECARIZCgRwb3J0GAIgASgJQgu6SAhyBuCzrrECARJBCgthZG1pbl9zdGF0ZRgDIAEoDjIgLmJ1bGtoZWFkLmludmVudG9yeS52MS5Qb3J0U3RhdGVCCrpIB4IBBBgBGAIiSgoZU2V0UG9ydEFkbWluU3RhdGVSZXNwb25zZRItCgZzd2l0Y2gYASABKAsyHS5idWxraGVhZC5pbnZlbnRvcnkudjEuU3dpdGNoIr0BChxMaXN0Q29ubmVjdGVkTWFjaGluZXNSZXF1ZXN0EiEKCXBhcnRpdGlvbhgBIAEoCUIOukgL2AEBcga4s66xAgESHgoGc3dpdGNoGAIgASgJQg66SAvYAQFyBrizrrECARIfCgdtYWNoaW5lGAMgASgJQg66SAvYAQFyBrizrrECARIbCglwYWdlX3NpemUYBCABKA1CCLpIBSoDGOgHEhwKCnBhZ2VfdG9rZW4YBSABKAlCCLpIBXIDGIACIncKHUxpc3RDb25uZWN0ZWRNYWNoaW5lc1Jlc3BvbnNlEj0KC2Nvbm5lY3Rpb25zGAEgAygLMiguYnVsa2hlYWQuaW52ZW50b3J5LnYxLk1hY2hpbmVDb25uZWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIzChRHZXRTd2l0Y2hWaWV3UmVxdWVzdBIbCgZkZXZpY2UYASABKAlCC7pICHIGuLOusQIBIqYBChVHZXRTd2l0Y2hWaWV3UmVzcG9uc2USLQoGc3dpdGNoGAEgASgLMh0uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaBIuCgVwb3J0cxgCIAMoCzIfLmJ1bGtoZWFkLmludmVudG9yeS52MS5Qb3J0VmlldxIuCgR2cmZzGAMgAygLMiAuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlRlbmFudFZyZipsCgpTd2l0Y2hSb2xlEhsKF1NXSVRDSF9ST0xFX1VOU1BFQ0lGSUVEEAASFAoQU1dJVENIX1JPTEVfTEVBRhABEhUKEVNXSVRDSF9ST0xFX1NQSU5FEAISFAoQU1dJVENIX1JPTEVfRVhJVBADKk8KCVBvcnRTdGF0ZRIaChZQT1JUX1NUQVRFX1VOU1BFQ0lGSUVEEAASEQoNUE9SVF9TVEFURV9VUBABEhMKD1BPUlRfU1RBVEVfRE9XThACKrYBCghCZ3BTdGF0ZRIZChVCR1BfU1RBVEVfVU5TUEVDSUZJRUQQABISCg5CR1BfU1RBVEVfSURMRRABEhUKEUJHUF9TVEFURV9DT05ORUNUEAISFAoQQkdQX1NUQVRFX0FDVElWRRADEhcKE0JHUF9TVEFURV9PUEVOX1NFTlQQBBIaChZCR1BfU1RBVEVfT1BFTl9DT05GSVJNEAUSGQoVQkdQX1NUQVRFX0VTVEFCTElTSEVEEAYqnwEKCFBvcnRSb2xlEhkKFVBPUlRfUk9MRV9VTlNQRUNJRklFRBAAEhQKEFBPUlRfUk9MRV9GQUJSSUMQARIbChdQT1JUX1JPTEVfVU5QUk9WSVNJT05FRBACEhUKEVBPUlRfUk9MRV9NQUNISU5FEAMSFgoSUE9SVF9ST0xFX0ZJUkVXQUxMEAQSFgoSUE9SVF9ST0xFX0VYVEVSTkFMEAUy/wcKDVN3aXRjaFNlcnZpY2USegoOUmVnaXN0ZXJTd2l0Y2gSLC5idWxraGVhZC5pbnZlbnRvcnkudjEuUmVnaXN0ZXJTd2l0Y2hSZXF1ZXN0Gi0uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlJlZ2lzdGVyU3dpdGNoUmVzcG9uc2UiC6K4GQcKAQEgATABEnoKD1N3aXRjaEhlYXJ0YmVhdBItLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2hIZWFydGJlYXRSZXF1ZXN0Gi4uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaEhlYXJ0YmVhdFJlc3BvbnNlIgiiuBkEIAEwAhJvCglHZXRTd2l0Y2gSJy5idWxraGVhZC5pbnZlbnRvcnkudjEuR2V0U3dpdGNoUmVxdWVzdBooLmJ1bGtoZWFkLmludmVudG9yeS52MS5HZXRTd2l0Y2hSZXNwb25zZSIPkAIBorgZCAoCAQIYATACEngKDExpc3RTd2l0Y2hlcxIqLmJ1bGtoZWFkLmludmVudG9yeS52MS5MaXN0U3dpdGNoZXNSZXF1ZXN0GisuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkxpc3RTd2l0Y2hlc1Jlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAIScgoMRGVsZXRlU3dpdGNoEiouYnVsa2hlYWQuaW52ZW50b3J5LnYxLkRlbGV0ZVN3aXRjaFJlcXVlc3QaKy5idWxraGVhZC5pbnZlbnRvcnkudjEuRGVsZXRlU3dpdGNoUmVzcG9uc2UiCaK4GQUKAQEwARKBAQoRU2V0UG9ydEFkbWluU3RhdGUSLy5idWxraGVhZC5pbnZlbnRvcnkudjEuU2V0UG9ydEFkbWluU3RhdGVSZXF1ZXN0GjAuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlNldFBvcnRBZG1pblN0YXRlUmVzcG9uc2UiCaK4GQUKAQEwARKTAQoVTGlzdENvbm5lY3RlZE1hY2hpbmVzEjMuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkxpc3RDb25uZWN0ZWRNYWNoaW5lc1JlcXVlc3QaNC5idWxraGVhZC5pbnZlbnRvcnkudjEuTGlzdENvbm5lY3RlZE1hY2hpbmVzUmVzcG9uc2UiD5ACAaK4GQgKAgECGAEwAhJ9Cg1HZXRTd2l0Y2hWaWV3EisuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkdldFN3aXRjaFZpZXdSZXF1ZXN0GiwuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkdldFN3aXRjaFZpZXdSZXNwb25zZSIRkAIBorgZCgoCAQIYASABMAJiBnByb3RvMw", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_google_protobuf_timestamp]);
+  fileDesc("CiJidWxraGVhZC9pbnZlbnRvcnkvdjEvc3dpdGNoLnByb3RvEhVidWxraGVhZC5pbnZlbnRvcnkudjEiVAoPT3BlcmF0aW5nU3lzdGVtEiUKBnZlbmRvchgBIAEoCUIVukgSchBSBVNPTmlDUgdDdW11bHVzEhoKB3ZlcnNpb24YAiABKAlCCbpIBnIEEAEYQCJiCgpNYW5hZ2VtZW50EhkKB2FkZHJlc3MYASABKAlCCLpIBXID0AEBEhgKB2dhdGV3YXkYAiABKAlCB7pIBHICcAESHwoGcm91dGVzGAMgAygJQg+6SAySAQkQICIFcgPoAQEi1wIKClN3aXRjaFBvcnQSGQoEbmFtZRgBIAEoCUILukgIcgbgs66xAgESHQoKaWRlbnRpZmllchgCIAEoCUIJukgGcgQQARhAEhsKA21hYxgDIAEoCUIOukgL2AEBcgbYs66xAgESFgoDbXR1GAQgASgNQgm6SAYqBBj//wMSGQoIYnJlYWtvdXQYBSABKAlCB7pIBHICGBASDgoGdXBsaW5rGAYgASgIEj8KC2FkbWluX3N0YXRlGAcgASgOMiAuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlBvcnRTdGF0ZUIIukgFggECEAESPgoKb3Blcl9zdGF0ZRgIIAEoDjIgLmJ1bGtoZWFkLmludmVudG9yeS52MS5Qb3J0U3RhdGVCCLpIBYIBAhABEi4KA2JncBgJIAEoCzIhLmJ1bGtoZWFkLmludmVudG9yeS52MS5CZ3BTZXNzaW9uIpoCCgpCZ3BTZXNzaW9uEhkKCG5laWdoYm9yGAEgASgJQge6SARyAhhAEhsKCnBlZXJfZ3JvdXAYAiABKAlCB7pIBHICGEASFAoDdnJmGAMgASgJQge6SARyAhhAEjgKBXN0YXRlGAQgASgOMh8uYnVsa2hlYWQuaW52ZW50b3J5LnYxLkJncFN0YXRlQgi6SAWCAQIQARIyCg5lc3RhYmxpc2hlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoRYWNjZXB0ZWRfcHJlZml4ZXMYBiABKARCDrpICzIJGP////////8PEiUKDXNlbnRfcHJlZml4ZXMYByABKARCDrpICzIJGP////////8PIqUBCgxMbGRwTmVpZ2hib3ISGQoEcG9ydBgBIAEoCUILukgIcgbgs66xAgESHAoKY2hhc3Npc19pZBgCIAEoCUIIukgFcgMYgAESHQoLc3lzdGVtX25hbWUYAyABKAlCCLpIBXIDGP8BEhkKB3BvcnRfaWQYBCABKAlCCLpIBXIDGIABEiIKEHBvcnRfZGVzY3JpcHRpb24YBSABKAlCCLpIBXIDGP8BItcECgZTd2l0Y2gSCgoCaWQYASABKAkSEQoJcGFydGl0aW9uGAIgASgJEgwKBHJhY2sYAyABKAkSLwoEcm9sZRgEIAEoDjIhLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2hSb2xlEgsKA2FzbhgFIAEoDRIRCglyb3V0ZXJfaWQYBiABKAkSFQoNbWFuYWdlbWVudF9pcBgHIAEoCRIyCgJvcxgIIAEoCzImLmJ1bGtoZWFkLmludmVudG9yeS52MS5PcGVyYXRpbmdTeXN0ZW0SFQoNYWdlbnRfdmVyc2lvbhgJIAEoCRIwCgVwb3J0cxgKIAMoCzIhLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2hQb3J0EjsKDmxsZHBfbmVpZ2hib3JzGAsgAygLMiMuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkxsZHBOZWlnaGJvchIbChNydW5uaW5nX2NvbmZpZ19oYXNoGAwgASgJEjUKEWxhc3RfaGVhcnRiZWF0X2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1CgptYW5hZ2VtZW50GBAgASgLMiEuYnVsa2hlYWQuaW52ZW50b3J5LnYxLk1hbmFnZW1lbnQSEwoLcHhlX2FkZHJlc3MYESABKAkiYAoRTWFjaGluZUNvbm5lY3Rpb24SDwoHbWFjaGluZRgBIAEoCRILCgNuaWMYAiABKAkSDwoHbmljX21hYxgDIAEoCRIOCgZzd2l0Y2gYBCABKAkSDAoEcG9ydBgFIAEoCSL8AQoIUG9ydFZpZXcSDAoEbmFtZRgBIAEoCRItCgRyb2xlGAIgASgOMh8uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlBvcnRSb2xlEjUKC2FkbWluX3N0YXRlGAMgASgOMiAuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlBvcnRTdGF0ZRILCgNtdHUYBCABKA0SDwoHbWFjaGluZRgFIAEoCRIPCgdwcm9qZWN0GAYgASgJEg8KB25ldHdvcmsYByABKAkSCwoDdnJmGAggASgNEhgKEGFsbG93ZWRfcHJlZml4ZXMYCSADKAkSFQoNZmlyZXdhbGxfdm5pcxgKIAMoDSJMCglUZW5hbnRWcmYSCwoDdnJmGAEgASgNEg8KB25ldHdvcmsYAiABKAkSDwoHcHJvamVjdBgDIAEoCRIQCghwcmVmaXhlcxgEIAMoCSKFBAoVUmVnaXN0ZXJTd2l0Y2hSZXF1ZXN0EhsKBmRldmljZRgBIAEoCUILukgIcga4s66xAgESHgoJcGFydGl0aW9uGAIgASgJQgu6SAhyBrizrrECARIZCgRyYWNrGAMgASgJQgu6SAhyBrizrrECARI7CgRyb2xlGAQgASgOMiEuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaFJvbGVCCrpIB4IBBBABIAASIgoDYXNuGAUgASgNQhW6SBIqEDigtwE4//8DGP7///8PKAESGgoJcm91dGVyX2lkGAYgASgJQge6SARyAngBEiEKDW1hbmFnZW1lbnRfaXAYByABKAlCCrpIB9gBAXICcAESOgoCb3MYCCABKAsyJi5idWxraGVhZC5pbnZlbnRvcnkudjEuT3BlcmF0aW5nU3lzdGVtQga6SAPIAQESIAoNYWdlbnRfdmVyc2lvbhgJIAEoCUIJukgGcgQQARhAEj0KBXBvcnRzGAogAygLMiEuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaFBvcnRCC7pICJIBBQgBEIAEEjUKCm1hbmFnZW1lbnQYCyABKAsyIS5idWxraGVhZC5pbnZlbnRvcnkudjEuTWFuYWdlbWVudBIgCgtweGVfYWRkcmVzcxgMIAEoCUILukgI2AEBcgPQAQEiRwoWUmVnaXN0ZXJTd2l0Y2hSZXNwb25zZRItCgZzd2l0Y2gYASABKAsyHS5idWxraGVhZC5pbnZlbnRvcnkudjEuU3dpdGNoIpcBCgpQb3J0UmVwb3J0EhkKBG5hbWUYASABKAlCC7pICHIG4LOusQIBEj4KCm9wZXJfc3RhdGUYAiABKA4yIC5idWxraGVhZC5pbnZlbnRvcnkudjEuUG9ydFN0YXRlQgi6SAWCAQIQARIuCgNiZ3AYAyABKAsyIS5idWxraGVhZC5pbnZlbnRvcnkudjEuQmdwU2Vzc2lvbiKJAgoWU3dpdGNoSGVhcnRiZWF0UmVxdWVzdBIbCgZkZXZpY2UYASABKAlCC7pICHIGuLOusQIBEjsKBXBvcnRzGAIgAygLMiEuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlBvcnRSZXBvcnRCCbpIBpIBAxCABBJGCg5sbGRwX25laWdoYm9ycxgDIAMoCzIjLmJ1bGtoZWFkLmludmVudG9yeS52MS5MbGRwTmVpZ2hib3JCCbpIBpIBAxCAEBIrChNydW5uaW5nX2NvbmZpZ19oYXNoGAQgASgJQg66SAvYAQFyBuizrrECARIgCg1hZ2VudF92ZXJzaW9uGAUgASgJQgm6SAZyBBABGEAiGQoXU3dpdGNoSGVhcnRiZWF0UmVzcG9uc2UiKwoQR2V0U3dpdGNoUmVxdWVzdBIXCgJpZBgBIAEoCUILukgIcga4s66xAgEiQgoRR2V0U3dpdGNoUmVzcG9uc2USLQoGc3dpdGNoGAEgASgLMh0uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaCLMAQoTTGlzdFN3aXRjaGVzUmVxdWVzdBIhCglwYXJ0aXRpb24YASABKAlCDrpIC9gBAXIGuLOusQIBEhwKBHJhY2sYAiABKAlCDrpIC9gBAXIGuLOusQIBEjkKBHJvbGUYAyABKA4yIS5idWxraGVhZC5pbnZlbnRvcnkudjEuU3dpdGNoUm9sZUIIukgFggECEAESGwoJcGFnZV9zaXplGAQgASgNQgi6SAUqAxjoBxIcCgpwYWdlX3Rva2VuGAUgASgJQgi6SAVyAxiAAiJgChRMaXN0U3dpdGNoZXNSZXNwb25zZRIvCghzd2l0Y2hlcxgBIAMoCzIdLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2gSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi4KE0RlbGV0ZVN3aXRjaFJlcXVlc3QSFwoCaWQYASABKAlCC7pICHIGuLOusQIBIkUKFERlbGV0ZVN3aXRjaFJlc3BvbnNlEi0KBnN3aXRjaBgBIAEoCzIdLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2gikQEKGFNldFBvcnRBZG1pblN0YXRlUmVxdWVzdBIXCgJpZBgBIAEoCUILukgIcga4s66xAgESGQoEcG9ydBgCIAEoCUILukgIcgbgs66xAgESQQoLYWRtaW5fc3RhdGUYAyABKA4yIC5idWxraGVhZC5pbnZlbnRvcnkudjEuUG9ydFN0YXRlQgq6SAeCAQQYARgCIkoKGVNldFBvcnRBZG1pblN0YXRlUmVzcG9uc2USLQoGc3dpdGNoGAEgASgLMh0uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlN3aXRjaCK9AQocTGlzdENvbm5lY3RlZE1hY2hpbmVzUmVxdWVzdBIhCglwYXJ0aXRpb24YASABKAlCDrpIC9gBAXIGuLOusQIBEh4KBnN3aXRjaBgCIAEoCUIOukgL2AEBcga4s66xAgESHwoHbWFjaGluZRgDIAEoCUIOukgL2AEBcga4s66xAgESGwoJcGFnZV9zaXplGAQgASgNQgi6SAUqAxjoBxIcCgpwYWdlX3Rva2VuGAUgASgJQgi6SAVyAxiAAiJ3Ch1MaXN0Q29ubmVjdGVkTWFjaGluZXNSZXNwb25zZRI9Cgtjb25uZWN0aW9ucxgBIAMoCzIoLmJ1bGtoZWFkLmludmVudG9yeS52MS5NYWNoaW5lQ29ubmVjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMwoUR2V0U3dpdGNoVmlld1JlcXVlc3QSGwoGZGV2aWNlGAEgASgJQgu6SAhyBrizrrECASKmAQoVR2V0U3dpdGNoVmlld1Jlc3BvbnNlEi0KBnN3aXRjaBgBIAEoCzIdLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2gSLgoFcG9ydHMYAiADKAsyHy5idWxraGVhZC5pbnZlbnRvcnkudjEuUG9ydFZpZXcSLgoEdnJmcxgDIAMoCzIgLmJ1bGtoZWFkLmludmVudG9yeS52MS5UZW5hbnRWcmYqbAoKU3dpdGNoUm9sZRIbChdTV0lUQ0hfUk9MRV9VTlNQRUNJRklFRBAAEhQKEFNXSVRDSF9ST0xFX0xFQUYQARIVChFTV0lUQ0hfUk9MRV9TUElORRACEhQKEFNXSVRDSF9ST0xFX0VYSVQQAypPCglQb3J0U3RhdGUSGgoWUE9SVF9TVEFURV9VTlNQRUNJRklFRBAAEhEKDVBPUlRfU1RBVEVfVVAQARITCg9QT1JUX1NUQVRFX0RPV04QAiq2AQoIQmdwU3RhdGUSGQoVQkdQX1NUQVRFX1VOU1BFQ0lGSUVEEAASEgoOQkdQX1NUQVRFX0lETEUQARIVChFCR1BfU1RBVEVfQ09OTkVDVBACEhQKEEJHUF9TVEFURV9BQ1RJVkUQAxIXChNCR1BfU1RBVEVfT1BFTl9TRU5UEAQSGgoWQkdQX1NUQVRFX09QRU5fQ09ORklSTRAFEhkKFUJHUF9TVEFURV9FU1RBQkxJU0hFRBAGKp8BCghQb3J0Um9sZRIZChVQT1JUX1JPTEVfVU5TUEVDSUZJRUQQABIUChBQT1JUX1JPTEVfRkFCUklDEAESGwoXUE9SVF9ST0xFX1VOUFJPVklTSU9ORUQQAhIVChFQT1JUX1JPTEVfTUFDSElORRADEhYKElBPUlRfUk9MRV9GSVJFV0FMTBAEEhYKElBPUlRfUk9MRV9FWFRFUk5BTBAFMv8HCg1Td2l0Y2hTZXJ2aWNlEnoKDlJlZ2lzdGVyU3dpdGNoEiwuYnVsa2hlYWQuaW52ZW50b3J5LnYxLlJlZ2lzdGVyU3dpdGNoUmVxdWVzdBotLmJ1bGtoZWFkLmludmVudG9yeS52MS5SZWdpc3RlclN3aXRjaFJlc3BvbnNlIguiuBkHCgEBIAEwARJ6Cg9Td2l0Y2hIZWFydGJlYXQSLS5idWxraGVhZC5pbnZlbnRvcnkudjEuU3dpdGNoSGVhcnRiZWF0UmVxdWVzdBouLmJ1bGtoZWFkLmludmVudG9yeS52MS5Td2l0Y2hIZWFydGJlYXRSZXNwb25zZSIIorgZBCABMAISbwoJR2V0U3dpdGNoEicuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkdldFN3aXRjaFJlcXVlc3QaKC5idWxraGVhZC5pbnZlbnRvcnkudjEuR2V0U3dpdGNoUmVzcG9uc2UiD5ACAaK4GQgKAgECGAEwAhJ4CgxMaXN0U3dpdGNoZXMSKi5idWxraGVhZC5pbnZlbnRvcnkudjEuTGlzdFN3aXRjaGVzUmVxdWVzdBorLmJ1bGtoZWFkLmludmVudG9yeS52MS5MaXN0U3dpdGNoZXNSZXNwb25zZSIPkAIBorgZCAoCAQIYATACEnIKDERlbGV0ZVN3aXRjaBIqLmJ1bGtoZWFkLmludmVudG9yeS52MS5EZWxldGVTd2l0Y2hSZXF1ZXN0GisuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkRlbGV0ZVN3aXRjaFJlc3BvbnNlIgmiuBkFCgEBMAESgQEKEVNldFBvcnRBZG1pblN0YXRlEi8uYnVsa2hlYWQuaW52ZW50b3J5LnYxLlNldFBvcnRBZG1pblN0YXRlUmVxdWVzdBowLmJ1bGtoZWFkLmludmVudG9yeS52MS5TZXRQb3J0QWRtaW5TdGF0ZVJlc3BvbnNlIgmiuBkFCgEBMAESkwEKFUxpc3RDb25uZWN0ZWRNYWNoaW5lcxIzLmJ1bGtoZWFkLmludmVudG9yeS52MS5MaXN0Q29ubmVjdGVkTWFjaGluZXNSZXF1ZXN0GjQuYnVsa2hlYWQuaW52ZW50b3J5LnYxLkxpc3RDb25uZWN0ZWRNYWNoaW5lc1Jlc3BvbnNlIg+QAgGiuBkICgIBAhgBMAISfQoNR2V0U3dpdGNoVmlldxIrLmJ1bGtoZWFkLmludmVudG9yeS52MS5HZXRTd2l0Y2hWaWV3UmVxdWVzdBosLmJ1bGtoZWFkLmludmVudG9yeS52MS5HZXRTd2l0Y2hWaWV3UmVzcG9uc2UiEZACAaK4GQoKAgECGAEgATACYgZwcm90bzM", [file_buf_validate_validate, file_bulkhead_common_v1_options, file_bulkhead_common_v1_rules, file_google_protobuf_timestamp]);
 
 /**
- * OperatingSystem describes a switch's network operating system.
+ * OperatingSystem describes a switch's network operating system; it chooses how the switch is
+ * configured (the flavour). Supported: SONiC 202111 or later (`frr.conf` and CONFIG_DB), Cumulus
+ * Linux 4.x and 5.x (`frr.conf` and ifupdown2's `interfaces`).
  *
  * @generated from message bulkhead.inventory.v1.OperatingSystem
  */
 export type OperatingSystem = Message<"bulkhead.inventory.v1.OperatingSystem"> & {
   /**
-   * vendor of the operating system, e.g. `SONiC` or `Cumulus`.
+   * vendor of the operating system: `SONiC` or `Cumulus`.
    *
    * @generated from field: string vendor = 1;
    */
   vendor: string;
 
   /**
-   * version of the operating system.
+   * version of the operating system: a SONiC release such as `202411` (optionally as SONiC's
+   * build name, `SONiC.202411.…`), a Cumulus Linux version such as `5.9.1`.
    *
    * @generated from field: string version = 2;
    */
@@ -44,6 +47,42 @@ export type OperatingSystem = Message<"bulkhead.inventory.v1.OperatingSystem"> &
  */
 export const OperatingSystemSchema: GenMessage<OperatingSystem> = /*@__PURE__*/
   messageDesc(file_bulkhead_inventory_v1_switch, 0);
+
+/**
+ * Management is a switch's management interface: eth0, in the `mgmt` VRF, apart from the fabric
+ * and every tenant.
+ *
+ * @generated from message bulkhead.inventory.v1.Management
+ */
+export type Management = Message<"bulkhead.inventory.v1.Management"> & {
+  /**
+   * address of eth0 with its prefix length, e.g. `192.168.101.12/24`.
+   *
+   * @generated from field: string address = 1;
+   */
+  address: string;
+
+  /**
+   * gateway of the management network: eth0's default route in the `mgmt` VRF.
+   *
+   * @generated from field: string gateway = 2;
+   */
+  gateway: string;
+
+  /**
+   * routes are further prefixes reached through the gateway in the `mgmt` VRF.
+   *
+   * @generated from field: repeated string routes = 3;
+   */
+  routes: string[];
+};
+
+/**
+ * Describes the message bulkhead.inventory.v1.Management.
+ * Use `create(ManagementSchema)` to create a new message.
+ */
+export const ManagementSchema: GenMessage<Management> = /*@__PURE__*/
+  messageDesc(file_bulkhead_inventory_v1_switch, 1);
 
 /**
  * SwitchPort is a front-panel port of a switch.
@@ -120,7 +159,7 @@ export type SwitchPort = Message<"bulkhead.inventory.v1.SwitchPort"> & {
  * Use `create(SwitchPortSchema)` to create a new message.
  */
 export const SwitchPortSchema: GenMessage<SwitchPort> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 1);
+  messageDesc(file_bulkhead_inventory_v1_switch, 2);
 
 /**
  * BgpSession is the state of the BGP session on one port.
@@ -183,7 +222,7 @@ export type BgpSession = Message<"bulkhead.inventory.v1.BgpSession"> & {
  * Use `create(BgpSessionSchema)` to create a new message.
  */
 export const BgpSessionSchema: GenMessage<BgpSession> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 2);
+  messageDesc(file_bulkhead_inventory_v1_switch, 3);
 
 /**
  * LldpNeighbor is a device seen over LLDP on a local port.
@@ -232,7 +271,7 @@ export type LldpNeighbor = Message<"bulkhead.inventory.v1.LldpNeighbor"> & {
  * Use `create(LldpNeighborSchema)` to create a new message.
  */
 export const LldpNeighborSchema: GenMessage<LldpNeighbor> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 3);
+  messageDesc(file_bulkhead_inventory_v1_switch, 4);
 
 /**
  * Switch is a leaf, spine or exit switch.
@@ -344,6 +383,20 @@ export type Switch = Message<"bulkhead.inventory.v1.Switch"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 15;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * management is the switch's management interface; unset when eth0 takes its address by DHCP.
+   *
+   * @generated from field: bulkhead.inventory.v1.Management management = 16;
+   */
+  management?: Management | undefined;
+
+  /**
+   * pxe_address is the switch's own address on the PXE segment, with its prefix length.
+   *
+   * @generated from field: string pxe_address = 17;
+   */
+  pxeAddress: string;
 };
 
 /**
@@ -351,7 +404,7 @@ export type Switch = Message<"bulkhead.inventory.v1.Switch"> & {
  * Use `create(SwitchSchema)` to create a new message.
  */
 export const SwitchSchema: GenMessage<Switch> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 4);
+  messageDesc(file_bulkhead_inventory_v1_switch, 5);
 
 /**
  * MachineConnection is one edge of the connection map: a machine NIC cabled to a switch port.
@@ -400,7 +453,7 @@ export type MachineConnection = Message<"bulkhead.inventory.v1.MachineConnection
  * Use `create(MachineConnectionSchema)` to create a new message.
  */
 export const MachineConnectionSchema: GenMessage<MachineConnection> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 5);
+  messageDesc(file_bulkhead_inventory_v1_switch, 6);
 
 /**
  * PortView is one port as the switch's renderer sees it.
@@ -486,7 +539,7 @@ export type PortView = Message<"bulkhead.inventory.v1.PortView"> & {
  * Use `create(PortViewSchema)` to create a new message.
  */
 export const PortViewSchema: GenMessage<PortView> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 6);
+  messageDesc(file_bulkhead_inventory_v1_switch, 7);
 
 /**
  * TenantVrf is a VRF present on a switch.
@@ -528,7 +581,7 @@ export type TenantVrf = Message<"bulkhead.inventory.v1.TenantVrf"> & {
  * Use `create(TenantVrfSchema)` to create a new message.
  */
 export const TenantVrfSchema: GenMessage<TenantVrf> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 7);
+  messageDesc(file_bulkhead_inventory_v1_switch, 8);
 
 /**
  * RegisterSwitchRequest describes a switch as its agent sees it.
@@ -600,11 +653,29 @@ export type RegisterSwitchRequest = Message<"bulkhead.inventory.v1.RegisterSwitc
   agentVersion: string;
 
   /**
-   * ports of the switch; names must be unique.
+   * ports of the switch; names must be unique and follow the operating system's scheme
+   * (`Ethernet<n>` on SONiC, `swp<n>` or `swp<n>s<m>` on Cumulus).
    *
    * @generated from field: repeated bulkhead.inventory.v1.SwitchPort ports = 10;
    */
   ports: SwitchPort[];
+
+  /**
+   * management is the switch's management interface, rendered (on Cumulus) so that it stays
+   * reachable; unset: eth0 takes its address by DHCP. When management_ip is set too, it is this
+   * interface's address.
+   *
+   * @generated from field: bulkhead.inventory.v1.Management management = 11;
+   */
+  management?: Management | undefined;
+
+  /**
+   * pxe_address is the switch's own address on the PXE segment with its prefix length, e.g.
+   * `10.255.254.1/24`, held by the PXE VLAN's interface; empty for none.
+   *
+   * @generated from field: string pxe_address = 12;
+   */
+  pxeAddress: string;
 };
 
 /**
@@ -612,7 +683,7 @@ export type RegisterSwitchRequest = Message<"bulkhead.inventory.v1.RegisterSwitc
  * Use `create(RegisterSwitchRequestSchema)` to create a new message.
  */
 export const RegisterSwitchRequestSchema: GenMessage<RegisterSwitchRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 8);
+  messageDesc(file_bulkhead_inventory_v1_switch, 9);
 
 /**
  * RegisterSwitchResponse returns the switch record.
@@ -633,7 +704,7 @@ export type RegisterSwitchResponse = Message<"bulkhead.inventory.v1.RegisterSwit
  * Use `create(RegisterSwitchResponseSchema)` to create a new message.
  */
 export const RegisterSwitchResponseSchema: GenMessage<RegisterSwitchResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 9);
+  messageDesc(file_bulkhead_inventory_v1_switch, 10);
 
 /**
  * PortReport is the operational state of one port.
@@ -668,7 +739,7 @@ export type PortReport = Message<"bulkhead.inventory.v1.PortReport"> & {
  * Use `create(PortReportSchema)` to create a new message.
  */
 export const PortReportSchema: GenMessage<PortReport> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 10);
+  messageDesc(file_bulkhead_inventory_v1_switch, 11);
 
 /**
  * SwitchHeartbeatRequest reports what the agent observes.
@@ -717,7 +788,7 @@ export type SwitchHeartbeatRequest = Message<"bulkhead.inventory.v1.SwitchHeartb
  * Use `create(SwitchHeartbeatRequestSchema)` to create a new message.
  */
 export const SwitchHeartbeatRequestSchema: GenMessage<SwitchHeartbeatRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 11);
+  messageDesc(file_bulkhead_inventory_v1_switch, 12);
 
 /**
  * SwitchHeartbeatResponse is empty.
@@ -732,7 +803,7 @@ export type SwitchHeartbeatResponse = Message<"bulkhead.inventory.v1.SwitchHeart
  * Use `create(SwitchHeartbeatResponseSchema)` to create a new message.
  */
 export const SwitchHeartbeatResponseSchema: GenMessage<SwitchHeartbeatResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 12);
+  messageDesc(file_bulkhead_inventory_v1_switch, 13);
 
 /**
  * GetSwitchRequest identifies a switch.
@@ -753,7 +824,7 @@ export type GetSwitchRequest = Message<"bulkhead.inventory.v1.GetSwitchRequest">
  * Use `create(GetSwitchRequestSchema)` to create a new message.
  */
 export const GetSwitchRequestSchema: GenMessage<GetSwitchRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 13);
+  messageDesc(file_bulkhead_inventory_v1_switch, 14);
 
 /**
  * GetSwitchResponse returns the switch.
@@ -774,7 +845,7 @@ export type GetSwitchResponse = Message<"bulkhead.inventory.v1.GetSwitchResponse
  * Use `create(GetSwitchResponseSchema)` to create a new message.
  */
 export const GetSwitchResponseSchema: GenMessage<GetSwitchResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 14);
+  messageDesc(file_bulkhead_inventory_v1_switch, 15);
 
 /**
  * ListSwitchesRequest filters switches.
@@ -823,7 +894,7 @@ export type ListSwitchesRequest = Message<"bulkhead.inventory.v1.ListSwitchesReq
  * Use `create(ListSwitchesRequestSchema)` to create a new message.
  */
 export const ListSwitchesRequestSchema: GenMessage<ListSwitchesRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 15);
+  messageDesc(file_bulkhead_inventory_v1_switch, 16);
 
 /**
  * ListSwitchesResponse is one page of the matching switches.
@@ -851,7 +922,7 @@ export type ListSwitchesResponse = Message<"bulkhead.inventory.v1.ListSwitchesRe
  * Use `create(ListSwitchesResponseSchema)` to create a new message.
  */
 export const ListSwitchesResponseSchema: GenMessage<ListSwitchesResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 16);
+  messageDesc(file_bulkhead_inventory_v1_switch, 17);
 
 /**
  * DeleteSwitchRequest identifies the switch to delete.
@@ -872,7 +943,7 @@ export type DeleteSwitchRequest = Message<"bulkhead.inventory.v1.DeleteSwitchReq
  * Use `create(DeleteSwitchRequestSchema)` to create a new message.
  */
 export const DeleteSwitchRequestSchema: GenMessage<DeleteSwitchRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 17);
+  messageDesc(file_bulkhead_inventory_v1_switch, 18);
 
 /**
  * DeleteSwitchResponse returns the deleted switch.
@@ -893,7 +964,7 @@ export type DeleteSwitchResponse = Message<"bulkhead.inventory.v1.DeleteSwitchRe
  * Use `create(DeleteSwitchResponseSchema)` to create a new message.
  */
 export const DeleteSwitchResponseSchema: GenMessage<DeleteSwitchResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 18);
+  messageDesc(file_bulkhead_inventory_v1_switch, 19);
 
 /**
  * SetPortAdminStateRequest sets a port's desired administrative state.
@@ -928,7 +999,7 @@ export type SetPortAdminStateRequest = Message<"bulkhead.inventory.v1.SetPortAdm
  * Use `create(SetPortAdminStateRequestSchema)` to create a new message.
  */
 export const SetPortAdminStateRequestSchema: GenMessage<SetPortAdminStateRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 19);
+  messageDesc(file_bulkhead_inventory_v1_switch, 20);
 
 /**
  * SetPortAdminStateResponse returns the switch.
@@ -949,7 +1020,7 @@ export type SetPortAdminStateResponse = Message<"bulkhead.inventory.v1.SetPortAd
  * Use `create(SetPortAdminStateResponseSchema)` to create a new message.
  */
 export const SetPortAdminStateResponseSchema: GenMessage<SetPortAdminStateResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 20);
+  messageDesc(file_bulkhead_inventory_v1_switch, 21);
 
 /**
  * ListConnectedMachinesRequest filters the connection map.
@@ -998,7 +1069,7 @@ export type ListConnectedMachinesRequest = Message<"bulkhead.inventory.v1.ListCo
  * Use `create(ListConnectedMachinesRequestSchema)` to create a new message.
  */
 export const ListConnectedMachinesRequestSchema: GenMessage<ListConnectedMachinesRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 21);
+  messageDesc(file_bulkhead_inventory_v1_switch, 22);
 
 /**
  * ListConnectedMachinesResponse lists connections.
@@ -1026,7 +1097,7 @@ export type ListConnectedMachinesResponse = Message<"bulkhead.inventory.v1.ListC
  * Use `create(ListConnectedMachinesResponseSchema)` to create a new message.
  */
 export const ListConnectedMachinesResponseSchema: GenMessage<ListConnectedMachinesResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 22);
+  messageDesc(file_bulkhead_inventory_v1_switch, 23);
 
 /**
  * GetSwitchViewRequest identifies a switch.
@@ -1047,7 +1118,7 @@ export type GetSwitchViewRequest = Message<"bulkhead.inventory.v1.GetSwitchViewR
  * Use `create(GetSwitchViewRequestSchema)` to create a new message.
  */
 export const GetSwitchViewRequestSchema: GenMessage<GetSwitchViewRequest> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 23);
+  messageDesc(file_bulkhead_inventory_v1_switch, 24);
 
 /**
  * GetSwitchViewResponse is the switch as its renderer sees it.
@@ -1082,7 +1153,7 @@ export type GetSwitchViewResponse = Message<"bulkhead.inventory.v1.GetSwitchView
  * Use `create(GetSwitchViewResponseSchema)` to create a new message.
  */
 export const GetSwitchViewResponseSchema: GenMessage<GetSwitchViewResponse> = /*@__PURE__*/
-  messageDesc(file_bulkhead_inventory_v1_switch, 24);
+  messageDesc(file_bulkhead_inventory_v1_switch, 25);
 
 /**
  * SwitchRole is a switch's place in the fabric.
