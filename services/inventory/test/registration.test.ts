@@ -96,6 +96,41 @@ test("ports of a registered machine are unprovisioned (PXE), uplinks are fabric"
   assert.is(view.ports.find((p) => p.name === "swp1")?.machine, "m1");
 });
 
+test("the registered OS chooses the flavour: an unknown OS, a foreign port name or a management gateway off its network is invalid_argument naming the field, nothing written", async ({ f }) => {
+  const agent = f.inventory.client(SwitchService, await f.inventory.agentToken("leaf07"));
+  const base = { device: "leaf07", partition: "fra1", rack: "r7", role: SwitchRole.LEAF, asn: 4200000077, routerId: "10.255.0.77", agentVersion: "1.0.0" };
+  const sonic = { ...base, os: { vendor: "SONiC", version: "202411" }, ports: [{ name: "Ethernet0", identifier: "Eth1/1" }, { name: "Ethernet4", identifier: "Eth1/2" }] };
+  const cases: [string, Parameters<typeof agent.registerSwitch>[0], string, RegExp][] = [
+    ["an unknown vendor", { ...sonic, os: { vendor: "EOS", version: "4.30" } }, "os.vendor", /SONiC|Cumulus/],
+    ["no OS", { ...sonic, os: undefined }, "os", /required/],
+    ["a SONiC release too old", { ...sonic, os: { vendor: "SONiC", version: "202012" } }, "os.version", /SONiC 202012 is not supported \(supported: SONiC 202111 or later, Cumulus Linux 4.x or 5.x\)/],
+    ["Cumulus 3", { ...sonic, os: { vendor: "Cumulus", version: "3.7.16" } }, "os.version", /Cumulus Linux 3\.7\.16 is not supported/],
+    ["a Cumulus port name on SONiC", { ...sonic, ports: [{ name: "Ethernet0", identifier: "Eth1/1" }, { name: "swp2", identifier: "Eth1/2" }] }, "ports.1.name", /swp2 is not a port name of SONiC/],
+    ["a SONiC port name on Cumulus", { ...sonic, os: { vendor: "Cumulus", version: "5.9.1" } }, "ports.0.name", /Ethernet0 is not a port name of Cumulus/],
+    ["a gateway off eth0's network", { ...sonic, management: { address: "192.168.101.12/24", gateway: "192.168.102.1", routes: [] } }, "management.gateway", /not on eth0's network 192\.168\.101\.0\/24/],
+    ["management_ip other than eth0's", { ...sonic, managementIp: "192.168.101.13", management: { address: "192.168.101.12/24", gateway: "192.168.101.1", routes: [] } }, "management_ip", /not the management interface's address/],
+    ["a management route that is no prefix", { ...sonic, management: { address: "192.168.101.12/24", gateway: "192.168.101.1", routes: ["10.100.0.0"] } }, "management.routes[0]", /prefix/],
+    ["a PXE address without its length", { ...sonic, pxeAddress: "10.255.254.7" }, "pxe_address", /prefix/],
+  ];
+  for (const [what, req, field, message] of cases) {
+    const e = await failure(agent.registerSwitch(req));
+    assert.is(e.code, Code.InvalidArgument, what);
+    assert.ok(e.rawMessage.includes(field), `${what}: ${e.rawMessage}`);
+    assert.match(e.rawMessage, message, what);
+  }
+  assert.not.ok((await f.switches.listSwitches({ partition: "fra1" })).switches.some((s) => s.id === "leaf07"), "nothing was registered");
+  const management = { address: "192.168.101.12/24", gateway: "192.168.101.1", routes: ["10.100.0.0/16"] };
+  const registered = (await agent.registerSwitch({ ...sonic, management, pxeAddress: "10.255.254.7/24" })).switch!;
+  assert.equal([registered.os?.vendor, registered.management?.address, registered.management?.gateway, registered.management?.routes, registered.managementIp, registered.pxeAddress], ["SONiC", "192.168.101.12/24", "192.168.101.1", ["10.100.0.0/16"], "192.168.101.12", "10.255.254.7/24"]);
+  const events = async () => (await f.inventory.service.pool.query("SELECT count(*)::int AS n FROM outbox WHERE key = 'switch/leaf07'")).rows[0].n as number;
+  const before = await events();
+  await agent.registerSwitch({ ...sonic, management, pxeAddress: "10.255.254.7/24" });
+  assert.is(await events(), before, "the same registration again changes nothing");
+  await agent.registerSwitch({ ...sonic, management: { ...management, routes: [] }, pxeAddress: "10.255.254.7/24" });
+  assert.is(await events(), before + 1, "a changed management interface re-renders the switch");
+  await f.switches.deleteSwitch({ id: "leaf07" });
+});
+
 test("a leaf's router id is its VTEP: inside the partition's underlay, and nobody else's there", async ({ f }) => {
   const register = async (device: string, routerId: string) =>
     f.inventory.client(SwitchService, await f.inventory.agentToken(device)).registerSwitch({ device, partition: "fra1", rack: "r9", role: SwitchRole.LEAF, asn: 4200000099, routerId, os: { vendor: "Cumulus", version: "5.9.1" }, agentVersion: "1.0.0", ports: [{ name: "swp1", identifier: "Eth1/1" }] });

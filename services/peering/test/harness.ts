@@ -90,7 +90,7 @@ export async function startWorld(options: { notifyPeering?: boolean; peeringEnv?
       role,
       asn: 4200000100,
       routerId,
-      os: { vendor: "Cumulus", version: "5.9.1" },
+      os: { vendor: "SONiC", version: "202411" },
       agentVersion: "1.0.0",
       ports: ["Ethernet0", "Ethernet1", "Ethernet2", "Ethernet3"].map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, uplink: name === "Ethernet3" })),
     });
