@@ -67,7 +67,7 @@ export const switches: Record<string, SwitchModel> = {
     ],
     [
       { vrf: 41, prefixes: ["10.1.0.0/24", "2001:db8:1::/64"], imports: [{ fromVrf: 42, prefixes: ["10.2.0.0/24"] }] },
-      { vrf: 42, prefixes: ["10.2.0.0/24"], imports: [{ fromVrf: 41, prefixes: ["10.1.0.0/24"] }] },
+      { vrf: 42, prefixes: ["10.2.0.0/24"], imports: [{ fromVrf: 41, prefixes: ["10.1.0.0/24", "2001:db8:1::/64"] }] },
     ],
     { flavour: "sonic", pxeAddress: "10.255.254.2/24", vlans: { "42": 1001 } },
   ),

@@ -55,6 +55,8 @@ export interface MachineFact {
 export interface SwitchFact {
   id: string;
   role: "leaf" | "exit" | "spine";
+  /** How the switch's OS is configured; undefined: an OS Bulkhead does not configure. */
+  flavour?: "sonic" | "cumulus";
   routerId: string;
   uplinks: string[];
 }

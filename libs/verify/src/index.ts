@@ -6,6 +6,8 @@ import { FactIndex, P, type DeviceConfig, type Facts, type Finding } from "./fac
 import { checkFirewallFrr, checkFirewallInterfaces, checkNftables } from "./firewall.js";
 import { parseFrr } from "./frr.js";
 import { VniRegistry, checkFactsIdentifiers } from "./identifiers.js";
+import { parseConfigDb } from "./configdb.js";
+import { sonicFrr } from "./dialect.js";
 import { parseInterfaces } from "./interfaces.js";
 import { parseNft } from "./nft.js";
 import { RoutingModel, checkDifferential, checkReachability, type Leaks, type Parsed } from "./routing.js";
@@ -15,13 +17,17 @@ export type { AddressFact, DeviceConfig, ExternalSessionFact, Facts, Finding, Ma
 export { P as Properties } from "./facts.js";
 export { parseFrr } from "./frr.js";
 export { parseInterfaces } from "./interfaces.js";
+export { parseConfigDb } from "./configdb.js";
 export { parseNft } from "./nft.js";
 export { routeTargetVnis } from "./switch.js";
 export type { Leaks } from "./routing.js";
 
 const FRR = "frr/frr.conf";
 const IFACES = "network/interfaces";
+const CONFIG_DB = "sonic/config_db.json";
 const NFT = "nftables/bulkhead.nft";
+/** The files each kind of device reads; any other is a finding. */
+const FILES_OF = { cumulus: [FRR, IFACES], sonic: [FRR, CONFIG_DB], firewall: [FRR, IFACES, NFT] };
 
 export interface Verification {
   findings: Finding[];
@@ -46,19 +52,29 @@ export function verifyPartition(devices: readonly DeviceConfig[], facts: Facts):
     const understood = (path: string, unknown: { line: number; text: string }[]) => {
       for (const u of unknown) at(path)(P.understood, u.line, u.text, "a statement outside what Bulkhead renders: nobody has proven what it does to tenant routes or packets");
     };
-    const frrText = fileOf(d, FRR);
+    const flavour = d.kind === "switch" ? index.switches.get(d.device)?.flavour : "firewall";
+    if (!flavour) at(FRR)(P.understood, 1, `switch ${d.device}`, "the switch's operating system is not one Bulkhead configures: nothing proves how it reads these files");
+    for (const f of d.files) if (flavour && !FILES_OF[flavour].includes(f.path)) at(f.path)(P.understood, 1, f.path, `a file ${flavour === "firewall" ? "a firewall" : `a ${flavour === "sonic" ? "SONiC" : "Cumulus"} switch`} does not read`);
+    let frrText = fileOf(d, FRR);
+    if (frrText !== undefined && flavour === "sonic") {
+      const sonic = sonicFrr(frrText);
+      understood(FRR, sonic.unknown);
+      frrText = sonic.text;
+    }
     const ifacesText = fileOf(d, IFACES);
+    const configDbText = fileOf(d, CONFIG_DB);
     const nftText = fileOf(d, NFT);
     const frr = frrText !== undefined ? parseFrr(frrText) : undefined;
-    const ifaces = ifacesText !== undefined ? parseInterfaces(ifacesText) : undefined;
+    const ifaces = flavour === "sonic" ? (configDbText !== undefined ? parseConfigDb(configDbText) : undefined) : ifacesText !== undefined ? parseInterfaces(ifacesText) : undefined;
+    const ifacesPath = flavour === "sonic" ? CONFIG_DB : IFACES;
     if (frr) {
       understood(FRR, frr.unknown);
       parsed.push({ device: d.device, kind: d.kind, frr });
       vnis.check(d.device, frr, index, at(FRR));
     }
-    if (ifaces) understood(IFACES, ifaces.unknown);
+    if (ifaces) understood(ifacesPath, ifaces.unknown);
     if (d.kind === "switch") {
-      if (frr) checkSwitch(d.device, frr, ifaces, index, at(FRR), at(IFACES));
+      if (frr) checkSwitch(d.device, frr, ifaces, index, at(FRR), at(ifacesPath));
       continue;
     }
     const fw = index.firewalls.get(d.device);

@@ -3,7 +3,12 @@
 // An option outside the rendered subset, or a stanza that is not `auto`, is returned in
 // `unknown`: the checks report it.
 
-export type IfaceKind = "loopback" | "port" | "bridge" | "vrf" | "svi" | "vxlan";
+export type IfaceKind = "loopback" | "port" | "bridge" | "vrf" | "svi" | "vxlan" | "management";
+
+/** The management VRF and interface: apart from the fabric and every tenant. */
+export const MGMT_VRF = "mgmt";
+export const MGMT_IFACE = "eth0";
+const MGMT_VRF_ADDRESSES = ["127.0.0.1/8", "::1/128"];
 
 export interface Iface {
   name: string;
@@ -26,15 +31,30 @@ export interface Interfaces {
 
 const allowed: Record<IfaceKind, string[]> = {
   loopback: ["address", "vxlan-local-tunnelip"],
-  port: ["mtu", "vrf", "address", "link-down", "bridge-access"],
+  port: ["mtu", "vrf", "address", "link-down", "bridge-access", "post-up"],
   bridge: ["bridge-ports", "bridge-vids", "bridge-vlan-aware", "mtu"],
-  vrf: ["vrf-table", "mtu"],
+  vrf: ["vrf-table", "mtu", "address"],
+  management: ["address", "gateway", "vrf", "post-up"],
   svi: ["vlan-id", "vlan-raw-device", "vrf", "address", "mtu"],
   vxlan: ["vxlan-id", "bridge-access", "bridge-learning", "bridge-arp-nd-suppress", "mstpctl-bpduguard", "mstpctl-portbpdufilter", "mtu"],
 };
 
 const kindOf = (name: string, keys: Set<string>): IfaceKind =>
-  name === "lo" ? "loopback" : keys.has("vrf-table") ? "vrf" : keys.has("vxlan-id") ? "vxlan" : keys.has("vlan-id") ? "svi" : name === "bridge" ? "bridge" : "port";
+  name === "lo" ? "loopback" : name === MGMT_IFACE ? "management" : keys.has("vrf-table") ? "vrf" : keys.has("vxlan-id") ? "vxlan" : keys.has("vlan-id") ? "svi" : name === "bridge" ? "bridge" : "port";
+
+/**
+ * The options whose value is itself a command or a choice: re-enabling IPv6 on a routed port,
+ * a management route through eth0's gateway, the management VRF's loopback addresses.
+ */
+function understoodOption(name: string, kind: IfaceKind, o: { key: string; value: string }, gateway: string | undefined): boolean {
+  if (o.key === "post-up" && kind === "port") return o.value === `sysctl -w net.ipv6.conf.${name}.disable_ipv6=0`;
+  if (o.key === "post-up") {
+    const route = /^ip route add (\S+\/\d+) via (\S+) vrf (\S+)$/.exec(o.value);
+    return route !== null && route[2] === gateway && route[3] === MGMT_VRF;
+  }
+  if (o.key === "address" && kind === "vrf") return name === MGMT_VRF && MGMT_VRF_ADDRESSES.includes(o.value);
+  return true;
+}
 
 export function parseInterfaces(text: string): Interfaces {
   const result: Interfaces = { ifaces: new Map(), unknown: [] };
@@ -55,8 +75,8 @@ export function parseInterfaces(text: string): Interfaces {
     const get = (key: string) => s.options.find((o) => o.key === key)?.value;
     const num = (key: string) => (get(key) !== undefined && /^\d+$/.test(get(key)!) ? Number(get(key)) : undefined);
     if (!autos.has(s.name)) result.unknown.push({ line: s.line, text: `iface ${s.name} (not auto)` });
-    if (s.head && !(kind === "loopback" && s.head === "inet loopback")) result.unknown.push({ line: s.line, text: `iface ${s.name} ${s.head}` });
-    for (const o of s.options) if (!allowed[kind].includes(o.key)) result.unknown.push({ line: o.line, text: `${o.key} ${o.value} (in iface ${s.name})` });
+    if (s.head && !(kind === "loopback" && s.head === "inet loopback") && !(kind === "management" && s.head === "inet dhcp")) result.unknown.push({ line: s.line, text: `iface ${s.name} ${s.head}` });
+    for (const o of s.options) if (!allowed[kind].includes(o.key) || !understoodOption(s.name, kind, o, get("gateway"))) result.unknown.push({ line: o.line, text: `${o.key} ${o.value} (in iface ${s.name})` });
     if (result.ifaces.has(s.name)) result.unknown.push({ line: s.line, text: `iface ${s.name} (a second stanza)` });
     result.ifaces.set(s.name, {
       name: s.name,

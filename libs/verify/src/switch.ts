@@ -4,7 +4,7 @@
 // its peering record.
 import type { AddressFamily, BgpInstance, FrrConfig } from "./frr.js";
 import { P, hostRoute, type FactIndex } from "./facts.js";
-import type { Interfaces } from "./interfaces.js";
+import { MGMT_VRF, type Interfaces } from "./interfaces.js";
 import { admitsForbidden, covering, rangeText, withinAny, exactly, type Range } from "./prefixes.js";
 import { readRouteMap } from "./routemaps.js";
 import { checkImports, checkRouteMapInventory, type Report } from "./common.js";
@@ -185,6 +185,9 @@ function checkSwitchInterfaces(device: string, config: FrrConfig, ifaces: Interf
   const vrfOfVni = new Map([...config.vrfs].filter(([, v]) => v.vni !== undefined).map(([name, v]) => [v.vni!, name]));
   const pxeVlans = new Set<number>();
   for (const i of ifaces.ifaces.values()) {
+    if (i.kind === "management" && i.vrf !== MGMT_VRF) report(P.infrastructure, i.line, `iface ${i.name}`, `the management interface is in ${i.vrf ?? "the default VRF"}, not ${MGMT_VRF}: the management network would be reachable from the fabric`);
+    else if (i.kind !== "management" && i.vrf === MGMT_VRF) report(P.infrastructure, i.line, `iface ${i.name}`, `${i.name} is in the management VRF`);
+    if (i.kind === "vrf" && i.vxlanId !== undefined && config.vrfs.get(i.name)?.vni !== i.vxlanId) report(P.identifiers, i.line, `vrf ${i.name}`, `${i.name} carries VNI ${i.vxlanId} in the interface configuration and ${config.vrfs.get(i.name)?.vni ?? "none"} in frr.conf`);
     if (i.kind === "loopback") {
       if (sw && !i.addresses.every((a) => a === hostRoute(sw.routerId))) report(P.identifiers, i.line, "iface lo", `the loopback carries ${i.addresses.join(", ")}, the switch's router id is ${sw.routerId}`);
       if (sw && i.tunnelIp !== sw.routerId) report(P.identifiers, i.line, "iface lo", `the VTEP address ${i.tunnelIp ?? "(none)"} is not the switch's router id ${sw.routerId}`);

@@ -5,9 +5,10 @@ import { readFileSync } from "node:fs";
 import type { AddressFact, DeviceConfig, Facts, MachineFact, NetworkFact } from "../src/index.js";
 
 const golden = (name: string) => readFileSync(new URL(`../../render/test/golden/${name}`, import.meta.url), "utf8");
+/** A golden `*.config_db.json` is SONiC's CONFIG_DB document; any other second file the `interfaces` file. */
 const files = (frr?: string, interfaces?: string, nft?: string) => [
   ...(frr ? [{ path: "frr/frr.conf", content: golden(frr) }] : []),
-  ...(interfaces ? [{ path: "network/interfaces", content: golden(interfaces) }] : []),
+  ...(interfaces ? [{ path: interfaces.endsWith(".config_db.json") ? "sonic/config_db.json" : "network/interfaces", content: golden(interfaces) }] : []),
   ...(nft ? [{ path: "nftables/bulkhead.nft", content: golden(nft) }] : []),
 ];
 
@@ -26,7 +27,8 @@ const machine = (id: string, project: string, networks: string[], ips: [string, 
   ips: ips.map(([network, address]) => ({ network, address })),
   connections: connections.map(([sw, port], i) => ({ switch: sw, port, nic: `lan${i}` })),
 });
-const leaf = (id: string, routerId = "10.255.255.1") => ({ id, role: "leaf" as const, routerId, uplinks: ["swp31", "swp32"] });
+const leaf = (id: string, routerId = "10.255.255.1") => ({ id, role: "leaf" as const, flavour: "cumulus" as const, routerId, uplinks: ["swp31", "swp32"] });
+const sonicLeaf = (id: string, role: "leaf" | "exit" = "leaf") => ({ id, role, flavour: "sonic" as const, routerId: "10.255.255.1", uplinks: ["Ethernet120", "Ethernet124"] });
 const address = (a: string, network: string, project: string, m = ""): AddressFact => ({ address: a, network, project, machine: m });
 
 export interface Topology {
@@ -92,13 +94,27 @@ export const topologies: Record<string, () => Topology> = {
   }),
   // Exit01: a tenant network with an IPv4 and an IPv6 external session.
   "external-bgp": () => ({
-    devices: [{ device: "exit01", kind: "switch", files: files("frr/external-bgp.frr.conf", "frr/external-bgp.interfaces") }],
+    devices: [{ device: "exit01", kind: "switch", files: files("frr/external-bgp.frr.conf", "frr/external-bgp.config_db.json") }],
     facts: facts({
       networks: [...base, net("n12", "p", 12, ["10.0.0.0/22", "2001:db8:0:1::/64"])],
-      switches: [{ id: "exit01", role: "exit", routerId: "10.255.255.1", uplinks: ["swp31", "swp32"] }],
+      switches: [sonicLeaf("exit01", "exit")],
       peerings: [
         { id: "up4", network1: "n12", external: { switch: "exit01", port: "Ethernet0", localAddress: "172.16.0.1/30", remoteAddress: "172.16.0.2/30", remotePrefixes: ["192.168.0.0/16"], maximumPrefixes: 100 } },
         { id: "up6", network1: "n12", external: { switch: "exit01", port: "Ethernet4", localAddress: "2001:db8:ffff::/127", remoteAddress: "2001:db8:ffff::1/127", remotePrefixes: ["::/0"], maximumPrefixes: 1000 } },
+      ],
+    }),
+  }),
+  // Leaf05 on SONiC: a (dual-stack) and b peered, a firewall of their project serving a and the internet, a free port, a port down.
+  "sonic-leaf": () => ({
+    devices: [{ device: "leaf05", kind: "switch", files: files("frr/sonic-leaf.frr.conf", "frr/sonic-leaf.config_db.json") }],
+    facts: facts({
+      networks: [...base, net("a", "p", 41, ["10.1.0.0/24", "2001:db8:1::/64"]), net("b", "p", 42, ["10.2.0.0/24"])],
+      peerings: [{ id: "ab", network1: "a", network2: "b" }],
+      switches: [sonicLeaf("leaf05")],
+      machines: [
+        machine("m1", "p", ["a"], [["a", "10.1.0.10"], ["a", "2001:db8:1::10"]], [["leaf05", "Ethernet0"]]),
+        machine("m2", "p", ["b"], [["b", "10.2.0.10"]], [["leaf05", "Ethernet4"]]),
+        machine("fw1", "p", ["a", "internet", "underlay"], [["a", "10.1.0.1"], ["internet", "185.1.2.10"], ["underlay", "10.255.0.7"]], [["leaf05", "Ethernet8"]], "firewall"),
       ],
     }),
   }),

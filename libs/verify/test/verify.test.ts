@@ -40,6 +40,15 @@ function foreignDmz(name: string): Topology {
 const frr = "frr/frr.conf";
 const ifaces = "network/interfaces";
 const nft = "nftables/bulkhead.nft";
+const configDb = "sonic/config_db.json";
+/** Edits one table entry of a CONFIG_DB document (undefined fields: removes the entry). */
+const entry = (table: string, key: string, fields: Record<string, string> | undefined) => (text: string) => {
+  const db = JSON.parse(text) as Record<string, Record<string, Record<string, string>>>;
+  db[table] ??= {};
+  if (fields) db[table]![key] = fields;
+  else delete db[table]![key];
+  return `${JSON.stringify(db, null, 2)}\n`;
+};
 
 const caught = suite("injected faults");
 const faults: { name: string; property: string; object?: string; make: () => Topology }[] = [
@@ -114,6 +123,31 @@ const faults: { name: string; property: string; object?: string; make: () => Top
   } },
   { name: "a firewall giving another project's DMZ the internet's default route", property: "import-closure", make: () => foreignDmz("fw-dmz") },
   { name: "a firewall letting another project's DMZ out to the internet", property: "nftables-policy", make: () => foreignDmz("fw-tenant") },
+  // SONiC: CONFIG_DB and its FRR dialect.
+  { name: "a SONiC machine port bound to another tenant's VRF in CONFIG_DB", property: "ingress-filtering", object: "iface Ethernet0", make: () => mutate("sonic-leaf", "leaf05", configDb, entry("INTERFACE", "Ethernet0", { ipv6_use_link_local_only: "enable", vrf_name: "Vrf42" })) },
+  { name: "a SONiC machine port left in the PXE VLAN", property: "ingress-filtering", object: "iface Ethernet4", make: () => mutate("sonic-leaf", "leaf05", configDb, entry("VLAN_MEMBER", "Vlan4000|Ethernet4", { tagging_mode: "untagged" })) },
+  { name: "a SONiC free port in a tenant's VLAN", property: "ingress-filtering", object: "iface Ethernet12", make: () => mutate("sonic-leaf", "leaf05", configDb, (t) => entry("VLAN_MEMBER", "Vlan1001|Ethernet12", { tagging_mode: "untagged" })(entry("VLAN_MEMBER", "Vlan4000|Ethernet12", undefined)(t))) },
+  { name: "a SONiC tenant VLAN mapped to another tenant's VNI", property: "identifier-hygiene", make: () => mutate("sonic-leaf", "leaf05", configDb, (t) => entry("VXLAN_TUNNEL_MAP", "vtep|map_41_Vlan1001", { vlan: "Vlan1001", vni: "41" })(entry("VXLAN_TUNNEL_MAP", "vtep|map_42_Vlan1001", undefined)(t))) },
+  { name: "a SONiC VRF with another VNI in CONFIG_DB than in frr.conf", property: "identifier-hygiene", object: "vrf vrf41", make: () => mutate("sonic-leaf", "leaf05", configDb, entry("VRF", "Vrf41", { vni: "42" })) },
+  { name: "a CONFIG_DB table Bulkhead does not render (an ACL)", property: "closed-world", object: "table ACL_TABLE", make: () => mutate("sonic-leaf", "leaf05", configDb, entry("ACL_TABLE", "OPEN", { type: "L3", ports: "Ethernet0" })) },
+  { name: "a CONFIG_DB field Bulkhead does not render", property: "closed-world", make: () => mutate("sonic-leaf", "leaf05", configDb, entry("VLAN_MEMBER", "Vlan4000|Ethernet12", { tagging_mode: "tagged" })) },
+  { name: "a Cumulus-style VRF name on SONiC (no VRF there)", property: "closed-world", make: () => mutate("sonic-leaf", "leaf05", frr, replace("interface Ethernet0 vrf Vrf41", "interface Ethernet0 vrf vrf41")) },
+  { name: "SONiC redistributing every connected network but management", property: "infrastructure-separation", object: "route-map DENY_MGMT permit 20", make: () => mutate("sonic-leaf", "leaf05", frr, replace("route-map DENY_MGMT permit 20\n match interface Loopback0\n", "route-map DENY_MGMT permit 20\n")) },
+  { name: "an interfaces file on a SONiC switch", property: "closed-world", object: "network/interfaces", make: () => {
+    const t = topologies["sonic-leaf"]!();
+    t.devices[0]!.files.push({ path: "network/interfaces", content: "auto lo\niface lo inet loopback\n" });
+    return t;
+  } },
+  { name: "a switch whose OS Bulkhead does not configure", property: "closed-world", object: "switch leaf01", make: () => {
+    const t = topologies["single-tenant"]!();
+    t.facts.switches = t.facts.switches.map((s) => ({ ...s, flavour: undefined }));
+    return t;
+  } },
+  // Management on Cumulus.
+  { name: "eth0 taken out of the management VRF", property: "infrastructure-separation", object: "iface eth0", make: () => mutate("single-tenant", "leaf01", ifaces, replace("    vrf mgmt\n", "")) },
+  { name: "a port put into the management VRF", property: "infrastructure-separation", object: "iface swp3", make: () => mutate("single-tenant", "leaf01", ifaces, replace("    bridge-access 4000\n", "    vrf mgmt\n")) },
+  { name: "a management route through another gateway", property: "closed-world", make: () => mutate("single-tenant", "leaf01", ifaces, replace("via 192.168.101.1 vrf mgmt", "via 192.168.101.9 vrf mgmt")) },
+  { name: "a management route into a tenant VRF", property: "closed-world", make: () => mutate("single-tenant", "leaf01", ifaces, replace("via 192.168.101.1 vrf mgmt", "via 192.168.101.1 vrf vrf12")) },
   // End to end.
   { name: "a black hole: a peering whose import is gone", property: "end-to-end", object: "b → a", make: () => mutate("peering-chain", "leaf04", frr, replace("  import vrf vrf42\n  import vrf vrf104009\n", "  import vrf vrf104009\n")) },
 ];
