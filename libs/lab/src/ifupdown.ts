@@ -11,6 +11,17 @@ export interface PortLayout {
   down: boolean;
   /** Access VLAN (an untagged bridge port). */
   access?: number;
+  /** IPv6 switched back on (`post-up sysctl -w net.ipv6.conf.<port>.disable_ipv6=0`). */
+  ipv6: boolean;
+}
+
+/** eth0 in its VRF: a static address with gateway and routes, or DHCP. */
+export interface ManagementLayout {
+  vrf?: string;
+  addresses: string[];
+  gateway?: string;
+  routes: string[];
+  dhcp: boolean;
 }
 
 export interface SviLayout {
@@ -30,6 +41,8 @@ export interface VxlanLayout {
 }
 
 export interface InterfacesLayout {
+  /** The interface holding the loopback addresses: `lo`, on SONiC `Loopback0`. */
+  loopbackName: string;
   loopback: string[];
   vtep?: string;
   vrfs: string[];
@@ -38,6 +51,7 @@ export interface InterfacesLayout {
   vxlans: VxlanLayout[];
   /** Names listed as bridge ports (VXLAN devices and access ports). */
   bridgePorts: string[];
+  management?: ManagementLayout;
   errors: string[];
 }
 
@@ -77,7 +91,7 @@ const int = (value: string) => (/^\d+$/.test(value) ? Number(value) : NaN);
 /** Reads an `interfaces` file; anything outside the subset is an error naming its line. */
 export function readInterfaces(text: string): InterfacesLayout {
   const errors: string[] = [];
-  const layout: InterfacesLayout = { loopback: [], vrfs: [], ports: new Map(), svis: new Map(), vxlans: [], bridgePorts: [], errors };
+  const layout: InterfacesLayout = { loopbackName: "lo", loopback: [], vrfs: [], ports: new Map(), svis: new Map(), vxlans: [], bridgePorts: [], errors };
   for (const s of stanzas(text, errors)) {
     const keys = new Set(s.options.map((o) => o.key));
     const unknown = (allowed: string[]) => {
@@ -92,14 +106,27 @@ export function readInterfaces(text: string): InterfacesLayout {
     };
     const valueOf = (key: string) => s.options.find((o) => o.key === key)?.value;
     const addresses = s.options.filter((o) => o.key === "address").map((o) => o.value);
-    if (s.head && !(s.name === "lo" && s.head === "inet loopback")) errors.push(`line ${s.line}: "iface ${s.name} ${s.head}" is not understood`);
-    if (s.name === "lo") {
+    const postUps = s.options.filter((o) => o.key === "post-up");
+    if (s.head && !(s.name === "lo" && s.head === "inet loopback") && !(s.name === "eth0" && s.head === "inet dhcp")) errors.push(`line ${s.line}: "iface ${s.name} ${s.head}" is not understood`);
+    if (s.name === "eth0") {
+      unknown(["address", "gateway", "vrf", "post-up"]);
+      const gateway = valueOf("gateway");
+      const vrf = valueOf("vrf");
+      const routes = postUps.map((o) => {
+        const m = /^ip route add (\S+) via (\S+) vrf (\S+)$/.exec(o.value);
+        if (!m || m[2] !== gateway || m[3] !== vrf) errors.push(`line ${o.line}: "post-up ${o.value}" in iface eth0 is not a route through its gateway in its VRF`);
+        return m?.[1] ?? "";
+      });
+      layout.management = { vrf, addresses, gateway, routes, dhcp: s.head === "inet dhcp" };
+    } else if (s.name === "lo") {
       unknown(["address", "vxlan-local-tunnelip"]);
       layout.loopback.push(...addresses);
       layout.vtep = valueOf("vxlan-local-tunnelip");
     } else if (keys.has("vrf-table")) {
-      unknown(["vrf-table", "mtu"]);
+      unknown(["vrf-table", "mtu", "address"]);
       if (valueOf("vrf-table") !== "auto") errors.push(`line ${s.line}: vrf-table of ${s.name} is not "auto"`);
+      // A VRF's own loopback addresses: what every namespace's lo has already.
+      for (const a of addresses) if (a !== "127.0.0.1/8" && a !== "::1/128") errors.push(`line ${s.line}: VRF ${s.name} has address ${a}, not a loopback address`);
       layout.vrfs.push(s.name);
     } else if (keys.has("vxlan-id")) {
       unknown(["vxlan-id", "bridge-access", "bridge-learning", "bridge-arp-nd-suppress", "mstpctl-bpduguard", "mstpctl-portbpdufilter", "mtu"]);
@@ -117,10 +144,12 @@ export function readInterfaces(text: string): InterfacesLayout {
       if (valueOf("bridge-vlan-aware") !== "yes") errors.push(`line ${s.line}: the bridge is not VLAN-aware`);
       layout.bridgePorts.push(...(valueOf("bridge-ports") ?? "").split(/\s+/).filter(Boolean));
     } else {
-      unknown(["mtu", "vrf", "address", "link-down", "bridge-access"]);
+      unknown(["mtu", "vrf", "address", "link-down", "bridge-access", "post-up"]);
       const down = valueOf("link-down");
       if (down !== undefined && down !== "yes") errors.push(`line ${s.line}: link-down "${down}" is not understood`);
-      layout.ports.set(s.name, { name: s.name, vrf: valueOf("vrf"), mtu: numberOf("mtu"), addresses, down: down === "yes", access: numberOf("bridge-access") });
+      const ipv6 = `sysctl -w net.ipv6.conf.${s.name}.disable_ipv6=0`;
+      for (const o of postUps) if (o.value !== ipv6) errors.push(`line ${o.line}: "post-up ${o.value}" in iface ${s.name} is not understood`);
+      layout.ports.set(s.name, { name: s.name, vrf: valueOf("vrf"), mtu: numberOf("mtu"), addresses, down: down === "yes", access: numberOf("bridge-access"), ipv6: postUps.length > 0 });
     }
   }
   // Cross-references: every VRF named exists, every VXLAN device and access port is a bridge port.
@@ -130,6 +159,7 @@ export function readInterfaces(text: string): InterfacesLayout {
     if (p.access !== undefined && !layout.bridgePorts.includes(p.name)) errors.push(`port ${p.name} has an access VLAN but is no bridge port`);
   }
   for (const s of layout.svis.values()) if (s.vrf && !vrfs.has(s.vrf)) errors.push(`SVI ${s.name} is in ${s.vrf}, which is not defined`);
+  if (layout.management?.vrf && !vrfs.has(layout.management.vrf)) errors.push(`eth0 is in ${layout.management.vrf}, which is not defined`);
   for (const v of layout.vxlans) {
     if (!layout.bridgePorts.includes(v.name)) errors.push(`VXLAN device ${v.name} is no bridge port`);
     if (!layout.vtep) errors.push(`VXLAN device ${v.name} has no local tunnel address (vxlan-local-tunnelip on lo)`);

@@ -9,6 +9,7 @@ import { runPlan } from "./run.js";
 
 export * from "./input.js";
 export { readInterfaces } from "./ifupdown.js";
+export { readConfigDb } from "./configdb.js";
 export { Oracle, type Packet, type Source, type Verdict } from "./oracle.js";
 export { planLab, type LabPlan, type RouterPlan } from "./plan.js";
 export { prove, type Flow, type LabReport, type Stray } from "./prove.js";

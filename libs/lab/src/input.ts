@@ -6,7 +6,7 @@
 export interface LabDevice {
   id: string;
   kind: "leaf" | "exit" | "firewall";
-  /** `frr/frr.conf`, `network/interfaces`, and for firewalls `nftables/bulkhead.nft`. */
+  /** `frr/frr.conf`, `network/interfaces` (SONiC: `sonic/config_db.json`), and for firewalls `nftables/bulkhead.nft`. */
   files: Record<string, string>;
   /** Switch ports cabled to the spines (fabric uplinks). */
   uplinks?: string[];
@@ -128,4 +128,4 @@ export interface LabInput {
   hostile?: Record<string, string[]>;
 }
 
-export const FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", nftables: "nftables/bulkhead.nft" } as const;
+export const FILES = { frr: "frr/frr.conf", interfaces: "network/interfaces", configDb: "sonic/config_db.json", nftables: "nftables/bulkhead.nft" } as const;

@@ -5,6 +5,7 @@
 // the lab (`spineConfig`, `externalPeerConfig`).
 import { createHash } from "node:crypto";
 import { FILES, type LabInput, type RecordMachine, type RecordNetwork } from "./input.js";
+import { readConfigDb } from "./configdb.js";
 import { readInterfaces, type InterfacesLayout } from "./ifupdown.js";
 
 export type RouterKind = "leaf" | "exit" | "firewall" | "machine" | "spine" | "external";
@@ -35,6 +36,8 @@ export interface RouterPlan {
   evpn: Record<string, { svi: string; vxlan: string; mac: string }>;
   /** BGP neighbors (interface names or addresses) that have a router at the other end. */
   live: string[];
+  /** The VRF of the management interface (eth0), if the device has one. */
+  management?: string;
 }
 
 export interface PingPlan {
@@ -156,11 +159,13 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
   // Devices Bulkhead configures: their interfaces decide which namespace each port lives in.
   for (const d of input.devices) {
     const frr = d.files[FILES.frr];
-    const ifaces = d.files[FILES.interfaces];
+    // A SONiC switch's interfaces are its CONFIG_DB document; everything else has an interfaces file.
+    const path = d.files[FILES.configDb] !== undefined ? FILES.configDb : FILES.interfaces;
+    const ifaces = d.files[path];
     if (frr === undefined) errors.push(`${d.id}: no ${FILES.frr}`);
     if (ifaces === undefined) errors.push(`${d.id}: no ${FILES.interfaces}`);
-    const layout = readInterfaces(ifaces ?? "");
-    errors.push(...layout.errors.map((e) => `${d.id} ${FILES.interfaces} ${e}`));
+    const layout = path === FILES.configDb ? readConfigDb(ifaces!) : readInterfaces(ifaces ?? "");
+    errors.push(...layout.errors.map((e) => `${d.id} ${path} ${e}`));
     layouts.set(d.id, layout);
     const r = router(d.id, d.kind, frr ?? "", layout.vrfs);
     r.loopback = layout.loopback.map(withLength);
@@ -254,7 +259,9 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
       const svi = layout.svis.get(v.access);
       if (svi?.vrf) r.evpn[svi.vrf] = { svi: svi.name, vxlan: v.name, mac: bridgeMac(d.id, svi.name) };
     }
-    for (const a of r.loopback) commands.push(ip(r.ns, ...familyFlag(a), "addr", "add", a, "dev", "lo"));
+    // SONiC's loopback is an interface of its own (Loopback0): a veth pair, up, stands in for it.
+    if (layout.loopbackName !== "lo") commands.push(ip(r.ns, "link", "add", layout.loopbackName, "type", "veth", "peer", "name", `${layout.loopbackName}-p`), ip(r.ns, "link", "set", `${layout.loopbackName}-p`, "up"), ip(r.ns, "link", "set", layout.loopbackName, "up"));
+    for (const a of r.loopback) commands.push(ip(r.ns, ...familyFlag(a), "addr", "add", a, "dev", layout.loopbackName));
     const nsOf = (vrf: string | undefined) => (vrf ? (r.vrfs[vrf] ?? r.ns) : r.ns);
     for (const svi of [...layout.svis.values()].sort((a, b) => a.vlan - b.vlan)) {
       const ns = nsOf(svi.vrf);
@@ -285,6 +292,7 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
       const end = r.ports[port.name];
       if (!end) continue; // nothing cabled: nothing to configure
       if (port.mtu) commands.push(ip(end.ns, "link", "set", port.name, "mtu", String(port.mtu)));
+      if (port.ipv6) commands.push(sysctl(end.ns, { [`net.ipv6.conf.${port.name}.disable_ipv6`]: "0" }));
       for (const a of port.addresses) commands.push(ip(end.ns, ...familyFlag(a), "addr", "add", a, "dev", port.name));
       if (port.access !== undefined) {
         const target = bridgeOf(port.access);
@@ -293,6 +301,17 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
       }
       commands.push(ip(end.ns, "link", "set", port.name, port.down ? "down" : "up"));
       if (port.down) r.live.splice(r.live.indexOf(port.name), 1);
+    }
+    // Management: eth0 with its address and routes; the lab has no management network, so its
+    // other end is a veth peer in the same namespace (the kernel may lack dummy links).
+    const m = layout.management;
+    if (m) {
+      r.management = m.vrf;
+      const ns = nsOf(m.vrf);
+      commands.push(ip(ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer"));
+      for (const a of m.addresses) commands.push(ip(ns, ...familyFlag(a), "addr", "add", a, "dev", "eth0"));
+      commands.push(ip(ns, "link", "set", "eth0-peer", "up"), ip(ns, "link", "set", "eth0", "up"));
+      if (m.gateway) for (const to of ["default", ...m.routes]) commands.push(ip(ns, ...familyFlag(m.gateway), "route", "add", to, "via", m.gateway));
     }
     // Cabled ports the file does not mention come up unconfigured, in the default VRF.
     for (const [name, end] of Object.entries(r.ports)) if (end.peer && !layout.ports.has(name)) commands.push(ip(end.ns, "link", "set", name, "up"));

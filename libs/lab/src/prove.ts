@@ -123,6 +123,11 @@ export function prove(input: LabInput, plan: LabPlan, run: LabRun): LabReport {
     for (const [vrf, table] of Object.entries(run.routers[r.name]?.routes ?? {})) {
       if (vrf === "default") continue;
       const n = byVrf.get(Number(/(\d+)$/.exec(vrf)?.[1] ?? 0));
+      if (vrf === r.management) {
+        // Management holds its own static routes; a route learned by BGP there is a stray.
+        for (const [prefix, routes] of Object.entries(table)) if (routes.some((x) => x.protocol === "bgp")) strays.push({ device: r.name, vrf, network: "(management)", prefix });
+        continue;
+      }
       if (!n) {
         strays.push({ device: r.name, vrf, network: "(no network)", prefix: "*" });
         continue;

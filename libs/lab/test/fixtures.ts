@@ -1,16 +1,19 @@
-// A small fabric for the lab's own tests: two leaves of one tenant network, a machine on each, a
-// spine — rendered by libs/render (the lab runs whatever it is given).
+// A small fabric for the lab's own tests: two leaves of one tenant network — one Cumulus, one
+// SONiC — a machine on each, a spine; rendered by libs/render (the lab runs whatever it is given).
 import { renderMachineFrr, renderSwitch, type SwitchModel } from "@bulkhead/render";
 import type { LabInput } from "../src/index.js";
 
-const leaf = (hostname: string, n: number): SwitchModel => ({
+/** Port names of each flavour: the uplink, the machine's port. */
+const PORTS = { cumulus: ["swp31", "swp1"], sonic: ["Ethernet120", "Ethernet0"] } as const;
+
+const leaf = (hostname: string, n: number, flavour: "cumulus" | "sonic"): SwitchModel => ({
   hostname,
-  flavour: "cumulus",
+  flavour,
   asn: 4200000010 + n,
   routerId: `10.255.255.${n}`,
   ports: [
-    { name: "swp31", role: "fabric", adminUp: true, vrf: 0, allowedPrefixes: [], firewallVnis: [] },
-    { name: "swp1", role: "machine", adminUp: true, vrf: 41, allowedPrefixes: ["10.1.0.0/24"], firewallVnis: [] },
+    { name: PORTS[flavour][0], role: "fabric", adminUp: true, vrf: 0, allowedPrefixes: [], firewallVnis: [] },
+    { name: PORTS[flavour][1], role: "machine", adminUp: true, vrf: 41, allowedPrefixes: ["10.1.0.0/24"], firewallVnis: [] },
   ],
   vrfs: [{ vrf: 41, prefixes: ["10.1.0.0/24"], imports: [] }],
   externalSessions: [],
@@ -23,8 +26,8 @@ export function twoLeaves(): LabInput {
   return {
     partition: "lab-test",
     devices: [
-      { id: "leaf01", kind: "leaf", files: files(leaf("leaf01", 1)), uplinks: ["swp31"] },
-      { id: "leaf02", kind: "leaf", files: files(leaf("leaf02", 2)), uplinks: ["swp31"] },
+      { id: "leaf01", kind: "leaf", files: files(leaf("leaf01", 1, "cumulus")), uplinks: [PORTS.cumulus[0]] },
+      { id: "leaf02", kind: "leaf", files: files(leaf("leaf02", 2, "sonic")), uplinks: [PORTS.sonic[0]] },
     ],
     machines: [
       { id: "m1", frr: renderMachineFrr({ hostname: "m1", asn: 4210000001, uplinks: ["lan0"], addresses: ["10.1.0.10"] }), addresses: ["10.1.0.10"] },
@@ -32,7 +35,7 @@ export function twoLeaves(): LabInput {
     ],
     cables: [
       { switch: "leaf01", port: "swp1", machine: "m1", nic: "lan0" },
-      { switch: "leaf02", port: "swp1", machine: "m2", nic: "lan0" },
+      { switch: "leaf02", port: PORTS.sonic[1], machine: "m2", nic: "lan0" },
     ],
     spines: [{ id: "spine1", asn: 4200000000, routerId: "10.255.254.1" }],
     records: {

@@ -3,21 +3,36 @@
 import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { planLab, readInterfaces, type LabInput } from "../src/index.js";
+import { planLab, readConfigDb, readInterfaces, type LabInput } from "../src/index.js";
 
 const golden = (name: string) => readFileSync(new URL(`../../render/test/golden/frr/${name}`, import.meta.url), "utf8");
 const test = suite("lab planning");
 
 test("every rendered interfaces file is understood: leaves and firewalls", () => {
-  for (const name of ["single-tenant", "many-tenants", "dual-stack", "peering-chain", "external-bgp", "fw-dmz", "fw-app", "fw-single", "fw-storage"]) {
+  for (const name of ["single-tenant", "many-tenants", "dual-stack", "peering-chain", "fw-dmz", "fw-app", "fw-single", "fw-storage"]) {
     const layout = readInterfaces(golden(`${name}.interfaces`));
     assert.equal(layout.errors, [], name);
   }
   const leaf = readInterfaces(golden("peering-chain.interfaces"));
-  assert.equal(leaf.vrfs, ["vrf41", "vrf42", "vrf43", "vrf104009"]);
+  assert.equal(leaf.vrfs, ["mgmt", "vrf41", "vrf42", "vrf43", "vrf104009"]);
   assert.is(leaf.ports.get("swp1")!.vrf, "vrf41");
   assert.is(leaf.svis.get(1001)!.vrf, "vrf41");
   assert.equal(leaf.vxlans.find((v) => v.vni === 104000)!.access, 4000, "the PXE VNI is in the PXE VLAN");
+  const managed = readInterfaces(golden("single-tenant.interfaces"));
+  assert.equal(managed.management, { vrf: "mgmt", addresses: ["192.168.101.12/24"], gateway: "192.168.101.1", routes: ["10.100.0.0/16"], dhcp: false });
+  assert.ok(managed.ports.get("swp1")!.ipv6, "IPv6 is switched back on where the file says so");
+});
+
+test("every rendered CONFIG_DB document is understood, in the same layout", () => {
+  for (const name of ["sonic-leaf", "external-bgp"]) assert.equal(readConfigDb(golden(`${name}.config_db.json`)).errors, [], name);
+  const leaf = readConfigDb(golden("sonic-leaf.config_db.json"));
+  assert.equal(leaf.vrfs, ["Vrf41", "Vrf42"]);
+  assert.equal([leaf.ports.get("Ethernet0")!.vrf, leaf.ports.get("Ethernet12")!.access, leaf.ports.get("Ethernet16")!.down], ["Vrf41", 4000, true]);
+  assert.equal(leaf.svis.get(1002), { name: "Vlan1002", vlan: 1002, vrf: "Vrf41", addresses: [] });
+  assert.equal(leaf.vxlans.find((v) => v.vni === 41), { name: "vni41", vni: 41, access: 1002, learning: false });
+  assert.equal([leaf.loopback, leaf.vtep], [["10.255.255.1/32"], "10.255.255.1"]);
+  const odd = readConfigDb(JSON.stringify({ ACL_TABLE: { x: {} }, VLAN_MEMBER: { "Vlan7|Ethernet0": { tagging_mode: "tagged" } } }));
+  assert.ok(odd.errors.some((e) => /table ACL_TABLE is not understood/.test(e)) && odd.errors.some((e) => /only untagged/.test(e)) && odd.errors.some((e) => /VLAN Vlan7 is not defined/.test(e)), odd.errors.join("\n"));
 });
 
 test("what the lab does not understand is an error naming the line", () => {
@@ -43,7 +58,7 @@ test("VRFs are namespaces, a machine's port lives in its VRF's, uplinks go to th
   assert.equal(plan.errors, []);
   const leaf = plan.routers.find((r) => r.name === "leaf04")!;
   assert.is(leaf.ns, "bhlt01-leaf04");
-  assert.equal(Object.keys(leaf.vrfs), ["vrf41", "vrf42", "vrf43", "vrf104009"]);
+  assert.equal(Object.keys(leaf.vrfs), ["mgmt", "vrf41", "vrf42", "vrf43", "vrf104009"]);
   assert.equal(leaf.ports.swp1, { ns: "bhlt01-leaf04.vrf41", vrf: "vrf41", peer: { router: "m1", port: "lan0" } });
   assert.equal(leaf.ports.swp31!.peer, { router: "spine1", port: "swp1" });
   assert.equal(leaf.ports.swp32!.peer, { router: "spine1", port: "swp2" });

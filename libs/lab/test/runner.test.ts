@@ -28,7 +28,7 @@ test.before(() => {
   if (unavailable) throw new Error(unavailable);
 });
 
-test("a small fabric converges, pings cross EVPN, nothing leaks, nothing is left behind", async () => {
+test("a small fabric of a Cumulus and a SONiC leaf converges, pings cross EVPN, nothing leaks, nothing is left behind", async () => {
   const input = twoLeaves();
   const prefix = runPrefix();
   const plan = planLab(input, prefix);
@@ -36,7 +36,8 @@ test("a small fabric converges, pings cross EVPN, nothing leaks, nothing is left
   const report = prove(input, plan, run);
   assert.ok(proven(report), formatReport(report));
   assert.equal(report.pings.map((p) => [p.from, p.to, p.ok]), [["m1", "m2", true]]);
-  assert.ok(run.routers.leaf01!.routes.vrf41!["10.1.0.11/32"], "leaf01 learned m2's address over EVPN");
+  assert.ok(run.routers.leaf01!.routes.vrf41!["10.1.0.11/32"], "leaf01 (Cumulus) learned m2's address over EVPN");
+  assert.ok(run.routers.leaf02!.routes.Vrf41!["10.1.0.10/32"], "leaf02 (SONiC, its CONFIG_DB laid out in namespaces) learned m1's address");
   assert.equal(processesOf(prefix), [], "no daemon outlives the run");
   assert.not.match(spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout, prefix, "no namespace of the run is visible on the host");
 });
