@@ -32,8 +32,8 @@ export interface AgentSpec<S extends ConfigSpec> {
   name: string;
   defaultPort: number;
   config: S;
-  /** The file kinds the agent manages, given its configuration. */
-  kinds(config: AgentConfig<S>): FileKind[];
+  /** The file kinds the agent manages, given its configuration; `onClose` releases what they hold. */
+  kinds(config: AgentConfig<S>, context: { onClose(fn: () => Promise<void> | void): void }): FileKind[];
   /** Registers the device with the inventory at start, and reports device facts with heartbeats. */
   device(config: AgentConfig<S>, log: Logger): { register(): Promise<void>; heartbeat(runningHash: string): Promise<void> };
 }
@@ -57,14 +57,14 @@ export function defineAgent<S extends ConfigSpec>(spec: AgentSpec<S>): ServiceDe
         throw new ConfigError([`BULKHEAD_JWT_AUDIENCE: must be agent:${c.BULKHEAD_DEVICE} with BULKHEAD_JWT_PUBLIC_KEY_FILE, so that the reconciler's tokens for other devices are refused here`]);
       }
       if (!context.tokens.publicKey) context.logger.warn("this agent accepts tokens signed with the shared secret its configuration holds; set BULKHEAD_JWT_PUBLIC_KEY_FILE to the reconciler's public key instead");
-      const engine = new ApplyEngine(c.BULKHEAD_AGENT_ROOT, spec.kinds(c).map((k) => (c.BULKHEAD_AGENT_MODE === "simulate" ? { ...k, reload: "" } : k)), context.logger);
+      const engine = new ApplyEngine(c.BULKHEAD_AGENT_ROOT, spec.kinds(c, { onClose: (fn) => context.onClose(fn) }).map((k) => (c.BULKHEAD_AGENT_MODE === "simulate" ? { ...k, reload: "" } : k)), context.logger);
       const device = spec.device(c, context.logger);
       const reconciler = createServiceClient(DesiredStateService, { baseUrl: c.BULKHEAD_RECONCILER_URL, token: c.BULKHEAD_AGENT_TOKEN, protocol: "grpc", timeoutMs: 5_000 });
       let endpoint = c.BULKHEAD_AGENT_ENDPOINT;
       // A firewall that is not allocated yet has nothing to run: a state to wait in, not a failure.
       let waitingFor = "";
       const report = async () => {
-        const { runningHash } = engine.onDisk();
+        const { runningHash } = await engine.onDisk();
         const state = engine.current;
         try {
           await reconciler.reportDeviceState({ device: c.BULKHEAD_DEVICE, appliedGeneration: BigInt(state.appliedGeneration), appliedHash: state.appliedHash, runningHash, agentVersion: AGENT_VERSION, endpoint });
@@ -105,7 +105,7 @@ export function defineAgent<S extends ConfigSpec>(spec: AgentSpec<S>): ServiceDe
           async getState(req) {
             if (req.device !== c.BULKHEAD_DEVICE) throw new PermissionDeniedError(`this agent runs on ${c.BULKHEAD_DEVICE}, not ${req.device}`);
             const state = engine.current;
-            const disk = engine.onDisk();
+            const disk = await engine.onDisk();
             return {
               device: c.BULKHEAD_DEVICE,
               agentVersion: AGENT_VERSION,

@@ -1,5 +1,7 @@
 // Applying a revision on a device: check its hash, validate every file with the device's own
-// tools, write the files atomically keeping a backup, reload, and roll back if the reload fails.
+// tools (and the agent's own checks), then kind by kind in the revision's order write the files
+// atomically keeping a backup and reload; if a write or reload fails, everything written is put
+// back. A kind may keep its content somewhere other than a file (a store: SONiC's CONFIG_DB).
 // What was applied survives restarts (a state file next to the configuration).
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -19,6 +21,17 @@ export interface FileKind {
   validate: string;
   /** Activates the written file; a non-zero exit rolls the revision back. Empty or `none`: nothing to do. */
   reload: string;
+  /** The agent's own check of a candidate: why it is refused, or undefined. */
+  check?: (content: string) => string | undefined;
+  /** Where the content lives when it is not the file at its path. */
+  store?: Store;
+}
+
+/** Content kept outside the file system, read back in the rendered form (so drift shows). */
+export interface Store {
+  read(): Promise<string>;
+  /** Makes `content` current; resolves to what puts back the content it replaced. */
+  write(content: string): Promise<() => Promise<void>>;
 }
 
 /** What an operator sets a command variable to for no command (an empty variable means its default). */
@@ -70,13 +83,23 @@ export class ApplyEngine {
     return this.state;
   }
 
-  /** The managed files as they are on disk now: sha256 each, and the revision hash over them. */
-  onDisk(): { files: { path: string; sha256: string }[]; runningHash: string } {
-    const files: RevisionFile[] = this.state.paths.map((path) => ({ path, content: existsSync(join(this.root, path)) ? readFileSync(join(this.root, path), "utf8") : "" }));
+  /** The managed files as they are now (on disk, or in their store): sha256 each, and the revision hash over them. */
+  async onDisk(): Promise<{ files: { path: string; sha256: string }[]; runningHash: string }> {
+    const files = await Promise.all(
+      this.state.paths.map(async (path) => {
+        const store = this.kindOf(path)?.store;
+        const content = store ? await store.read() : existsSync(join(this.root, path)) ? readFileSync(join(this.root, path), "utf8") : undefined;
+        return { path, content };
+      }),
+    );
     return {
-      files: files.map((f) => ({ path: f.path, sha256: existsSync(join(this.root, f.path)) ? createHash("sha256").update(f.content).digest("hex") : "" })),
-      runningHash: files.length > 0 ? revisionHash(files) : "",
+      files: files.map((f) => ({ path: f.path, sha256: f.content !== undefined ? createHash("sha256").update(f.content).digest("hex") : "" })),
+      runningHash: files.length > 0 ? revisionHash(files.map((f) => ({ path: f.path, content: f.content ?? "" }))) : "",
     };
+  }
+
+  private kindOf(path: string): FileKind | undefined {
+    return this.kinds.find((k) => k.match.test(path));
   }
 
   /** Applies one revision at a time, in call order. */
@@ -89,9 +112,16 @@ export class ApplyEngine {
   private async applyNow(generation: number, files: readonly RevisionFile[], hash: string): Promise<ApplyOutcome> {
     if (revisionHash(files) !== hash) throw new InvalidArgumentError("hash", "does not match the files: the revision was altered or truncated");
     // The same generation again is a no-op — unless the files were changed behind our back (drift).
-    if (generation === this.state.appliedGeneration && hash === this.state.appliedHash && this.onDisk().runningHash === hash) return "unchanged";
-    const kindOf = (path: string) => this.kinds.find((k) => k.match.test(path));
+    if (generation === this.state.appliedGeneration && hash === this.state.appliedHash && (await this.onDisk()).runningHash === hash) return "unchanged";
+    const kindOf = (path: string) => this.kindOf(path);
     for (const [i, f] of files.entries()) if (!kindOf(f.path)) throw new InvalidArgumentError(`files.${i}.path`, `this agent does not manage ${f.path}`);
+    for (const [i, f] of files.entries()) {
+      const refused = kindOf(f.path)!.check?.(f.content);
+      if (refused) {
+        this.fail(`generation ${generation}: ${f.path} refused: ${refused}`);
+        throw new InvalidArgumentError(`files.${i}.content`, `${f.path} is refused by the agent: ${refused}`);
+      }
+    }
 
     // Validate candidates with the device's tools before touching anything.
     const staging = join(this.root, ".bulkhead", "staging");
@@ -113,15 +143,24 @@ export class ApplyEngine {
       rmSync(staging, { recursive: true, force: true });
     }
 
-    // Write atomically, keeping what ran before; reload; roll back if the reload fails.
-    const backups = files.map((f) => this.replace(f));
-    const reloads = [...new Set(files.map((f) => kindOf(f.path)!))].filter((k) => k.reload);
+    // Kind by kind, in the order the revision lists them: write (keeping what ran before), then
+    // reload. A failure puts back everything written and reloads what was reloaded.
+    const kinds = [...new Set(files.map((f) => kindOf(f.path)!))];
+    const restores: (() => Promise<void>)[] = [];
+    const reloaded: FileKind[] = [];
+    const reload = (kind: FileKind) => run(kind.reload, join(this.root, files.find((f) => kind.match.test(f.path))!.path), this.commandTimeoutMs);
     try {
-      for (const kind of reloads) await run(kind.reload, join(this.root, files.find((f) => kind.match.test(f.path))!.path), this.commandTimeoutMs);
+      for (const kind of kinds) {
+        for (const f of files.filter((x) => kindOf(x.path) === kind)) restores.push(kind.store ? await kind.store.write(f.content) : this.replace(f));
+        if (kind.reload) {
+          reloaded.push(kind);
+          await reload(kind);
+        }
+      }
     } catch (error) {
-      for (const restore of backups.reverse()) restore();
-      for (const kind of reloads) await run(kind.reload, join(this.root, files.find((f) => kind.match.test(f.path))!.path), this.commandTimeoutMs).catch(() => {});
-      const message = `generation ${generation}: reload failed, the previous configuration was restored: ${(error as Error).message}`;
+      for (const restore of restores.reverse()) await restore().catch((e: Error) => this.log.error({ err: e }, "restoring the previous configuration failed"));
+      for (const kind of reloaded) await reload(kind).catch(() => {});
+      const message = `generation ${generation}: ${reloaded.length > 0 ? "reload" : "write"} failed, the previous configuration was restored: ${(error as Error).message}`;
       this.fail(message);
       throw new FailedPreconditionError(message);
     }
@@ -132,7 +171,7 @@ export class ApplyEngine {
   }
 
   /** Writes one file through a temporary file and rename; returns how to put the old one back. */
-  private replace(file: RevisionFile): () => void {
+  private replace(file: RevisionFile): () => Promise<void> {
     const target = join(this.root, file.path);
     const backup = join(this.root, ".bulkhead", "backup", file.path);
     mkdirSync(dirname(target), { recursive: true });
@@ -140,7 +179,7 @@ export class ApplyEngine {
     const existed = existsSync(target);
     if (existed) writeFileSync(backup, readFileSync(target));
     writeAtomically(target, file.content);
-    return () => {
+    return async () => {
       if (existed) {
         writeAtomically(target, readFileSync(backup));
       } else {

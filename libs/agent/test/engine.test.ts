@@ -30,7 +30,7 @@ test("a valid revision is written and reloaded; the same generation again is a n
   assert.is(read(), "hostname leaf01\n");
   assert.is(await engine.apply(1, r.files, r.hash), "unchanged");
   assert.is(readFileSync(reloads, "utf8"), "reloaded\n", "reloaded once");
-  assert.equal([engine.current.appliedGeneration, engine.current.appliedHash, engine.onDisk().runningHash], [1, r.hash, r.hash]);
+  assert.equal([engine.current.appliedGeneration, engine.current.appliedHash, (await engine.onDisk()).runningHash], [1, r.hash, r.hash]);
 });
 
 test("a command set to `none` runs nothing (an empty variable means its default)", async () => {
@@ -68,11 +68,11 @@ test("drift: a hand-edited file is detected and the same generation rewrites it;
   const r = revision("hostname leaf01\n");
   await engine.apply(3, r.files, r.hash);
   writeFileSync(join(root, "frr/frr.conf"), "hostname edited-by-hand\n");
-  assert.is.not(engine.onDisk().runningHash, r.hash);
+  assert.is.not((await engine.onDisk()).runningHash, r.hash);
   assert.is(await engine.apply(3, r.files, r.hash), "applied");
   assert.is(read(), "hostname leaf01\n");
   const again = new ApplyEngine(root, [{ match: /^frr\//, validate: "", reload: "" }], log);
-  assert.equal([again.current.appliedGeneration, again.current.appliedHash, again.onDisk().runningHash], [3, r.hash, r.hash]);
+  assert.equal([again.current.appliedGeneration, again.current.appliedHash, (await again.onDisk()).runningHash], [3, r.hash, r.hash]);
 });
 
 test("LLDP neighbors from lldpcli's JSON, one interface or several", () => {
