@@ -44,7 +44,7 @@ function partition(): { models: SwitchModel[]; facts: Facts } {
   for (let l = 0; l < LEAVES; l++) {
     const hostname = `leaf${l}`;
     const routerId = `10.255.${1 + (l >> 8)}.${l & 255}`;
-    facts.switches.push({ id: hostname, role: "leaf", routerId, uplinks: ["swp49", "swp50"] });
+    facts.switches.push({ id: hostname, role: "leaf", flavour: "cumulus", routerId, uplinks: ["swp49", "swp50"] });
     const ports: SwitchPortModel[] = [
       { name: "swp49", role: "fabric", adminUp: true, vrf: 0, allowedPrefixes: [], firewallVnis: [] },
       { name: "swp50", role: "fabric", adminUp: true, vrf: 0, allowedPrefixes: [], firewallVnis: [] },

@@ -2,6 +2,7 @@
 // VRFs and prefixes, peerings, switches with their uplinks and router ids, allocated machines and
 // firewalls with their connections and addresses, and the addresses projects hold in shared and
 // external networks. Nothing here comes from the views the renderer consumed.
+import { switchFlavourOf } from "@bulkhead/api/switch-os";
 import { MachineRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NatType, NetworkType, type Network } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
@@ -34,7 +35,8 @@ export function factsOf(records: PartitionRecords, reservedVnis: readonly number
     ),
     switches: records.switches.flatMap((s) => {
       const role = roles[s.role];
-      return role ? [{ id: s.id, role, routerId: s.routerId, uplinks: s.ports.filter((p) => p.uplink).map((p) => p.name) }] : [];
+      const os = switchFlavourOf(s.os);
+      return role ? [{ id: s.id, role, flavour: "flavour" in os ? os.flavour : undefined, routerId: s.routerId, uplinks: s.ports.filter((p) => p.uplink).map((p) => p.name) }] : [];
     }),
     machines: records.machines.map((m) => ({
       id: m.id,

@@ -7,8 +7,10 @@ import { CHANGES_HEADER } from "@bulkhead/api/headers";
 import { AgentService } from "@bulkhead/api/gen/bulkhead/agent/v1/agent_pb.js";
 import { DesiredStateService } from "@bulkhead/api/gen/bulkhead/fabric/v1/desired_state_pb.js";
 import { NetworkPolicyService, PolicyState, Protocol } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import type { DescService } from "@bufbuild/protobuf";
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
@@ -19,6 +21,7 @@ import { createLogger, createServiceClient, signToken, signTokenWithKey } from "
 import { Reconciler } from "../src/reconciler.js";
 import { ReconcilerStore } from "../src/store.js";
 import { probeVerifyTools } from "../src/verify.js";
+import { freePort, startValkey } from "@bulkhead/testkit";
 import { failure, inSync, startStack, SyncState, type Stack } from "./harness.js";
 
 const test = suite<{ s: Stack }>("convergence", {} as never);
@@ -247,6 +250,40 @@ test("a render from a view older than the records its verifier read is made agai
     assert.equal(pushes, []);
   } finally {
     await reconciler.close();
+  }
+});
+
+// Last: it adds a switch of its own to the partition's device list.
+test("a SONiC leaf: its ports come from CONFIG_DB, its revision is frr.conf and a CONFIG_DB document applied there; a VRF added there by hand is drift and removed", async ({ s }) => {
+  const dir = mkdtempSync(join(tmpdir(), "bh-sonic-"));
+  const port = await freePort();
+  const server = await startValkey(port, dir);
+  const db = new Redis(`redis://127.0.0.1:${port}/4`);
+  try {
+    for (const [i, name] of ["Ethernet0", "Ethernet4", "Ethernet120"].entries()) await db.hset(`PORT|${name}`, { alias: `Eth1/${i + 1}`, lanes: String(i * 4), admin_status: "down", mtu: "9100" });
+    const switchFile = join(dir, "switch.json");
+    writeFileSync(switchFile, JSON.stringify({ partition: "fra1", rack: "r9", role: "leaf", asn: 4200000090, routerId: "10.255.255.90", os: { vendor: "SONiC", version: "202411" }, uplinks: ["Ethernet120"], pxeAddress: "10.255.254.90/24" }));
+    await s.startAgent("leaf90", { BULKHEAD_SWITCH_FILE: switchFile, BULKHEAD_SONIC_CONFIG_DB: `redis://127.0.0.1:${port}/4` });
+    await inSyncAll(s, "leaf90");
+    const sw = (await s.f.switches.getSwitch({ id: "leaf90" })).switch!;
+    const ports = sw.ports.map((p) => [p.name, p.identifier, p.uplink]).sort((a, b) => String(a[1]).localeCompare(String(b[1])));
+    assert.equal(ports, [["Ethernet0", "Eth1/1", false], ["Ethernet4", "Eth1/2", false], ["Ethernet120", "Eth1/3", true]], "registered from CONFIG_DB's PORT table");
+    const revision = (await s.fabric.getRevision({ device: "leaf90" })).revision!;
+    assert.equal(revision.files.map((f) => f.path), ["frr/frr.conf", "sonic/config_db.json"], "FRR first, then CONFIG_DB");
+    assert.equal(revision.verification?.passed, true);
+    assert.match(revision.files[0]!.content, "route-map DENY_MGMT permit 20\n match interface Loopback0");
+    assert.equal(await db.hgetall("VXLAN_TUNNEL|vtep"), { src_ip: "10.255.255.90" });
+    assert.equal(await db.hgetall("VLAN_INTERFACE|Vlan4000|10.255.254.90/24"), { NULL: "NULL" });
+    assert.equal((await db.keys("VLAN_MEMBER|*")).sort(), ["VLAN_MEMBER|Vlan4000|Ethernet0", "VLAN_MEMBER|Vlan4000|Ethernet4"]);
+    assert.equal(await db.hgetall("PORT|Ethernet0"), { alias: "Eth1/1", lanes: "0", admin_status: "up", mtu: "9000" });
+    await db.hset("VRF|Vrf77", { vni: "77" });
+    await s.until(async () => (await db.exists("VRF|Vrf77")) === 0, "the agent removes the VRF added behind its back");
+    await inSyncAll(s, "leaf90");
+  } finally {
+    await s.agents.get("leaf90")?.stop();
+    db.disconnect();
+    server.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
