@@ -1,8 +1,9 @@
 // The FRR renderers: golden files for representative topologies, the real `vtysh -C` on every
 // rendered frr.conf, byte-identical output, stable VLANs, and the properties the configs must have.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { sh } from "@bulkhead/testkit";
@@ -47,6 +48,43 @@ test("every rendered frr.conf passes FRR's own `vtysh -C -f`", async () => {
   const broken = join(tmpdir(), `bulkhead-${process.pid}-broken.conf`);
   writeFileSync(broken, "router bgp 1\n neighbor swp1 interfacee peer-group X\n");
   assert.ok(await sh("vtysh", "-C", "-f", broken).then(() => false, () => true), "and vtysh does reject a broken one");
+});
+
+/** ifupdown2 as scripts/ifupdown2.sh unpacks it (bash .ci/run does). */
+const IFUPDOWN2 = process.env.BULKHEAD_IFUPDOWN2 ?? fileURLToPath(new URL("../../../.tools/ifupdown2", import.meta.url));
+
+/**
+ * ifupdown2's own syntax check (`ifup -a -s -i file`): its parser and every addon's check of the
+ * values it knows. In a mount namespace of its own with a private /run, where it takes its lock.
+ */
+async function ifupSyntaxCheck(file: string): Promise<void> {
+  const main = join(IFUPDOWN2, "usr/share/ifupdown2/__main__.py");
+  if (!existsSync(main)) assert.unreachable(`ifupdown2 is not unpacked at ${IFUPDOWN2}: run scripts/ifupdown2.sh`);
+  const dir = mkdtempSync(join(tmpdir(), "bulkhead-ifup-"));
+  try {
+    symlinkSync(main, join(dir, "ifup")); // ifupdown2 acts by the name it is called by
+    await sh("unshare", "--mount", "sh", "-c", `mount -t tmpfs none /run && mkdir -p /run/network && PYTHONPATH='${IFUPDOWN2}/usr/share' python3 '${dir}/ifup' -a -s -i '${file}'`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("every rendered interfaces file passes ifupdown2's own syntax check (`ifup -a -s`), and it does reject a broken one", async () => {
+  let checked = 0;
+  for (const [name, text] of rendered()) {
+    if (!name.endsWith(".interfaces")) continue;
+    const file = join(tmpdir(), `bulkhead-${process.pid}-${name}`);
+    writeFileSync(file, text);
+    await ifupSyntaxCheck(file).catch((error: Error) => assert.unreachable(`${name}: ${error.message}`));
+    rmSync(file);
+    checked++;
+  }
+  assert.ok(checked >= 8, `${checked} interfaces files`);
+  const broken = join(tmpdir(), `bulkhead-${process.pid}-broken.interfaces`);
+  writeFileSync(broken, "auto swp1\niface swp1\n    mtu 9000x\n    vrf\n");
+  const error = await ifupSyntaxCheck(broken).then(() => undefined, (e: Error) => e);
+  rmSync(broken);
+  assert.match(error?.message ?? "", "invalid syntax 'vrf'");
 });
 
 test("the same device in any order renders byte-identically", () => {
