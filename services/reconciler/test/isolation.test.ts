@@ -27,8 +27,12 @@ const test = suite<{ service: TestService; pushed: string[]; store: ReconcilerSt
 /** Who is where: m1 on swp1 and m2 on swp2, each in its project's network (`owner` of m1 may change). */
 interface World {
   plan: "clean" | "leaky";
+  /** The switch's registered OS; Cumulus 5.9.1 unless given. */
+  os?: { vendor: string; version: string };
   m1: { project: "pa" | "pb"; network: "a" | "b"; vrf: number; prefix: string } | "free";
 }
+
+const CUMULUS = { vendor: "Cumulus", version: "5.9.1" };
 
 const networks = [
   { id: "a", project: "pa", vrf: 41, prefixes: ["10.1.0.0/24"], destinationPrefixes: [], type: NetworkType.CHILD },
@@ -38,7 +42,7 @@ const networks = [
 function services(world: World): Services {
   const m1 = world.m1;
   const view = create(GetSwitchViewResponseSchema, {
-    switch: { id: "leaf01", partition: "fra1", role: SwitchRole.LEAF, asn: 4200000001, routerId: "10.255.255.1" },
+    switch: { id: "leaf01", partition: "fra1", role: SwitchRole.LEAF, asn: 4200000001, routerId: "10.255.255.1", os: world.os ?? CUMULUS },
     ports: [
       { name: "swp31", role: PortRole.FABRIC },
       { name: "swp32", role: PortRole.FABRIC },
@@ -59,7 +63,7 @@ function services(world: World): Services {
   return {
     switches: {
       getSwitchView: async () => view,
-      listSwitches: async () => ({ switches: [{ id: "leaf01", partition: "fra1", role: SwitchRole.LEAF, routerId: "10.255.255.1", ports: [{ name: "swp31", uplink: true }, { name: "swp32", uplink: true }, { name: "swp1" }, { name: "swp2" }] }] }),
+      listSwitches: async () => ({ switches: [{ id: "leaf01", partition: "fra1", role: SwitchRole.LEAF, routerId: "10.255.255.1", os: world.os ?? CUMULUS, ports: [{ name: "swp31", uplink: true }, { name: "swp32", uplink: true }, { name: "swp1" }, { name: "swp2" }] }] }),
     },
     peering: {
       getRouteLeakPlan: async () => create(GetRouteLeakPlanResponseSchema, { vrfs: [{ vrf: 41, network: "a", project: "pa", prefixes: ["10.1.0.0/24"], imports: [] }, { vrf: 42, network: "b", project: "pb", prefixes: ["10.2.0.0/24"], imports }] }),
@@ -164,6 +168,14 @@ test("a device keeps its newest 10 dead letters, newest first", async (ctx) => {
   const letters = (await ctx.store.device("leaf01"))!.dead_letters;
   assert.equal(letters.map((l) => l.reason), Array.from({ length: 10 }, (_, i) => `failure ${12 - i}`));
   assert.is(letters[0]!.generation, 1012);
+});
+
+// Last: it makes the reconciler forget leaf01.
+test("a switch whose recorded OS Bulkhead does not configure (a record from before the rule) is not rendered, and nothing is pushed", async (ctx) => {
+  const pushed = ctx.pushed.length;
+  assert.is(await render(ctx, { plan: "clean", m1: inA, os: { vendor: "EOS", version: "4.30" } }), false);
+  assert.is(await ctx.store.device("leaf01"), undefined, "no desired state is kept for it");
+  assert.is(ctx.pushed.length, pushed);
 });
 
 test.run();
