@@ -32,8 +32,8 @@ export interface RouterPlan {
   /** Addresses on the loopback (router id, VTEP, a machine's addresses). */
   loopback: string[];
   vtep?: string;
-  /** VRF → its L3VNI's SVI and VXLAN device and the SVI's MAC (the router MAC EVPN advertises). */
-  evpn: Record<string, { svi: string; vxlan: string; mac: string }>;
+  /** VRF → its L3VNI, the VNI's SVI and VXLAN device and the SVI's MAC (the router MAC EVPN advertises). */
+  evpn: Record<string, { vni: number; svi: string; vxlan: string; mac: string }>;
   /** BGP neighbors (interface names or addresses) that have a router at the other end. */
   live: string[];
   /** The VRF of the management interface (eth0), if the device has one. */
@@ -257,7 +257,7 @@ export function planLab(input: LabInput, prefix: string): LabPlan {
     const layout = layouts.get(d.id)!;
     for (const v of layout.vxlans) {
       const svi = layout.svis.get(v.access);
-      if (svi?.vrf) r.evpn[svi.vrf] = { svi: svi.name, vxlan: v.name, mac: bridgeMac(d.id, svi.name) };
+      if (svi?.vrf) r.evpn[svi.vrf] = { vni: v.vni, svi: svi.name, vxlan: v.name, mac: bridgeMac(d.id, svi.name) };
     }
     // SONiC's loopback is an interface of its own (Loopback0): a veth pair, up, stands in for it.
     if (layout.loopbackName !== "lo") commands.push(ip(r.ns, "link", "add", layout.loopbackName, "type", "veth", "peer", "name", `${layout.loopbackName}-p`), ip(r.ns, "link", "set", `${layout.loopbackName}-p`, "up"), ip(r.ns, "link", "set", layout.loopbackName, "up"));

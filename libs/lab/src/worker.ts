@@ -142,8 +142,9 @@ function repairRouterMacs(routers: readonly RouterPlan[]): { repairs: string[]; 
   const errors: string[] = [];
   for (const gap of routers.flatMap(routerMacGaps)) {
     const what = `${gap.router.name} ${gap.vrf}: no router MAC of VTEP ${gap.vtep}`;
-    const remote = byVtep.get(gap.vtep)?.evpn[gap.vrf];
     const local = gap.router.evpn[gap.vrf]!;
+    // The same VRF elsewhere is the same VNI, whatever the remote OS names it (vrf<N>, Vrf<N>).
+    const remote = Object.values(byVtep.get(gap.vtep)?.evpn ?? {}).find((e) => e.vni === local.vni);
     const ns = gap.router.vrfs[gap.vrf]!;
     const steps = remote
       ? [

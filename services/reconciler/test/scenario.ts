@@ -1,5 +1,6 @@
 // Fabrics for the fabric lab, built through the public RPCs of a running control plane: a
-// partition with racks of two leaves, spines, an exit switch, machines registered with their LLDP
+// partition with racks of two leaves (the `a` leaf runs Cumulus, the `b` leaf SONiC), spines, an
+// exit switch, machines registered with their LLDP
 // neighbors, projects, networks, peerings, firewalls and policies. `labInput` waits until the
 // reconciler has rendered everything and returns what it would push, with the records.
 import { Queue } from "bullmq";
@@ -24,8 +25,12 @@ import { readRecords, type PartitionRecords } from "../src/records.js";
 import type { Stack } from "./harness.js";
 
 const LEAF_PORTS = ["swp1", "swp2", "swp3", "swp4", "swp5", "swp6", "swp7", "swp8", "swp31", "swp32"];
+/** The same ports on SONiC, in the same order (the same LLDP identifiers). */
+const SONIC_LEAF_PORTS = ["Ethernet0", "Ethernet4", "Ethernet8", "Ethernet12", "Ethernet16", "Ethernet20", "Ethernet24", "Ethernet28", "Ethernet120", "Ethernet124"];
 const EXIT_PORTS = ["swp1", "swp2", "swp3", "swp4", "swp31", "swp32"];
-const uplink = (port: string) => port === "swp31" || port === "swp32";
+const uplink = (port: string) => ["swp31", "swp32", "Ethernet120", "Ethernet124"].includes(port);
+const CUMULUS = { vendor: "Cumulus", version: "5.9.1" };
+const SONIC = { vendor: "SONiC", version: "202411" };
 
 export interface NetworkHandle {
   id: string;
@@ -65,14 +70,14 @@ export class ScenarioPartition {
     await f.network.client(PartitionService, f.admin).createPartition({ id, name: id });
     await f.networks.createNetwork({ id: `${id}-super`, name: "super", type: NetworkType.SUPER, partition: id, prefixes: [`10.${k}.0.0/16`, ...(options.dualStack ? [`2001:db8:${k}::/48`] : [])], defaultChildPrefixLength: { ipv4: 24, ipv6: 64 } });
     await f.networks.createNetwork({ id: `${id}-underlay`, name: "underlay", type: NetworkType.UNDERLAY, partition: id, prefixes: [`10.${100 + k}.0.0/16`] });
-    const register = async (device: string, rack: string, role: SwitchRole, n: number, ports: string[]) => {
+    const register = async (device: string, rack: string, role: SwitchRole, n: number, ports: string[], os = CUMULUS) => {
       const agent = f.inventory.client(SwitchService, await f.inventory.agentToken(device));
-      await agent.registerSwitch({ device, partition: id, rack, role, asn: 4200000000 + k * 100 + n, routerId: `10.${100 + k}.255.${n}`, os: { vendor: "Cumulus", version: "5.9.1" }, agentVersion: "test", ports: ports.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: role === SwitchRole.SPINE || uplink(name) })) });
+      await agent.registerSwitch({ device, partition: id, rack, role, asn: 4200000000 + k * 100 + n, routerId: `10.${100 + k}.255.${n}`, os, agentVersion: "test", ports: ports.map((name, i) => ({ name, identifier: `Eth1/${i + 1}`, mtu: 9216, uplink: role === SwitchRole.SPINE || uplink(name) })) });
     };
     for (let s = 1; s <= (options.spines ?? 1); s++) await register(`${id}-spine${s}`, "r0", SwitchRole.SPINE, s, ["swp1", "swp2", "swp3", "swp4", "swp5", "swp6", "swp7", "swp8", "swp9", "swp10"]);
     for (let r = 1; r <= options.racks; r++) {
       await register(p.leaf(r, "a"), `r${r}`, SwitchRole.LEAF, 10 + 2 * r, LEAF_PORTS);
-      await register(p.leaf(r, "b"), `r${r}`, SwitchRole.LEAF, 11 + 2 * r, LEAF_PORTS);
+      await register(p.leaf(r, "b"), `r${r}`, SwitchRole.LEAF, 11 + 2 * r, SONIC_LEAF_PORTS, SONIC);
       p.free.set(r, 1);
     }
     if (options.exit) await register(p.exit, "r0", SwitchRole.EXIT, 9, EXIT_PORTS);
@@ -113,7 +118,7 @@ export class ScenarioPartition {
     if (port > 8) throw new Error(`rack ${rack} of ${this.id} is full`);
     this.free.set(rack, port + 1);
     const id = `${this.id}-m${++this.machines}`;
-    await this.stack.f.register(id, [[this.leaf(rack, "a"), `swp${port}`], [this.leaf(rack, "b"), `swp${port}`]]);
+    await this.stack.f.register(id, [[this.leaf(rack, "a"), LEAF_PORTS[port - 1]!], [this.leaf(rack, "b"), SONIC_LEAF_PORTS[port - 1]!]]);
     return id;
   }
 
