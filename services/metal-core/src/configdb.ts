@@ -87,17 +87,27 @@ export class ConfigDbStore implements Store {
   private async snapshot(ports: readonly string[]): Promise<ConfigDb> {
     const db: ConfigDb = Object.fromEntries(CONFIG_DB_TABLES.map((t) => [t, {}]));
     for (const table of OWNED) {
-      for (const key of await this.keys(`${table}|*`)) {
-        const fields = await this.db.hgetall(key);
-        delete fields[NULL_FIELD];
-        db[table]![key.slice(table.length + 1)] = fields;
-      }
+      const keys = await this.keys(`${table}|*`);
+      const read = this.db.pipeline();
+      for (const key of keys) read.hgetall(key);
+      const answers = (await read.exec()) ?? [];
+      keys.forEach((key, i) => {
+        const [error, fields] = answers[i] ?? [new Error("no answer")];
+        if (error) throw error;
+        const values = { ...(fields as Record<string, string>) };
+        delete values[NULL_FIELD];
+        db[table]![key.slice(table.length + 1)] = values;
+      });
     }
-    for (const port of ports) {
-      const values = await this.db.hmget(`PORT|${port}`, ...PORT_FIELDS);
-      const fields = Object.fromEntries(PORT_FIELDS.flatMap((f, i) => (values[i] !== null ? [[f, values[i]!]] : [])));
+    const read = this.db.pipeline();
+    for (const port of ports) read.hmget(`PORT|${port}`, ...PORT_FIELDS);
+    const answers = (await read.exec()) ?? [];
+    ports.forEach((port, p) => {
+      const [error, values] = answers[p] ?? [new Error("no answer")];
+      if (error) throw error;
+      const fields = Object.fromEntries(PORT_FIELDS.flatMap((f, i) => ((values as (string | null)[])[i] != null ? [[f, (values as string[])[i]!]] : [])));
       if (Object.keys(fields).length > 0) db.PORT![port] = fields;
-    }
+    });
     return db;
   }
 
