@@ -113,10 +113,9 @@ export class ApplyEngine {
     if (revisionHash(files) !== hash) throw new InvalidArgumentError("hash", "does not match the files: the revision was altered or truncated");
     // The same generation again is a no-op — unless the files were changed behind our back (drift).
     if (generation === this.state.appliedGeneration && hash === this.state.appliedHash && (await this.onDisk()).runningHash === hash) return "unchanged";
-    const kindOf = (path: string) => this.kindOf(path);
-    for (const [i, f] of files.entries()) if (!kindOf(f.path)) throw new InvalidArgumentError(`files.${i}.path`, `this agent does not manage ${f.path}`);
+    for (const [i, f] of files.entries()) if (!this.kindOf(f.path)) throw new InvalidArgumentError(`files.${i}.path`, `this agent does not manage ${f.path}`);
     for (const [i, f] of files.entries()) {
-      const refused = kindOf(f.path)!.check?.(f.content);
+      const refused = this.kindOf(f.path)!.check?.(f.content);
       if (refused) {
         this.fail(`generation ${generation}: ${f.path} refused: ${refused}`);
         throw new InvalidArgumentError(`files.${i}.content`, `${f.path} is refused by the agent: ${refused}`);
@@ -131,7 +130,7 @@ export class ApplyEngine {
         const candidate = join(staging, f.path);
         mkdirSync(dirname(candidate), { recursive: true });
         writeFileSync(candidate, f.content);
-        const kind = kindOf(f.path)!;
+        const kind = this.kindOf(f.path)!;
         if (kind.validate) {
           await run(kind.validate, candidate, this.commandTimeoutMs).catch((error: Error) => {
             this.fail(`generation ${generation}: ${f.path} rejected by validation: ${error.message}`);
@@ -145,13 +144,13 @@ export class ApplyEngine {
 
     // Kind by kind, in the order the revision lists them: write (keeping what ran before), then
     // reload. A failure puts back everything written and reloads what was reloaded.
-    const kinds = [...new Set(files.map((f) => kindOf(f.path)!))];
+    const kinds = [...new Set(files.map((f) => this.kindOf(f.path)!))];
     const restores: (() => Promise<void>)[] = [];
     const reloaded: FileKind[] = [];
     const reload = (kind: FileKind) => run(kind.reload, join(this.root, files.find((f) => kind.match.test(f.path))!.path), this.commandTimeoutMs);
     try {
       for (const kind of kinds) {
-        for (const f of files.filter((x) => kindOf(x.path) === kind)) restores.push(kind.store ? await kind.store.write(f.content) : this.replace(f));
+        for (const f of files.filter((x) => this.kindOf(x.path) === kind)) restores.push(kind.store ? await kind.store.write(f.content) : this.replace(f));
         if (kind.reload) {
           reloaded.push(kind);
           await reload(kind);
