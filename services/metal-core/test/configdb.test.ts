@@ -167,6 +167,29 @@ test("a failure after CONFIG_DB was written restores the previous revision there
   assert.equal(await hash(ctx.db, "PORT|Ethernet0"), SONIC_OWN["PORT|Ethernet0"], "PORT is as SONiC had it");
 });
 
+test("a Redis error in the middle of a write puts back what CONFIG_DB held before it", async (ctx) => {
+  const { engine, store, root } = await fresh(ctx);
+  const first = revision(1, 41);
+  await engine.apply(1, first.files, first.hash);
+  // The same Redis, except that the fourth entry written fails, as a dropped connection would.
+  let writes = 0;
+  const flaky = new Proxy(ctx.db, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (prop !== "hset" || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
+      return (...args: unknown[]) => (++writes === 4 ? Promise.reject(new Error("connection lost")) : (value as (...a: unknown[]) => Promise<number>).apply(target, args));
+    },
+  });
+  const broken = new ConfigDbStore(flaky, join(root, "ports.json"));
+  const engineOnFlaky = new ApplyEngine(root, [{ match: /^frr\//, validate: "", reload: "" }, configDbKind(broken, "")], createLogger("metal-core-test", "silent"));
+  const second = revision(2, 42);
+  const error = await engineOnFlaky.apply(2, second.files, second.hash).then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof FailedPreconditionError && /write failed, the previous configuration was restored: connection lost/.test(error.message), String(error));
+  assert.ok(writes > 4, "the restore wrote again after the failure");
+  assert.is(await store.read(), first.configDb, "CONFIG_DB is the first revision again");
+  await unchangedSonicOwn(ctx.db);
+});
+
 test("drift: an entry added or changed behind the agent's back changes the running hash; the same generation repairs it", async (ctx) => {
   const { engine, store } = await fresh(ctx);
   const r = revision(1, 41);
