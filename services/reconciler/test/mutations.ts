@@ -18,6 +18,8 @@ const FRR = "frr/frr.conf";
 const IFACES = "network/interfaces";
 const NFT = "nftables/bulkhead.nft";
 const vrf = (n: NetworkHandle) => `vrf${n.vrf}`;
+/** A network's VRF as a device names it: `Vrf<N>` on SONiC (its interfaces are CONFIG_DB), else `vrf<N>`. */
+const vrfOn = (d: LabInput["devices"][number], n: NetworkHandle) => (d.files["sonic/config_db.json"] !== undefined ? `Vrf${n.vrf}` : vrf(n));
 const v4 = (n: NetworkHandle) => n.prefixes.find((p) => !p.includes(":"))!;
 
 /** Where a machine is cabled: its first switch and port. */
@@ -107,9 +109,10 @@ export const mutations: Mutation[] = [
     name: "a peering's imports are gone (a black hole)",
     isolation: false,
     apply: (i, f) => {
-      // On every leaf carrying a1: a leaf that still imports would advertise the routes to the others.
-      const leaves = i.devices.filter((d) => d.kind === "leaf" && d.files[FRR]!.includes(`vrf ${vrf(f.nets.a1)}\n bgp router-id`) && d.files[FRR]!.includes(`  import vrf ${vrf(f.nets.a2)}\n`));
-      for (const d of leaves) edit(i, d.id, FRR, sub(new RegExp(`(vrf ${vrf(f.nets.a1)}\\n bgp router-id(?:(?!\\nexit\\n)[\\s\\S])*?)  import vrf ${vrf(f.nets.a2)}\\n`), "$1"));
+      // On every leaf carrying a1, whatever its OS names the VRFs: a leaf that still imports would
+      // advertise the routes to the others.
+      const leaves = i.devices.filter((d) => d.kind === "leaf" && d.files[FRR]!.includes(`vrf ${vrfOn(d, f.nets.a1)}\n bgp router-id`) && d.files[FRR]!.includes(`  import vrf ${vrfOn(d, f.nets.a2)}\n`));
+      for (const d of leaves) edit(i, d.id, FRR, sub(new RegExp(`(vrf ${vrfOn(d, f.nets.a1)}\\n bgp router-id(?:(?!\\nexit\\n)[\\s\\S])*?)  import vrf ${vrfOn(d, f.nets.a2)}\\n`), "$1"));
       return { device: leaves[0]!.id, path: FRR };
     },
   },
