@@ -160,7 +160,17 @@ function repairRouterMacs(routers: readonly RouterPlan[]): { repairs: string[]; 
   return { repairs, errors };
 }
 
-/** Waits until every live session is up and nothing changed for three polls in a row. */
+/** How often convergence is polled. */
+const POLL_MS = 700;
+/**
+ * How long nothing may change before the fabric counts as converged: longer than FRR's route-map
+ * delay timer (5 s by default), after which bgpd applies route maps added or changed — the
+ * rendered files define them after the BGP instances that use them, so what an import route map
+ * lets through can appear seconds after the sessions settled (under load, after a 2 s window).
+ */
+const QUIET_MS = 5_500;
+
+/** Waits until every live session is up and nothing changed for QUIET_MS. */
 async function converge(routers: RouterPlan[], deadline: number): Promise<{ converged: boolean; sessions: Session[] }> {
   let last = "";
   let stable = 0;
@@ -171,8 +181,8 @@ async function converge(routers: RouterPlan[], deadline: number): Promise<{ conv
     const signature = JSON.stringify(sessions.map((s) => [s.router, s.vrf, s.family, s.peer, s.state, s.received]));
     stable = up && signature === last ? stable + 1 : 0;
     last = signature;
-    if (stable >= 3) return { converged: true, sessions };
-    await sleep(700);
+    if (stable >= Math.ceil(QUIET_MS / POLL_MS)) return { converged: true, sessions };
+    await sleep(POLL_MS);
   }
   return { converged: false, sessions };
 }
