@@ -50,6 +50,18 @@ export function plan(current: ConfigDb, desired: ConfigDb, exact = false): Opera
   return [...removals, ...additions];
 }
 
+/** Every key matching `pattern`, walked with SCAN (CONFIG_DB is the switch's live database: no KEYS). */
+export async function scanKeys(db: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await db.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    found.push(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+  return found;
+}
+
 export class ConfigDbStore implements Store {
   /** The operations of the last write (for logs). */
   lastOperations: Operation[] = [];
@@ -87,7 +99,7 @@ export class ConfigDbStore implements Store {
   private async snapshot(ports: readonly string[]): Promise<ConfigDb> {
     const db: ConfigDb = Object.fromEntries(CONFIG_DB_TABLES.map((t) => [t, {}]));
     for (const table of OWNED) {
-      const keys = await this.keys(`${table}|*`);
+      const keys = await scanKeys(this.db, `${table}|*`);
       const read = this.db.pipeline();
       for (const key of keys) read.hgetall(key);
       const answers = (await read.exec()) ?? [];
@@ -109,17 +121,6 @@ export class ConfigDbStore implements Store {
       if (Object.keys(fields).length > 0) db.PORT![port] = fields;
     });
     return db;
-  }
-
-  private async keys(pattern: string): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.db.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      found.push(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-    return found;
   }
 
   /** One command at a time, in order: SONiC's daemons act on each change as it arrives. */

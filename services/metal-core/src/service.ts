@@ -14,7 +14,7 @@ import { switchFlavourOf, type SwitchFlavour } from "@bulkhead/api/switch-os";
 import { AGENT_VERSION, defineAgent, frrConfig, frrKind, interfacesConfig, interfacesKind, parseLldp, type FileKind, type Neighbor } from "@bulkhead/agent";
 import { ConfigError, createServiceClient, vars } from "@bulkhead/service-kit";
 import { checkManagementKept } from "./checks.js";
-import { ConfigDbStore, configDbKind } from "./configdb.js";
+import { ConfigDbStore, configDbKind, scanKeys } from "./configdb.js";
 
 const exec = promisify(execFile);
 
@@ -49,8 +49,8 @@ const roles = { leaf: SwitchRole.LEAF, spine: SwitchRole.SPINE, exit: SwitchRole
 
 const readSwitchFile = (path: string) => JSON.parse(readFileSync(path, "utf8")) as SwitchFile;
 
-function flavourOf(path: string): SwitchFlavour {
-  const os = switchFlavourOf(readSwitchFile(path).os);
+function flavourOf(sw: SwitchFile): SwitchFlavour {
+  const os = switchFlavourOf(sw.os);
   if ("problem" in os) throw new ConfigError([`BULKHEAD_SWITCH_FILE: ${os.field}: ${os.problem}`]);
   return os.flavour;
 }
@@ -66,16 +66,11 @@ export function connectConfigDb(address: string): Redis {
 /** SONiC's ports from CONFIG_DB's PORT table, named as SONiC names them, identified as LLDP announces them. */
 export async function portsFromConfigDb(db: Redis, identifier: "alias" | "name", uplinks: readonly string[]): Promise<NonNullable<SwitchFile["ports"]>> {
   const ports: NonNullable<SwitchFile["ports"]> = [];
-  let cursor = "0";
-  do {
-    const [next, keys] = await db.scan(cursor, "MATCH", "PORT|*", "COUNT", 1000);
-    for (const key of keys) {
-      const fields = await db.hgetall(key);
-      const name = key.slice("PORT|".length);
-      ports.push({ name, identifier: identifier === "alias" ? fields.alias || name : name, mtu: Number(fields.mtu) || undefined, uplink: uplinks.includes(name) });
-    }
-    cursor = next;
-  } while (cursor !== "0");
+  for (const key of await scanKeys(db, "PORT|*")) {
+    const fields = await db.hgetall(key);
+    const name = key.slice("PORT|".length);
+    ports.push({ name, identifier: identifier === "alias" ? fields.alias || name : name, mtu: Number(fields.mtu) || undefined, uplink: uplinks.includes(name) });
+  }
   return ports;
 }
 
@@ -84,7 +79,7 @@ export const metalCoreService = defineAgent({
   defaultPort: 7100,
   config,
   kinds(c, { onClose }): FileKind[] {
-    if (flavourOf(c.BULKHEAD_SWITCH_FILE) === "cumulus") return [frrKind(c), { ...interfacesKind(c), check: checkManagementKept }];
+    if (flavourOf(readSwitchFile(c.BULKHEAD_SWITCH_FILE)) === "cumulus") return [frrKind(c), { ...interfacesKind(c), check: checkManagementKept }];
     const db = connectConfigDb(c.BULKHEAD_SONIC_CONFIG_DB);
     onClose(() => void db.quit().catch(() => db.disconnect()));
     const store = new ConfigDbStore(db, join(c.BULKHEAD_AGENT_ROOT, ".bulkhead", "config_db.ports.json"));
@@ -104,7 +99,7 @@ export const metalCoreService = defineAgent({
       async register() {
         const sw = readSwitchFile(c.BULKHEAD_SWITCH_FILE);
         let ports = sw.ports;
-        if (!ports?.length && flavourOf(c.BULKHEAD_SWITCH_FILE) === "sonic") {
+        if (!ports?.length && flavourOf(sw) === "sonic") {
           const db = connectConfigDb(c.BULKHEAD_SONIC_CONFIG_DB);
           try {
             ports = await portsFromConfigDb(db, c.BULKHEAD_SONIC_PORT_IDENTIFIER, sw.uplinks ?? []);

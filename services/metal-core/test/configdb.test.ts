@@ -232,4 +232,12 @@ test("SONiC's ports come from CONFIG_DB's PORT table, identified by alias (or na
   assert.equal((await portsFromConfigDb(ctx.db, "name", [])).map((p) => p.identifier).sort(), ["Ethernet0", "Ethernet120", "Ethernet4"]);
 });
 
+test("CONFIG_DB is addressed by a redis:// URL with its database, or SONiC's unix socket with ?db=", () => {
+  const socket = connectConfigDb("unix:///var/run/redis/redis.sock?db=4");
+  const tcp = connectConfigDb("redis://127.0.0.1:6379/4");
+  assert.equal([socket.options.path, socket.options.db, tcp.options.host, tcp.options.port, tcp.options.db], ["/var/run/redis/redis.sock", 4, "127.0.0.1", 6379, 4]);
+  socket.disconnect();
+  tcp.disconnect();
+});
+
 test.run();
