@@ -103,15 +103,23 @@ function sniff(socket: Socket, servers: { h1: http.Server; h2: http2.Http2Server
     if (isHttp2 && seen.length < PREFACE.length) return;
     socket.off("data", onData);
     socket.pause();
-    (isHttp2 ? servers.h2 : servers.h1).emit("connection", replaying(socket, seen));
+    if (isHttp2) {
+      // The HTTP/2 session reads what a socket holds buffered before it reads its native handle
+      // (nodejs/node#34532), so the gRPC path keeps the native socket: a JS stream in between
+      // costs every write a round through JavaScript.
+      socket.unshift(seen);
+      servers.h2.emit("connection", socket);
+    } else {
+      servers.h1.emit("connection", replaying(socket, seen));
+    }
   };
   socket.on("data", onData);
   socket.on("error", () => socket.destroy());
 }
 
 /**
- * Both servers read from a net.Socket's native handle, which no longer holds the bytes the
- * sniffer consumed; this duplex replays them, then relays the socket both ways.
+ * The HTTP/1.1 server reads from a net.Socket's native handle, which no longer holds the bytes
+ * the sniffer consumed; this duplex replays them, then relays the socket both ways.
  */
 function replaying(socket: Socket, consumed: Buffer): Duplex {
   const duplex = new Duplex({

@@ -199,11 +199,17 @@ export class Machines {
         if (!network) throw new FailedPreconditionError(`network ${attachment.network} is gone`);
         // One address per family; a firewall's underlay address is IPv4 (its VTEP).
         const families = [...new Set(network.prefixes.map((p) => parsePrefix(p)!.family))].filter((f) => network.type !== NetworkType.UNDERLAY || f === 4);
-        for (const family of families) {
-          // A firewall's VTEP: the lowest underlay address that is no switch's router id (nor taken).
-          const address = network.type === NetworkType.UNDERLAY ? await this.freeVtep(network, row, allocation.id) : "";
-          await this.network.allocateIp(allocation.project, network.id, family, row.id, ipRequestId(allocation.id, network.id, family), address);
-        }
+        // The families together; every call settles before a failure is compensated, so no address
+        // is acquired after the compensation listed the machine's.
+        const acquired = await Promise.allSettled(
+          families.map(async (family) => {
+            // A firewall's VTEP: the lowest underlay address that is no switch's router id (nor taken).
+            const address = network.type === NetworkType.UNDERLAY ? await this.freeVtep(network, row, allocation.id) : "";
+            await this.network.allocateIp(allocation.project, network.id, family, row.id, ipRequestId(allocation.id, network.id, family), address);
+          }),
+        );
+        const failed = acquired.find((r) => r.status === "rejected");
+        if (failed) throw failed.reason;
       }
       for (const uuid of allocation.explicit_ips) await this.network.bindIp(uuid, row.id);
       failpoint("inventory.allocate.after-ips");

@@ -81,6 +81,8 @@ test("heartbeats record port, BGP and LLDP state; agents act only for their own 
   assert.is(sw.ports.find((p) => p.name === "swp1")?.bgp?.acceptedPrefixes, 3n);
   assert.is(sw.lldpNeighbors[0]?.systemName, "m1");
   assert.ok(sw.lastHeartbeatAt);
+  const unregistered = f.inventory.client(SwitchService, await f.inventory.agentToken("leaf99"));
+  assert.is((await failure(unregistered.switchHeartbeat({ device: "leaf99", agentVersion: "1.0.0" }))).code, Code.NotFound, "an unregistered switch registers first");
   assert.is((await failure(agent.switchHeartbeat({ device: "leaf01", agentVersion: "1.0.0" }))).code, Code.PermissionDenied);
   assert.is((await failure(agent.getSwitchView({ device: "leaf01" }))).code, Code.PermissionDenied);
   assert.ok((await agent.getSwitchView({ device: "leaf02" })).switch);

@@ -15,6 +15,13 @@ import { FABRIC_CHANGES_QUEUE, type PublishedEvent } from "@bulkhead/db";
 import type { Logger } from "@bulkhead/service-kit";
 import type { Reconciler, WorkQueues } from "./reconciler.js";
 
+/**
+ * Events fanned out at once. A fan-out only reads and enqueues (renders read the records as they
+ * are then, so the order events are fanned out in does not matter); a burst's events must not
+ * queue behind a few of them.
+ */
+const EVENT_CONCURRENCY = 16;
+
 export interface QueueSettings {
   url: string;
   prefix: string;
@@ -87,7 +94,7 @@ export class BullQueues implements WorkQueues {
       this.workers.push(w);
       return w;
     };
-    worker<PublishedEvent>(FABRIC_CHANGES_QUEUE, 4, (job) => reconciler.onEvent(job.data));
+    worker<PublishedEvent>(FABRIC_CHANGES_QUEUE, EVENT_CONCURRENCY, (job) => reconciler.onEvent(job.data));
     worker<{ device: string; force: boolean }>("render", this.settings.renderConcurrency, async (job) => {
       const started = Date.now();
       const changed = await reconciler.render(job.data.device, job.data.force);

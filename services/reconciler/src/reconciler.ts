@@ -414,8 +414,11 @@ export class Reconciler {
       const verdict = agentEndpointVerdict(report.endpoint, this.options.agentNetworks);
       if (!verdict.allowed) throw verdict.problem === "outside" ? new PermissionDeniedError(verdict.message) : new InvalidArgumentError("endpoint", verdict.message);
     }
-    if (!(await this.store.device(device))?.desired_generation) await this.requireManaged(device);
-    const row = await this.store.heartbeat(device, report);
+    let row = await this.store.heartbeat(device, report, false);
+    if (!row) {
+      await this.requireManaged(device);
+      row = (await this.store.heartbeat(device, report, true))!;
+    }
     if (row.desired_generation === 0) await this.queues.render(device);
     else if (this.needsPush(row)) await this.queues.push(device);
     return row;

@@ -144,10 +144,17 @@ export class ReconcilerStore {
    * was withheld. Returns the device afterwards and whether the desired revision changed.
    */
   async record(device: string, r: Rendered, cut?: CutBack): Promise<{ row: DeviceRow; changed: boolean }> {
+    const facts = [device, r.kind, r.partition, r.vrfs, r.projects, r.projectNetworks, JSON.stringify(r.vlans)];
+    const setFacts = "UPDATE devices SET kind = $2, partition = $3, vrfs = $4, projects = $5, project_networks = $6, vlans = $7";
+    // Most renders change nothing (every resync, every device a change only may touch): one statement.
+    if (r.verification.passed) {
+      const same = await this.pool.query<DeviceRow>(`${setFacts} WHERE device = $1 AND desired_hash = $8 AND refused_hash = '' RETURNING ${deviceColumns}`, [...facts, r.hash]);
+      if (same.rows[0]) return { row: same.rows[0], changed: false };
+    }
     return withTransaction(this.pool, async (client) => {
       await client.query("INSERT INTO devices (device) VALUES ($1) ON CONFLICT DO NOTHING", [device]);
       const current = (await client.query<DeviceRow>(`SELECT ${deviceColumns} FROM devices WHERE device = $1 FOR UPDATE`, [device])).rows[0]!;
-      await client.query("UPDATE devices SET kind = $2, partition = $3, vrfs = $4, projects = $5, project_networks = $6, vlans = $7 WHERE device = $1", [device, r.kind, r.partition, r.vrfs, r.projects, r.projectNetworks, JSON.stringify(r.vlans)]);
+      await client.query(`${setFacts} WHERE device = $1`, facts);
       const latest = async () => (await client.query<{ hash: string; generation: number }>("SELECT hash, generation::float8 AS generation FROM revisions WHERE device = $1 ORDER BY generation DESC LIMIT 1", [device])).rows[0];
       const insert = async (x: Rendered, rejected: boolean) => {
         const generation = ((await latest())?.generation ?? 0) + 1;
@@ -284,9 +291,11 @@ export class ReconcilerStore {
   /**
    * An agent's heartbeat. Returns the device afterwards: the caller re-pushes when it does not
    * run the desired revision. A running hash that differs from the applied one is drift.
+   * Recorded only for a device rendered before (one statement: agents report every few seconds)
+   * unless `create`: undefined answers that the device must be checked first.
    */
-  async heartbeat(device: string, report: { appliedGeneration: number; appliedHash: string; runningHash: string; endpoint: string }): Promise<DeviceRow> {
-    await this.ensure(device);
+  async heartbeat(device: string, report: { appliedGeneration: number; appliedHash: string; runningHash: string; endpoint: string }, create: boolean): Promise<DeviceRow | undefined> {
+    if (create) await this.ensure(device);
     const { rows } = await this.pool.query<DeviceRow>(
       `UPDATE devices SET last_heartbeat_at = now(), endpoint = CASE WHEN $5 <> '' THEN $5 ELSE endpoint END, running_hash = $4,
          applied_generation = $2, applied_hash = $3,
@@ -297,9 +306,9 @@ export class ReconcilerStore {
            WHEN state IN (1, 4) THEN 2
            ELSE state END,
          updated_at = now()
-       WHERE device = $1 RETURNING ${deviceColumns}`,
-      [device, report.appliedGeneration, report.appliedHash, report.runningHash, report.endpoint],
+       WHERE device = $1 AND ($6 OR desired_generation > 0) RETURNING ${deviceColumns}`,
+      [device, report.appliedGeneration, report.appliedHash, report.runningHash, report.endpoint, create],
     );
-    return rows[0]!;
+    return rows[0];
   }
 }

@@ -1,7 +1,7 @@
 // SQL for machines, their connections, BMC credentials, images and allocations.
 import { randomUUID } from "node:crypto";
 import { SqlState, sqlState, violatedConstraint, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, groupBy, type SagaState } from "@bulkhead/service-kit";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, type SagaState } from "@bulkhead/service-kit";
 import type { Connection, NicReport, Problem } from "../lldp.js";
 import type { Outbox } from "./outbox.js";
 
@@ -334,18 +334,28 @@ export class MachineStore {
     return (await this.readMany(client, [id], lock))[0];
   }
 
-  /** Machines with their connections and allocations, in the order of `ids` (those that exist), in three queries. */
+  /** Machines with their connections and allocations, in the order of `ids` (those that exist), in one query. */
   private async readMany(client: Pool | PoolClient, ids: readonly string[], lock = false): Promise<MachineRow[]> {
     if (ids.length === 0) return [];
-    const machines = (await client.query(`SELECT ${machineColumns} FROM machines WHERE id = ANY($1::text[])${lock ? " FOR UPDATE" : ""}`, [ids])).rows;
-    const connections = groupBy(
-      (await client.query<{ machine: string; nic: string; nicMac: string; switch: string; port: string }>(`SELECT machine, nic, nic_mac AS "nicMac", switch, port FROM connections WHERE machine = ANY($1::text[]) ORDER BY machine, nic`, [ids])).rows,
-      (c) => c.machine,
+    const { rows } = await client.query<Omit<MachineRow, "allocation"> & { allocation: Json<AllocationRow> | null }>(
+      `SELECT ${machineColumns},
+         (SELECT COALESCE(json_agg(json_build_object('nic', c.nic, 'nicMac', c.nic_mac, 'switch', c.switch, 'port', c.port) ORDER BY c.nic), '[]') FROM connections c WHERE c.machine = m.id) AS connections,
+         (SELECT row_to_json(a) FROM (SELECT ${allocationColumns} FROM allocations WHERE machine = m.id) a) AS allocation
+       FROM machines m WHERE m.id = ANY($1::text[])${lock ? " FOR UPDATE OF m" : ""}`,
+      [ids],
     );
-    const allocations = new Map((await client.query<AllocationRow>(`SELECT ${allocationColumns} FROM allocations WHERE machine = ANY($1::text[])`, [ids])).rows.map((a) => [a.machine, a]));
-    const byId = new Map(machines.map((m) => [m.id, { ...m, connections: (connections.get(m.id) ?? []).map(({ machine: _, ...c }) => c), allocation: allocations.get(m.id) ?? null }]));
+    const byId = new Map(rows.map((m) => [m.id, { ...m, allocation: m.allocation && allocationOf(m.allocation) }]));
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
+}
+
+/** A row as `row_to_json` gives it: timestamps as text. */
+type Json<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+
+const dateOf = (text: string | null) => (text === null ? null : new Date(text));
+
+function allocationOf(a: Json<AllocationRow>): AllocationRow {
+  return { ...a, saga_started_at: dateOf(a.saga_started_at), allocated_at: new Date(a.allocated_at), installed_at: dateOf(a.installed_at) };
 }
 
 /** A concurrent call with the same request_id won; the caller re-reads and resumes. */

@@ -110,18 +110,18 @@ export class SwitchStore {
     id: string,
     report: { ports: { name: string; oper_state: 0 | 1 | 2; bgp: BgpState | null }[]; lldp: SwitchRow["lldp_neighbors"]; runningConfigHash: string; agentVersion: string },
   ): Promise<void> {
-    await withTransaction(this.pool, async (client) => {
-      const { rowCount } = await client.query(
-        "UPDATE switches SET lldp_neighbors = $2, running_config_hash = $3, agent_version = $4, last_heartbeat_at = now() WHERE id = $1",
-        [id, JSON.stringify(report.lldp), report.runningConfigHash, report.agentVersion],
-      );
-      if (rowCount === 0) throw new NotFoundError(SWITCH, id, `switch ${id} is not registered; register it first`);
-      await client.query(
-        `UPDATE switch_ports p SET oper_state = r.oper_state, bgp = r.bgp FROM jsonb_to_recordset($2::jsonb) AS r(name text, oper_state smallint, bgp jsonb)
-         WHERE p.switch = $1 AND p.name = r.name`,
-        [id, JSON.stringify(report.ports)],
-      );
-    });
+    // One statement (agents report every few seconds): the switch and its ports' states together.
+    const { rowCount } = await this.pool.query(
+      `WITH sw AS (
+         UPDATE switches SET lldp_neighbors = $2, running_config_hash = $3, agent_version = $4, last_heartbeat_at = now() WHERE id = $1 RETURNING id
+       ), ports AS (
+         UPDATE switch_ports p SET oper_state = r.oper_state, bgp = r.bgp FROM jsonb_to_recordset($5::jsonb) AS r(name text, oper_state smallint, bgp jsonb), sw
+         WHERE p.switch = sw.id AND p.name = r.name
+       )
+       SELECT id FROM sw`,
+      [id, JSON.stringify(report.lldp), report.runningConfigHash, report.agentVersion, JSON.stringify(report.ports)],
+    );
+    if (rowCount === 0) throw new NotFoundError(SWITCH, id, `switch ${id} is not registered; register it first`);
   }
 
   async get(id: string): Promise<SwitchRow | undefined> {
