@@ -43,8 +43,8 @@ export class Switches {
     if (!underlay.prefixes.some((p) => contains(parsePrefix(p)!, address))) {
       throw new InvalidArgumentError("router_id", `${req.routerId} is outside the underlay of partition ${req.partition} (${underlay.prefixes.join(", ")}); the router id is the switch's VTEP`);
     }
-    const other = (await this.store.list({ partition: req.partition })).find((s) => s.id !== req.device && s.router_id === req.routerId && (s.role === SwitchRole.LEAF || s.role === SwitchRole.EXIT));
-    if (other) throw new AlreadyExistsError(SWITCH, other.id, `${req.routerId} is already the router id of switch ${other.id}`);
+    const other = await this.store.vtepHolder(req.partition, req.routerId, req.device);
+    if (other) throw new AlreadyExistsError(SWITCH, other, `${req.routerId} is already the router id of switch ${other}`);
     const held = (await this.network.listIps({ network: underlay.id })).find((ip) => ip.ip === req.routerId);
     if (held) throw new FailedPreconditionError(`${req.routerId} is the underlay address of machine ${held.machine || "(none)"}; choose another router id`);
   }

@@ -1,6 +1,7 @@
 // SQL for switches, their ports and the connection map.
 import { SqlState, sqlState, withTransaction, type Pool, type PoolClient } from "@bulkhead/db";
 import { FailedPreconditionError, NotFoundError, groupBy } from "@bulkhead/service-kit";
+import { SwitchRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import type { Outbox } from "./outbox.js";
 
 export interface PortRow {
@@ -91,13 +92,12 @@ export class SwitchStore {
       }
       // Identifiers may move between ports: clear them first so the unique constraint holds.
       await client.query("UPDATE switch_ports SET identifier = '~' || name WHERE switch = $1", [sw.id]);
-      for (const p of ports) {
-        await client.query(
-          `INSERT INTO switch_ports (switch, name, identifier, mac, mtu, breakout, uplink) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (switch, name) DO UPDATE SET identifier = $3, mac = $4, mtu = $5, breakout = $6, uplink = $7`,
-          [sw.id, p.name, p.identifier, p.mac, p.mtu, p.breakout, p.uplink],
-        );
-      }
+      await client.query(
+        `INSERT INTO switch_ports (switch, name, identifier, mac, mtu, breakout, uplink)
+         SELECT $1, name, identifier, mac, mtu, breakout, uplink FROM jsonb_to_recordset($2::jsonb) AS p(name text, identifier text, mac text, mtu int, breakout text, uplink boolean)
+         ON CONFLICT (switch, name) DO UPDATE SET identifier = EXCLUDED.identifier, mac = EXCLUDED.mac, mtu = EXCLUDED.mtu, breakout = EXCLUDED.breakout, uplink = EXCLUDED.uplink`,
+        [sw.id, JSON.stringify(ports.map(({ name, identifier, mac, mtu, breakout, uplink }) => ({ name, identifier, mac, mtu, breakout, uplink })))],
+      );
       const after = (await this.read(client, sw.id))!;
       if (!before || describe(before) !== describe(after)) {
         await this.outbox(client, { topic: before ? "switch.updated" : "switch.registered", key: `switch/${sw.id}`, payload: { switch: sw.id, partition: sw.partition, role: sw.role } });
@@ -122,6 +122,12 @@ export class SwitchStore {
       [id, JSON.stringify(report.lldp), report.runningConfigHash, report.agentVersion, JSON.stringify(report.ports)],
     );
     if (rowCount === 0) throw new NotFoundError(SWITCH, id, `switch ${id} is not registered; register it first`);
+  }
+
+  /** The leaf or exit switch of the partition other than `except` whose router id (its VTEP) is `routerId`. */
+  async vtepHolder(partition: string, routerId: string, except: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ id: string }>("SELECT id FROM switches WHERE partition = $1 AND router_id = $2::inet AND id <> $3 AND role IN ($4, $5) LIMIT 1", [partition, routerId, except, SwitchRole.LEAF, SwitchRole.EXIT]);
+    return rows[0]?.id;
   }
 
   async get(id: string): Promise<SwitchRow | undefined> {

@@ -412,16 +412,17 @@ export class NetworkStore {
   /** Writes an IP in state `allocating`, if the network is ready (checked under a share lock). */
   async insertIpAllocating(ip: NewIp): Promise<IpRow> {
     try {
-      return await withTransaction(this.pool, async (client) => {
-        const state = (await client.query("SELECT state FROM networks WHERE id = $1 FOR SHARE", [ip.network])).rows[0]?.state;
-        if (state !== "ready") throw new FailedPreconditionError(`network ${ip.network} is being ${state === "freeing" ? "freed" : "allocated"}`, { type: NETWORK, name: ip.network });
-        const { rows } = await client.query<IpRow>(
-          `INSERT INTO ips (uuid, network, namespace, project, type, machine, name, description, labels, requested_ip, family, request_id, state, saga_started_at)
-           VALUES ($1::uuid, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10::inet, $11, $12, 'allocating', now()) RETURNING ${ipColumns}`,
-          [ip.uuid, ip.network, ip.namespace, ip.project, ip.type, ip.machine, ip.name, ip.description, ip.labels, ip.requested_ip, ip.family, ip.request_id],
-        );
-        return rows[0]!;
-      });
+      // One statement: the network row is share-locked while the address is written, so a free of
+      // the network waits for it (and the insert finds nothing once the network is being freed).
+      const { rows } = await this.pool.query<IpRow>(
+        `INSERT INTO ips (uuid, network, namespace, project, type, machine, name, description, labels, requested_ip, family, request_id, state, saga_started_at)
+         SELECT $1::uuid, n.id, $3, $4::uuid, $5, $6, $7, $8, $9, $10::inet, $11, $12, 'allocating', now() FROM networks n WHERE n.id = $2 AND n.state = 'ready' FOR SHARE OF n
+         RETURNING ${ipColumns}`,
+        [ip.uuid, ip.network, ip.namespace, ip.project, ip.type, ip.machine, ip.name, ip.description, ip.labels, ip.requested_ip, ip.family, ip.request_id],
+      );
+      if (rows[0]) return rows[0];
+      const state = (await this.pool.query<{ state: string }>("SELECT state FROM networks WHERE id = $1", [ip.network])).rows[0]?.state;
+      throw new FailedPreconditionError(`network ${ip.network} is being ${state === "freeing" ? "freed" : "allocated"}`, { type: NETWORK, name: ip.network });
     } catch (error) {
       if (violatedConstraint(error) === "ips_request_id") throw new RequestIdTaken();
       throw error;
