@@ -8,10 +8,13 @@ import { Role, type Machines } from "./machines.js";
 import { connectionMessage, imageMessage, machineMessage, portViewMessage, switchMessage, vrfMessage } from "./mappers.js";
 import type { NetworkPort } from "./network.js";
 import type { MachineRow, MachineStore } from "./store/machines.js";
-import type { Switches } from "./switches.js";
-import { firewallNetworks, machineNetworks, readMachines, switchView } from "./views.js";
+import { SWITCH, type Switches } from "./switches.js";
+import type { SwitchRow } from "./store/switches.js";
+import { firewallNetworks, machineNetworks, readMachines, switchView, switchViews, type SwitchView } from "./views.js";
 
 const scope = (ctx: HandlerContext, project: string) => scopeOf(ctx.values.get(kPrincipal), project);
+
+const switchViewMessage = (sw: SwitchRow, view: SwitchView) => ({ switch: switchMessage(sw), ports: view.ports.map(portViewMessage), vrfs: view.vrfs.map(vrfMessage) });
 
 export function inventoryRoutes(switches: Switches, machines: Machines, store: MachineStore, network: NetworkPort) {
   const withNetworks = async (row: MachineRow, lookup = new Lookup(network)) => machineMessage(row, await machineNetworks(row, lookup));
@@ -49,10 +52,15 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         return { connections: items.map(connectionMessage), nextPageToken };
       },
       async getSwitchView(req) {
-        const sw = await switches.get(req.device);
-        const connections = new Map((await switches.connections({ switch: sw.id })).map((c) => [c.port, c.machine]));
-        const view = await switchView(sw, connections, store, new Lookup(network));
-        return { switch: switchMessage(sw), ports: view.ports.map(portViewMessage), vrfs: view.vrfs.map(vrfMessage) };
+        const [cabled] = await switches.cabled([req.device]);
+        if (!cabled) throw new NotFoundError(SWITCH, req.device);
+        return switchViewMessage(cabled.sw, await switchView(cabled, store, new Lookup(network)));
+      },
+      async getSwitchViews(req) {
+        const cabled = await switches.cabled(req.devices);
+        const views = await switchViews(cabled, store, new Lookup(network));
+        const found = new Set(cabled.map((c) => c.sw.id));
+        return { views: cabled.map((c, i) => switchViewMessage(c.sw, views[i]!)), missing: req.devices.filter((d) => !found.has(d)) };
       },
     });
     router.service(MachineService, {

@@ -11,7 +11,7 @@ import type { RegisterSwitchRequest, SwitchHeartbeatRequest } from "@bulkhead/ap
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { SwitchRow, SwitchStore } from "./store/switches.js";
 
-const SWITCH = "bulkhead.inventory.v1.Switch";
+export const SWITCH = "bulkhead.inventory.v1.Switch";
 
 /** An address with its prefix length as the renderers write it (IPv6 compressed). */
 const canonicalInterfaceAddress = (text: string) => `${formatAddress(parseAddress(text.split("/")[0]!)!)}/${text.split("/")[1]}`;
@@ -109,6 +109,11 @@ export class Switches {
     const row = await this.store.get(id);
     if (!row) throw new NotFoundError(SWITCH, id);
     return row;
+  }
+
+  /** The registered switches among `ids` with their connection maps, in the order of `ids`. */
+  cabled(ids: readonly string[]) {
+    return this.store.cabled(ids);
   }
 
   list(filter: { partition?: string; rack?: string; role?: number }, page?: { after?: string; limit: number }): Promise<SwitchRow[]> {

@@ -85,14 +85,30 @@ async function readPorts(machines: readonly MachineRow[], lookup: Lookup): Promi
   await lookup.readNetworks(networks.flatMap((n) => (n?.parentNetwork ? [n.parentNetwork] : [])));
 }
 
+/** A switch with its connection map (port → machine). */
+export interface CabledSwitch {
+  sw: SwitchRow;
+  connections: Map<string, string>;
+}
+
 /**
  * The switch as its renderer sees it. A port cabled to an installed machine is bound to the
  * machine's primary private network (its VRF) with the allow-list of that machine; a port of an
  * installed firewall is in the default VRF, filtered to the firewall's underlay addresses and the
  * VNIs of its networks; ports of machines that are not installed stay in the PXE VLAN.
  */
-export async function switchView(sw: SwitchRow, connections: Map<string, string>, machines: MachineStore, lookup: Lookup): Promise<{ ports: PortView[]; vrfs: VrfView[] }> {
-  const machineRows = new Map((await machines.getMany([...new Set(connections.values())])).map((r) => [r.id, r]));
+export async function switchView(cabled: CabledSwitch, machines: MachineStore, lookup: Lookup): Promise<SwitchView> {
+  return (await switchViews([cabled], machines, lookup))[0]!;
+}
+
+export interface SwitchView {
+  ports: PortView[];
+  vrfs: VrfView[];
+}
+
+/** The views of several switches, from one read of their machines and those machines' networks. */
+export async function switchViews(switches: readonly CabledSwitch[], machines: MachineStore, lookup: Lookup): Promise<SwitchView[]> {
+  const machineRows = new Map((await machines.getMany([...new Set(switches.flatMap((s) => [...s.connections.values()]))])).map((r) => [r.id, r]));
   // A machine port announces its project's addresses: one list per project serves its machines' own too.
   await readPorts([...machineRows.values()].filter((m) => m.state === MachineState.Installed), lookup);
   const firewalls = new Map<string, Promise<Set<string>>>();
@@ -101,8 +117,7 @@ export async function switchView(sw: SwitchRow, connections: Map<string, string>
     if (!found) firewalls.set(project, (found = machines.list({ project, role: 2 }, undefined, 10_000).then((list) => new Set(list.map((m) => m.id)))));
     return found;
   };
-  const vrfs = new Map<number, VrfView>();
-  const portView = async (port: SwitchRow["ports"][number]): Promise<PortView> => {
+  const portView = async (connections: Map<string, string>, vrfs: Map<number, VrfView>, port: SwitchRow["ports"][number]): Promise<PortView> => {
     const base: PortView = { name: port.name, role: PortRole.UNSPECIFIED, adminState: port.admin_state, mtu: port.mtu, machine: "", project: "", network: "", vrf: 0, allowedPrefixes: [], firewallVnis: [] };
     const machine = machineRows.get(connections.get(port.name) ?? "");
     if (port.uplink) return { ...base, role: PortRole.FABRIC };
@@ -129,8 +144,13 @@ export async function switchView(sw: SwitchRow, connections: Map<string, string>
       allowedPrefixes: machinePortPrefixes(primary.prefixes, parent?.additionalAnnounceableCidrs ?? [], extra),
     };
   };
-  const ports = await Promise.all(sw.ports.map(portView));
-  return { ports, vrfs: [...vrfs.values()].sort((a, b) => a.vrf - b.vrf) };
+  return Promise.all(
+    switches.map(async ({ sw, connections }) => {
+      const vrfs = new Map<number, VrfView>();
+      const ports = await Promise.all(sw.ports.map((port) => portView(connections, vrfs, port)));
+      return { ports, vrfs: [...vrfs.values()].sort((a, b) => a.vrf - b.vrf) };
+    }),
+  );
 }
 
 export type { NetworkIp };

@@ -161,6 +161,27 @@ test("a firewall gets the underlay added and its ports carry the VNIs of its net
   assert.not.ok(machinePort.allowedPrefixes.includes(`${vip.ip}/32`), "a firewall's addresses are not announced by the machines");
 });
 
+test("GetSwitchViews answers each switch's view as GetSwitchView does, from one read; unknown switches are listed missing; only services and platform readers may call it", async ({ f }) => {
+  const service = f.inventory.client(SwitchService, await f.inventory.serviceToken("reconciler"));
+  const devices = ["leaf02", "nope", "leaf01", "leaf03", "spine01"];
+  const together = await service.getSwitchViews({ devices });
+  assert.equal(together.missing, ["nope"]);
+  const alone = await Promise.all(devices.filter((d) => d !== "nope").map((device) => f.switches.getSwitchView({ device })));
+  assert.equal(together.views, alone, "the same views, in the request's order");
+  assert.ok(together.views[1]!.ports.some((p) => p.role === PortRole.MACHINE), "with an installed machine's port among them");
+  assert.ok(together.views[0]!.ports.some((p) => p.role === PortRole.FIREWALL), "and a firewall's");
+
+  const refused = async (client: { getSwitchViews: typeof service.getSwitchViews }) => (await failure(client.getSwitchViews({ devices: ["leaf01"] }))).code;
+  assert.is(await refused(f.inventory.client(SwitchService, await f.inventory.agentToken("leaf01"))), Code.PermissionDenied, "an agent reads its own view only, one at a time");
+  assert.is(await refused(f.inventory.client(SwitchService, await f.inventory.projectToken(f.projectA, "owner"))), Code.PermissionDenied, "a project owner");
+  assert.is(await refused(f.inventory.client(SwitchService, await f.inventory.projectToken(f.projectA, "viewer"))), Code.PermissionDenied, "a project viewer");
+  assert.is(await refused(f.inventory.client(SwitchService, "")), Code.Unauthenticated);
+  for (const [devices, field] of [[[], "devices"], [["leaf01", "leaf01"], "devices"], [["Leaf 1"], "devices.0"]] as const) {
+    const error = await failure(service.getSwitchViews({ devices: [...devices] }));
+    assert.equal([error.code, fieldOf(error)], [Code.InvalidArgument, field], JSON.stringify(devices));
+  }
+});
+
 test("of many concurrent allocations for the last free machine exactly one wins", async ({ f }) => {
   const editor = await f.editor(f.projectA);
   const boundBefore = (await f.ips.listIPs({ project: f.projectA })).ips.length;

@@ -25,6 +25,7 @@ import { labInputOf, withPlannedPolicy } from "./lab.js";
 import { allMachines, allSwitches, readRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
 import { targetsOf } from "./targets.js";
+import { Batches } from "./batches.js";
 import { verifySyntax, type VerifyTools } from "./verify.js";
 
 /** Where the reconciler puts work; BullMQ in the service, plain functions in unit tests. */
@@ -83,6 +84,10 @@ export interface ChangeProgressView {
 
 const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
 
+/** Switch-view reads in flight at once, and the most switches one read asks for. */
+const VIEW_READS_AT_ONCE = 2;
+const VIEWS_PER_READ = 100;
+
 /** The longest reason ReportRulesetOutcome takes. */
 const REASON_MAX = 4096;
 
@@ -98,6 +103,15 @@ export class Reconciler {
   private readonly leakPlans = new FreshReads((partition: string) => this.services.peering.getRouteLeakPlan({ partition }));
   /** A partition's verification and large diffs, off the event loop. */
   private readonly cpu = new CpuThread();
+  /** Switch views, read together for the renders waiting at once (each read begins after its render asked). */
+  private readonly switchViews = new Batches(
+    async (devices: string[]) => {
+      const { views } = await this.services.switches.getSwitchViews({ devices });
+      const byDevice = new Map(views.map((v) => [v.switch!.id, v]));
+      return devices.map((d) => byDevice.get(d));
+    },
+    { parallel: VIEW_READS_AT_ONCE, maxSize: VIEWS_PER_READ },
+  );
 
   constructor(
     private readonly store: ReconcilerStore,
@@ -111,11 +125,10 @@ export class Reconciler {
 
   /** Queues a render of every device the event touches. */
   async onEvent(event: PublishedEvent): Promise<string[]> {
-    // Every render enqueued below begins after this moment, and the change was committed before it.
-    const from = await this.store.now();
     const targets = targetsOf(event);
-    const devices = new Set([...targets.devices, ...(await this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses))]);
-    for (const project of targets.firewallsOf) for (const fw of await this.firewallsOf(project)) devices.add(fw);
+    // Every render enqueued below begins after `from`, and the change was committed before it.
+    const [from, touching, firewalls] = await Promise.all([this.store.now(), this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses), Promise.all(targets.firewallsOf.map((project) => this.firewallsOf(project)))]);
+    const devices = new Set([...targets.devices, ...touching, ...firewalls.flat()]);
     await Promise.all([...devices].map((device) => this.queues.render(device)));
     if (devices.size > 0) this.log.debug({ topic: event.topic, key: event.key, devices: [...devices] }, "event fans out");
     const fannedOut = [...devices].sort();
@@ -136,8 +149,7 @@ export class Reconciler {
    */
   async render(device: string, force = false): Promise<boolean> {
     const started = performance.now();
-    const from = await this.store.now();
-    const row = await this.store.device(device);
+    const [from, row] = await Promise.all([this.store.now(), this.store.device(device)]);
     let render = await this.renderDevice(device, row);
     const viewed = performance.now();
     if (!render) {
@@ -161,9 +173,8 @@ export class Reconciler {
       ({ row: after, changed } = await this.store.record(device, rendered, cut));
       if (cut && changed) await this.reportRuleset(device, rendered.model, RulesetOutcome.REFUSED, `the reconciler's isolation verification refused it: ${findingsSummary(rendered.verification.findings)}`);
     }
-    await this.store.renderedFrom(device, from);
     if (force) await this.store.unblock(device);
-    if (changed || force || this.needsPush(after!)) await this.queues.push(device);
+    await Promise.all([this.store.renderedFrom(device, from), changed || force || this.needsPush(after!) ? this.queues.push(device) : undefined]);
     this.log.debug({ device, changed, generation: after!.desired_generation, ms: Math.round(performance.now() - started), viewMs: Math.round(viewed - started), verifyMs: Math.round(verifiedMs) }, "rendered");
     return changed;
   }
@@ -216,13 +227,17 @@ export class Reconciler {
   /** Syntax with the real tools, then isolation (libs/verify) against the partition's records. */
   private async verify(device: string, rendered: Rendered): Promise<Rendered["verification"]> {
     const started = performance.now();
-    const syntax = await verifySyntax(device, rendered.files, this.options.verify);
-    if (!this.options.isolation) return syntax;
-    const parsed = performance.now();
-    const facts = await this.facts.read(rendered.partition);
+    const since = (t: number) => Math.round(performance.now() - t);
+    // The parsers and the facts' read together: they do not depend on each other.
+    const timings = { syntaxMs: 0, factsMs: 0 };
+    const [syntax, facts] = await Promise.all([
+      verifySyntax(device, rendered.files, this.options.verify).finally(() => (timings.syntaxMs = since(started))),
+      this.options.isolation ? this.facts.read(rendered.partition).finally(() => (timings.factsMs = since(started))) : undefined,
+    ]);
+    if (!facts) return syntax;
     const read = performance.now();
     const { findings } = verifyIsolation([{ device, kind: rendered.kind === DeviceKind.Firewall ? "firewall" : "switch", files: rendered.files }], facts);
-    this.log.debug({ device, syntaxMs: Math.round(parsed - started), factsMs: Math.round(read - parsed), isolationMs: Math.round(performance.now() - read) }, "verified");
+    this.log.debug({ device, ...timings, isolationMs: since(read) }, "verified");
     return { passed: syntax.passed && findings.length === 0, checks: [...syntax.checks, "isolation"], findings: [...syntax.findings, ...findings] };
   }
 
@@ -266,13 +281,8 @@ export class Reconciler {
   }
 
   private async renderDevice(device: string, row: DeviceRow | undefined): Promise<Render | undefined> {
-    let view;
-    try {
-      view = await this.services.switches.getSwitchView({ device });
-    } catch (error) {
-      if (!notFound(error)) throw error;
-      return this.renderFirewall(device);
-    }
+    const view = await this.switchViews.submit(device);
+    if (!view) return this.renderFirewall(device);
     const sw = view.switch!;
     if (sw.role !== SwitchRole.LEAF && sw.role !== SwitchRole.EXIT) return undefined;
     const plan = await this.leakPlans.read(sw.partition);

@@ -73,25 +73,30 @@ export async function readRecords(services: RecordServices, partition: string): 
   ]);
   const networks = [...new Map([...own, ...external].map((n) => [n.id, n])).values()];
   const allocated = machines.filter(isAllocated);
-  const policies = new Map<string, NetworkPolicy[]>();
-  for (const fw of allocated.filter((m) => m.allocation!.role === MachineRole.FIREWALL)) {
-    const list = await allPages(async (pageToken) => {
-      const r = await services.policies.listPolicies({ firewall: fw.id, pageSize: 1000, pageToken });
-      return { items: r.policies, next: r.nextPageToken };
-    });
-    // What the firewall's ruleset may hold: every policy that compiles (one whose ruleset was refused still does).
-    policies.set(fw.id, list.filter((p) => p.status?.compiles));
-  }
-  const addresses: IP[] = [];
-  for (const n of networks.filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED)) {
-    addresses.push(
-      ...(await allPages(async (pageToken) => {
-        const r = await services.ips.listIPs({ network: n.id, pageSize: 1000, pageToken });
-        return { items: r.ips, next: r.nextPageToken };
-      })),
-    );
-  }
-  return { partition, networks, peerings, switches, machines: allocated, policies, addresses };
+  const firewalls = allocated.filter((m) => m.allocation!.role === MachineRole.FIREWALL);
+  const [policyLists, addressLists] = await Promise.all([
+    Promise.all(
+      firewalls.map((fw) =>
+        allPages(async (pageToken) => {
+          const r = await services.policies.listPolicies({ firewall: fw.id, pageSize: 1000, pageToken });
+          return { items: r.policies, next: r.nextPageToken };
+        }),
+      ),
+    ),
+    Promise.all(
+      networks
+        .filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED)
+        .map((n) =>
+          allPages(async (pageToken) => {
+            const r = await services.ips.listIPs({ network: n.id, pageSize: 1000, pageToken });
+            return { items: r.ips, next: r.nextPageToken };
+          }),
+        ),
+    ),
+  ]);
+  // What a firewall's ruleset may hold: every policy that compiles (one whose ruleset was refused still does).
+  const policies = new Map(firewalls.map((fw, i) => [fw.id, policyLists[i]!.filter((p) => p.status?.compiles)]));
+  return { partition, networks, peerings, switches, machines: allocated, policies, addresses: addressLists.flat() };
 }
 
 /** A policy rule as plain data: peers with exceptions, and port ranges (`to` = `from` for one port). */

@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import type { DescService } from "@bufbuild/protobuf";
+import { create, type DescService } from "@bufbuild/protobuf";
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
-import { SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
+import { GetSwitchViewsResponseSchema, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
@@ -233,7 +233,7 @@ test("a render from a view older than the records its verifier read is made agai
   const before = (await s.status("leaf01"))!;
   // A second reconciler whose first view of leaf01 is the stale one, as when the machine was installed between the render's view and its verification.
   let views = 0;
-  const switches = { ...services.switches, getSwitchView: async (request: Parameters<typeof services.switches.getSwitchView>[0]) => (views++ === 0 ? stale : services.switches.getSwitchView(request)) };
+  const switches = { ...services.switches, getSwitchViews: async (request: Parameters<typeof services.switches.getSwitchViews>[0]) => (views++ === 0 ? create(GetSwitchViewsResponseSchema, { views: [stale] }) : services.switches.getSwitchViews(request)) };
   const pushes: string[] = [];
   const reconciler = new Reconciler(
     new ReconcilerStore(s.reconciler!.service.pool),

@@ -63,6 +63,7 @@ function services(world: World): Services {
   return {
     switches: {
       getSwitchView: async () => view,
+      getSwitchViews: async ({ devices }: { devices: string[] }) => ({ views: devices.includes("leaf01") ? [view] : [], missing: devices.filter((d) => d !== "leaf01") }),
       listSwitches: async () => ({ switches: [{ id: "leaf01", partition: "fra1", role: SwitchRole.LEAF, routerId: "10.255.255.1", os: world.os ?? CUMULUS, ports: [{ name: "swp31", uplink: true }, { name: "swp32", uplink: true }, { name: "swp1" }, { name: "swp2" }] }] }),
     },
     peering: {

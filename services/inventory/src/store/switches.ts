@@ -124,6 +124,14 @@ export class SwitchStore {
     if (rowCount === 0) throw new NotFoundError(SWITCH, id, `switch ${id} is not registered; register it first`);
   }
 
+  /** The registered switches among `ids` with their connection maps (port → machine), in the order of `ids`. */
+  async cabled(ids: readonly string[]): Promise<{ sw: SwitchRow; connections: Map<string, string> }[]> {
+    const switches = await this.readMany(this.pool, ids);
+    const { rows } = await this.pool.query<{ switch: string; port: string; machine: string }>("SELECT switch, port, machine FROM connections WHERE switch = ANY($1::text[])", [switches.map((s) => s.id)]);
+    const bySwitch = groupBy(rows, (c) => c.switch);
+    return switches.map((sw) => ({ sw, connections: new Map((bySwitch.get(sw.id) ?? []).map((c) => [c.port, c.machine])) }));
+  }
+
   /** The leaf or exit switch of the partition other than `except` whose router id (its VTEP) is `routerId`. */
   async vtepHolder(partition: string, routerId: string, except: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ id: string }>("SELECT id FROM switches WHERE partition = $1 AND router_id = $2::inet AND id <> $3 AND role IN ($4, $5) LIMIT 1", [partition, routerId, except, SwitchRole.LEAF, SwitchRole.EXIT]);
