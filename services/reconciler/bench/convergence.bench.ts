@@ -311,44 +311,46 @@ export default async function run() {
     };
     // The figures of b00eb4589e7d (before the reconciler-speed work) with this benchmark on the same machine, run right after 26aa07be47ae's.
     const before = { single_p50: 2179.5, single_max: 2959.2, burst_allocs_per_s: 4.7, burst_allocate: 107335, burst_converge: 312288, burst_after: 204953, burst_pushes: 1, cold: 116113, queue: 3961 };
+    // The previous session's run on this machine (09209f06b8a7): 40 single allocations, no frees.
+    const previous = { single_p50: 207.1, single_max: 345.5, burst_allocs_per_s: 26.3, burst_allocate: 19020, burst_converge: 37060, burst_after: 18040, allocate_p50: 730.6, install_p50: 424.7, pushes_max: 1, pushes_mean: 1, cold: 15192, agents: 4694, queue: 10222 };
     const report = [
       `## Single change (${single.length} changes one at a time: machine allocations and frees)`,
       table(
-        ["", "this run (ms)", "09209f0 (ms, 40 allocations)", "before (ms)", "target"],
+        ["", "this run (ms)", "09209f0 (ms, 40 allocations)", "b00eb45 (ms)", "target"],
         [
-          ["p50", figures.single_change_p50_ms, 207.1, before.single_p50, ""],
+          ["p50", figures.single_change_p50_ms, previous.single_p50, before.single_p50, ""],
           ...(tail.single_change_p99_ms !== undefined ? [["p99", tail.single_change_p99_ms, "", "", "< 300"]] : []),
-          ["max", figures.single_change_max_ms, 345.5, before.single_max, ""],
+          ["max", figures.single_change_max_ms, previous.single_max, before.single_max, ""],
         ],
       ),
       `A change is a machine allocation — AllocateMachine followed by the installer's ReportInstallation: the leaves move the machine's port into its VRF once the OS is on disk, as metal-stack does — or a FreeMachine. Measured from the last call's answer to both of the machine's leaves having written a frr.conf that carries (or no longer carries) the machine's BGP session. A round allocates a machine on every rack, then frees them, so a rack changes again only a round later. metal-core pulls every 10 s, so its mean is 5 s. ${single.length >= P99_MIN_SAMPLES ? "" : `With ${single.length} samples the max is quoted, not a p99.`}`,
       `## Burst (${BURST} allocations and installations from ${BURST_CLIENTS} clients, ${BURST / racks} per rack)`,
       table(
-        ["", "this run", "before", "target"],
+        ["", "this run", "09209f0", "b00eb45", "target"],
         [
-          ["allocations answered after (ms)", figures.burst_allocate_ms, before.burst_allocate, ""],
-          ["allocations/s", figures.burst_allocs_per_s, before.burst_allocs_per_s, "≥ 50"],
-          ["every leaf carries its machines after (ms, from the first request)", figures.burst_converge_ms, before.burst_converge, ""],
-          ["… of which after the last answer (ms)", figures.burst_converge_after_last_answer_ms, before.burst_after, "≤ 2,000"],
-          ["AllocateMachine p50 (ms)", figures.burst_allocate_rpc_p50_ms, "", ""],
-          ["ReportInstallation p50 (ms)", figures.burst_install_rpc_p50_ms, "", ""],
-          ["changes per leaf in the burst", figures.burst_changes_per_device, 5, ""],
-          ["pushes per leaf: max", figures.burst_max_pushes_per_device, before.burst_pushes, "≤ 2"],
-          ["pushes per leaf: mean", figures.burst_mean_pushes_per_device, 1, ""],
+          ["allocations answered after (ms)", figures.burst_allocate_ms, previous.burst_allocate, before.burst_allocate, ""],
+          ["allocations/s", figures.burst_allocs_per_s, previous.burst_allocs_per_s, before.burst_allocs_per_s, "≥ 50"],
+          ["every leaf carries its machines after (ms, from the first request)", figures.burst_converge_ms, previous.burst_converge, before.burst_converge, ""],
+          ["… of which after the last answer (ms)", figures.burst_converge_after_last_answer_ms, previous.burst_after, before.burst_after, "≤ 2,000"],
+          ["AllocateMachine p50 (ms)", figures.burst_allocate_rpc_p50_ms, previous.allocate_p50, "", ""],
+          ["ReportInstallation p50 (ms)", figures.burst_install_rpc_p50_ms, previous.install_p50, "", ""],
+          ["changes per leaf in the burst", figures.burst_changes_per_device, 5, 5, ""],
+          ["pushes per leaf: max", figures.burst_max_pushes_per_device, previous.pushes_max, before.burst_pushes, "≤ 2"],
+          ["pushes per leaf: mean", figures.burst_mean_pushes_per_device, previous.pushes_mean, 1, ""],
         ],
       ),
       `Coalescing: a device is rendered at most once per BULKHEAD_RENDER_INTERVAL_MS (${RENDER_INTERVAL_MS} ms here, the default); the first change after a quiet interval renders at once, the rest of a burst waits for one render at the interval's end.`,
       `## Cold start (${LEAVES} leaves booting together)`,
       table(
-        ["", "this run", "before", "target"],
+        ["", "this run", "09209f0", "b00eb45", "target"],
         [
-          [`first agent started → all ${LEAVES} in sync (ms)`, figures.cold_converge_ms, before.cold, "< 5,000 (with 20 firewalls)"],
-          [`… of which starting the ${LEAVES} agents (ms)`, figures.cold_agents_started_ms, "", ""],
-          ["BullMQ no-op jobs/s on the same Valkey (32 concurrent): the machine's speed", figures.queue_noop_jobs_per_s, before.queue, ""],
+          [`first agent started → all ${LEAVES} in sync (ms)`, figures.cold_converge_ms, previous.cold, before.cold, "< 5,000 (with 20 firewalls)"],
+          [`… of which starting the ${LEAVES} agents (ms)`, figures.cold_agents_started_ms, previous.agents, "", ""],
+          ["BullMQ no-op jobs/s on the same Valkey (32 concurrent): the machine's speed", figures.queue_noop_jobs_per_s, previous.queue, before.queue, ""],
         ],
       ),
       "The cold start has no firewalls yet.",
-      "_Before_ is b00eb4589e7d, the commit before the reconciler-speed work, with this benchmark on the same machine in a run of its own (its agents could not turn validation off: they ran `true` instead of `vtysh -C`).",
+      "09209f06b8a7 is the previous run on this machine (its single changes were 40 allocations). b00eb4589e7d is the commit before the reconciler-speed work, with this benchmark on a slower machine (BullMQ gauge above) in a run of its own (its agents could not turn validation off: they ran `true` instead of `vtysh -C`).",
       "## Method",
       [
         `- IPAM, network, inventory, peering, firewall policy and the reconciler run as their own processes on one Postgres (a database each) and one Valkey; ${LEAVES} metal-core agents run in the benchmark's process in simulate mode: they write each file atomically and reload nothing. They do not validate with \`vtysh -C\` (a switch does, with its own CPU; ${LEAVES} of them here would share the two cores with the control plane).`,

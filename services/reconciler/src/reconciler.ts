@@ -101,6 +101,8 @@ export class Reconciler {
   /** A partition's verifier facts and route-leak plan, each read once for the renders that need it together. */
   private readonly facts = new FreshReads(async (partition: string) => factsOf(await readRecords(this.services, partition)));
   private readonly leakPlans = new FreshReads((partition: string) => this.services.peering.getRouteLeakPlan({ partition }));
+  /** A project's firewalls, read once for the fan-outs that need them together (a burst's events are mostly of a few projects). */
+  private readonly projectFirewalls = new FreshReads(async (project: string) => (await allMachines(this.services.machines, { project, role: MachineRole.FIREWALL })).map((m) => m.id));
   /** A partition's verification and large diffs, off the event loop. */
   private readonly cpu = new CpuThread();
   /** Switch views, read together for the renders waiting at once (each read begins after its render asked). */
@@ -136,8 +138,8 @@ export class Reconciler {
     return fannedOut;
   }
 
-  private async firewallsOf(project: string): Promise<string[]> {
-    return (await allMachines(this.services.machines, { project, role: MachineRole.FIREWALL })).map((m) => m.id);
+  private firewallsOf(project: string): Promise<string[]> {
+    return this.projectFirewalls.read(project);
   }
 
   // --- render ---
@@ -437,7 +439,7 @@ export class Reconciler {
   /** Throws unless `device` is one Bulkhead configures: a leaf or exit switch, or an allocated firewall. */
   private async requireManaged(device: string): Promise<void> {
     try {
-      const { switch: sw } = await this.services.switches.getSwitchView({ device });
+      const { switch: sw } = await this.services.switches.getSwitch({ id: device });
       if (sw!.role === SwitchRole.LEAF || sw!.role === SwitchRole.EXIT) return;
       throw new FailedPreconditionError(`switch ${device} is a ${SwitchRole[sw!.role].toLowerCase()}: Bulkhead configures leaf and exit switches only`);
     } catch (error) {

@@ -62,7 +62,7 @@ function services(world: World): Services {
   const machines = [...(m1 === "free" ? [] : [machine("m1", m1.project, m1.network, m1.prefix.replace("0/24", "10"), "swp1")]), machine("m2", "pb", "b", "10.2.0.11", "swp2")];
   return {
     switches: {
-      getSwitchView: async () => view,
+      getSwitch: async () => ({ switch: view.switch }),
       getSwitchViews: async ({ devices }: { devices: string[] }) => ({ views: devices.includes("leaf01") ? [view] : [], missing: devices.filter((d) => d !== "leaf01") }),
       listSwitches: async () => ({ switches: [{ id: "leaf01", partition: "fra1", role: SwitchRole.LEAF, routerId: "10.255.255.1", os: world.os ?? CUMULUS, ports: [{ name: "swp31", uplink: true }, { name: "swp32", uplink: true }, { name: "swp1" }, { name: "swp2" }] }] }),
     },

@@ -116,7 +116,7 @@ export class SwitchStore {
          UPDATE switches SET lldp_neighbors = $2, running_config_hash = $3, agent_version = $4, last_heartbeat_at = now() WHERE id = $1 RETURNING id
        ), ports AS (
          UPDATE switch_ports p SET oper_state = r.oper_state, bgp = r.bgp FROM jsonb_to_recordset($5::jsonb) AS r(name text, oper_state smallint, bgp jsonb), sw
-         WHERE p.switch = sw.id AND p.name = r.name
+         WHERE p.switch = sw.id AND p.name = r.name AND (p.oper_state, p.bgp) IS DISTINCT FROM (r.oper_state, r.bgp)
        )
        SELECT id FROM sw`,
       [id, JSON.stringify(report.lldp), report.runningConfigHash, report.agentVersion, JSON.stringify(report.ports)],
