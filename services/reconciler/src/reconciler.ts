@@ -101,8 +101,6 @@ export class Reconciler {
   /** A partition's verifier facts and route-leak plan, each read once for the renders that need it together. */
   private readonly facts = new FreshReads(async (partition: string) => factsOf(await readRecords(this.services, partition)));
   private readonly leakPlans = new FreshReads((partition: string) => this.services.peering.getRouteLeakPlan({ partition }));
-  /** A project's firewalls, read once for the fan-outs that need them together (a burst's events are mostly of a few projects). */
-  private readonly projectFirewalls = new FreshReads(async (project: string) => (await allMachines(this.services.machines, { project, role: MachineRole.FIREWALL })).map((m) => m.id));
   /** A partition's verification and large diffs, off the event loop. */
   private readonly cpu = new CpuThread();
   /** Switch views, read together for the renders waiting at once (each read begins after its render asked). */
@@ -128,6 +126,7 @@ export class Reconciler {
   /** Queues a render of every device the event touches. */
   async onEvent(event: PublishedEvent): Promise<string[]> {
     const targets = targetsOf(event);
+    if (targets.firewall) await this.store.announceFirewall(targets.firewall.device, targets.firewall.partition, targets.firewall.project);
     // Every render enqueued below begins after `from`, and the change was committed before it.
     const [from, touching, firewalls] = await Promise.all([this.store.now(), this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses), Promise.all(targets.firewallsOf.map((project) => this.firewallsOf(project)))]);
     const devices = new Set([...targets.devices, ...touching, ...firewalls.flat()]);
@@ -138,8 +137,13 @@ export class Reconciler {
     return fannedOut;
   }
 
+  /**
+   * The project's firewalls, from the devices recorded here: a firewall is recorded when its
+   * allocation's event is fanned out, before its first render is queued. So a change fanned out
+   * before that is one its render will read, and one fanned out after finds it.
+   */
   private firewallsOf(project: string): Promise<string[]> {
-    return this.projectFirewalls.read(project);
+    return this.store.firewallsServing(project);
   }
 
   // --- render ---

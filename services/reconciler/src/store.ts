@@ -128,6 +128,24 @@ export class ReconcilerStore {
     return rows.map((r) => r.device);
   }
 
+  /** The firewalls serving `project`: as their last render carried it, or as their allocation announced it. */
+  async firewallsServing(project: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ device: string }>("SELECT device FROM devices WHERE kind = $1 AND $2 = ANY(projects) ORDER BY device", [DeviceKind.Firewall, project]);
+    return rows.map((r) => r.device);
+  }
+
+  /**
+   * A firewall allocated to `project`, recorded before its first render is queued: every later
+   * fan-out of the project's changes finds it (an earlier one happened before its render reads).
+   */
+  async announceFirewall(device: string, partition: string, project: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO devices (device, kind, partition, projects) VALUES ($1, $2, $3, ARRAY[$4])
+       ON CONFLICT (device) DO UPDATE SET kind = $2, projects = CASE WHEN $4 = ANY(devices.projects) THEN devices.projects ELSE devices.projects || $4 END`,
+      [device, DeviceKind.Firewall, partition, project],
+    );
+  }
+
   /** Makes sure a device row exists (a render or a heartbeat of a device seen for the first time). */
   async ensure(device: string): Promise<void> {
     await this.pool.query("INSERT INTO devices (device) VALUES ($1) ON CONFLICT DO NOTHING", [device]);

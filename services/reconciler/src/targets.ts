@@ -1,6 +1,7 @@
 // Which devices a change touches, from the event alone (pure). The reconciler widens `vrfs`,
 // `projects` and `addresses` to the devices whose last render carried them, and `firewallsOf` to
-// the projects' firewalls as the inventory lists them.
+// the projects' firewalls it recorded (a firewall's allocation event records it before its first
+// render is queued).
 //
 //   switch.*                         the switch
 //   machine.registered|recabled|deleted
@@ -27,6 +28,8 @@ export interface Targets {
   projects: string[];
   addresses: { project: string; network: string }[];
   firewallsOf: string[];
+  /** A firewall the event allocates to a project, to record before its render is queued. */
+  firewall?: { device: string; partition: string; project: string };
 }
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string" && v !== "") : []);
@@ -45,7 +48,10 @@ export function targetsOf(event: Pick<PublishedEvent, "topic" | "payload">): Tar
       const leaves = strings(p.switches);
       if (!["machine.allocated", "machine.installed", "machine.freed"].includes(event.topic)) return { ...none, devices: leaves };
       if (p.role !== FIREWALL) return { ...none, devices: leaves, firewallsOf: string(p.project) };
-      return { ...none, devices: [...leaves, ...string(p.machine)], vrfs: vrfsOf(p.networks), projects: string(p.project), firewallsOf: string(p.project) };
+      const [device] = string(p.machine);
+      const [project] = string(p.project);
+      const firewall = device && project && event.topic !== "machine.freed" ? { device, project, partition: typeof p.partition === "string" ? p.partition : "" } : undefined;
+      return { ...none, devices: [...leaves, ...string(p.machine)], vrfs: vrfsOf(p.networks), projects: string(p.project), firewallsOf: string(p.project), ...(firewall ? { firewall } : {}) };
     }
     case "network":
       return { ...none, vrfs: vrfsOf([{ vrf: p.vrf }]), firewallsOf: string(p.project) };

@@ -12,15 +12,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { create, type DescService } from "@bufbuild/protobuf";
-import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { MachineRole, MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { GetSwitchViewsResponseSchema, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { createLogger, createServiceClient, signToken, signTokenWithKey } from "@bulkhead/service-kit";
-import { Reconciler } from "../src/reconciler.js";
+import { Reconciler, type Services } from "../src/reconciler.js";
 import { ReconcilerStore } from "../src/store.js";
-import { probeVerifyTools } from "../src/verify.js";
+import { noVerifyTools, probeVerifyTools } from "../src/verify.js";
 import { freePort, startValkey } from "@bulkhead/testkit";
 import { failure, inSync, startStack, SyncState, type Stack } from "./harness.js";
 
@@ -173,6 +173,10 @@ test("an agent that was down catches up with every change made meanwhile", async
   const back = await s.startAgent("leaf02", {}, leaf.root);
   await inSyncAll(s, "leaf02");
   assert.match(back.read("frr/frr.conf"), "neighbor swp2 interface peer-group MACHINE");
+  // The project's firewall, recorded when its allocation fanned out, is found for m2's changes: its
+  // internet VRF lets m2's public address through to the project's network.
+  const published = (await s.f.ips.listIPs({ machine: "m2", network: "internet" })).ips[0]!.ip;
+  await s.until(async () => s.agents.get("fw1")!.read("frr/frr.conf").includes(` ${published}/32`), "fw1 carries m2's public address");
 });
 
 test("status, diff and revisions are there to inspect; only the reconciler's key, bound to the device, may push", async ({ s }) => {
@@ -249,6 +253,28 @@ test("a render from a view older than the records its verifier read is made agai
     assert.equal([after.desiredGeneration, after.desiredHash, after.state, after.withheld], [before.desiredGeneration, before.desiredHash, SyncState.IN_SYNC, []], "nothing refused, nothing cut back");
     assert.equal(pushes, []);
   } finally {
+    await reconciler.close();
+  }
+});
+
+test("a firewall is found by its project's later changes as soon as its allocation fanned out, before its first render", async ({ s }) => {
+  const renders: string[] = [];
+  const reconciler = new Reconciler(
+    new ReconcilerStore(s.reconciler!.service.pool),
+    {} as Services,
+    { render: async (device) => void renders.push(device), push: async () => {} },
+    { verify: noVerifyTools, isolation: false, agentToken: async () => "", agentTimeoutMs: 1000, agentNetworks: [] },
+    createLogger("test", "silent"),
+  );
+  const event = (id: number, topic: string, payload: Record<string, unknown>) => ({ source: "inventory-test", id: String(id), topic, key: `machine/${payload.machine}`, payload, createdAt: new Date().toISOString() });
+  const project = "p-announced";
+  try {
+    assert.equal(await reconciler.onEvent(event(1, "machine.allocated", { machine: "m-x", role: MachineRole.MACHINE, project, partition: "fra1", switches: ["leaf01"] })), ["leaf01"], "no firewall in the project yet");
+    assert.equal(await reconciler.onEvent(event(2, "machine.allocated", { machine: "fw-new", role: MachineRole.FIREWALL, project, partition: "fra1", switches: ["leaf01"], networks: [] })), ["fw-new", "leaf01"]);
+    assert.equal(await reconciler.onEvent(event(3, "machine.installed", { machine: "m-x", role: MachineRole.MACHINE, project, partition: "fra1", switches: ["leaf01"] })), ["fw-new", "leaf01"], "found before it was ever rendered");
+    assert.equal(await reconciler.onEvent(event(4, "machine.installed", { machine: "m-y", role: MachineRole.MACHINE, project: "p-other", partition: "fra1", switches: ["leaf02"] })), ["leaf02"], "not by another project's");
+  } finally {
+    await s.reconciler!.service.pool.query("DELETE FROM devices WHERE device = 'fw-new'");
     await reconciler.close();
   }
 });

@@ -10,7 +10,9 @@ test("a machine allocation touches its leaves and its project's firewalls, nothi
 });
 
 test("a firewall allocation also touches the firewall, its VRFs' carriers and its project's devices", () => {
-  assert.equal(t("machine.installed", { machine: "fw1", role: 2, project: "p", switches: ["leaf01"], networks: [{ vrf: 30 }, { vrf: 0 }] }), { devices: ["leaf01", "fw1"], vrfs: [30], projects: ["p"], addresses: [], firewallsOf: ["p"] });
+  assert.equal(t("machine.installed", { machine: "fw1", role: 2, project: "p", switches: ["leaf01"], networks: [{ vrf: 30 }, { vrf: 0 }] }), { devices: ["leaf01", "fw1"], vrfs: [30], projects: ["p"], addresses: [], firewallsOf: ["p"], firewall: { device: "fw1", project: "p", partition: "" } });
+  assert.equal(t("machine.freed", { machine: "fw1", role: 2, project: "p", partition: "fra1", switches: ["leaf01"], networks: [{ vrf: 30 }] }).firewall, undefined, "a freed firewall is not recorded again");
+  assert.equal(t("machine.allocated", { machine: "fw1", role: 2, project: "p", partition: "fra1", switches: ["leaf01"], networks: [] }).firewall, { device: "fw1", project: "p", partition: "fra1" }, "recorded before its render is queued, for the project's later fan-outs");
 });
 
 test("registration and recabling touch only the leaves", () => {
