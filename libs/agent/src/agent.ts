@@ -21,8 +21,11 @@ export const agentConfig = {
   BULKHEAD_INVENTORY_URL: vars.url("Base URL of the inventory service", { protocols: ["http", "https"] }),
   BULKHEAD_AGENT_ENDPOINT: vars.url("Base URL the reconciler reaches this agent at; the listening address when unset", { default: "", protocols: ["http", "https"] }),
   BULKHEAD_AGENT_MODE: vars.oneOf("`device` runs the reload commands; `simulate` validates and writes files but reloads nothing", ["device", "simulate"] as const, { default: "device" }),
-  BULKHEAD_AGENT_HEARTBEAT_MS: vars.int("How often the agent reports its state (and does at once when a managed file changes)", { default: 5_000, min: 100, max: 600_000 }),
+  BULKHEAD_AGENT_HEARTBEAT_MS: vars.int("How often the agent reports its state, ± 20 % so that agents booting together spread out (and at once when a managed file changes)", { default: 5_000, min: 100, max: 600_000 }),
 };
+
+/** A heartbeat comes every BULKHEAD_AGENT_HEARTBEAT_MS ± this fraction of it. */
+const HEARTBEAT_JITTER = 0.2;
 
 type AgentConfigSpec = typeof agentConfig;
 /** An agent's configuration: the kit's, every agent's, and its own. */
@@ -76,7 +79,8 @@ export function defineAgent<S extends ConfigSpec>(spec: AgentSpec<S>): ServiceDe
         }
         await device.heartbeat(runningHash);
       };
-      const heartbeat = new Periodic(c.BULKHEAD_AGENT_HEARTBEAT_MS, context.logger, "heartbeat", report);
+      // Jittered: the agents of a fabric that boots together would otherwise report in lockstep.
+      const heartbeat = new Periodic(c.BULKHEAD_AGENT_HEARTBEAT_MS, context.logger, "heartbeat", report, HEARTBEAT_JITTER);
       const watcher = watchForDrift(c.BULKHEAD_AGENT_ROOT, () => void heartbeat.runNow(), context.logger);
       context.onClose(async () => {
         watcher.close();

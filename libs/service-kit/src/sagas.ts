@@ -16,10 +16,13 @@ export async function compensate(log: Logger, what: string, work: () => Promise<
 /**
  * Runs `work` every `intervalMs`, one run at a time; a failed run is tried again. Quiet while
  * healthy: one warning (its message, no stack) when runs start failing or fail differently, one
- * info line when they work again; every failure with its stack at debug level.
+ * info line when they work again; every failure with its stack at debug level. With `jitter`
+ * (a fraction), each interval is drawn from intervalMs × (1 ± jitter): processes started together
+ * (a fabric's agents booting at once) spread their runs out instead of arriving together.
  */
 export class Periodic {
   private timer?: NodeJS.Timeout;
+  private stopped = false;
   private running?: Promise<void>;
   /** The message of the failure the last run ended with. */
   private failing?: string;
@@ -29,10 +32,25 @@ export class Periodic {
     private readonly log: Logger,
     private readonly what: string,
     private readonly work: () => Promise<void>,
+    private readonly jitter = 0,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.runNow(), this.intervalMs);
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Milliseconds until the next run. */
+  nextDelay(): number {
+    return Math.round(this.intervalMs * (1 + this.jitter * (2 * Math.random() - 1)));
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.runNow();
+      this.schedule();
+    }, this.nextDelay());
     this.timer.unref();
   }
 
@@ -56,7 +74,8 @@ export class Periodic {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.running;
   }
 }

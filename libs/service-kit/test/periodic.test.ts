@@ -37,4 +37,27 @@ test("at debug level every failure is logged with its stack", async () => {
   assert.is(lines.filter((l) => l.level === "debug" && l.err?.stack?.includes("no database")).length, 2);
 });
 
+test("with jitter, intervals spread within intervalMs × (1 ± jitter); without, they are exact", async () => {
+  const { log } = logged("info");
+  const spread = new Periodic(1000, log, "heartbeat", async () => {}, 0.2);
+  const delays = Array.from({ length: 200 }, () => spread.nextDelay());
+  assert.ok(delays.every((d) => d >= 800 && d <= 1200), `${Math.min(...delays)}..${Math.max(...delays)}`);
+  assert.ok(Math.max(...delays) - Math.min(...delays) > 200, "they do differ");
+  assert.is(new Periodic(1000, log, "sweep", async () => {}).nextDelay(), 1000);
+});
+
+test("it runs every interval until stopped", async () => {
+  const { log } = logged("info");
+  let runs = 0;
+  const work = new Periodic(10, log, "tick", async () => void runs++, 0.5);
+  work.start();
+  const deadline = Date.now() + 5000;
+  while (runs < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await work.stop();
+  const stoppedAt = runs;
+  assert.ok(stoppedAt >= 3);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.is(runs, stoppedAt, "no run after stop");
+});
+
 test.run();

@@ -1,6 +1,7 @@
 // Work items run together: at most `parallel` batches at once, each taking up to `maxSize` of
-// the items waiting. An item submitted while nothing runs starts at once (alone); items that
-// arrive while batches run are taken together by the next one.
+// the items waiting. An item submitted while nothing runs starts at once (alone) — or, with a
+// gather window, with those submitted within it; items that arrive while batches run are taken
+// together by the next one.
 
 interface Waiting<T, R> {
   item: T;
@@ -11,18 +12,27 @@ interface Waiting<T, R> {
 export class Batches<T, R> {
   private waiting: Waiting<T, R>[] = [];
   private running = 0;
+  private gathering?: NodeJS.Timeout;
   /** The most items a batch took so far. */
   largest = 0;
 
   constructor(
     /** Answers one result per item, in the items' order. */
     private readonly run: (items: T[]) => Promise<R[]>,
-    private readonly options: { parallel: number; maxSize: number },
+    private readonly options: { parallel: number; maxSize: number; gatherMs?: number },
   ) {}
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
+      if (this.gathering) return;
+      if (this.running === 0 && this.options.gatherMs) {
+        this.gathering = setTimeout(() => {
+          this.gathering = undefined;
+          this.drain();
+        }, this.options.gatherMs);
+        return;
+      }
       this.drain();
     });
   }

@@ -75,9 +75,10 @@ type Outcome = { passed: true } | { passed: false; message: string };
 
 export const noVerifyTools: VerifyTools = { mode: "off", shared: false, active: [], unavailable: [] };
 
-/** Files checked in one run of a batching tool, and runs at once. */
+/** Files checked in one run of a batching tool, runs at once, and how long a run waits for more files when none runs. */
 const BATCH_MAX_FILES = 64;
 const BATCH_PARALLEL = 2;
+const BATCH_GATHER_MS = 4;
 
 /** A directory for the files to check, readable by the parsers' user. */
 function workDir(prefix: string, shared: boolean): string {
@@ -112,7 +113,7 @@ export async function probeVerifyTools(mode: VerifyMode, runAs: readonly string[
         try {
           await exec(cmd, args, { timeout: 30_000 });
           const active: ActiveTool = { tool, command, how };
-          if (tool.batch) active.batches = new Batches((contents) => checkTogether(active, tool.batch!, contents, shared), { parallel: BATCH_PARALLEL, maxSize: BATCH_MAX_FILES });
+          if (tool.batch) active.batches = new Batches((contents) => checkTogether(active, tool.batch!, contents, shared), { parallel: BATCH_PARALLEL, maxSize: BATCH_MAX_FILES, gatherMs: BATCH_GATHER_MS });
           found.active.push(active);
           break;
         } catch (error) {

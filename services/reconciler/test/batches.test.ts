@@ -39,4 +39,19 @@ test("a failed batch fails its own items only", async () => {
   assert.equal(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
 });
 
+test("with a gather window, items submitted within it run in one batch; later ones wait for the next", async () => {
+  const runs: number[][] = [];
+  const batches = new Batches<number, number>(async (items) => {
+    runs.push(items);
+    await new Promise((r) => setTimeout(r, 30));
+    return items;
+  }, { parallel: 2, maxSize: 10, gatherMs: 20 });
+  const first = batches.submit(1);
+  await new Promise((r) => setTimeout(r, 5));
+  const second = batches.submit(2);
+  assert.equal(runs, [], "nothing runs before the window ends");
+  assert.equal(await Promise.all([first, second]), [1, 2]);
+  assert.equal(runs, [[1, 2]]);
+});
+
 test.run();

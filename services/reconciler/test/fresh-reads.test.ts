@@ -71,4 +71,24 @@ test("a failed read fails its own callers; those waiting get the next read", asy
   assert.is(await next.value, 3);
 });
 
+test("with a gather window, callers asking within it share one read, begun after each of them asked", async () => {
+  const began: number[] = [];
+  const asked: number[] = [];
+  const reads = new FreshReads<string, number>(async () => {
+    began.push(performance.now());
+    return began.length;
+  }, 20);
+  const ask = async () => {
+    asked.push(performance.now());
+    return reads.read("p");
+  };
+  const first = ask();
+  await new Promise((r) => setTimeout(r, 5));
+  const second = ask();
+  assert.equal(await Promise.all([first, second]), [1, 1]);
+  assert.is(reads.reads, 1);
+  assert.ok(began[0]! >= Math.max(...asked), "it began after both asked");
+  assert.is(await ask(), 2, "a caller after it gets a read of its own");
+});
+
 test.run();
