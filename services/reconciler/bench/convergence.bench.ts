@@ -349,7 +349,7 @@ export default async function run() {
           ["BullMQ no-op jobs/s on the same Valkey (32 concurrent): the machine's speed", figures.queue_noop_jobs_per_s, previous.queue, before.queue, ""],
         ],
       ),
-      "The cold start has no firewalls yet.",
+      "The cold start has no firewalls yet. Its agents start in the benchmark's own process, which is busy starting 200 services meanwhile: their applies answer slowly then, so this figure is bound by the harness as much as by the control plane.",
       "09209f06b8a7 is the previous run on this machine (its single changes were 40 allocations). b00eb4589e7d is the commit before the reconciler-speed work, with this benchmark on a slower machine (BullMQ gauge above) in a run of its own (its agents could not turn validation off: they ran `true` instead of `vtysh -C`).",
       "## Method",
       [
