@@ -2,6 +2,7 @@
 // suite. Ends with one line `N passed, N failed` (checks count as one test each).
 //   pnpm test              everything
 //   pnpm test ipam db      only the suites of packages whose directory name matches
+//   pnpm test checks       only the contract, generated-code and type checks
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -81,13 +82,30 @@ const generatedIsFresh = () =>
     }
   });
 
-/** buf breaking (FILE) against the previous commit, when it has contracts to compare with. */
+/**
+ * The commit the contracts are compared with: BULKHEAD_CONTRACT_BASE when set; on a branch, its
+ * merge base with main; on main itself (or a commit of its history), the parent.
+ */
+async function contractBase(): Promise<string> {
+  if (process.env.BULKHEAD_CONTRACT_BASE) return process.env.BULKHEAD_CONTRACT_BASE;
+  const head = (await exec("git", ["rev-parse", "HEAD"])).output.trim();
+  for (const main of ["origin/main", "main"]) {
+    const base = await exec("git", ["merge-base", "HEAD", main]);
+    if (base.code === 0 && base.output.trim() !== head) return base.output.trim();
+  }
+  return "HEAD~1";
+}
+
+/** buf breaking (FILE) against the base commit; no base to compare with (a shallow clone) fails. */
 const notBreaking = () =>
-  check("buf breaking against the previous commit", async () => {
-    const previous = await exec("git", ["cat-file", "-e", "HEAD~1:buf.yaml"]);
-    if (previous.code !== 0) return { ok: true, output: "no previous commit with contracts; nothing to compare" };
-    const { code, output } = await exec("buf", ["breaking", "--against", ".git#ref=HEAD~1"]);
-    return { ok: code === 0, output };
+  check("buf breaking against the base commit", async () => {
+    const base = await contractBase();
+    if ((await exec("git", ["rev-parse", "--verify", "--quiet", `${base}^{commit}`])).code !== 0) {
+      return { ok: false, output: `no base commit ${base} to compare the contracts with (a shallow clone?): fetch more history (git fetch --deepen=1) or set BULKHEAD_CONTRACT_BASE` };
+    }
+    if ((await exec("git", ["cat-file", "-e", `${base}:buf.yaml`])).code !== 0) return { ok: true, output: `${base} has no contracts yet; nothing to compare` };
+    const { code, output } = await exec("buf", ["breaking", "--against", `.git#ref=${base}`]);
+    return { ok: code === 0, output: `against ${base}\n${output}` };
   });
 
 function suiteDirs(): string[] {
@@ -133,7 +151,7 @@ function report(outcome: Outcome): void {
 }
 
 const outcomes: Outcome[] = [];
-if (filters.length === 0) {
+if (filters.length === 0 || filters.includes("checks")) {
   for (const step of [() => command("buf lint", ["lint"]), () => command("buf format", ["format", "-d", "--exit-code"]), notBreaking, generatedIsFresh, () => command("tsc", ["-p", "tsconfig.json", "--noEmit"])]) {
     const outcome = await step();
     report(outcome);
