@@ -5,6 +5,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { FieldPathElementSchema, FieldPathSchema, ViolationSchema, ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
 import { ResourceInfoSchema } from "@bulkhead/api/gen/bulkhead/common/v1/common_pb.js";
 
+/** Whether a call to another service failed with `not_found` (the one way callers test for it). */
+export const isNotFound = (error: unknown): boolean => error instanceof ConnectError && error.code === Code.NotFound;
+
 /** A detail message attached to the Connect error sent to the client. */
 export interface ErrorDetail {
   desc: DescMessage;

@@ -15,6 +15,7 @@ export {
   ResourceExhaustedError,
   UnavailableError,
   fieldViolation,
+  isNotFound,
   toConnectError,
 } from "./errors.js";
 export { failpoint } from "./failpoints.js";

@@ -1,11 +1,11 @@
 // What the firewall-policy service reads from the inventory and network services, as the service
 // principal `firewall-policy`: firewalls with their networks, networks, and the project's IPs.
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import { MachineRole, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { firewallNetworksOf, type FirewallNetwork } from "@bulkhead/render";
-import { allPages } from "@bulkhead/service-kit";
+import { allPages, isNotFound } from "@bulkhead/service-kit";
 
 export { NetworkType };
 
@@ -14,8 +14,6 @@ export interface Firewall {
   project: string;
   networks: FirewallNetwork[];
 }
-
-const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
 
 /** An allocated firewall as the compiler sees it; undefined for anything else. */
 function firewallOf(m: Machine): Firewall | undefined {
@@ -39,7 +37,7 @@ export class Directory {
     try {
       return firewallOf((await this.machines.getMachine({ id })).machine!);
     } catch (error) {
-      if (notFound(error)) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }
@@ -57,7 +55,7 @@ export class Directory {
       const n = (await this.networks.getNetwork({ id })).network!;
       return { id: n.id, type: n.type, project: n.project };
     } catch (error) {
-      if (notFound(error)) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }

@@ -1,13 +1,13 @@
 // What the peering service reads from the network and inventory services, as the service
 // principal `peering`. Networks are read live: their prefixes and VRFs are the network service's.
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import { MachineRole, NetworkRole, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { SwitchRole, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { ProjectService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { MAX_PAGE_SIZE, allPagesOf } from "@bulkhead/api/paging";
-import { allPages } from "@bulkhead/service-kit";
+import { allPages, isNotFound } from "@bulkhead/service-kit";
 
 export { NetworkType };
 
@@ -29,8 +29,6 @@ export interface ExitPort {
   isExit: boolean;
   port?: { name: string; uplink: boolean };
 }
-
-const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
 
 const facts = (n: { id: string; type: NetworkType; project: string; partition: string; prefixes: string[]; destinationPrefixes: string[]; vrf: number }): NetworkFacts => ({
   id: n.id,
@@ -56,7 +54,7 @@ export class Directory {
     try {
       return facts((await this.networks.getNetwork({ id })).network!);
     } catch (error) {
-      if (notFound(error)) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }
@@ -119,7 +117,7 @@ export class Directory {
     try {
       return (await this.projects.getProject({ project: id })).project!.labels;
     } catch (error) {
-      if (notFound(error)) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }
@@ -138,7 +136,7 @@ export class Directory {
     try {
       sw = (await this.switches.getSwitch({ id: switchId })).switch!;
     } catch (error) {
-      if (notFound(error)) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
     const port = sw.ports.find((p) => p.name === portName);

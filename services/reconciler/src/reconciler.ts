@@ -10,7 +10,7 @@ import { SwitchRole, type GetSwitchViewResponse, type SwitchService } from "@bul
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import type { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, createServiceClient, failpoint, type Logger } from "@bulkhead/service-kit";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, createServiceClient, failpoint, isNotFound, type Logger } from "@bulkhead/service-kit";
 import type { Prefix } from "@bulkhead/netaddr";
 import { agentEndpointVerdict } from "./endpoints.js";
 import type { PublishedEvent } from "@bulkhead/db";
@@ -81,8 +81,6 @@ export interface ChangeProgressView {
   processed: boolean;
   devices: { device: string; rendered: boolean; state: number; desiredGeneration: number; lastError: string }[];
 }
-
-const notFound = (error: unknown) => error instanceof ConnectError && error.code === Code.NotFound;
 
 /**
  * How long a shared read waits for more renders to ask before it begins: a change's renders (the
@@ -328,7 +326,7 @@ export class Reconciler {
     try {
       view = await this.services.machines.getMachineView({ device });
     } catch (error) {
-      if (notFound(error)) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
     const frr = firewallFrrModelOf(view);
@@ -453,13 +451,13 @@ export class Reconciler {
       if (sw!.role === SwitchRole.LEAF || sw!.role === SwitchRole.EXIT) return;
       throw new FailedPreconditionError(`switch ${device} is a ${SwitchRole[sw!.role].toLowerCase()}: Bulkhead configures leaf and exit switches only`);
     } catch (error) {
-      if (!notFound(error)) throw error;
+      if (!isNotFound(error)) throw error;
     }
     let view;
     try {
       view = await this.services.machines.getMachineView({ device });
     } catch (error) {
-      if (notFound(error)) throw new NotFoundError("device", device, `no switch or machine ${JSON.stringify(device)} is registered`);
+      if (isNotFound(error)) throw new NotFoundError("device", device, `no switch or machine ${JSON.stringify(device)} is registered`);
       throw error;
     }
     if (!firewallFrrModelOf(view)) throw new FailedPreconditionError(`machine ${device} is not an allocated firewall: its agent has nothing to apply`);
