@@ -4,7 +4,7 @@ import { firewallPortPrefixes, machinePortPrefixes } from "./filters.js";
 import type { Lookup } from "./lookup.js";
 import { NetworkType, type Network, type NetworkIp } from "./network.js";
 import { Role } from "./machines.js";
-import { primaryOf, roleOf, type NetworkRole } from "./roles.js";
+import { NetworkRole, primaryOf, roleOf } from "./roles.js";
 import { MachineState, type MachineRow, type MachineStore } from "./store/machines.js";
 import type { SwitchRow } from "./store/switches.js";
 
@@ -53,7 +53,7 @@ export async function firewallNetworks(machine: MachineRow, lookup: Lookup, mach
   const networks = await machineNetworks(machine, lookup);
   const project = machine.allocation?.project;
   if (!project) return networks;
-  const firewalls = new Set((await machines.list({ project, role: 2 }, undefined, 10_000)).map((m) => m.id));
+  const firewalls = new Set((await machines.list({ project, role: Role.Firewall }, undefined, 10_000)).map((m) => m.id));
   const ips = (await lookup.ips(project)).filter((ip) => !firewalls.has(ip.machine));
   return networks.map((n) => ({ ...n, projectIps: ips.filter((ip) => ip.network === n.network.id).map((ip) => ip.ip).sort() }));
 }
@@ -114,7 +114,7 @@ export async function switchViews(switches: readonly CabledSwitch[], machines: M
   const firewalls = new Map<string, Promise<Set<string>>>();
   const firewallsOf = (project: string) => {
     let found = firewalls.get(project);
-    if (!found) firewalls.set(project, (found = machines.list({ project, role: 2 }, undefined, 10_000).then((list) => new Set(list.map((m) => m.id)))));
+    if (!found) firewalls.set(project, (found = machines.list({ project, role: Role.Firewall }, undefined, 10_000).then((list) => new Set(list.map((m) => m.id)))));
     return found;
   };
   const portView = async (connections: Map<string, string>, vrfs: Map<number, VrfView>, port: SwitchRow["ports"][number]): Promise<PortView> => {
@@ -125,12 +125,12 @@ export async function switchViews(switches: readonly CabledSwitch[], machines: M
     if (machine.state !== MachineState.Installed || !machine.allocation) return { ...base, role: PortRole.UNPROVISIONED, machine: machine.id };
     const allocation = machine.allocation;
     const networks = await machineNetworks(machine, lookup);
-    if (allocation.role === 2) {
+    if (allocation.role === Role.Firewall) {
       const underlayIps = networks.filter((n) => n.network.type === NetworkType.UNDERLAY).flatMap((n) => n.ips);
       const vnis = networks.filter((n) => n.network.type !== NetworkType.UNDERLAY && n.network.vrf > 0).map((n) => n.network.vrf);
       return { ...base, role: PortRole.FIREWALL, machine: machine.id, project: allocation.project, allowedPrefixes: firewallPortPrefixes(underlayIps), firewallVnis: [...new Set(vnis)].sort((a, b) => a - b) };
     }
-    const primary = networks.find((n) => n.role === 1)?.network;
+    const primary = networks.find((n) => n.role === NetworkRole.PRIVATE_PRIMARY)?.network;
     if (!primary) return { ...base, role: PortRole.UNPROVISIONED, machine: machine.id };
     const [parent, extra] = await Promise.all([primary.parentNetwork ? lookup.network(primary.parentNetwork) : undefined, firewallsOf(allocation.project).then((fws) => announceableAddresses(allocation.project, lookup, fws))]);
     vrfs.set(primary.vrf, { vrf: primary.vrf, network: primary.id, project: primary.project, prefixes: primary.prefixes });

@@ -17,6 +17,7 @@ import { PartitionService } from "@bulkhead/api/gen/bulkhead/network/v1/partitio
 import { ProjectService, TenantService } from "@bulkhead/api/gen/bulkhead/network/v1/project_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { createTestDatabase, testValkeyUrl, type TestDatabase } from "@bulkhead/db/testing";
+import { firewallAgentService } from "@bulkhead/firewall-agent";
 import { metalCoreService } from "@bulkhead/metal-core";
 import { agentSigningKeyPair, allPages, createServiceClient, signToken, type ConfigSpec, type ServiceDefinition, type TokenClaims } from "@bulkhead/service-kit";
 import { deleteKeys, freePort, randomSecret, startServiceProcess, startTestService, type ServiceProcess, type TestService } from "@bulkhead/testkit";
@@ -34,6 +35,8 @@ const BURST_CLIENTS = 32;
 /** Agents starting at once in the benchmark's process (a fabric's switches boot together). */
 const AGENT_STARTS_AT_ONCE = 25;
 const PROJECTS = 10;
+/** Firewalls of the cold start with firewalls, one per rack from the first, on the last machine port. */
+const FIREWALLS = Number(process.env.BENCH_FIREWALLS ?? 20);
 const MACHINE_PORTS = 8;
 const RENDER_INTERVAL_MS = 1000;
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -86,6 +89,7 @@ export default async function run() {
   const processes: ServiceProcess[] = [];
   const agents: TestService[] = [];
   const roots: string[] = [];
+  const firewallRoots: string[] = [];
   const stops: (() => Promise<void>)[] = [];
   const start = async (name: string, env: Record<string, string>) => {
     const db = await createTestDatabase(`${name.replace("-", "_")}_cbench`);
@@ -103,15 +107,19 @@ export default async function run() {
     const reconcilerPort = await freePort();
     const reconcilerUrl = `http://127.0.0.1:${reconcilerPort}`;
     const keys = agentSigningKeyPair(mkdtempSync(join(tmpdir(), "bh-cbench-key-")));
-    const reconcilerDb = await createTestDatabase("reconciler_cbench");
-    databases.push(reconcilerDb);
-    processes.push(
-      await startServiceProcess(
+    // The reconciler on a database of its own, always at the same address (the agents call it).
+    const startReconciler = async (name: string) => {
+      const db = await createTestDatabase(name);
+      databases.push(db);
+      const p = await startServiceProcess(
         new URL("../src/main.ts", import.meta.url),
-        { ...common, DATABASE_URL: reconcilerDb.url, BULKHEAD_INVENTORY_URL: inventory, BULKHEAD_NETWORK_URL: network, BULKHEAD_PEERING_URL: peering, BULKHEAD_FIREWALL_POLICY_URL: policy, BULKHEAD_RENDER_INTERVAL_MS: String(RENDER_INTERVAL_MS), BULKHEAD_FULL_RESYNC_MS: "3600000", BULKHEAD_AGENT_SIGNING_KEY_FILE: keys.privateKeyFile, BULKHEAD_LOG_LEVEL: process.env.BENCH_RECONCILER_LOG ?? "warn" },
+        { ...common, DATABASE_URL: db.url, BULKHEAD_INVENTORY_URL: inventory, BULKHEAD_NETWORK_URL: network, BULKHEAD_PEERING_URL: peering, BULKHEAD_FIREWALL_POLICY_URL: policy, BULKHEAD_RENDER_INTERVAL_MS: String(RENDER_INTERVAL_MS), BULKHEAD_FULL_RESYNC_MS: "3600000", BULKHEAD_AGENT_SIGNING_KEY_FILE: keys.privateKeyFile, BULKHEAD_LOG_LEVEL: process.env.BENCH_RECONCILER_LOG ?? "warn" },
         reconcilerPort,
-      ),
-    );
+      );
+      processes.push(p);
+      return p;
+    };
+    let reconciler = await startReconciler("reconciler_cbench");
 
     const at = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string, bearer: string | (() => Promise<string>) = admin) => createServiceClient(desc, { baseUrl, token: bearer, protocol: "grpc", timeoutMs: 60_000 });
     await at(PartitionService, network).createPartition({ id: "fra1", name: "fra1" });
@@ -127,17 +135,11 @@ export default async function run() {
       projects.push({ id, net: (await networks.allocateNetwork({ project: id, partition: "fra1", name: `p${p}-net` })).network!.id });
     }
 
-    // 200 switch agents, two per rack, started together as a fabric's switches boot: each
-    // registers its switch with the inventory and reports to the reconciler at once.
-    const startAgent = async (i: number) => {
-      const device = leafName(i);
-      const root = mkdtempSync(join(tmpdir(), `bh-${device}-`));
-      roots[i - 1] = root;
-      const rack = `r${pad(Math.ceil(i / 2))}`;
-      writeFileSync(join(root, "switch.json"), JSON.stringify({ partition: "fra1", rack, role: "leaf", asn: 4200000000 + i, routerId: `10.255.${i >> 8}.${i & 255}`, os: { vendor: "Cumulus", version: "5.9.1" }, ports: ports.map((name, k) => ({ name, identifier: `Eth1/${k + 1}`, mtu: 9216, uplink: name === "swp31" || name === "swp32" })) }));
-      writeFileSync(join(root, "lldp.json"), JSON.stringify({ lldp: { interface: [] } }));
+    // An agent in simulate mode with an empty configuration root of its own. A device validates
+    // with its own CPU; here 200 agents would share the control plane's two cores, so they do not.
+    const startDeviceAgent = async (device: string, definition: ServiceDefinition<ConfigSpec>, root: string, env: Record<string, string>) => {
       agents.push(
-        await startTestService(metalCoreService as ServiceDefinition<ConfigSpec>, {
+        await startTestService(definition, {
           secret,
           env: {
             // Agents verify the reconciler's calls with its public key only, as in production.
@@ -150,23 +152,43 @@ export default async function run() {
             BULKHEAD_RECONCILER_URL: reconcilerUrl,
             BULKHEAD_INVENTORY_URL: inventory,
             BULKHEAD_AGENT_MODE: "simulate",
-            // A switch validates with its own CPU; here 200 agents would share the control plane's two cores.
             BULKHEAD_FRR_VALIDATE: "none",
             BULKHEAD_LOG_LEVEL: "warn",
             BULKHEAD_AGENT_HEARTBEAT_MS: "5000",
-            BULKHEAD_SWITCH_FILE: join(root, "switch.json"),
-            BULKHEAD_LLDP_FILE: join(root, "lldp.json"),
+            ...env,
           },
         }),
       );
     };
+    const startAgent = async (i: number) => {
+      const device = leafName(i);
+      const root = mkdtempSync(join(tmpdir(), `bh-${device}-`));
+      roots[i - 1] = root;
+      const rack = `r${pad(Math.ceil(i / 2))}`;
+      writeFileSync(join(root, "switch.json"), JSON.stringify({ partition: "fra1", rack, role: "leaf", asn: 4200000000 + i, routerId: `10.255.${i >> 8}.${i & 255}`, os: { vendor: "Cumulus", version: "5.9.1" }, ports: ports.map((name, k) => ({ name, identifier: `Eth1/${k + 1}`, mtu: 9216, uplink: name === "swp31" || name === "swp32" })) }));
+      writeFileSync(join(root, "lldp.json"), JSON.stringify({ lldp: { interface: [] } }));
+      await startDeviceAgent(device, metalCoreService as ServiceDefinition<ConfigSpec>, root, { BULKHEAD_SWITCH_FILE: join(root, "switch.json"), BULKHEAD_LLDP_FILE: join(root, "lldp.json") });
+    };
+    const startFirewallAgent = async (device: string) => {
+      const root = mkdtempSync(join(tmpdir(), `bh-${device}-`));
+      firewallRoots.push(root);
+      await startDeviceAgent(device, firewallAgentService as ServiceDefinition<ConfigSpec>, root, { BULKHEAD_NFT_VALIDATE: "none" });
+    };
+    /** Starts agents `AGENT_STARTS_AT_ONCE` at a time, as a fabric's devices boot together. */
+    const startAll = async (starts: (() => Promise<void>)[]) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: AGENT_STARTS_AT_ONCE }, async () => {
+          while (next < starts.length) await starts[next++]!();
+        }),
+      );
+    };
+    const leaves = Array.from({ length: LEAVES }, (_, k) => () => startAgent(k + 1));
+
+    // 200 switch agents, two per rack, started together as a fabric's switches boot: each
+    // registers its switch with the inventory and reports to the reconciler at once.
     const startedAgents = performance.now();
-    let nextAgent = 1;
-    await Promise.all(
-      Array.from({ length: AGENT_STARTS_AT_ONCE }, async () => {
-        while (nextAgent <= LEAVES) await startAgent(nextAgent++);
-      }),
-    );
+    await startAll(leaves);
     const agentsUpMs = performance.now() - startedAgents;
     progress(`${LEAVES} agents started`);
     const fabric = at(DesiredStateService, reconcilerUrl);
@@ -203,7 +225,8 @@ export default async function run() {
     const plan: { id: string; rack: number; port: number; project: (typeof projects)[number] }[] = [];
     const racks = LEAVES / 2;
     for (let k = 0; k < Math.max(Math.ceil(SINGLE_SAMPLES / 2), BURST); k++) plan.push({ id: `m${String(k).padStart(4, "0")}`, rack: k % racks, port: 1 + Math.floor(k / racks), project: projects[k % PROJECTS]! });
-    if (plan.some((m) => m.port > MACHINE_PORTS)) throw new Error("not enough machine ports");
+    // The last port is the firewalls'.
+    if (plan.some((m) => m.port >= MACHINE_PORTS)) throw new Error("not enough machine ports");
     const leavesOf = (m: { rack: number }) => [leafName(2 * m.rack + 1), leafName(2 * m.rack + 2)];
     const registerAll = async (list: typeof plan) => {
       for (const m of list) {
@@ -287,6 +310,29 @@ export default async function run() {
     const touched = new Set(burst.flatMap(leavesOf));
     const pushes = after.filter((d) => touched.has(d.device)).map((d) => Number(d.pushes) - (pushesBefore.get(d.device) ?? 0));
 
+    // Cold start with firewalls: 20 firewalls are allocated while the fabric runs; then the
+    // reconciler starts over on an empty database and every agent boots with an empty
+    // configuration root, all together. The reconciler learns the devices from their first
+    // reports, and renders, verifies and pushes every one of them.
+    const firewalls = Array.from({ length: FIREWALLS }, (_, k) => ({ id: `fw${pad(k + 1)}`, rack: k % racks, port: MACHINE_PORTS, project: projects[k % PROJECTS]! }));
+    await registerAll(firewalls);
+    for (const fw of firewalls) {
+      await machines.allocateFirewall({ project: fw.project.id, partition: "fra1", machine: fw.id, hostname: fw.id, image: "ubuntu-24-04", networks: [{ network: fw.project.net, autoAcquire: true }, { network: "internet", autoAcquire: true }] });
+      await install(fw);
+    }
+    await until("the firewalls rendered", 120_000, quiet, 250);
+    for (const a of agents.splice(0)) await a.stop();
+    await reconciler.stop();
+    for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+    progress(`${FIREWALLS} firewalls allocated; the fabric stopped`);
+    const coldAgain = performance.now();
+    reconciler = await startReconciler("reconciler_cbench_cold");
+    const reconcilerUpMs = performance.now() - coldAgain;
+    await startAll([...leaves, ...firewalls.map((fw) => () => startFirewallAgent(fw.id))]);
+    await until("every leaf and firewall in sync", 300_000, () => allInSync(LEAVES + FIREWALLS), 100);
+    const coldWithFirewallsMs = performance.now() - coldAgain;
+    progress(`${LEAVES} leaves and ${FIREWALLS} firewalls in sync from a cold start`);
+
     const queueRate = await queueThroughput(testValkeyUrl(), `${prefix}-q`, 32, 20_000);
     const tail = single.length >= P99_MIN_SAMPLES ? { single_change_p99_ms: round(percentile(single, 99)) } : {};
     const figures = {
@@ -305,6 +351,9 @@ export default async function run() {
       burst_mean_pushes_per_device: round(pushes.reduce((a, b) => a + b, 0) / pushes.length),
       burst_changes_per_device: BURST / racks,
       cold_converge_ms: Math.round(coldMs),
+      cold_with_firewalls_converge_ms: Math.round(coldWithFirewallsMs),
+      cold_with_firewalls_devices: LEAVES + FIREWALLS,
+      cold_with_firewalls_reconciler_start_ms: Math.round(reconcilerUpMs),
       cold_agents_started_ms: Math.round(agentsUpMs),
       queue_noop_jobs_per_s: Math.round(queueRate),
       agents: LEAVES,
@@ -344,12 +393,14 @@ export default async function run() {
       table(
         ["", "this run", "09209f0", "b00eb45", "target"],
         [
-          [`first agent started → all ${LEAVES} in sync (ms)`, figures.cold_converge_ms, previous.cold, before.cold, "< 5,000 (with 20 firewalls)"],
+          [`first agent started → all ${LEAVES} in sync (ms)`, figures.cold_converge_ms, previous.cold, before.cold, ""],
+          [`with ${FIREWALLS} firewalls: reconciler started on an empty database and the ${LEAVES + FIREWALLS} agents booting with empty disks → all in sync (ms)`, figures.cold_with_firewalls_converge_ms, "", "", "< 5,000"],
+          ["… of which the reconciler starting (process, migrations, serving) (ms)", figures.cold_with_firewalls_reconciler_start_ms, "", "", ""],
           [`… of which starting the ${LEAVES} agents (ms)`, figures.cold_agents_started_ms, previous.agents, "", ""],
           ["BullMQ no-op jobs/s on the same Valkey (32 concurrent): the machine's speed", figures.queue_noop_jobs_per_s, previous.queue, before.queue, ""],
         ],
       ),
-      "The cold start has no firewalls yet. Its agents start in the benchmark's own process, which is busy starting 200 services meanwhile: their applies answer slowly then, so this figure is bound by the harness as much as by the control plane.",
+      `The first cold start registers the ${LEAVES} switches as their agents start. The second comes after the burst: ${FIREWALLS} firewalls are allocated (on the first racks' last port, each of a project, with its private and the internet network), then the agents and the reconciler stop, the reconciler starts over on an empty database and every agent boots with an empty configuration root — the reconciler learns the devices from their first reports and renders, verifies and pushes all of them. Both times the agents start in the benchmark's own process, which is busy starting ${LEAVES} services meanwhile: their applies answer slowly then, so these figures are bound by the harness as much as by the control plane.`,
       "09209f06b8a7 is the previous run on this machine (its single changes were 40 allocations). b00eb4589e7d is the commit before the reconciler-speed work, with this benchmark on a slower machine (BullMQ gauge above) in a run of its own (its agents could not turn validation off: they ran `true` instead of `vtysh -C`).",
       "## Method",
       [
@@ -365,7 +416,7 @@ export default async function run() {
     for (const a of agents) await a.stop().catch(() => {});
     for (const p of processes.reverse()) await p.stop().catch(() => {});
     for (const db of databases) await db.drop().catch(() => {});
-    for (const r of roots) if (r) rmSync(r, { recursive: true, force: true });
+    for (const r of [...roots, ...firewallRoots]) if (r) rmSync(r, { recursive: true, force: true });
     await deleteKeys(testValkeyUrl(), `${prefix}:*`);
   }
 }

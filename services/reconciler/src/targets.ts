@@ -19,6 +19,7 @@
 //   policy.*, firewall.options.changed
 //                                    the firewalls the event names
 //   anything else                    nothing
+import { MachineRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import type { PublishedEvent } from "@bulkhead/db";
 
 export interface Targets {
@@ -35,7 +36,6 @@ export interface Targets {
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string" && v !== "") : []);
 const string = (value: unknown): string[] => (typeof value === "string" && value !== "" ? [value] : []);
 const vrfsOf = (networks: unknown): number[] => (Array.isArray(networks) ? networks.map((n) => Number((n as { vrf?: unknown }).vrf)).filter((v) => Number.isInteger(v) && v > 0) : []);
-const FIREWALL = 2;
 
 export function targetsOf(event: Pick<PublishedEvent, "topic" | "payload">): Targets {
   const p = event.payload ?? {};
@@ -47,7 +47,7 @@ export function targetsOf(event: Pick<PublishedEvent, "topic" | "payload">): Tar
     case "machine": {
       const leaves = strings(p.switches);
       if (!["machine.allocated", "machine.installed", "machine.freed"].includes(event.topic)) return { ...none, devices: leaves };
-      if (p.role !== FIREWALL) return { ...none, devices: leaves, firewallsOf: string(p.project) };
+      if (p.role !== MachineRole.FIREWALL) return { ...none, devices: leaves, firewallsOf: string(p.project) };
       const [device] = string(p.machine);
       const [project] = string(p.project);
       const firewall = device && project && event.topic !== "machine.freed" ? { device, project, partition: typeof p.partition === "string" ? p.partition : "" } : undefined;
