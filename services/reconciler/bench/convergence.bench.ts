@@ -394,9 +394,9 @@ export default async function run() {
         ["", "this run", "09209f0", "b00eb45", "target"],
         [
           [`first agent started → all ${LEAVES} in sync (ms)`, figures.cold_converge_ms, previous.cold, before.cold, ""],
+          [`… of which starting the ${LEAVES} agents (ms)`, figures.cold_agents_started_ms, previous.agents, "", ""],
           [`with ${FIREWALLS} firewalls: reconciler started on an empty database and the ${LEAVES + FIREWALLS} agents booting with empty disks → all in sync (ms)`, figures.cold_with_firewalls_converge_ms, "", "", "< 5,000"],
           ["… of which the reconciler starting (process, migrations, serving) (ms)", figures.cold_with_firewalls_reconciler_start_ms, "", "", ""],
-          [`… of which starting the ${LEAVES} agents (ms)`, figures.cold_agents_started_ms, previous.agents, "", ""],
           ["BullMQ no-op jobs/s on the same Valkey (32 concurrent): the machine's speed", figures.queue_noop_jobs_per_s, previous.queue, before.queue, ""],
         ],
       ),
