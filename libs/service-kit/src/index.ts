@@ -21,7 +21,7 @@ export {
 export { failpoint } from "./failpoints.js";
 export { HealthState, ServingStatus } from "./health.js";
 export { groupBy } from "./collections.js";
-export { DEFAULT_PAGE_SIZE, allPages, decodePageKeys, decodePageToken, encodePageToken, listPage, listPageByKeys, page, type Page, type PageKey, type PageRequest } from "./paging.js";
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, allPages, decodePageKeys, decodePageToken, encodePageToken, listPage, listPageByKeys, page, type Page, type PageKey, type PageRequest } from "./paging.js";
 export { compensate, Periodic, SagaSweeper, type SagaState } from "./sagas.js";
 export { scopeOf, type Scope } from "./scope.js";
 export { codeName, kLogger, kRequestId } from "./interceptors.js";

@@ -1,7 +1,7 @@
 // Keyset paging: a page token is the opaque key of the last item returned.
 import { InvalidArgumentError } from "./errors.js";
 
-export { allPages } from "@bulkhead/api/paging";
+export { MAX_PAGE_SIZE, allPages } from "@bulkhead/api/paging";
 
 /** A page's size when the caller names none (the contracts say so). */
 export const DEFAULT_PAGE_SIZE = 100;

@@ -5,7 +5,7 @@ import { MachineRole, type Machine, type MachineService } from "@bulkhead/api/ge
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import { firewallNetworksOf, type FirewallNetwork } from "@bulkhead/render";
-import { allPages, isNotFound } from "@bulkhead/service-kit";
+import { allPages, isNotFound, MAX_PAGE_SIZE } from "@bulkhead/service-kit";
 
 export { NetworkType };
 
@@ -45,7 +45,7 @@ export class Directory {
   /** The project's allocated firewalls (all pages). */
   async firewallsOf(project: string): Promise<Firewall[]> {
     return allPages(async (pageToken) => {
-      const page = await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000, pageToken });
+      const page = await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: MAX_PAGE_SIZE, pageToken });
       return { items: page.machines.map(firewallOf).filter((f): f is Firewall => f !== undefined), next: page.nextPageToken };
     });
   }
@@ -63,7 +63,7 @@ export class Directory {
   /** The addresses the project holds in a network. */
   async projectIps(project: string, network: string): Promise<string[]> {
     return allPages(async (pageToken) => {
-      const page = await this.ips.listIPs({ project, network, pageSize: 1000, pageToken });
+      const page = await this.ips.listIPs({ project, network, pageSize: MAX_PAGE_SIZE, pageToken });
       return { items: page.ips.map((ip) => ip.ip), next: page.nextPageToken };
     });
   }

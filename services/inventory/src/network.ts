@@ -65,7 +65,7 @@ export class NetworkPort {
   /** Every address matching the filter (all pages). */
   async listIps(filter: { machine?: string; project?: string; network?: string }): Promise<NetworkIp[]> {
     return allPages(async (pageToken) => {
-      const page = await this.ips.listIPs({ machine: filter.machine ?? "", project: filter.project ?? "", network: filter.network ?? "", pageSize: 1000, pageToken });
+      const page = await this.ips.listIPs({ machine: filter.machine ?? "", project: filter.project ?? "", network: filter.network ?? "", pageSize: MAX_PAGE_SIZE, pageToken });
       return { items: page.ips.map(toIp), next: page.nextPageToken };
     });
   }

@@ -62,7 +62,7 @@ export class Directory {
   /** Every ready network matching the filter (all pages). */
   async listNetworks(filter: { partition?: string; project?: string } = {}): Promise<NetworkFacts[]> {
     return allPages(async (pageToken) => {
-      const page = await this.networks.listNetworks({ partition: filter.partition ?? "", project: filter.project ?? "", pageSize: 1000, pageToken });
+      const page = await this.networks.listNetworks({ partition: filter.partition ?? "", project: filter.project ?? "", pageSize: MAX_PAGE_SIZE, pageToken });
       return { items: page.networks.map(facts), next: page.nextPageToken };
     });
   }
@@ -84,7 +84,7 @@ export class Directory {
   async addressesOf(project: string, network: string): Promise<string[]> {
     const firewalls = new Set((await this.firewallsOf(project)).map((m) => m.id));
     const ips = await allPages(async (pageToken) => {
-      const page = await this.ips.listIPs({ project, network, pageSize: 1000, pageToken });
+      const page = await this.ips.listIPs({ project, network, pageSize: MAX_PAGE_SIZE, pageToken });
       return { items: page.ips, next: page.nextPageToken };
     });
     return ips.filter((ip) => !firewalls.has(ip.machine)).map((ip) => ip.ip).sort();
@@ -107,7 +107,7 @@ export class Directory {
   /** The project's allocated firewalls (all pages). */
   private firewallsOf(project: string): Promise<Machine[]> {
     return allPages(async (pageToken) => {
-      const page = await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: 1000, pageToken });
+      const page = await this.machines.listMachines({ project, role: MachineRole.FIREWALL, pageSize: MAX_PAGE_SIZE, pageToken });
       return { items: page.machines, next: page.nextPageToken };
     });
   }
@@ -124,7 +124,7 @@ export class Directory {
 
   async projectsLabelled(labels: Record<string, string>): Promise<string[]> {
     const projects = await allPages(async (pageToken) => {
-      const r = await this.projects.listProjects({ labels, pageSize: 1000, pageToken });
+      const r = await this.projects.listProjects({ labels, pageSize: MAX_PAGE_SIZE, pageToken });
       return { items: r.projects, next: r.nextPageToken };
     });
     return projects.map((p) => p.id);

@@ -3,7 +3,7 @@
 // policies in force on each firewall. The isolation verifier's facts and the fabric lab's oracle
 // are derived from these — never from the views the renderer consumed.
 import type { Client } from "@connectrpc/connect";
-import { allPages } from "@bulkhead/service-kit";
+import { allPages, MAX_PAGE_SIZE } from "@bulkhead/service-kit";
 import { Protocol, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, MachineState, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import type { Switch, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
@@ -36,21 +36,21 @@ export interface PartitionRecords {
 
 export async function allNetworks(networks: Client<typeof NetworkService>, filter: { partition?: string; type?: NetworkType }): Promise<Network[]> {
   return allPages(async (pageToken) => {
-    const r = await networks.listNetworks({ ...filter, pageSize: 1000, pageToken });
+    const r = await networks.listNetworks({ ...filter, pageSize: MAX_PAGE_SIZE, pageToken });
     return { items: r.networks, next: r.nextPageToken };
   });
 }
 
 export async function allMachines(machines: Client<typeof MachineService>, filter: { partition?: string; role?: MachineRole; project?: string }): Promise<Machine[]> {
   return allPages(async (pageToken) => {
-    const r = await machines.listMachines({ ...filter, pageSize: 1000, pageToken });
+    const r = await machines.listMachines({ ...filter, pageSize: MAX_PAGE_SIZE, pageToken });
     return { items: r.machines, next: r.nextPageToken };
   });
 }
 
 export async function allSwitches(switches: Client<typeof SwitchService>, filter: { partition?: string }): Promise<Switch[]> {
   return allPages(async (pageToken) => {
-    const r = await switches.listSwitches({ ...filter, pageSize: 1000, pageToken });
+    const r = await switches.listSwitches({ ...filter, pageSize: MAX_PAGE_SIZE, pageToken });
     return { items: r.switches, next: r.nextPageToken };
   });
 }
@@ -65,7 +65,7 @@ export async function readRecords(services: RecordServices, partition: string): 
     allNetworks(services.networks, { partition }),
     allNetworks(services.networks, { type: NetworkType.EXTERNAL }),
     allPages(async (pageToken) => {
-      const r = await services.peering.listPeerings({ partition, pageSize: 1000, pageToken });
+      const r = await services.peering.listPeerings({ partition, pageSize: MAX_PAGE_SIZE, pageToken });
       return { items: r.peerings, next: r.nextPageToken };
     }),
     allSwitches(services.switches, { partition }),
@@ -78,7 +78,7 @@ export async function readRecords(services: RecordServices, partition: string): 
     Promise.all(
       firewalls.map((fw) =>
         allPages(async (pageToken) => {
-          const r = await services.policies.listPolicies({ firewall: fw.id, pageSize: 1000, pageToken });
+          const r = await services.policies.listPolicies({ firewall: fw.id, pageSize: MAX_PAGE_SIZE, pageToken });
           return { items: r.policies, next: r.nextPageToken };
         }),
       ),
@@ -88,7 +88,7 @@ export async function readRecords(services: RecordServices, partition: string): 
         .filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED)
         .map((n) =>
           allPages(async (pageToken) => {
-            const r = await services.ips.listIPs({ network: n.id, pageSize: 1000, pageToken });
+            const r = await services.ips.listIPs({ network: n.id, pageSize: MAX_PAGE_SIZE, pageToken });
             return { items: r.ips, next: r.nextPageToken };
           }),
         ),
