@@ -8,8 +8,8 @@ import { Role, type Machines } from "./machines.js";
 import { connectionMessage, imageMessage, machineMessage, portViewMessage, switchMessage, vrfMessage } from "./mappers.js";
 import type { NetworkPort } from "./network.js";
 import type { MachineRow, MachineStore } from "./store/machines.js";
-import { SWITCH, type Switches } from "./switches.js";
-import type { SwitchRow } from "./store/switches.js";
+import type { Switches } from "./switches.js";
+import { SWITCH, type SwitchRow } from "./store/switches.js";
 import { firewallNetworks, machineNetworks, readMachines, switchView, switchViews, type SwitchView } from "./views.js";
 
 const scope = (ctx: HandlerContext, project: string) => scopeOf(ctx.values.get(kPrincipal), project);

@@ -9,9 +9,7 @@ import { PORT_NAMES, switchFlavourOf } from "@bulkhead/api/switch-os";
 import type { NetworkPort } from "./network.js";
 import type { RegisterSwitchRequest, SwitchHeartbeatRequest } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { SwitchRow, SwitchStore } from "./store/switches.js";
-
-export const SWITCH = "bulkhead.inventory.v1.Switch";
+import { SWITCH, type SwitchRow, type SwitchStore } from "./store/switches.js";
 
 /** An address with its prefix length as the renderers write it (IPv6 compressed). */
 const canonicalInterfaceAddress = (text: string) => `${formatAddress(parseAddress(text.split("/")[0]!)!)}/${text.split("/")[1]}`;

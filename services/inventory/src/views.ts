@@ -48,12 +48,17 @@ export async function machineNetworks(machine: MachineRow, lookup: Lookup): Prom
   return networks.map((network) => ({ network, role: roleOf(network, allocation.project, primary?.id), ips: ips.filter((ip) => ip.network === network.id).map((ip) => ip.ip) }));
 }
 
+/** The ids of the project's firewalls (their addresses are never a machine's to announce or a firewall's to publish). */
+async function firewallIdsOf(machines: MachineStore, project: string): Promise<Set<string>> {
+  return new Set((await machines.list({ project, role: Role.Firewall }, undefined, 10_000)).map((m) => m.id));
+}
+
 /** A firewall's networks with what its project publishes in each (addresses not bound to a firewall). */
 export async function firewallNetworks(machine: MachineRow, lookup: Lookup, machines: MachineStore): Promise<MachineNetworkView[]> {
   const networks = await machineNetworks(machine, lookup);
   const project = machine.allocation?.project;
   if (!project) return networks;
-  const firewalls = new Set((await machines.list({ project, role: Role.Firewall }, undefined, 10_000)).map((m) => m.id));
+  const firewalls = await firewallIdsOf(machines, project);
   const ips = (await lookup.ips(project)).filter((ip) => !firewalls.has(ip.machine));
   return networks.map((n) => ({ ...n, projectIps: ips.filter((ip) => ip.network === n.network.id).map((ip) => ip.ip).sort() }));
 }
@@ -114,7 +119,7 @@ export async function switchViews(switches: readonly CabledSwitch[], machines: M
   const firewalls = new Map<string, Promise<Set<string>>>();
   const firewallsOf = (project: string) => {
     let found = firewalls.get(project);
-    if (!found) firewalls.set(project, (found = machines.list({ project, role: Role.Firewall }, undefined, 10_000).then((list) => new Set(list.map((m) => m.id)))));
+    if (!found) firewalls.set(project, (found = firewallIdsOf(machines, project)));
     return found;
   };
   const portView = async (connections: Map<string, string>, vrfs: Map<number, VrfView>, port: SwitchRow["ports"][number]): Promise<PortView> => {

@@ -132,22 +132,16 @@ export class Reconciler {
     const targets = targetsOf(event);
     if (targets.firewall) await this.store.announceFirewall(targets.firewall.device, targets.firewall.partition, targets.firewall.project);
     // Every render enqueued below begins after `from`, and the change was committed before it.
-    const [from, touching, firewalls] = await Promise.all([this.store.now(), this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses), Promise.all(targets.firewallsOf.map((project) => this.firewallsOf(project)))]);
+    // A project's firewalls are those recorded here: a firewall is recorded when its allocation's
+    // event is fanned out (above), before its first render is queued. So a change fanned out
+    // before that is one its render will read, and one fanned out after finds it.
+    const [from, touching, firewalls] = await Promise.all([this.store.now(), this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses), Promise.all(targets.firewallsOf.map((project) => this.store.firewallsServing(project)))]);
     const devices = new Set([...targets.devices, ...touching, ...firewalls.flat()]);
     await Promise.all([...devices].map((device) => this.queues.render(device)));
     if (devices.size > 0) this.log.debug({ topic: event.topic, key: event.key, devices: [...devices] }, "event fans out");
     const fannedOut = [...devices].sort();
     await this.store.changeFannedOut(event.source, event.id, from, fannedOut);
     return fannedOut;
-  }
-
-  /**
-   * The project's firewalls, from the devices recorded here: a firewall is recorded when its
-   * allocation's event is fanned out, before its first render is queued. So a change fanned out
-   * before that is one its render will read, and one fanned out after finds it.
-   */
-  private firewallsOf(project: string): Promise<string[]> {
-    return this.store.firewallsServing(project);
   }
 
   // --- render ---

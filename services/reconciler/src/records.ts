@@ -55,6 +55,20 @@ export async function allSwitches(switches: Client<typeof SwitchService>, filter
   });
 }
 
+async function allPolicies(policies: Client<typeof NetworkPolicyService>, firewall: string): Promise<NetworkPolicy[]> {
+  return allPages(async (pageToken) => {
+    const r = await policies.listPolicies({ firewall, pageSize: MAX_PAGE_SIZE, pageToken });
+    return { items: r.policies, next: r.nextPageToken };
+  });
+}
+
+async function allIps(ips: Client<typeof IPService>, network: string): Promise<IP[]> {
+  return allPages(async (pageToken) => {
+    const r = await ips.listIPs({ network, pageSize: MAX_PAGE_SIZE, pageToken });
+    return { items: r.ips, next: r.nextPageToken };
+  });
+}
+
 /** Machines and firewalls with an allocation (being installed, or installed: their ports are bound). */
 export const isAllocated = (m: Machine) => m.allocation !== undefined && (m.state === MachineState.ALLOCATED || m.state === MachineState.INSTALLED);
 
@@ -75,24 +89,8 @@ export async function readRecords(services: RecordServices, partition: string): 
   const allocated = machines.filter(isAllocated);
   const firewalls = allocated.filter((m) => m.allocation!.role === MachineRole.FIREWALL);
   const [policyLists, addressLists] = await Promise.all([
-    Promise.all(
-      firewalls.map((fw) =>
-        allPages(async (pageToken) => {
-          const r = await services.policies.listPolicies({ firewall: fw.id, pageSize: MAX_PAGE_SIZE, pageToken });
-          return { items: r.policies, next: r.nextPageToken };
-        }),
-      ),
-    ),
-    Promise.all(
-      networks
-        .filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED)
-        .map((n) =>
-          allPages(async (pageToken) => {
-            const r = await services.ips.listIPs({ network: n.id, pageSize: MAX_PAGE_SIZE, pageToken });
-            return { items: r.ips, next: r.nextPageToken };
-          }),
-        ),
-    ),
+    Promise.all(firewalls.map((fw) => allPolicies(services.policies, fw.id))),
+    Promise.all(networks.filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED).map((n) => allIps(services.ips, n.id))),
   ]);
   // What a firewall's ruleset may hold: every policy that compiles (one whose ruleset was refused still does).
   const policies = new Map(firewalls.map((fw, i) => [fw.id, policyLists[i]!.filter((p) => p.status?.compiles)]));

@@ -60,7 +60,7 @@ export interface ConnectionRow {
 export type SwitchFields = Pick<SwitchRow, "id" | "partition" | "rack" | "role" | "asn" | "router_id" | "management_ip" | "os_vendor" | "os_version" | "management" | "pxe_address" | "agent_version">;
 export type PortFields = Pick<PortRow, "name" | "identifier" | "mac" | "mtu" | "breakout" | "uplink">;
 
-const SWITCH = "bulkhead.inventory.v1.Switch";
+export const SWITCH = "bulkhead.inventory.v1.Switch";
 const switchColumns = `id, partition, rack, role, asn::float8 AS asn, host(router_id) AS router_id, host(management_ip) AS management_ip, os_vendor, os_version,
   management, pxe_address, agent_version, lldp_neighbors, running_config_hash, last_heartbeat_at, created_at, updated_at`;
 
