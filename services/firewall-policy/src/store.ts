@@ -109,12 +109,25 @@ export class PolicyStore {
     });
   }
 
-  /** Records a re-evaluated status; no event (the ruleset it came from is what changed). */
+  /**
+   * Records a re-evaluated status. Its state follows the ruleset it came from (no event), but
+   * whether it compiles changes what its firewalls may hold — the records the reconciler's
+   * verifier reads — so that change is an event naming them.
+   */
   async setStatus(id: string, status: Status): Promise<void> {
-    await this.pool.query(
-      "UPDATE policies SET state = $2, reason = $3, firewalls = $4, compiles = $5, status_at = now() WHERE id = $1::uuid AND (state, reason, firewalls, compiles) IS DISTINCT FROM ($2, $3, $4, $5)",
-      [uuidOrNull(id), status.state, status.reason, status.firewalls, status.compiles],
-    );
+    await withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<PolicyRow & { compiled: boolean }>(
+        `WITH before AS (SELECT id, compiles FROM policies WHERE id = $1::uuid FOR UPDATE),
+         updated AS (
+           UPDATE policies p SET state = $2, reason = $3, firewalls = $4, compiles = $5, status_at = now() FROM before
+           WHERE p.id = before.id AND (p.state, p.reason, p.firewalls, p.compiles) IS DISTINCT FROM ($2, $3, $4, $5)
+           RETURNING p.*, before.compiles AS compiled)
+         SELECT ${columns}, compiled FROM updated`,
+        [uuidOrNull(id), status.state, status.reason, status.firewalls, status.compiles],
+      );
+      const row = rows[0];
+      if (row && row.compiled !== row.compiles) await this.event(client, "policy.compiles.changed", row, row.firewalls);
+    });
   }
 
   async delete(id: string): Promise<PolicyRow> {

@@ -12,6 +12,8 @@ import { NetworkPolicyService, PolicyState, Protocol, RulesetOutcome, type Polic
 import { MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { encodePageToken } from "@bulkhead/service-kit";
 import { inNs, namespaces, walkPages } from "@bulkhead/testkit";
+import { appendOutbox } from "@bulkhead/db";
+import { PolicyState as StoredState, PolicyStore } from "../src/store.js";
 import { failure, startPolicyWorld, type PolicyWorld } from "./harness.js";
 
 type Spec = MessageInitShape<typeof PolicySpecSchema>;
@@ -111,6 +113,28 @@ test("a policy no network of the firewall can carry is rejected with the reason,
   const pending = (await editor.createPolicy({ project: w.f.projectA, spec: { name: "later", network: (await w.f.networks.allocateNetwork({ project: w.f.projectA, partition: "fra1", name: "later" })).network!.id, ingress: [{ from: [], ports: [tcp(22)] }] } })).policy!;
   assert.equal([pending.status?.state, pending.status?.firewalls], [PolicyState.PENDING, []]);
   assert.match(pending.status!.reason, "no firewall");
+});
+
+test("a re-evaluated policy that starts or stops compiling is an event naming its firewalls; other status changes are not", async ({ w }) => {
+  const editor = await w.editor(w.f.projectA);
+  const policy = (await editor.createPolicy({ project: w.f.projectA, spec: { name: "syslog-out", firewall: "fw-a", egress: [{ to: [], ports: [{ protocol: Protocol.UDP, port: 514 }] }] } })).policy!;
+  const store = new PolicyStore(w.service.service.pool, (client, event) => appendOutbox(client, "test", event));
+  const events = async () => (await w.service.service.pool.query("SELECT topic, payload FROM outbox WHERE payload->>'policy' = $1 AND topic <> 'policy.created' ORDER BY id", [policy.id])).rows;
+  const pending = { state: StoredState.Pending, reason: "waiting for fw-a to apply it", firewalls: ["fw-a"], compiles: true };
+  await store.setStatus(policy.id, { ...pending, state: StoredState.Deployed, reason: "" });
+  assert.equal(await events(), [], "deployed: what fw-a may hold is the same");
+  await store.setStatus(policy.id, { ...pending, state: StoredState.Rejected, reason: "fw-a: egress 0: outside", compiles: false });
+  await store.setStatus(policy.id, { ...pending, state: StoredState.Rejected, reason: "fw-a: egress 0: outside", compiles: false });
+  await store.setStatus(policy.id, pending);
+  assert.equal(
+    (await events()).map((e) => [e.topic, e.payload.firewalls]),
+    [
+      ["policy.compiles.changed", ["fw-a"]],
+      ["policy.compiles.changed", ["fw-a"]],
+    ],
+    "once when it stopped compiling (not again when recorded twice), once when it compiled again",
+  );
+  await editor.deletePolicy({ project: w.f.projectA, id: policy.id });
 });
 
 test("bad policies are refused naming the field, and nothing is written", async ({ w }) => {

@@ -5,7 +5,10 @@
 //                   waits out the rest of the interval, so a burst of changes costs it one more
 //                   push, not one each
 //   push            one job per device likewise; retried with exponential backoff and jitter,
-//                   then a dead letter on the device (Postgres, the newest 10) and FAILED
+//                   then a dead letter on the device (Postgres, the newest 10) and FAILED. A push
+//                   asked for only because the agent does not run the desired revision yet is
+//                   dropped while one is under way: that one delivers it
+//                   (a later heartbeat asks again if it did not)
 // Every queue is bounded: render and push hold at most two jobs per device, finished jobs are
 // removed, failed ones after a day.
 // Jobs of a worker that died are picked up again once their lock expires (BULKHEAD_STALLED_MS).
@@ -76,9 +79,9 @@ export class BullQueues implements WorkQueues {
     });
   }
 
-  async push(device: string): Promise<void> {
+  async push(device: string, unlessUnderWay = false): Promise<void> {
     const options: JobsOptions = {
-      deduplication: { id: `push-${device}`, keepLastIfActive: true },
+      deduplication: { id: `push-${device}`, keepLastIfActive: !unlessUnderWay },
       attempts: this.settings.pushAttempts,
       backoff: { type: "exponential", delay: this.settings.pushBackoffMs, jitter: 0.5 },
       removeOnComplete: true,

@@ -20,7 +20,7 @@ import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Re
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
 import { factsOf } from "./facts.js";
 import { CpuThread } from "./cpu.js";
-import { FreshReads } from "./fresh-reads.js";
+import { VersionedReads } from "./versioned-reads.js";
 import { labInputOf, withPlannedPolicy } from "./lab.js";
 import { allMachines, allSwitches, readRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
@@ -31,7 +31,8 @@ import { verifySyntax, type VerifyTools } from "./verify.js";
 /** Where the reconciler puts work; BullMQ in the service, plain functions in unit tests. */
 export interface WorkQueues {
   render(device: string, force?: boolean): Promise<void>;
-  push(device: string): Promise<void>;
+  /** `unlessUnderWay`: nothing new to deliver, so a push already under way will do. */
+  push(device: string, unlessUnderWay?: boolean): Promise<void>;
 }
 
 export interface Services {
@@ -88,6 +89,9 @@ export interface ChangeProgressView {
  */
 const GATHER_MS = 4;
 
+/** A records version no read has yet: records read after asking. */
+const RECORDS_ANEW = Number.POSITIVE_INFINITY;
+
 /** Switch-view reads in flight at once, and the most switches one read asks for. */
 const VIEW_READS_AT_ONCE = 2;
 const VIEWS_PER_READ = 100;
@@ -102,9 +106,9 @@ const findingsSummary = (findings: readonly Finding[]) => {
 
 export class Reconciler {
   private readonly agents = new Map<string, Client<typeof AgentService>>();
-  /** A partition's verifier facts and route-leak plan, each read once for the renders that need it together. */
-  private readonly facts = new FreshReads(async (partition: string) => factsOf(await readRecords(this.services, partition)), GATHER_MS);
-  private readonly leakPlans = new FreshReads((partition: string) => this.services.peering.getRouteLeakPlan({ partition }), GATHER_MS);
+  /** A partition's verifier facts and route-leak plan, read once for the renders of a records version (versioned-reads.ts). */
+  private readonly facts = new VersionedReads(async (partition: string) => factsOf(await readRecords(this.services, partition)), () => this.store.recordsVersion(), GATHER_MS);
+  private readonly leakPlans = new VersionedReads((partition: string) => this.services.peering.getRouteLeakPlan({ partition }), () => this.store.recordsVersion(), GATHER_MS);
   /** A partition's verification and large diffs, off the event loop. */
   private readonly cpu = new CpuThread();
   /** Switch views, read together for the renders waiting at once (each read begins after its render asked). */
@@ -135,7 +139,7 @@ export class Reconciler {
     // A project's firewalls are those recorded here: a firewall is recorded when its allocation's
     // event is fanned out (above), before its first render is queued. So a change fanned out
     // before that is one its render will read, and one fanned out after finds it.
-    const [from, touching, firewalls] = await Promise.all([this.store.now(), this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses), Promise.all(targets.firewallsOf.map((project) => this.store.firewallsServing(project)))]);
+    const [from, touching, firewalls] = await Promise.all([this.store.changeTakenIn(), this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses), Promise.all(targets.firewallsOf.map((project) => this.store.firewallsServing(project)))]);
     const devices = new Set([...targets.devices, ...touching, ...firewalls.flat()]);
     await Promise.all([...devices].map((device) => this.queues.render(device)));
     if (devices.size > 0) this.log.debug({ topic: event.topic, key: event.key, devices: [...devices] }, "event fans out");
@@ -153,8 +157,8 @@ export class Reconciler {
    */
   async render(device: string, force = false): Promise<boolean> {
     const started = performance.now();
-    const [from, row] = await Promise.all([this.store.now(), this.store.device(device)]);
-    let render = await this.renderDevice(device, row);
+    const [{ from, recordsVersion }, row] = await Promise.all([this.store.renderBegins(), this.store.device(device)]);
+    let render = await this.renderDevice(device, row, recordsVersion);
     const viewed = performance.now();
     if (!render) {
       if (row) await this.store.forget(device);
@@ -167,34 +171,37 @@ export class Reconciler {
     // A render refused before is refused again; what was verified before need not be again.
     if (!row || row.refused_hash !== render.rendered.hash) {
       if (row?.desired_hash !== render.rendered.hash) {
-        render.rendered.verification = await this.verify(device, render.rendered);
+        render.rendered.verification = await this.verify(device, render.rendered, recordsVersion);
         if (!render.rendered.verification.passed) render = await this.renderAgain(device, row, render);
       }
       verifiedMs = performance.now() - viewed;
       const { rendered } = render;
-      const cut = rendered.verification.passed ? undefined : await this.cutBack(device, render, row);
+      const cut = rendered.verification.passed ? undefined : await this.cutBack(device, render, row, recordsVersion);
       failpoint("reconciler.render.before-record");
       ({ row: after, changed } = await this.store.record(device, rendered, cut));
       if (cut && changed) await this.reportRuleset(device, rendered.model, RulesetOutcome.REFUSED, `the reconciler's isolation verification refused it: ${findingsSummary(rendered.verification.findings)}`);
     }
     if (force) await this.store.unblock(device);
-    await Promise.all([this.store.renderedFrom(device, from), changed || force || this.needsPush(after!) ? this.queues.push(device) : undefined]);
+    const push = changed || force ? this.queues.push(device) : this.needsPush(after!) ? this.queues.push(device, true) : undefined;
+    await Promise.all([this.store.renderedFrom(device, from), push]);
     this.log.debug({ device, changed, generation: after!.desired_generation, ms: Math.round(performance.now() - started), viewMs: Math.round(viewed - started), verifyMs: Math.round(verifiedMs) }, "rendered");
     return changed;
   }
 
   /**
    * A refused render made again from a view read now, and verified against records read after
-   * that view. The records the first verification read may be newer than the view the render
-   * came from: a machine installed in between is installed to the verifier and still in the PXE
-   * VLAN to the render. Refusing that would cut the device back (in a burst, every tenant of a
-   * leaf until the next render) for a change already on its way; a render refused for anything
-   * else is refused again, with the same findings.
+   * that view. The first render's view and records may hold different changes: a machine
+   * installed in between is installed to one and still in the PXE VLAN to the other (its event
+   * not yet taken in, or taken in after the render began). Refusing that would cut the device
+   * back (in a burst, every tenant of a leaf until the next render) for a change already on its
+   * way; a render refused for anything else is refused again, with the same findings. The
+   * records are read anew even when the view has not changed: the first verification may have
+   * used a read shared at the render's version, older than its view.
    */
   private async renderAgain(device: string, row: DeviceRow | undefined, first: Render): Promise<Render> {
-    const again = await this.renderDevice(device, row);
-    if (!again || again.rendered.hash === first.rendered.hash) return first;
-    if (again.rendered.hash !== row?.desired_hash) again.rendered.verification = await this.verify(device, again.rendered);
+    const again = await this.renderDevice(device, row, RECORDS_ANEW);
+    if (!again) return first;
+    if (again.rendered.hash !== row?.desired_hash) again.rendered.verification = await this.verify(device, again.rendered, RECORDS_ANEW);
     return again;
   }
 
@@ -202,7 +209,7 @@ export class Reconciler {
    * The verified part of a refused render: the last verified model minus what the new one no
    * longer grants (`cutback.ts`); if even that has a finding, every tenant grant removed.
    */
-  private async cutBack(device: string, render: Render, row: DeviceRow | undefined): Promise<CutBack> {
+  private async cutBack(device: string, render: Render, row: DeviceRow | undefined, recordsVersion: number): Promise<CutBack> {
     const last = (row?.desired_generation ? (await this.store.revision(device, row.desired_generation))?.model : undefined) as Partial<{ switch: SwitchModel; firewall: FirewallFrrModel }> | undefined;
     const model = render.rendered.model as DeviceModel;
     let cut: { model: DeviceModel; withheld: Withheld[] };
@@ -214,10 +221,10 @@ export class Reconciler {
       cut = { model: { firewall: c.model, ruleset: closedRuleset(device, c.model) }, withheld: c.withheld };
     }
     const candidate = this.rendered(render.rendered, cut.model);
-    candidate.verification = await this.verify(device, candidate);
+    candidate.verification = await this.verify(device, candidate, recordsVersion);
     if (candidate.verification.passed) return { rendered: candidate, withheld: cut.withheld };
     const closed = this.rendered(render.rendered, "switch" in model ? { switch: closedSwitch(model.switch) } : { firewall: closedFirewall(model.firewall), ruleset: closedRuleset(device, closedFirewall(model.firewall)) });
-    closed.verification = await this.verify(device, closed);
+    closed.verification = await this.verify(device, closed, recordsVersion);
     this.log.warn({ device, findings: closed.verification.findings.length, first: findingsSummary(closed.verification.findings) }, "even the closed configuration has findings; pushing it: it grants no tenant anything");
     return { rendered: closed, withheld: [{ grant: "every tenant grant of this device: its cut-back did not verify either", records: [...new Set(cut.withheld.flatMap((w) => w.records))] }] };
   }
@@ -229,14 +236,14 @@ export class Reconciler {
   }
 
   /** Syntax with the real tools, then isolation (libs/verify) against the partition's records. */
-  private async verify(device: string, rendered: Rendered): Promise<Rendered["verification"]> {
+  private async verify(device: string, rendered: Rendered, recordsVersion: number): Promise<Rendered["verification"]> {
     const started = performance.now();
     const since = (t: number) => Math.round(performance.now() - t);
     // The parsers and the facts' read together: they do not depend on each other.
     const timings = { syntaxMs: 0, factsMs: 0 };
     const [syntax, facts] = await Promise.all([
       verifySyntax(device, rendered.files, this.options.verify).finally(() => (timings.syntaxMs = since(started))),
-      this.options.isolation ? this.facts.read(rendered.partition).finally(() => (timings.factsMs = since(started))) : undefined,
+      this.options.isolation ? this.facts.read(rendered.partition, recordsVersion).finally(() => (timings.factsMs = since(started))) : undefined,
     ]);
     if (!facts) return syntax;
     const read = performance.now();
@@ -284,12 +291,13 @@ export class Reconciler {
     return withPlannedPolicy(input, draft.spec, plan.firewalls);
   }
 
-  private async renderDevice(device: string, row: DeviceRow | undefined): Promise<Render | undefined> {
+  /** A device's render from its view and, for a switch, the partition's leak plan as of `recordsVersion` or later. */
+  private async renderDevice(device: string, row: DeviceRow | undefined, recordsVersion: number): Promise<Render | undefined> {
     const view = await this.switchViews.submit(device);
     if (!view) return this.renderFirewall(device);
     const sw = view.switch!;
     if (sw.role !== SwitchRole.LEAF && sw.role !== SwitchRole.EXIT) return undefined;
-    const plan = await this.leakPlans.read(sw.partition);
+    const plan = await this.leakPlans.read(sw.partition, recordsVersion);
     let model: DeviceModel;
     try {
       model = { switch: switchModelOf(view, plan, row?.vlans ?? {}) };
@@ -434,7 +442,7 @@ export class Reconciler {
       row = (await this.store.heartbeat(device, report, true))!;
     }
     if (row.desired_generation === 0) await this.queues.render(device);
-    else if (this.needsPush(row)) await this.queues.push(device);
+    else if (this.needsPush(row)) await this.queues.push(device, true);
     return row;
   }
 
@@ -483,12 +491,15 @@ export class Reconciler {
   /** Re-renders and re-pushes devices (one, a partition's, or every known one and every switch). */
   async resync(filter: { device?: string; partition?: string }): Promise<string[]> {
     const devices = filter.device ? [filter.device] : (await this.store.devices({ partition: filter.partition })).map((d) => d.device);
+    // A resync is asked for when records may be off: its renders read them anew.
+    await this.store.recordsMayHaveChanged();
     for (const device of devices) await this.queues.render(device, true);
     return devices;
   }
 
   /** The periodic safety net: every device the inventory knows, and every one the store knows. */
   async fullResync(): Promise<void> {
+    await this.store.recordsMayHaveChanged();
     const known = new Set((await this.store.devices()).map((d) => d.device));
     for (const sw of await allSwitches(this.services.switches, {})) if (sw.role === SwitchRole.LEAF || sw.role === SwitchRole.EXIT) known.add(sw.id);
     for (const fw of await allMachines(this.services.machines, { role: MachineRole.FIREWALL })) known.add(fw.id);

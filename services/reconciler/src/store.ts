@@ -209,9 +209,36 @@ export class ReconcilerStore {
 
   // --- change progress (--wait) ---
 
-  /** The database's clock: renders and fan-outs are ordered by it, whichever replica ran them. */
-  async now(): Promise<Date> {
-    return (await this.pool.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]!.now;
+  // The database's clock orders renders and fan-outs, whichever replica ran them; the records
+  // version (migration 007) says which changes a read of the records holds.
+
+  /**
+   * A change is taken in: the records version is bumped, then the clock read (a render that began
+   * later began at this version or a later one). Answers the clock.
+   */
+  async changeTakenIn(): Promise<Date> {
+    // The clock is read from the bump's row: after it, not beside it.
+    return (await this.pool.query<{ now: Date }>("SELECT clock_timestamp() AS now FROM (SELECT nextval('records_version') AS version) bumped WHERE bumped.version IS NOT NULL")).rows[0]!.now;
+  }
+
+  /** A render begins: the clock, then the records version (read after it, so no change fanned out before the clock is missing from it). */
+  async renderBegins(): Promise<{ from: Date; recordsVersion: number }> {
+    const { rows } = await this.pool.query<{ now: Date; version: string }>(
+      `SELECT c.now, v.version FROM (SELECT clock_timestamp() AS now) c
+       CROSS JOIN LATERAL (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS version FROM records_version WHERE c.now IS NOT NULL) v`,
+    );
+    return { from: rows[0]!.now, recordsVersion: Number(rows[0]!.version) };
+  }
+
+  /** The records version now. */
+  async recordsVersion(): Promise<number> {
+    const { rows } = await this.pool.query<{ version: string }>("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS version FROM records_version");
+    return Number(rows[0]!.version);
+  }
+
+  /** Records may have changed without an event (a resync asks for them anew): the next render reads them again. */
+  async recordsMayHaveChanged(): Promise<void> {
+    await this.pool.query("SELECT nextval('records_version')");
   }
 
   /** A change was fanned out to `devices` (again, when its job is retried: the later one counts). */

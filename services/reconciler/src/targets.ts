@@ -16,7 +16,7 @@
 //                                    network (allow-lists hold the project's addresses that the
 //                                    port's own network does not cover), the project's firewalls
 //   peering.*                        every device carrying either VRF; the exit switch of a session
-//   policy.*, firewall.options.changed
+//   policy.* (also policy.compiles.changed), firewall.options.changed
 //                                    the firewalls the event names
 //   anything else                    nothing
 import { MachineRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";

@@ -257,6 +257,38 @@ test("a render from a view older than the records its verifier read is made agai
   }
 });
 
+test("renders of a quiet fabric share one read of the partition's leak plan; a change taken in, or a resync, is read anew", async ({ s }) => {
+  const token = await s.f.inventory.serviceToken("reconciler");
+  const at = <T extends DescService>(service: T, baseUrl: string) => createServiceClient(service, { baseUrl, token, protocol: "grpc" });
+  const services = { ips: at(IPService, s.f.network.url), switches: at(SwitchService, s.f.inventory.url), machines: at(MachineService, s.f.inventory.url), peering: at(PeeringService, s.peering.url), policies: at(NetworkPolicyService, s.policy.url), networks: at(NetworkService, s.f.network.url) };
+  let plans = 0;
+  const peering = { ...services.peering, getRouteLeakPlan: (request: Parameters<typeof services.peering.getRouteLeakPlan>[0]) => (plans++, services.peering.getRouteLeakPlan(request)) };
+  const store = new ReconcilerStore(s.reconciler!.service.pool);
+  const reconciler = new Reconciler(
+    store,
+    { ...services, peering },
+    { render: async () => {}, push: async () => {} },
+    { verify: await probeVerifyTools("required"), isolation: true, agentToken: async () => "", agentTimeoutMs: 1000, agentNetworks: [] },
+    createLogger("test", "silent"),
+  );
+  try {
+    await reconciler.render("leaf01");
+    await reconciler.render("leaf02");
+    await reconciler.render("leaf01");
+    assert.is(plans, 1, "three renders one after another, nothing taken in between: one read");
+    await store.changeTakenIn();
+    await reconciler.render("leaf02");
+    assert.is(plans, 2, "a change was taken in before the render began: read again");
+    await reconciler.render("leaf01");
+    assert.is(plans, 2);
+    await reconciler.resync({ device: "leaf01" });
+    await reconciler.render("leaf01");
+    assert.is(plans, 3, "a resync reads the records anew");
+  } finally {
+    await reconciler.close();
+  }
+});
+
 test("a firewall is found by its project's later changes as soon as its allocation fanned out, before its first render", async ({ s }) => {
   const renders: string[] = [];
   const reconciler = new Reconciler(

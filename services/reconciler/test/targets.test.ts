@@ -29,6 +29,7 @@ test("networks, peerings, policies and switches", () => {
   assert.equal(t("network.updated", { vrf: 30, project: "p" }).vrfs, [30]);
   assert.equal(t("peering.created", { networks: [{ vrf: 30 }, { vrf: 31 }], switch: "exit01" }), { devices: ["exit01"], vrfs: [30, 31], projects: [], addresses: [], firewallsOf: [] });
   assert.equal(t("policy.updated", { firewalls: ["fw1", "fw2"] }).devices, ["fw1", "fw2"]);
+  assert.equal(t("policy.compiles.changed", { firewalls: ["fw2"] }).devices, ["fw2"]);
   assert.equal(t("firewall.options.changed", { firewalls: ["fw1"] }).devices, ["fw1"]);
   assert.equal(t("switch.updated", { switch: "leaf01" }).devices, ["leaf01"]);
 });
