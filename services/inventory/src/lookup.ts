@@ -29,6 +29,11 @@ class Reads<T> {
     return found;
   }
 
+  /** `value` is what a read of `key` would answer now (nothing is read for it). */
+  know(key: string, value: T): void {
+    if (!this.found.has(key)) this.found.set(key, Promise.resolve(value));
+  }
+
   /** Reads the keys not read yet, in one call. */
   async read(keys: Iterable<string>): Promise<void> {
     const missing = [...new Set(keys)].filter((key) => !this.found.has(key));
@@ -74,6 +79,11 @@ export class Lookup {
   async machineIps(project: string, machine: string): Promise<NetworkIp[]> {
     if (this.projectIps.has(project)) return (await this.projectIps.get(project)).filter((ip) => ip.machine === machine);
     return (await this.boundIps.get(machine)).filter((ip) => ip.project === project);
+  }
+
+  /** Every address bound to `machine` is `ips` (those its allocation just acquired): its answer reads none. */
+  knowMachineIps(machine: string, ips: NetworkIp[]): void {
+    this.boundIps.know(machine, ips);
   }
 
   /** Reads the networks of `ids` in one list. */

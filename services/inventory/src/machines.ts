@@ -12,7 +12,7 @@ import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { formatAddress, parsePrefix } from "@bulkhead/netaddr";
 import { matchConnections, type KnownSwitch, type NicReport } from "./lldp.js";
 import { Lookup } from "./lookup.js";
-import { NetworkType, type Network, type NetworkPort } from "./network.js";
+import { NetworkType, type Network, type NetworkIp, type NetworkPort } from "./network.js";
 import { isPrivate, primaryOf } from "./roles.js";
 import type { SecretBox } from "./secrets.js";
 import { MachineState, RequestIdTaken, type AllocationNetwork, type MachineRow, type MachineStore } from "./store/machines.js";
@@ -72,7 +72,7 @@ export class Machines {
     return row;
   }
 
-  list(scope: Scope, filter: { partition?: string; rack?: string; state?: number; role?: number }, after: string | undefined, limit: number): Promise<MachineRow[]> {
+  list(scope: Scope, filter: { partition?: string; rack?: string; state?: number; role?: number; ids?: string[] }, after: string | undefined, limit: number): Promise<MachineRow[]> {
     return this.store.list({ ...filter, project: scope.project }, after, limit);
   }
 
@@ -193,6 +193,7 @@ export class Machines {
 
   private async completeAllocation(row: MachineRow, lookup: Lookup): Promise<MachineRow> {
     const allocation = row.allocation!;
+    const acquiredIps: NetworkIp[] = [];
     try {
       for (const attachment of allocation.networks.filter((n) => n.autoAcquire)) {
         const network = await lookup.network(attachment.network);
@@ -205,16 +206,19 @@ export class Machines {
           families.map(async (family) => {
             // A firewall's VTEP: the lowest underlay address that is no switch's router id (nor taken).
             const address = network.type === NetworkType.UNDERLAY ? await this.freeVtep(network, row, allocation.id) : "";
-            await this.network.allocateIp(allocation.project, network.id, family, row.id, ipRequestId(allocation.id, network.id, family), address);
+            return this.network.allocateIp(allocation.project, network.id, family, row.id, ipRequestId(allocation.id, network.id, family), address);
           }),
         );
         const failed = acquired.find((r) => r.status === "rejected");
         if (failed) throw failed.reason;
+        for (const r of acquired) if (r.status === "fulfilled") acquiredIps.push(r.value);
       }
       for (const uuid of allocation.explicit_ips) await this.network.bindIp(uuid, row.id);
       failpoint("inventory.allocate.after-ips");
       const ready = await this.store.markAllocated(row.id, await this.eventPayload(row, lookup));
       if (!ready) throw new FailedPreconditionError(`the allocation of machine ${row.id} was abandoned; try again with a new request_id`);
+      // Its addresses are those it just acquired, unless the caller brought some (then they are read).
+      if (allocation.explicit_ips.length === 0) lookup.knowMachineIps(row.id, acquiredIps);
       return ready;
     } catch (error) {
       await compensate(this.log, `allocation of ${row.id}`, () => this.compensateAllocation(row));

@@ -71,7 +71,7 @@ export function inventoryRoutes(switches: Switches, machines: Machines, store: M
         return { machine: await withNetworks(await machines.get(scope(ctx, req.project), req.id)) };
       },
       async listMachines(req, ctx) {
-        const filter = { partition: req.partition || undefined, rack: req.rack || undefined, state: req.state || undefined, role: req.role || undefined };
+        const filter = { partition: req.partition || undefined, rack: req.rack || undefined, state: req.state || undefined, role: req.role || undefined, ids: req.ids.length > 0 ? req.ids : undefined };
         const { items, nextPageToken } = await listPage(req, (after, limit) => machines.list(scope(ctx, req.project), filter, after, limit), (m) => m.id);
         const lookup = new Lookup(network);
         await readMachines(items, lookup);

@@ -4,7 +4,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Code } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bulkhead/api/gen/buf/validate/validate_pb.js";
-import { MachineService, MachineState, NetworkRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
+import { MachineRole, MachineService, MachineState, NetworkRole } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
 import { PortRole, SwitchRole, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import { IPType } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
@@ -103,6 +103,8 @@ test("a machine gets one IP per family of each network and an ASN; installed, it
   assert.equal([own?.network, own?.role, own?.vrf, own?.ips.length], [f.netA.id, NetworkRole.PRIVATE_PRIMARY, f.netA.vrf, 2], "dual stack: one IPv4 and one IPv6 address");
   assert.ok(own!.ips.some((ip) => ip.includes(":")) && own!.ips.some((ip) => ip.startsWith("10.0.")));
   assert.equal([internet?.role, internet?.ips.length], [NetworkRole.EXTERNAL, 1]);
+  const addresses = (networks: typeof allocation.networks) => networks.map((n) => [n.network, [...n.ips].sort()]);
+  assert.equal(addresses(allocation.networks), addresses((await f.machines.getMachine({ id: "m1" })).machine!.allocation!.networks), "the answer's addresses are those a read finds");
   assert.equal((await editor.allocateMachine(request)).machine?.allocation?.asn, allocation.asn, "a retried request returns the same allocation");
   assert.is((await f.ips.listIPs({ machine: "m1" })).ips.length, 3, "and took no more addresses");
 
@@ -179,6 +181,24 @@ test("GetSwitchViews answers each switch's view as GetSwitchView does, from one 
   for (const [devices, field] of [[[], "devices"], [["leaf01", "leaf01"], "devices"], [["Leaf 1"], "devices.0"]] as const) {
     const error = await failure(service.getSwitchViews({ devices: [...devices] }));
     assert.equal([error.code, fieldOf(error)], [Code.InvalidArgument, field], JSON.stringify(devices));
+  }
+});
+
+test("ListMachines by ids lists those of them that exist and match the other filters, in pages; a member sees only its project's; bad ids are refused naming the field", async ({ f }) => {
+  const service = f.inventory.client(MachineService, await f.inventory.serviceToken("reconciler"));
+  type Request = Parameters<typeof service.listMachines>[0];
+  const ids = async (client: { listMachines: typeof service.listMachines }, request: Request) => (await client.listMachines(request)).machines.map((m) => m.id);
+  assert.equal(await ids(service, { ids: ["m2", "nope", "m1"] }), ["m1", "m2"]);
+  assert.equal(await ids(service, { ids: ["m1", "fw1", "m2"], role: MachineRole.FIREWALL }), ["fw1"]);
+  const first = await service.listMachines({ ids: ["m1", "m2", "fw1"], pageSize: 2 });
+  assert.equal([first.machines.map((m) => m.id), await ids(service, { ids: ["m1", "m2", "fw1"], pageSize: 2, pageToken: first.nextPageToken })], [["fw1", "m1"], ["m2"]]);
+  const viewer = f.inventory.client(MachineService, await f.inventory.projectToken(f.projectA, "viewer"));
+  assert.equal(await ids(viewer, { project: f.projectA, ids: ["m1", "m2"] }), ["m1"], "a free machine is no project's");
+  const other = f.inventory.client(MachineService, await f.inventory.projectToken(f.projectB, "owner"));
+  assert.equal(await ids(other, { project: f.projectB, ids: ["m1", "fw1"] }), [], "another project's machines are not listed");
+  for (const [list, field] of [[["m1", "m1"], "ids"], [["M 1"], "ids.0"], [Array.from({ length: 1001 }, (_, i) => `m${i}`), "ids"]] as const) {
+    const error = await failure(service.listMachines({ ids: [...list] }));
+    assert.equal([error.code, fieldOf(error)], [Code.InvalidArgument, field], list.slice(0, 2).join());
   }
 });
 

@@ -9,7 +9,7 @@ import { MachineRole, type GetMachineViewResponse, type MachineService } from "@
 import { SwitchRole, type GetSwitchViewResponse, type SwitchService } from "@bulkhead/api/gen/bulkhead/inventory/v1/switch_pb.js";
 import type { IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import type { NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
-import type { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import type { GetRouteLeakPlanResponse, PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, createServiceClient, failpoint, isNotFound, type Logger } from "@bulkhead/service-kit";
 import type { Prefix } from "@bulkhead/netaddr";
 import { agentEndpointVerdict } from "./endpoints.js";
@@ -17,12 +17,13 @@ import type { PublishedEvent } from "@bulkhead/db";
 import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, SWITCH_FILES, UnsupportedSwitch, type FirewallFrrModel, type RenderedSwitch, type RevisionFile, type SwitchModel } from "@bulkhead/render";
 import { closedFirewall, closedSwitch, cutFirewall, cutSwitch, type Withheld } from "./cutback.js";
 import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
-import { verifyPartition as verifyIsolation, type DeviceConfig, type Finding } from "@bulkhead/verify";
+import { verifyPartition as verifyIsolation, type DeviceConfig, type Facts, type Finding } from "@bulkhead/verify";
 import { factsOf } from "./facts.js";
 import { CpuThread } from "./cpu.js";
-import { VersionedReads } from "./versioned-reads.js";
+import { Snapshots } from "./snapshots.js";
+import { RecordsPart, recordsChangeOf, staleOf } from "./records-changes.js";
 import { labInputOf, withPlannedPolicy } from "./lab.js";
-import { allMachines, allSwitches, readRecords } from "./records.js";
+import { allMachines, allSwitches, readRecords, refreshRecords, type PartitionRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
 import { targetsOf } from "./targets.js";
 import { Batches } from "./batches.js";
@@ -89,8 +90,17 @@ export interface ChangeProgressView {
  */
 const GATHER_MS = 4;
 
-/** A records version no read has yet: records read after asking. */
+/** Records read whole after asking, not any snapshot brought forward. */
 const RECORDS_ANEW = Number.POSITIVE_INFINITY;
+
+/** Whether `changes` may have changed the partition's route-leak plan. */
+const stalePlan = (partition: string, changes: Parameters<typeof staleOf>[1]) => {
+  const { parts } = staleOf(partition, changes);
+  return parts.has(RecordsPart.All) || parts.has(RecordsPart.Plan);
+};
+
+/** A snapshot as of `version`, or read whole for RECORDS_ANEW. */
+const asOf = <V>(snapshots: Snapshots<V>, partition: string, version: number) => (version === RECORDS_ANEW ? snapshots.readWhole(partition) : snapshots.read(partition, version));
 
 /** Switch-view reads in flight at once, and the most switches one read asks for. */
 const VIEW_READS_AT_ONCE = 2;
@@ -106,9 +116,15 @@ const findingsSummary = (findings: readonly Finding[]) => {
 
 export class Reconciler {
   private readonly agents = new Map<string, Client<typeof AgentService>>();
-  /** A partition's verifier facts and route-leak plan, read once for the renders of a records version (versioned-reads.ts). */
-  private readonly facts = new VersionedReads(async (partition: string) => factsOf(await readRecords(this.services, partition)), () => this.store.recordsVersion(), GATHER_MS);
-  private readonly leakPlans = new VersionedReads((partition: string) => this.services.peering.getRouteLeakPlan({ partition }), () => this.store.recordsVersion(), GATHER_MS);
+  /** A partition's records (the verifier's facts come from them) and route-leak plan, as of a records version (snapshots.ts). */
+  private readonly records = new Snapshots((partition: string, previous: PartitionRecords | undefined, changes) => refreshRecords(this.services, partition, previous, changes), (since) => this.store.recordsChangesSince(since), GATHER_MS);
+  private readonly leakPlans = new Snapshots(
+    async (partition: string, previous: GetRouteLeakPlanResponse | undefined, changes) => (previous && changes && !stalePlan(partition, changes) ? previous : this.services.peering.getRouteLeakPlan({ partition })),
+    (since) => this.store.recordsChangesSince(since),
+    GATHER_MS,
+  );
+  /** The verifier's facts of each records snapshot, derived once. */
+  private readonly factsOfRecords = new WeakMap<PartitionRecords, Facts>();
   /** A partition's verification and large diffs, off the event loop. */
   private readonly cpu = new CpuThread();
   /** Switch views, read together for the renders waiting at once (each read begins after its render asked). */
@@ -139,7 +155,7 @@ export class Reconciler {
     // A project's firewalls are those recorded here: a firewall is recorded when its allocation's
     // event is fanned out (above), before its first render is queued. So a change fanned out
     // before that is one its render will read, and one fanned out after finds it.
-    const [from, touching, firewalls] = await Promise.all([this.store.changeTakenIn(), this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses), Promise.all(targets.firewallsOf.map((project) => this.store.firewallsServing(project)))]);
+    const [from, touching, firewalls] = await Promise.all([this.store.changeTakenIn(recordsChangeOf(event)), this.store.devicesTouching(targets.vrfs, targets.projects, targets.addresses), Promise.all(targets.firewallsOf.map((project) => this.store.firewallsServing(project)))]);
     const devices = new Set([...targets.devices, ...touching, ...firewalls.flat()]);
     await Promise.all([...devices].map((device) => this.queues.render(device)));
     if (devices.size > 0) this.log.debug({ topic: event.topic, key: event.key, devices: [...devices] }, "event fans out");
@@ -243,13 +259,21 @@ export class Reconciler {
     const timings = { syntaxMs: 0, factsMs: 0 };
     const [syntax, facts] = await Promise.all([
       verifySyntax(device, rendered.files, this.options.verify).finally(() => (timings.syntaxMs = since(started))),
-      this.options.isolation ? this.facts.read(rendered.partition, recordsVersion).finally(() => (timings.factsMs = since(started))) : undefined,
+      this.options.isolation ? this.factsAsOf(rendered.partition, recordsVersion).finally(() => (timings.factsMs = since(started))) : undefined,
     ]);
     if (!facts) return syntax;
     const read = performance.now();
     const { findings } = verifyIsolation([{ device, kind: rendered.kind === DeviceKind.Firewall ? "firewall" : "switch", files: rendered.files }], facts);
     this.log.debug({ device, ...timings, isolationMs: since(read) }, "verified");
     return { passed: syntax.passed && findings.length === 0, checks: [...syntax.checks, "isolation"], findings: [...syntax.findings, ...findings] };
+  }
+
+  /** The verifier's facts from the partition's records as of `version`. */
+  private async factsAsOf(partition: string, version: number): Promise<Facts> {
+    const records = await asOf(this.records, partition, version);
+    let facts = this.factsOfRecords.get(records);
+    if (!facts) this.factsOfRecords.set(records, (facts = factsOf(records)));
+    return facts;
   }
 
   /**
@@ -297,7 +321,7 @@ export class Reconciler {
     if (!view) return this.renderFirewall(device);
     const sw = view.switch!;
     if (sw.role !== SwitchRole.LEAF && sw.role !== SwitchRole.EXIT) return undefined;
-    const plan = await this.leakPlans.read(sw.partition, recordsVersion);
+    const plan = await asOf(this.leakPlans, sw.partition, recordsVersion);
     let model: DeviceModel;
     try {
       model = { switch: switchModelOf(view, plan, row?.vlans ?? {}) };

@@ -10,6 +10,7 @@ import type { Switch, SwitchService } from "@bulkhead/api/gen/bulkhead/inventory
 import type { IP, IPService } from "@bulkhead/api/gen/bulkhead/network/v1/ip_pb.js";
 import { NetworkType, type Network, type NetworkService } from "@bulkhead/api/gen/bulkhead/network/v1/network_pb.js";
 import type { Peering, PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb.js";
+import { RecordsPart, staleOf, type RecordsChange } from "./records-changes.js";
 
 export interface RecordServices {
   networks: Client<typeof NetworkService>;
@@ -74,27 +75,89 @@ export const isAllocated = (m: Machine) => m.allocation !== undefined && (m.stat
 
 export const isInstalled = (m: Machine) => m.state === MachineState.INSTALLED;
 
+const ownAndExternalNetworks = async (services: RecordServices, partition: string): Promise<Network[]> => {
+  const [own, external] = await Promise.all([allNetworks(services.networks, { partition }), allNetworks(services.networks, { type: NetworkType.EXTERNAL })]);
+  return [...new Map([...own, ...external].map((n) => [n.id, n])).values()];
+};
+
+const allPeerings = (services: RecordServices, partition: string): Promise<Peering[]> =>
+  allPages(async (pageToken) => {
+    const r = await services.peering.listPeerings({ partition, pageSize: MAX_PAGE_SIZE, pageToken });
+    return { items: r.peerings, next: r.nextPageToken };
+  });
+
+/** The allocated machines of the partition among `ids` (each list of ids a page at most). */
+async function allocatedAmong(services: RecordServices, partition: string, ids: readonly string[]): Promise<Machine[]> {
+  const chunks = Array.from({ length: Math.ceil(ids.length / MAX_PAGE_SIZE) }, (_, i) => ids.slice(i * MAX_PAGE_SIZE, (i + 1) * MAX_PAGE_SIZE));
+  const lists = await Promise.all(
+    chunks.map((chunk) =>
+      allPages(async (pageToken) => {
+        const r = await services.machines.listMachines({ partition, ids: chunk, pageSize: MAX_PAGE_SIZE, pageToken });
+        return { items: r.machines, next: r.nextPageToken };
+      }),
+    ),
+  );
+  const asked = new Set(ids);
+  return lists.flat().filter((m) => asked.has(m.id) && m.partition === partition && isAllocated(m));
+}
+
+const firewallsAmong = (machines: readonly Machine[]) => machines.filter((m) => m.allocation!.role === MachineRole.FIREWALL).map((m) => m.id);
+
+const publicNetworks = (networks: readonly Network[]) => networks.filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED);
+
 export async function readRecords(services: RecordServices, partition: string): Promise<PartitionRecords> {
-  const [own, external, peerings, switches, machines] = await Promise.all([
-    allNetworks(services.networks, { partition }),
-    allNetworks(services.networks, { type: NetworkType.EXTERNAL }),
-    allPages(async (pageToken) => {
-      const r = await services.peering.listPeerings({ partition, pageSize: MAX_PAGE_SIZE, pageToken });
-      return { items: r.peerings, next: r.nextPageToken };
-    }),
+  const [networks, peerings, switches, machines] = await Promise.all([
+    ownAndExternalNetworks(services, partition),
+    allPeerings(services, partition),
     allSwitches(services.switches, { partition }),
-    allMachines(services.machines, { partition }),
+    allMachines(services.machines, { partition }).then((all) => all.filter(isAllocated)),
   ]);
-  const networks = [...new Map([...own, ...external].map((n) => [n.id, n])).values()];
-  const allocated = machines.filter(isAllocated);
-  const firewalls = allocated.filter((m) => m.allocation!.role === MachineRole.FIREWALL);
-  const [policyLists, addressLists] = await Promise.all([
-    Promise.all(firewalls.map((fw) => allPolicies(services.policies, fw.id))),
-    Promise.all(networks.filter((x) => x.type === NetworkType.EXTERNAL || x.type === NetworkType.CHILD_SHARED).map((n) => allIps(services.ips, n.id))),
+  return withPoliciesAndAddresses(services, { partition, networks, peerings, switches, machines }, {});
+}
+
+/**
+ * A partition's records brought forward from `previous` by `changes`: only the parts they name
+ * are read again — of the machines, those they name — the rest is `previous`'s. Read whole
+ * without a previous read or when the changes are not all known.
+ */
+export async function refreshRecords(services: RecordServices, partition: string, previous: PartitionRecords | undefined, changes: readonly RecordsChange[] | undefined): Promise<PartitionRecords> {
+  const stale = previous && changes ? staleOf(partition, changes) : undefined;
+  if (!previous || !stale || stale.parts.has(RecordsPart.All)) return readRecords(services, partition);
+  const again = (part: RecordsPart) => stale.parts.has(part);
+  const [networks, peerings, switches, machines] = await Promise.all([
+    again(RecordsPart.Networks) ? ownAndExternalNetworks(services, partition) : previous.networks,
+    again(RecordsPart.Peerings) ? allPeerings(services, partition) : previous.peerings,
+    again(RecordsPart.Switches) ? allSwitches(services.switches, { partition }) : previous.switches,
+    machinesAfter(services, partition, previous.machines, stale.machines),
   ]);
-  // What a firewall's ruleset may hold: every policy that compiles (one whose ruleset was refused still does).
-  const policies = new Map(firewalls.map((fw, i) => [fw.id, policyLists[i]!.filter((p) => p.status?.compiles)]));
-  return { partition, networks, peerings, switches, machines: allocated, policies, addresses: addressLists.flat() };
+  const firewallsChanged = firewallsAmong(machines).join() !== firewallsAmong(previous.machines).join();
+  return withPoliciesAndAddresses(
+    services,
+    { partition, networks, peerings, switches, machines },
+    {
+      policies: again(RecordsPart.Policies) || firewallsChanged ? undefined : previous.policies,
+      addresses: again(RecordsPart.Addresses) || again(RecordsPart.Networks) ? undefined : previous.addresses,
+    },
+  );
+}
+
+/** The records with their firewalls' policies and the addresses in public networks: read, unless `kept`. */
+async function withPoliciesAndAddresses(services: RecordServices, records: Omit<PartitionRecords, "policies" | "addresses">, kept: Partial<Pick<PartitionRecords, "policies" | "addresses">>): Promise<PartitionRecords> {
+  const firewalls = firewallsAmong(records.machines);
+  const [policies, addresses] = await Promise.all([
+    // What a firewall's ruleset may hold: every policy that compiles (one whose ruleset was refused still does).
+    kept.policies ?? Promise.all(firewalls.map((fw) => allPolicies(services.policies, fw))).then((lists) => new Map(firewalls.map((fw, i) => [fw, lists[i]!.filter((p) => p.status?.compiles)]))),
+    kept.addresses ?? Promise.all(publicNetworks(records.networks).map((n) => allIps(services.ips, n.id))).then((lists) => lists.flat()),
+  ]);
+  return { ...records, policies, addresses };
+}
+
+/** `previous` with the machines `changed` names read again (gone, or no longer allocated: left out). */
+async function machinesAfter(services: RecordServices, partition: string, previous: readonly Machine[], changed: ReadonlySet<string>): Promise<Machine[]> {
+  if (changed.size === 0) return [...previous];
+  const byId = new Map(previous.filter((m) => !changed.has(m.id)).map((m) => [m.id, m]));
+  for (const m of await allocatedAmong(services, partition, [...changed])) byId.set(m.id, m);
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** A policy rule as plain data: peers with exceptions, and port ranges (`to` = `from` for one port). */

@@ -4,6 +4,7 @@ import { withTransaction, type Pool } from "@bulkhead/db";
 import type { RevisionFile } from "@bulkhead/render";
 import type { Finding } from "@bulkhead/verify";
 import type { Withheld } from "./cutback.js";
+import { RecordsPart, type RecordsChange } from "./records-changes.js";
 
 export const enum DeviceKind {
   Unknown = 0,
@@ -213,32 +214,53 @@ export class ReconcilerStore {
   // version (migration 007) says which changes a read of the records holds.
 
   /**
-   * A change is taken in: the records version is bumped, then the clock read (a render that began
-   * later began at this version or a later one). Answers the clock.
+   * A change is taken in: the records version is bumped with what it changed (committed before
+   * this returns), then the clock read — a render that began later began at this version or a
+   * later one. Answers the clock.
    */
-  async changeTakenIn(): Promise<Date> {
-    // The clock is read from the bump's row: after it, not beside it.
-    return (await this.pool.query<{ now: Date }>("SELECT clock_timestamp() AS now FROM (SELECT nextval('records_version') AS version) bumped WHERE bumped.version IS NOT NULL")).rows[0]!.now;
+  async changeTakenIn(change: RecordsChange): Promise<Date> {
+    await this.pool.query(
+      `WITH bumped AS (UPDATE records_version SET version = version + 1 RETURNING version)
+       INSERT INTO records_changes (version, partition, parts, machines) SELECT version, $1, $2, $3 FROM bumped`,
+      [change.partition, change.parts, change.machines],
+    );
+    return (await this.pool.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]!.now;
   }
 
-  /** A render begins: the clock, then the records version (read after it, so no change fanned out before the clock is missing from it). */
+  /**
+   * A render begins: the clock and the records version. The clock is the statement's start,
+   * before its snapshot: a change taken in before that clock is in the version read.
+   */
   async renderBegins(): Promise<{ from: Date; recordsVersion: number }> {
-    const { rows } = await this.pool.query<{ now: Date; version: string }>(
-      `SELECT c.now, v.version FROM (SELECT clock_timestamp() AS now) c
-       CROSS JOIN LATERAL (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS version FROM records_version WHERE c.now IS NOT NULL) v`,
-    );
+    const { rows } = await this.pool.query<{ now: Date; version: string }>("SELECT statement_timestamp() AS now, version FROM records_version");
     return { from: rows[0]!.now, recordsVersion: Number(rows[0]!.version) };
   }
 
-  /** The records version now. */
-  async recordsVersion(): Promise<number> {
-    const { rows } = await this.pool.query<{ version: string }>("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS version FROM records_version");
-    return Number(rows[0]!.version);
+  /**
+   * The records version now and, given an earlier one, the changes after it — undefined when
+   * some of them are no longer kept (then everything must be read again).
+   */
+  async recordsChangesSince(since: number | undefined): Promise<{ version: number; changes?: RecordsChange[] }> {
+    if (since === undefined) return { version: Number((await this.pool.query<{ version: string }>("SELECT version FROM records_version")).rows[0]!.version) };
+    const { rows } = await this.pool.query<{ current: string; changes: RecordsChange[] }>(
+      `SELECT r.version AS current,
+         coalesce(json_agg(json_build_object('partition', c.partition, 'parts', c.parts, 'machines', c.machines) ORDER BY c.version) FILTER (WHERE c.version IS NOT NULL), '[]') AS changes
+       FROM records_version r LEFT JOIN records_changes c ON c.version > $1 AND c.version <= r.version
+       GROUP BY r.version`,
+      [since],
+    );
+    const version = Number(rows[0]!.current);
+    const changes = rows[0]!.changes;
+    return changes.length === version - since ? { version, changes } : { version };
   }
 
-  /** Records may have changed without an event (a resync asks for them anew): the next render reads them again. */
+  /**
+   * Records may have changed without an event (a resync asks for them anew): everything is read
+   * again. Changes older than an hour are let go (a snapshot that old is read whole).
+   */
   async recordsMayHaveChanged(): Promise<void> {
-    await this.pool.query("SELECT nextval('records_version')");
+    await this.changeTakenIn({ partition: "", parts: [RecordsPart.All], machines: [] });
+    await this.pool.query("DELETE FROM records_changes WHERE taken_in_at < now() - interval '1 hour'");
   }
 
   /** A change was fanned out to `devices` (again, when its job is retried: the later one counts). */

@@ -20,6 +20,7 @@ import { PeeringService } from "@bulkhead/api/gen/bulkhead/peering/v1/peering_pb
 import { createLogger, createServiceClient, signToken, signTokenWithKey } from "@bulkhead/service-kit";
 import { Reconciler, type Services } from "../src/reconciler.js";
 import { ReconcilerStore } from "../src/store.js";
+import { RecordsPart, recordsChangeOf } from "../src/records-changes.js";
 import { noVerifyTools, probeVerifyTools } from "../src/verify.js";
 import { freePort, startValkey } from "@bulkhead/testkit";
 import { failure, inSync, startStack, SyncState, type Stack } from "./harness.js";
@@ -257,7 +258,7 @@ test("a render from a view older than the records its verifier read is made agai
   }
 });
 
-test("renders of a quiet fabric share one read of the partition's leak plan; a change taken in, or a resync, is read anew", async ({ s }) => {
+test("renders of a quiet fabric share one read of the partition's leak plan; a change that may touch it, or a resync, is read anew", async ({ s }) => {
   const token = await s.f.inventory.serviceToken("reconciler");
   const at = <T extends DescService>(service: T, baseUrl: string) => createServiceClient(service, { baseUrl, token, protocol: "grpc" });
   const services = { ips: at(IPService, s.f.network.url), switches: at(SwitchService, s.f.inventory.url), machines: at(MachineService, s.f.inventory.url), peering: at(PeeringService, s.peering.url), policies: at(NetworkPolicyService, s.policy.url), networks: at(NetworkService, s.f.network.url) };
@@ -276,14 +277,22 @@ test("renders of a quiet fabric share one read of the partition's leak plan; a c
     await reconciler.render("leaf02");
     await reconciler.render("leaf01");
     assert.is(plans, 1, "three renders one after another, nothing taken in between: one read");
-    await store.changeTakenIn();
+    await store.changeTakenIn(recordsChangeOf({ topic: "machine.installed", payload: { machine: "m1", partition: "fra1", role: MachineRole.MACHINE } }));
     await reconciler.render("leaf02");
-    assert.is(plans, 2, "a change was taken in before the render began: read again");
+    assert.is(plans, 1, "a machine's change leaves the plan as it was: brought forward without a read");
+    await store.changeTakenIn(recordsChangeOf({ topic: "peering.created", payload: { partition: "fra1" } }));
+    await reconciler.render("leaf02");
+    assert.is(plans, 2, "a peering's change was taken in before the render began: read again");
     await reconciler.render("leaf01");
     assert.is(plans, 2);
     await reconciler.resync({ device: "leaf01" });
     await reconciler.render("leaf01");
     assert.is(plans, 3, "a resync reads the records anew");
+    const version = (await store.recordsChangesSince(undefined)).version;
+    await store.changeTakenIn({ partition: "fra1", parts: [RecordsPart.Machines], machines: ["m7"] });
+    assert.equal(await store.recordsChangesSince(version), { version: version + 1, changes: [{ partition: "fra1", parts: [RecordsPart.Machines], machines: ["m7"] }] }, "the changes since a version, in order");
+    await s.reconciler!.service.pool.query("DELETE FROM records_changes WHERE version = $1", [version + 1]);
+    assert.equal(await store.recordsChangesSince(version), { version: version + 1 }, "one let go: not all known");
   } finally {
     await reconciler.close();
   }

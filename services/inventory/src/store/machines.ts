@@ -144,13 +144,14 @@ export class MachineStore {
     return this.readMany(this.pool, ids);
   }
 
-  async list(filter: { project?: string; partition?: string; rack?: string; state?: number; role?: number }, after: string | undefined, limit: number): Promise<MachineRow[]> {
+  async list(filter: { project?: string; partition?: string; rack?: string; state?: number; role?: number; ids?: string[] }, after: string | undefined, limit: number): Promise<MachineRow[]> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT m.id FROM machines m LEFT JOIN allocations a ON a.machine = m.id
        WHERE ($1::text IS NULL OR a.project = $1) AND ($2::text IS NULL OR m.partition = $2) AND ($3::text IS NULL OR m.rack = $3)
          AND ($4::int IS NULL OR m.state = $4) AND ($5::int IS NULL OR a.role = $5) AND ($6::text IS NULL OR m.id > $6)
+         AND ($8::text[] IS NULL OR m.id = ANY($8))
        ORDER BY m.id LIMIT $7`,
-      [filter.project ?? null, filter.partition ?? null, filter.rack ?? null, filter.state ?? null, filter.role ?? null, after ?? null, limit],
+      [filter.project ?? null, filter.partition ?? null, filter.rack ?? null, filter.state ?? null, filter.role ?? null, after ?? null, limit, filter.ids ?? null],
     );
     return this.readMany(this.pool, rows.map((r) => r.id));
   }
