@@ -58,6 +58,23 @@ export function cutSwitch(next: SwitchModel, last: SwitchModel | undefined): Cut
   return { model: { ...next, ports, vrfs, externalSessions }, withheld };
 }
 
+/**
+ * The cut with the ports its findings name switched off — when every finding is about a machine
+ * or firewall-facing port (`iface <port>`). A view older than the records (a machine installed
+ * since, its port still in the PXE VLAN) keeps that port off until a render catches up, instead
+ * of taking every tenant of the switch off. Undefined when a finding is about anything else.
+ */
+export function cutFlaggedPorts(cut: Cut<SwitchModel>, findings: readonly { object: string }[]): Cut<SwitchModel> | undefined {
+  const ports = new Map(cut.model.ports.map((p) => [p.name, p]));
+  const flagged = new Set(findings.map((f) => /^iface (\S+)$/.exec(f.object)?.[1]));
+  if (flagged.size === 0 || [...flagged].some((name) => name === undefined || ports.get(name) === undefined || ports.get(name)!.role === "fabric")) return undefined;
+  const withheld = [...flagged].map((name) => {
+    const machine = ports.get(name!)!.machine;
+    return { grant: `port ${name}: its configuration did not verify against the records (switched off)`, records: machine ? [machine] : [] };
+  });
+  return { model: { ...cut.model, ports: cut.model.ports.map((p) => (flagged.has(p.name) ? { ...p, adminUp: false } : p)) }, withheld: [...cut.withheld, ...withheld] };
+}
+
 /** Every tenant grant removed: machine and firewall ports off, no imports, no external sessions. */
 export function closedSwitch(next: SwitchModel): SwitchModel {
   return {

@@ -15,7 +15,7 @@ import type { Prefix } from "@bulkhead/netaddr";
 import { agentEndpointVerdict } from "./endpoints.js";
 import type { PublishedEvent } from "@bulkhead/db";
 import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, SWITCH_FILES, UnsupportedSwitch, type FirewallFrrModel, type RenderedSwitch, type RevisionFile, type SwitchModel } from "@bulkhead/render";
-import { closedFirewall, closedSwitch, cutFirewall, cutSwitch, type Withheld } from "./cutback.js";
+import { closedFirewall, closedSwitch, cutFirewall, cutFlaggedPorts, cutSwitch, type Withheld } from "./cutback.js";
 import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
 import { verifyPartition as verifyIsolation, type DeviceConfig, type Facts, type Finding } from "@bulkhead/verify";
 import { factsOf } from "./facts.js";
@@ -239,6 +239,12 @@ export class Reconciler {
     const candidate = this.rendered(render.rendered, cut.model);
     candidate.verification = await this.verify(device, candidate, recordsVersion);
     if (candidate.verification.passed) return { rendered: candidate, withheld: cut.withheld };
+    const portsOff = "switch" in cut.model ? cutFlaggedPorts({ model: cut.model.switch, withheld: cut.withheld }, candidate.verification.findings) : undefined;
+    if (portsOff) {
+      const narrower = this.rendered(render.rendered, { switch: portsOff.model });
+      narrower.verification = await this.verify(device, narrower, recordsVersion);
+      if (narrower.verification.passed) return { rendered: narrower, withheld: portsOff.withheld };
+    }
     const closed = this.rendered(render.rendered, "switch" in model ? { switch: closedSwitch(model.switch) } : { firewall: closedFirewall(model.firewall), ruleset: closedRuleset(device, closedFirewall(model.firewall)) });
     closed.verification = await this.verify(device, closed, recordsVersion);
     this.log.warn({ device, findings: closed.verification.findings.length, first: findingsSummary(closed.verification.findings) }, "even the closed configuration has findings; pushing it: it grants no tenant anything");

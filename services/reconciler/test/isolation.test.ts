@@ -30,6 +30,8 @@ interface World {
   /** The switch's registered OS; Cumulus 5.9.1 unless given. */
   os?: { vendor: string; version: string };
   m1: { project: "pa" | "pb"; network: "a" | "b"; vrf: number; prefix: string } | "free";
+  /** The switch's view is from before m1's installation (its port still in the PXE VLAN); the records have it installed. */
+  staleView?: boolean;
 }
 
 const CUMULUS = { vendor: "Cumulus", version: "5.9.1" };
@@ -46,10 +48,10 @@ function services(world: World): Services {
     ports: [
       { name: "swp31", role: PortRole.FABRIC },
       { name: "swp32", role: PortRole.FABRIC },
-      m1 === "free" ? { name: "swp1", role: PortRole.UNPROVISIONED, machine: "m1" } : { name: "swp1", role: PortRole.MACHINE, machine: "m1", project: m1.project, network: m1.network, vrf: m1.vrf, allowedPrefixes: [m1.prefix] },
+      m1 === "free" || world.staleView ? { name: "swp1", role: PortRole.UNPROVISIONED, machine: "m1" } : { name: "swp1", role: PortRole.MACHINE, machine: "m1", project: m1.project, network: m1.network, vrf: m1.vrf, allowedPrefixes: [m1.prefix] },
       { name: "swp2", role: PortRole.MACHINE, machine: "m2", project: "pb", network: "b", vrf: 42, allowedPrefixes: ["10.2.0.0/24"] },
     ],
-    vrfs: [...(m1 !== "free" && m1.vrf === 41 ? [{ vrf: 41, network: "a", project: "pa", prefixes: ["10.1.0.0/24"] }] : []), { vrf: 42, network: "b", project: "pb", prefixes: ["10.2.0.0/24"] }],
+    vrfs: [...(m1 !== "free" && m1.vrf === 41 && !world.staleView ? [{ vrf: 41, network: "a", project: "pa", prefixes: ["10.1.0.0/24"] }] : []), { vrf: 42, network: "b", project: "pb", prefixes: ["10.2.0.0/24"] }],
   });
   const imports = world.plan === "leaky" ? [{ fromVrf: 41, fromNetwork: "a", prefixes: ["10.1.0.0/24"], peering: "a-bug" }] : [];
   const machine = (id: string, project: string, network: string, ip: string, port: string) => ({
@@ -162,6 +164,21 @@ test("once the render verifies again, everything is granted and nothing is withh
   assert.match(frr, /interface swp1 vrf vrf42/);
   assert.equal([row.state, row.withheld, row.withheld_records, row.last_error], [2, [], [], ""]);
   assert.equal((await refusing(ctx, "a-bug")).statuses, []);
+});
+
+test("a view older than the records about one port (its machine installed since): that port is off until a render catches up; the switch's other tenants keep theirs", async (ctx) => {
+  ctx.pushed.length = 0;
+  assert.ok(await render(ctx, { plan: "clean", m1: inA, staleView: true }));
+  const { row, frr, interfaces } = await desiredFiles(ctx.store);
+  assert.match(interfaces, /iface swp1\n {4}link-down yes/, "the port the records disagree about is off");
+  assert.match(frr, /interface swp2 vrf vrf42/, "m2 keeps its VRF");
+  assert.equal([row.state, row.withheld_records], [5, ["m1"]]);
+  assert.ok(row.withheld.some((w) => /^port swp1: /.test(w)), row.withheld.join("; "));
+  assert.ok(await render(ctx, { plan: "clean", m1: inA }), "the view caught up");
+  const caughtUp = await desiredFiles(ctx.store);
+  assert.match(caughtUp.frr, /interface swp1 vrf vrf41/);
+  assert.equal(caughtUp.row.withheld, []);
+  assert.is.not(caughtUp.row.state, 5, "no longer REJECTED");
 });
 
 test("a device keeps its newest 10 dead letters, newest first", async (ctx) => {
