@@ -164,6 +164,11 @@ export async function startFabric(options: FabricOptions) {
       return p;
     };
     const at = <T extends Parameters<typeof createServiceClient>[0]>(desc: T, baseUrl: string, bearer: string | (() => Promise<string>) = admin) => createServiceClient(desc, { baseUrl, token: bearer, protocol: "grpc", timeoutMs: 60_000 });
+    // Devices' own calls share one connection each service, with the device's token on each call
+    // (a client each would be a connection each: 20,000 machines run out of file descriptors).
+    const asDevice = async (device: string) => ({ headers: { authorization: `Bearer ${await token({ kind: "agent", subject: device, device })}` } });
+    const switchCalls = createServiceClient(SwitchService, { baseUrl: inventory, protocol: "grpc", timeoutMs: 60_000 });
+    const machineCalls = createServiceClient(MachineService, { baseUrl: inventory, protocol: "grpc", timeoutMs: 60_000 });
 
     await at(PartitionService, network).createPartition({ id: PARTITION, name: PARTITION });
     await at(TenantService, network).createTenant({ id: "acme", name: "ACME" });
@@ -209,8 +214,7 @@ export async function startFabric(options: FabricOptions) {
     };
     /** Registers a leaf as its agent would, without starting the agent. */
     const registerSwitch = async (sw: SwitchPlan) => {
-      const agent = at(SwitchService, inventory, await token({ kind: "agent", subject: sw.device, device: sw.device }));
-      await agent.registerSwitch({ device: sw.device, role: SwitchRole.LEAF, agentVersion: AGENT_VERSION, ...switchFile(sw) });
+      await switchCalls.registerSwitch({ device: sw.device, role: SwitchRole.LEAF, agentVersion: AGENT_VERSION, ...switchFile(sw) }, await asDevice(sw.device));
     };
     /** A leaf's agent: it registers its switch and reports to the reconciler. */
     const startSwitchAgent = async (sw: SwitchPlan) => {
@@ -255,14 +259,13 @@ export async function startFabric(options: FabricOptions) {
     };
 
     const machines = at(MachineService, inventory);
-    const machineAgent = async (id: string) => at(MachineService, inventory, await token({ kind: "agent", subject: id, device: id }));
     const register = async (m: MachinePlan) => {
       const mac = (n: number) => ["02", (m.index >> 16) & 255, (m.index >> 8) & 255, m.index & 255, m.port, n].map((b) => (typeof b === "string" ? b : b.toString(16).padStart(2, "0"))).join(":");
-      await (await machineAgent(m.id)).registerMachine({ device: m.id, nics: m.leaves.map((sw, n) => create(NicSchema, { name: `lan${n}`, mac: mac(n), neighbors: [{ switch: sw, port: `swp${m.port}` }] })) });
+      await machineCalls.registerMachine({ device: m.id, nics: m.leaves.map((sw, n) => create(NicSchema, { name: `lan${n}`, mac: mac(n), neighbors: [{ switch: sw, port: `swp${m.port}` }] })) }, await asDevice(m.id));
     };
     /** The leaves move a machine's port into its VRF once its installer reports the OS on disk. */
     const install = async (id: string) => {
-      await (await machineAgent(id)).reportInstallation({ device: id, succeeded: true });
+      await machineCalls.reportInstallation({ device: id, succeeded: true }, await asDevice(id));
     };
     const configuration = (device: string, path: string) => readFileSync(join(roots.get(device)!, path), "utf8");
 

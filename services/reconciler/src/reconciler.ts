@@ -21,7 +21,7 @@ import { verifyPartition as verifyIsolation, type DeviceConfig, type Facts, type
 import { factsOf } from "./facts.js";
 import { CpuThread } from "./cpu.js";
 import { Snapshots } from "./snapshots.js";
-import { RecordsPart, recordsChangeOf, staleOf } from "./records-changes.js";
+import { RecordsPart, recordsChangeOf, staleOf, type RecordsChange } from "./records-changes.js";
 import { labInputOf, withPlannedPolicy } from "./lab.js";
 import { allMachines, allSwitches, readRecords, refreshRecords, type PartitionRecords } from "./records.js";
 import type { LabInput } from "@bulkhead/lab";
@@ -94,7 +94,7 @@ const GATHER_MS = 4;
 const RECORDS_ANEW = Number.POSITIVE_INFINITY;
 
 /** Whether `changes` may have changed the partition's route-leak plan. */
-const stalePlan = (partition: string, changes: Parameters<typeof staleOf>[1]) => {
+const stalePlan = (partition: string, changes: readonly RecordsChange[]) => {
   const { parts } = staleOf(partition, changes);
   return parts.has(RecordsPart.All) || parts.has(RecordsPart.Plan);
 };
