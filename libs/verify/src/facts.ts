@@ -162,6 +162,8 @@ export class FactIndex {
   /** `primary|external` of each firewall and each external network it is attached to. */
   private readonly firewallExits = new Set<string>();
   readonly machinePorts = new Map<string, MachinePort>();
+  /** The switches with a port of an installed machine of each network, by network id. */
+  readonly switchesOfNetwork = new Map<string, Set<string>>();
   readonly firewallPorts = new Map<string, FirewallPort>();
   readonly firewalls = new Map<string, MachineFact>();
   /** External sessions by `switch|peer address`. */
@@ -196,7 +198,11 @@ export class FactIndex {
           this.firewallPorts.set(key, { firewall: m, underlay, vnis: [...new Set(vnis)].sort((a, b) => a - b) });
         } else {
           const network = this.primaryOf(m);
-          if (network) this.machinePorts.set(key, { machine: m, network, allowed: this.announceable(m, network) });
+          if (!network) continue;
+          this.machinePorts.set(key, { machine: m, network, allowed: this.announceable(m, network) });
+          const switches = this.switchesOfNetwork.get(network.id);
+          if (switches) switches.add(c.switch);
+          else this.switchesOfNetwork.set(network.id, new Set([c.switch]));
         }
       }
     }

@@ -38,13 +38,25 @@ export interface Verification {
 
 const fileOf = (d: DeviceConfig, path: string) => d.files.find((f) => f.path === path)?.content;
 
+/** Facts with their index and what is wrong with them alone, worked out once for many verifications. */
+export interface IndexedFacts {
+  readonly index: FactIndex;
+  readonly factsFindings: readonly Finding[];
+}
+
+/** For a caller that verifies many devices against the same facts (it must not change them meanwhile). */
+export function indexFacts(facts: Facts): IndexedFacts {
+  const index = new FactIndex(facts);
+  return { index, factsFindings: checkFactsIdentifiers(index) };
+}
+
 /**
  * Every property over the given devices (one device for the gate before a push, or a whole
  * partition). Partition-wide properties (end-to-end) see only the devices given.
  */
-export function verifyPartition(devices: readonly DeviceConfig[], facts: Facts): Verification {
-  const index = new FactIndex(facts);
-  const findings: Finding[] = checkFactsIdentifiers(index);
+export function verifyPartition(devices: readonly DeviceConfig[], facts: Facts | IndexedFacts): Verification {
+  const { index, factsFindings } = "index" in facts ? facts : indexFacts(facts);
+  const findings: Finding[] = [...factsFindings];
   const vnis = new VniRegistry();
   const parsed: Parsed[] = [];
   for (const d of devices) {

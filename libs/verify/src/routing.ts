@@ -249,7 +249,7 @@ export function checkReachability(model: RoutingModel, configs: Parsed[], facts:
       const theirs = new Map<string, Route>();
       for (const vrfs of model.tables.values()) for (const r of vrfs.get(`vrf${from.vrf}`)?.values() ?? []) if (r.origin === from.id && inside(r.text.split("/")[0]!, from.prefixes)) theirs.set(r.text, r);
       // Only the devices verified here: one device alone cannot see its peers' routes elsewhere.
-      const devices = new Set([...facts.machinePorts.entries()].filter(([, m]) => m.network.id === to.id).map(([k]) => k.split("|")[0]!).filter((d) => model.tables.has(d)));
+      const devices = [...(facts.switchesOfNetwork.get(to.id) ?? [])].filter((d) => model.tables.has(d));
       for (const device of devices) {
         const table = model.vrfsOf(device).get(`vrf${to.vrf}`);
         for (const r of theirs.values()) {

@@ -5,7 +5,7 @@
 // not understand.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { verifyDifferential, verifyPartition, type DeviceConfig, type Finding } from "../src/index.js";
+import { indexFacts, verifyDifferential, verifyPartition, type DeviceConfig, type Finding } from "../src/index.js";
 import { topologies, type Topology } from "./topologies.js";
 
 const show = (findings: Finding[]) => findings.map((f) => `${f.property} ${f.device} ${f.path}:${f.line} ${f.object}: ${f.message}`).join("\n");
@@ -155,6 +155,8 @@ for (const fault of faults) {
   caught(`catches ${fault.name}`, () => {
     const t = fault.make();
     const { findings } = verifyPartition(t.devices, t.facts);
+    const indexed = indexFacts(t.facts);
+    for (let i = 0; i < 2; i++) assert.equal(verifyPartition(t.devices, indexed).findings, findings, "facts indexed once, for one verification after another: the same findings");
     const hit = findings.filter((f) => f.property === fault.property && (!fault.object || f.object === fault.object));
     assert.ok(hit.length > 0, `expected a ${fault.property} finding${fault.object ? ` on ${fault.object}` : ""}; got:\n${show(findings) || "(none)"}`);
     assert.ok(hit.every((f) => f.device !== "" && (f.line > 0 || f.property === "end-to-end")), `findings name device and line:\n${show(hit)}`);

@@ -17,7 +17,7 @@ import type { PublishedEvent } from "@bulkhead/db";
 import { compileFirewall, firewallFrrModelOf, noOptions, projectsOf, renderFirewallFrr, renderFirewallInterfaces, renderSwitch, revisionHash, switchModelOf, SWITCH_FILES, UnsupportedSwitch, type FirewallFrrModel, type RenderedSwitch, type RevisionFile, type SwitchModel } from "@bulkhead/render";
 import { closedFirewall, closedSwitch, cutFirewall, cutFlaggedPorts, cutSwitch, type Withheld } from "./cutback.js";
 import { DeviceKind, type CutBack, type DeviceRow, type ReconcilerStore, type Rendered } from "./store.js";
-import { verifyPartition as verifyIsolation, type DeviceConfig, type Facts, type Finding } from "@bulkhead/verify";
+import { indexFacts, verifyPartition as verifyIsolation, type DeviceConfig, type Finding, type IndexedFacts } from "@bulkhead/verify";
 import { factsOf } from "./facts.js";
 import { CpuThread } from "./cpu.js";
 import { Snapshots } from "./snapshots.js";
@@ -123,8 +123,8 @@ export class Reconciler {
     (since) => this.store.recordsChangesSince(since),
     GATHER_MS,
   );
-  /** The verifier's facts of each records snapshot, derived once. */
-  private readonly factsOfRecords = new WeakMap<PartitionRecords, Facts>();
+  /** The verifier's facts of each records snapshot, derived and indexed once for all the renders it serves. */
+  private readonly factsOfRecords = new WeakMap<PartitionRecords, IndexedFacts>();
   /** A partition's verification and large diffs, off the event loop. */
   private readonly cpu = new CpuThread();
   /** Switch views, read together for the renders waiting at once (each read begins after its render asked). */
@@ -275,10 +275,10 @@ export class Reconciler {
   }
 
   /** The verifier's facts from the partition's records as of `version`. */
-  private async factsAsOf(partition: string, version: number): Promise<Facts> {
+  private async factsAsOf(partition: string, version: number): Promise<IndexedFacts> {
     const records = await asOf(this.records, partition, version);
     let facts = this.factsOfRecords.get(records);
-    if (!facts) this.factsOfRecords.set(records, (facts = factsOf(records)));
+    if (!facts) this.factsOfRecords.set(records, (facts = indexFacts(factsOf(records))));
     return facts;
   }
 
