@@ -3,6 +3,7 @@
 // policies in force on each firewall. The isolation verifier's facts and the fabric lab's oracle
 // are derived from these — never from the views the renderer consumed.
 import type { Client } from "@connectrpc/connect";
+import { allPagesOf } from "@bulkhead/api/paging";
 import { allPages, MAX_PAGE_SIZE } from "@bulkhead/service-kit";
 import { Protocol, type NetworkPolicy, type NetworkPolicyService } from "@bulkhead/api/gen/bulkhead/firewall/v1/policy_pb.js";
 import { MachineRole, MachineState, type Machine, type MachineService } from "@bulkhead/api/gen/bulkhead/inventory/v1/machine_pb.js";
@@ -86,19 +87,14 @@ const allPeerings = (services: RecordServices, partition: string): Promise<Peeri
     return { items: r.peerings, next: r.nextPageToken };
   });
 
-/** The allocated machines of the partition among `ids` (each list of ids a page at most). */
+/** The allocated machines of the partition among `ids`. */
 async function allocatedAmong(services: RecordServices, partition: string, ids: readonly string[]): Promise<Machine[]> {
-  const chunks = Array.from({ length: Math.ceil(ids.length / MAX_PAGE_SIZE) }, (_, i) => ids.slice(i * MAX_PAGE_SIZE, (i + 1) * MAX_PAGE_SIZE));
-  const lists = await Promise.all(
-    chunks.map((chunk) =>
-      allPages(async (pageToken) => {
-        const r = await services.machines.listMachines({ partition, ids: chunk, pageSize: MAX_PAGE_SIZE, pageToken });
-        return { items: r.machines, next: r.nextPageToken };
-      }),
-    ),
-  );
+  const listed = await allPagesOf(ids, async (chunk, pageToken) => {
+    const r = await services.machines.listMachines({ partition, ids: chunk, pageSize: MAX_PAGE_SIZE, pageToken });
+    return { items: r.machines, next: r.nextPageToken };
+  });
   const asked = new Set(ids);
-  return lists.flat().filter((m) => asked.has(m.id) && m.partition === partition && isAllocated(m));
+  return listed.filter((m) => asked.has(m.id) && m.partition === partition && isAllocated(m));
 }
 
 const firewallsAmong = (machines: readonly Machine[]) => machines.filter((m) => m.allocation!.role === MachineRole.FIREWALL).map((m) => m.id);
